@@ -1,0 +1,268 @@
+//! The brand index, built once per rule set: who owns which domain, which labels attackers
+//! imitate (with their confusable skeletons), title aliases and favicon hashes.
+
+use std::collections::{HashMap, HashSet};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::domain::registrable_of;
+use crate::rules::{parse_phash, Rules};
+
+/// A label an attacker imitates, e.g. `paypal`.
+#[derive(Debug)]
+pub struct Label {
+    /// The label, ASCII lower case.
+    pub text: String,
+    /// Its canonical (confusable-folded) form.
+    pub canon: String,
+    /// Bitmask of the bytes in `text` (see [`char_mask`]).
+    pub mask: u64,
+    /// Owning brand.
+    pub brand: usize,
+}
+
+/// Index over the rule set's brands.
+#[derive(Debug)]
+pub struct BrandIndex {
+    /// Brand names, by index.
+    pub names: Vec<String>,
+    /// The first official domain of each brand, for evidence.
+    pub primary_domain: Vec<String>,
+    /// Registrable domain → owning brand (`None` for allowlisted brand hosts without a brand).
+    owners: HashMap<String, Option<usize>>,
+    /// Imitated labels.
+    pub labels: Vec<Label>,
+    /// Label text → label indices.
+    exact: HashMap<String, Vec<usize>>,
+    /// Canonical form → label indices.
+    canon: HashMap<String, Vec<usize>>,
+    /// Label indices by length of `text` (index = length, capped at 63).
+    by_len: Vec<Vec<usize>>,
+    /// Labels of 5+ characters, for "brand inside a longer word" matches.
+    pub contained: Option<AhoCorasick>,
+    /// Label index per pattern of `contained`.
+    pub contained_ids: Vec<usize>,
+    /// Title aliases (case-insensitive) and their brands.
+    pub aliases: Option<AhoCorasick>,
+    /// Brand per pattern of `aliases`.
+    pub alias_brands: Vec<usize>,
+    /// Favicon perceptual hashes and their brands.
+    pub phashes: Vec<(u64, usize)>,
+}
+
+impl BrandIndex {
+    /// Builds the index; the rules are assumed validated.
+    pub fn new(rules: &Rules) -> Self {
+        let mut owners = HashMap::new();
+        for host in &rules.allowlists.brand_hosts {
+            owners.insert(host.clone(), None);
+        }
+        let mut names = Vec::new();
+        let mut primary_domain = Vec::new();
+        let mut labels = Vec::new();
+        let mut alias_patterns = Vec::new();
+        let mut alias_brands = Vec::new();
+        let mut phashes = Vec::new();
+        for (i, brand) in rules.brands.iter().enumerate() {
+            names.push(brand.name.clone());
+            primary_domain.push(brand.domains[0].clone());
+            for domain in &brand.domains {
+                owners.insert(domain.clone(), Some(i));
+            }
+            let mut texts: Vec<String> = if brand.labels.is_empty() {
+                brand
+                    .domains
+                    .iter()
+                    .map(|d| {
+                        let reg = registrable_of(d);
+                        reg.split('.').next().unwrap_or(reg).replace('-', "")
+                    })
+                    .filter(|l| l.len() >= 3)
+                    .collect()
+            } else {
+                brand.labels.clone()
+            };
+            texts.sort();
+            texts.dedup();
+            for text in texts {
+                let canon = canonical(&text);
+                labels.push(Label { mask: char_mask(text.as_bytes()), text, canon, brand: i });
+            }
+            let aliases = if brand.aliases.is_empty() {
+                vec![brand.name.to_lowercase()]
+            } else {
+                brand.aliases.clone()
+            };
+            for alias in aliases {
+                alias_patterns.push(alias);
+                alias_brands.push(i);
+            }
+            phashes.extend(brand.favicon_phashes.iter().filter_map(|h| parse_phash(h)).map(|h| (h, i)));
+        }
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut canon: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_len = vec![Vec::new(); 64];
+        let mut contained_patterns = Vec::new();
+        let mut contained_ids = Vec::new();
+        let mut seen_contained = HashSet::new();
+        for (i, label) in labels.iter().enumerate() {
+            exact.entry(label.text.clone()).or_default().push(i);
+            canon.entry(label.canon.clone()).or_default().push(i);
+            by_len[label.text.len().min(63)].push(i);
+            if label.text.len() >= 5 && seen_contained.insert(label.text.clone()) {
+                contained_patterns.push(label.text.clone());
+                contained_ids.push(i);
+            }
+        }
+        let contained = (!contained_patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&contained_patterns)
+                .expect("brand label automaton")
+        });
+        let aliases = (!alias_patterns.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&alias_patterns)
+                .expect("brand alias automaton")
+        });
+        BrandIndex {
+            names,
+            primary_domain,
+            owners,
+            labels,
+            exact,
+            canon,
+            by_len,
+            contained,
+            contained_ids,
+            aliases,
+            alias_brands,
+            phashes,
+        }
+    }
+
+    /// Whether a registrable domain belongs to a brand or an allowlisted brand host, and which.
+    pub fn owner(&self, registrable: &str) -> Option<Option<usize>> {
+        self.owners.get(registrable).copied()
+    }
+
+    /// Whether a registrable domain is a brand's or an allowlisted brand host.
+    pub fn is_brand_domain(&self, registrable: &str) -> bool {
+        self.owners.contains_key(registrable)
+    }
+
+    /// Labels equal to `text`.
+    pub fn exact(&self, text: &str) -> &[usize] {
+        self.exact.get(text).map_or(&[], Vec::as_slice)
+    }
+
+    /// Labels whose canonical form equals `canon`.
+    pub fn by_canon(&self, canon: &str) -> &[usize] {
+        self.canon.get(canon).map_or(&[], Vec::as_slice)
+    }
+
+    /// Labels whose length is `len`.
+    pub fn of_len(&self, len: usize) -> &[usize] {
+        self.by_len.get(len).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Bitmask of which bytes occur (a–z, 0–9, other), for a cheap edit-distance lower bound:
+/// one edit changes the set of present characters by at most two.
+pub fn char_mask(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |m, &b| {
+        m | match b {
+            b'a'..=b'z' => 1 << (b - b'a'),
+            b'0'..=b'9' => 1 << (26 + b - b'0'),
+            _ => 1 << 63,
+        }
+    })
+}
+
+/// Canonical form used to compare labels: the UTS #39 confusable skeleton, lower-cased,
+/// with digits attackers use as letters folded and hyphens dropped.
+pub fn canonical(label: &str) -> String {
+    let mut out = String::with_capacity(label.len() + 4);
+    for c in label.chars() {
+        if c.is_ascii() {
+            out.push_str(ascii_canon(c as u8));
+        } else {
+            let mut buf = [0u8; 4];
+            for s in unicode_security::skeleton(c.encode_utf8(&mut buf)) {
+                for l in s.to_lowercase() {
+                    if l.is_ascii() {
+                        out.push_str(ascii_canon(l as u8));
+                    } else {
+                        out.push(l);
+                    }
+                }
+            }
+        }
+    }
+    if out.contains("vv") {
+        out = out.replace("vv", "w");
+    }
+    out
+}
+
+/// Canonical text of one ASCII byte (its skeleton, lower-cased, digits read as letters).
+fn ascii_canon(b: u8) -> &'static str {
+    match b {
+        b'-' | b'_' | b'.' => "",
+        b'0' | b'O' | b'o' => "o",
+        b'1' | b'I' | b'l' | b'|' => "l",
+        b'3' => "e",
+        b'4' => "a",
+        b'5' => "s",
+        b'7' => "t",
+        b'8' => "b",
+        b'm' | b'M' => "rn",
+        _ => one_char(b.to_ascii_lowercase()),
+    }
+}
+
+/// The printable ASCII characters, to hand out one-character `&'static str`s.
+const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+fn one_char(b: u8) -> &'static str {
+    if (0x20..0x7f).contains(&b) {
+        let i = usize::from(b - 0x20);
+        &PRINTABLE[i..i + 1]
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_folds_confusables_of_both_scripts() {
+        assert_eq!(canonical("paypal"), canonical("paypa1"));
+        assert_eq!(canonical("microsoft"), canonical("rnicrosoft"));
+        assert_eq!(canonical("google"), canonical("g00gle"));
+        assert_eq!(canonical("apple"), canonical("аррӏе")); // Cyrillic
+        assert_eq!(canonical("paypal"), canonical("pаypal"));
+        assert_ne!(canonical("paypal"), canonical("paypai"));
+        assert_eq!(canonical("pay-pal"), "paypal");
+    }
+
+    #[test]
+    fn mask_distinguishes_character_sets() {
+        assert_eq!(char_mask(b"paypal"), char_mask(b"lapyap"));
+        assert_eq!((char_mask(b"paypal") ^ char_mask(b"paypa1")).count_ones(), 2);
+    }
+
+    #[test]
+    fn index_maps_domains_to_owners_and_labels_to_brands() {
+        let rules = Rules::builtin();
+        let index = BrandIndex::new(&rules);
+        let paypal = index.owner("paypal.com").unwrap().unwrap();
+        assert_eq!(index.names[paypal], "PayPal");
+        assert!(index.exact("paypal").iter().any(|&l| index.labels[l].brand == paypal));
+        assert!(index.owner("paypa1.com").is_none());
+    }
+}

@@ -1,0 +1,388 @@
+//! One pass over the HTML with a WHATWG tokenizer (`html5gum`), collecting the facts the
+//! page signals need: title and site name, forms and their inputs, scripts, loaded
+//! resources, redirects and visible text. Everything is bounded by the input limits.
+
+use html5gum::{DefaultEmitter, Token, Tokenizer};
+
+use crate::input::{limits, truncate_str, ResourceKind};
+
+/// One input field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Input {
+    /// `type`, lower case (`text` when absent).
+    pub kind: String,
+    /// `name` and `id`, lower case, space separated.
+    pub name: String,
+    /// `autocomplete` and `placeholder`, lower case.
+    pub hint: String,
+    /// `value`.
+    pub value: String,
+}
+
+/// A form (inputs outside any form are collected in a form without an action).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Form {
+    /// `action` as written, if present.
+    pub action: Option<String>,
+    /// Inputs, selects and textareas.
+    pub inputs: Vec<Input>,
+}
+
+/// Facts collected from a page.
+#[derive(Debug, Default)]
+pub struct PageFacts {
+    /// Text of `<title>`.
+    pub title: String,
+    /// `og:site_name` / `application-name` meta content.
+    pub site_name: String,
+    /// Forms; the last one, without action, holds inputs found outside forms.
+    pub forms: Vec<Form>,
+    /// Inline script text, including inline event handlers and `javascript:` URLs.
+    pub inline_scripts: String,
+    /// Resources referenced by the HTML.
+    pub resources: Vec<(ResourceKind, String)>,
+    /// `data:` URLs used as script sources.
+    pub data_scripts: usize,
+    /// `data:` URLs used as image sources, and the largest one's length.
+    pub data_images: (usize, usize),
+    /// Meta-refresh target and delay in seconds.
+    pub meta_refresh: Option<(String, u32)>,
+    /// Visible text (outside script, style and template), whitespace collapsed.
+    pub text: String,
+    /// Favicon URL from `<link rel=icon>`.
+    pub icon: Option<String>,
+    /// Whether the visible text was cut at its limit.
+    pub text_truncated: bool,
+}
+
+impl PageFacts {
+    /// All inputs of all forms.
+    pub fn inputs(&self) -> impl Iterator<Item = &Input> {
+        self.forms.iter().flat_map(|f| f.inputs.iter())
+    }
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum RawText {
+    None,
+    Title,
+    Script,
+    Hidden,
+}
+
+/// Extracts facts from HTML (already cut to the HTML limit).
+pub fn extract(html: &str) -> PageFacts {
+    let mut facts = PageFacts::default();
+    let mut emitter = DefaultEmitter::default();
+    emitter.naively_switch_states(true);
+    let mut current_form: Option<Form> = None;
+    let mut loose = Form::default();
+    let mut raw = RawText::None;
+    let mut script_is_inline = false;
+    for token in Tokenizer::new_with_emitter(html, emitter).flatten() {
+        match token {
+            Token::StartTag(tag) => {
+                let name = tag.name.as_slice();
+                let attr = |key: &str| -> Option<String> {
+                    tag.attributes
+                        .get(key.as_bytes())
+                        .map(|v| String::from_utf8_lossy(v.as_slice()).into_owned())
+                };
+                for (key, value) in &tag.attributes {
+                    if key.len() > 2 && key.as_slice()[..2].eq_ignore_ascii_case(b"on") {
+                        push_script(&mut facts.inline_scripts, &String::from_utf8_lossy(value.as_slice()));
+                    }
+                }
+                match name {
+                    b"title" => raw = RawText::Title,
+                    b"script" => {
+                        raw = RawText::Script;
+                        script_is_inline = true;
+                        if let Some(src) = attr("src") {
+                            script_is_inline = false;
+                            if is_data(&src) {
+                                facts.data_scripts += 1;
+                            } else {
+                                add_resource(&mut facts, ResourceKind::Script, src);
+                            }
+                        }
+                    }
+                    b"style" | b"template" | b"noscript" | b"svg" => raw = RawText::Hidden,
+                    b"meta" => meta(&mut facts, &attr),
+                    b"link" => link(&mut facts, &attr),
+                    b"img" | b"image" => {
+                        if let Some(src) = attr("src").or_else(|| attr("data-src")) {
+                            if is_data(&src) {
+                                facts.data_images.0 += 1;
+                                facts.data_images.1 = facts.data_images.1.max(src.len());
+                            } else {
+                                add_resource(&mut facts, ResourceKind::Image, src);
+                            }
+                        }
+                    }
+                    b"iframe" | b"frame" => {
+                        if let Some(src) = attr("src") {
+                            add_resource(&mut facts, ResourceKind::Frame, src);
+                        }
+                    }
+                    b"a" => {
+                        if let Some(href) = attr("href") {
+                            if href.trim_start().len() >= 11 && href.trim_start()[..11].eq_ignore_ascii_case("javascript:") {
+                                push_script(&mut facts.inline_scripts, &href);
+                            }
+                        }
+                    }
+                    b"form" => {
+                        if let Some(form) = current_form.take() {
+                            facts.forms.push(form);
+                        }
+                        current_form = Some(Form { action: attr("action"), inputs: Vec::new() });
+                    }
+                    b"input" | b"textarea" | b"select" => {
+                        let kind = if name == b"input" {
+                            attr("type").unwrap_or_else(|| "text".into()).to_ascii_lowercase()
+                        } else {
+                            String::from_utf8_lossy(name).into_owned()
+                        };
+                        let input = Input {
+                            kind,
+                            name: join_lower(&[attr("name"), attr("id")]),
+                            hint: join_lower(&[attr("autocomplete"), attr("placeholder"), attr("aria-label")]),
+                            value: attr("value").unwrap_or_default(),
+                        };
+                        let form = current_form.as_mut().unwrap_or(&mut loose);
+                        if form.inputs.len() < 500 {
+                            form.inputs.push(input);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Token::EndTag(tag) => match tag.name.as_slice() {
+                b"form" => {
+                    if let Some(form) = current_form.take() {
+                        facts.forms.push(form);
+                    }
+                }
+                b"title" | b"script" | b"style" | b"template" | b"noscript" | b"svg" => raw = RawText::None,
+                _ => {}
+            },
+            Token::String(text) => {
+                let text = String::from_utf8_lossy(text.as_slice());
+                match raw {
+                    RawText::Title => {
+                        if facts.title.len() < 1024 {
+                            push_collapsed(&mut facts.title, &text);
+                        }
+                    }
+                    RawText::Script if script_is_inline => push_script(&mut facts.inline_scripts, &text),
+                    RawText::Script | RawText::Hidden => {}
+                    RawText::None => {
+                        if facts.text.len() < limits::MAX_TEXT_BYTES {
+                            push_collapsed(&mut facts.text, &text);
+                        } else {
+                            facts.text_truncated = true;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(form) = current_form.take() {
+        facts.forms.push(form);
+    }
+    if !loose.inputs.is_empty() {
+        facts.forms.push(loose);
+    }
+    facts.title = facts.title.trim().to_owned();
+    let (text, cut) = truncate_str(&facts.text, limits::MAX_TEXT_BYTES);
+    if cut {
+        facts.text = text.to_owned();
+        facts.text_truncated = true;
+    }
+    facts
+}
+
+fn is_data(url: &str) -> bool {
+    let url = url.trim_start();
+    url.len() >= 5 && url[..5].eq_ignore_ascii_case("data:")
+}
+
+fn add_resource(facts: &mut PageFacts, kind: ResourceKind, url: String) {
+    if facts.resources.len() < limits::MAX_RESOURCES {
+        facts.resources.push((kind, url));
+    }
+}
+
+fn push_script(buf: &mut String, text: &str) {
+    if buf.len() + text.len() <= limits::MAX_YARA_BYTES {
+        buf.push_str(text);
+        buf.push('\n');
+    }
+}
+
+fn push_collapsed(buf: &mut String, text: &str) {
+    for word in text.split_whitespace() {
+        if !buf.is_empty() && !buf.ends_with(' ') {
+            buf.push(' ');
+        }
+        buf.push_str(word);
+    }
+    if text.ends_with(char::is_whitespace) && !buf.is_empty() {
+        buf.push(' ');
+    }
+}
+
+fn join_lower(parts: &[Option<String>]) -> String {
+    let mut out = String::new();
+    for part in parts.iter().flatten() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&part.to_lowercase());
+    }
+    out
+}
+
+fn meta(facts: &mut PageFacts, attr: &dyn Fn(&str) -> Option<String>) {
+    let content = attr("content").unwrap_or_default();
+    let key = attr("property").or_else(|| attr("name")).unwrap_or_default().to_ascii_lowercase();
+    if key == "og:site_name" || key == "application-name" {
+        facts.site_name = content.trim().to_owned();
+    } else if attr("http-equiv").is_some_and(|v| v.eq_ignore_ascii_case("refresh")) {
+        facts.meta_refresh = parse_refresh(&content);
+    }
+}
+
+/// `"0; url=https://x"` → (`https://x`, 0).
+fn parse_refresh(content: &str) -> Option<(String, u32)> {
+    let (delay, rest) = content.split_once([';', ','])?;
+    let delay = delay.trim().split('.').next()?.parse().unwrap_or(0);
+    let rest = rest.trim();
+    let target = if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("url=") { &rest[4..] } else { rest };
+    let target = target.trim().trim_matches(|c| c == '\'' || c == '"');
+    (!target.is_empty()).then(|| (target.to_owned(), delay))
+}
+
+fn link(facts: &mut PageFacts, attr: &dyn Fn(&str) -> Option<String>) {
+    let Some(href) = attr("href") else { return };
+    let rel = attr("rel").unwrap_or_default().to_ascii_lowercase();
+    let kind = if rel.split_whitespace().any(|r| r == "stylesheet") {
+        ResourceKind::Css
+    } else if rel.split_whitespace().any(|r| r == "icon" || r == "apple-touch-icon") {
+        if facts.icon.is_none() {
+            facts.icon = Some(href.clone());
+        }
+        ResourceKind::Image
+    } else if attr("as").is_some_and(|a| a.eq_ignore_ascii_case("font")) {
+        ResourceKind::Font
+    } else {
+        return;
+    };
+    if is_data(&href) {
+        return;
+    }
+    add_resource(facts, kind, href);
+}
+
+/// Redirect targets written in inline script: `location.href = "..."`, `location.replace("...")`,
+/// `window.location = '...'`, `location.assign(...)`.
+pub fn script_redirects(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = script;
+    while let Some(pos) = rest.find("location") {
+        let after = &rest[pos + "location".len()..];
+        let after_trim = after.trim_start();
+        let tail = after_trim
+            .strip_prefix(".href")
+            .or_else(|| after_trim.strip_prefix(".replace"))
+            .or_else(|| after_trim.strip_prefix(".assign"))
+            .unwrap_or(after_trim)
+            .trim_start();
+        let tail = tail.strip_prefix('=').or_else(|| tail.strip_prefix('(')).map(str::trim_start);
+        if let Some(tail) = tail {
+            if let Some(quote) = tail.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) {
+                if let Some(end) = tail[1..].find(quote) {
+                    let target = &tail[1..1 + end];
+                    if target.starts_with("http://") || target.starts_with("https://") || target.starts_with("//") {
+                        out.push(target.to_owned());
+                    }
+                }
+            }
+        }
+        rest = after;
+        if out.len() >= 16 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"<!doctype html><html><head><title> PayPal:   Log in </title>
+      <meta property="og:site_name" content="PayPal">
+      <meta http-equiv="refresh" content="5; URL='https://elsewhere.example/x'">
+      <link rel="stylesheet" href="https://cdn.example/a.css"><link rel="icon" href="/favicon.ico">
+      <script src="data:text/javascript;base64,YWxlcnQoMSk="></script>
+      <script>var a = atob("eHh4"); window.location.href = "https://next.example/";</script>
+      <style>body { color: red }</style></head>
+      <body onload="go()"><h1>Verify   your account</h1><img src="https://www.paypalobjects.com/logo.png">
+      <img src="data:image/png;base64,AAAA">
+      <form action="https://gate.example/post.php" method="post">
+        <input type="email" name="login_email"><input type="password" name="pass">
+        <input type="hidden" name="em" value="victim@example.com"></form>
+      <input type="text" name="cvv"></body></html>"#;
+
+    #[test]
+    fn extracts_title_site_name_refresh_and_text() {
+        let f = extract(PAGE);
+        assert_eq!(f.title, "PayPal: Log in");
+        assert_eq!(f.site_name, "PayPal");
+        assert_eq!(f.meta_refresh, Some(("https://elsewhere.example/x".into(), 5)));
+        assert!(f.text.contains("Verify your account"), "{:?}", f.text);
+        assert!(!f.text.contains("color: red"));
+        assert_eq!(f.icon.as_deref(), Some("/favicon.ico"));
+    }
+
+    #[test]
+    fn extracts_forms_inputs_and_loose_inputs() {
+        let f = extract(PAGE);
+        assert_eq!(f.forms.len(), 2);
+        assert_eq!(f.forms[0].action.as_deref(), Some("https://gate.example/post.php"));
+        assert_eq!(f.forms[0].inputs.len(), 3);
+        assert_eq!(f.forms[0].inputs[1].kind, "password");
+        assert_eq!(f.forms[0].inputs[2].value, "victim@example.com");
+        assert_eq!(f.forms[1].action, None);
+        assert_eq!(f.forms[1].inputs[0].name, "cvv");
+    }
+
+    #[test]
+    fn extracts_scripts_resources_and_data_urls() {
+        let f = extract(PAGE);
+        assert_eq!(f.data_scripts, 1);
+        assert_eq!(f.data_images.0, 1);
+        assert!(f.inline_scripts.contains("atob"));
+        assert!(f.inline_scripts.contains("go()"));
+        assert!(f.resources.contains(&(ResourceKind::Image, "https://www.paypalobjects.com/logo.png".into())));
+        assert!(f.resources.contains(&(ResourceKind::Css, "https://cdn.example/a.css".into())));
+        assert_eq!(script_redirects(&f.inline_scripts), vec!["https://next.example/".to_string()]);
+    }
+
+    #[test]
+    fn script_redirect_forms_are_recognised() {
+        let js = r#"location.replace('https://a.example'); window.location = "https://b.example/";
+                    document.location.assign(`//c.example`); var location2 = 1;"#;
+        assert_eq!(script_redirects(js), vec!["https://a.example", "https://b.example/", "//c.example"]);
+    }
+
+    #[test]
+    fn broken_html_does_not_panic() {
+        for html in ["<", "<form", "<input type=", "</form></form><title>", "<script>", "<meta http-equiv=refresh content=';'>"] {
+            let _ = extract(html);
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! IDN homographs and lookalike domains: confusable skeletons (UTS #39), mixed scripts,
+//! typo classes within the spec's edit-distance thresholds, brand-plus-words, brand as a
+//! subdomain of another domain and brand in another TLD. A brand's own domains and their
+//! subdomains are never flagged.
+
+use unicode_security::MixedScript;
+
+use crate::brands::{canonical, char_mask, BrandIndex};
+use crate::domain::{to_unicode, Target};
+use crate::rules::Key;
+use crate::verdict::Signal;
+
+/// Runs every lookalike check on the page's host.
+pub fn check(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
+    if target.ip.is_some() || index.is_brand_domain(target.registrable()) {
+        return;
+    }
+    let label = target.label();
+    if !label.is_empty() {
+        if label.contains("xn--") {
+            check_idn(target, label, index, out);
+        } else {
+            check_ascii(target, label, index, out);
+        }
+    }
+    check_subdomain(target, index, out);
+}
+
+fn brand_of(index: &BrandIndex, label: usize) -> (&str, &str) {
+    let brand = index.labels[label].brand;
+    (&index.names[brand], &index.primary_domain[brand])
+}
+
+fn signal(index: &BrandIndex, key: Key, confidence: u16, label: usize, evidence: String) -> Signal {
+    let (name, _) = brand_of(index, label);
+    Signal::new(key, confidence, evidence).with_brand(name)
+}
+
+fn check_idn(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<Signal>) {
+    let shown = to_unicode(label);
+    if shown == label {
+        return;
+    }
+    let canon = canonical(&shown);
+    let mixed = !shown.as_str().is_single_script();
+    let confusables = describe_confusables(&shown);
+    let scripts = if mixed { "; it mixes scripts" } else { "" };
+    if let Some(&l) = index.by_canon(&canon).first() {
+        let (name, domain) = brand_of(index, l);
+        let evidence = format!(
+            "{} is displayed as {}.{}, a homograph of {name} ({domain}){scripts}{confusables}",
+            target.registrable(),
+            shown,
+            target.suffix()
+        );
+        out.push(signal(index, Key::idn_homograph_high, 950, l, evidence));
+    } else if let Some((l, distance)) = nearest_label(index, &canon) {
+        let (name, domain) = brand_of(index, l);
+        let evidence = format!(
+            "{} is displayed as {}.{}, within {distance} edit(s) of {name} ({domain}) after confusable folding{scripts}{confusables}",
+            target.registrable(),
+            shown,
+            target.suffix()
+        );
+        out.push(signal(index, Key::idn_homograph_high, 800, l, evidence));
+    } else if mixed {
+        let evidence = format!(
+            "{} is displayed as {}.{}, which mixes scripts{confusables}",
+            target.registrable(),
+            shown,
+            target.suffix()
+        );
+        out.push(Signal::new(Key::idn_homograph_medium, 500, evidence));
+    }
+}
+
+/// ", 'а' (U+0430) looks like 'a'" for each non-ASCII character with an ASCII skeleton.
+fn describe_confusables(shown: &str) -> String {
+    let mut text = String::new();
+    for c in shown.chars().filter(|c| !c.is_ascii()) {
+        let like = canonical(&c.to_string());
+        if !like.is_empty() && like.is_ascii() {
+            text.push_str(&format!("; '{c}' (U+{:04X}) looks like '{like}'", c as u32));
+        }
+    }
+    text
+}
+
+fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<Signal>) {
+    let reg = target.registrable();
+    if let Some(&l) = index.exact(label).first() {
+        let (name, domain) = brand_of(index, l);
+        let evidence = format!("{reg} uses the name of {name} under another suffix (.{}); {name}'s domain is {domain}", target.suffix());
+        out.push(signal(index, Key::idn_homograph_high, 800, l, evidence));
+        return;
+    }
+    let joined: String = label.chars().filter(|&c| c != '-').collect();
+    if joined.len() != label.len() {
+        if let Some(&l) = index.exact(&joined).first() {
+            let (name, domain) = brand_of(index, l);
+            let evidence = format!("{reg} is {name}'s name split by hyphens ({label}); {name}'s domain is {domain}");
+            out.push(signal(index, Key::idn_homograph_high, 900, l, evidence));
+            return;
+        }
+    }
+    if let Some(&l) = index.by_canon(&canonical(label)).first() {
+        let (name, domain) = brand_of(index, l);
+        let brand_label = &index.labels[l].text;
+        let evidence = format!(
+            "{reg} reads as {brand_label} with confusable characters ({}); it imitates {name} ({domain})",
+            substitutions(&joined, brand_label)
+        );
+        out.push(signal(index, Key::idn_homograph_high, 900, l, evidence));
+        return;
+    }
+    let tokens = label.split('-').filter(|t| t.len() >= 3);
+    for token in tokens.clone() {
+        if let Some(&l) = index.exact(token).first() {
+            let (name, domain) = brand_of(index, l);
+            let evidence = format!("{reg} combines {name}'s name with other words ({label}); {name}'s domain is {domain}");
+            out.push(signal(index, Key::idn_homograph_medium, 850, l, evidence));
+            return;
+        }
+    }
+    let candidates = std::iter::once(joined.as_str()).chain(tokens.filter(|_| label.contains('-')));
+    for candidate in candidates {
+        if let Some((l, distance)) = nearest_label(index, candidate) {
+            let (name, domain) = brand_of(index, l);
+            let brand_label = &index.labels[l].text;
+            let class = typo_class(candidate, brand_label);
+            let evidence = format!(
+                "{reg}: '{candidate}' is {distance} edit(s) from {name}'s '{brand_label}' ({class}); {name}'s domain is {domain}"
+            );
+            out.push(signal(index, Key::idn_homograph_medium, fuzzy_confidence(brand_label.len(), distance), l, evidence));
+            return;
+        }
+    }
+    if let Some(ac) = &index.contained {
+        if let Some(m) = ac.find(joined.as_str()) {
+            let l = index.contained_ids[m.pattern().as_usize()];
+            let (name, domain) = brand_of(index, l);
+            let evidence = format!("{reg} contains {name}'s name ('{}'); {name}'s domain is {domain}", index.labels[l].text);
+            out.push(signal(index, Key::idn_homograph_medium, 650, l, evidence));
+        }
+    }
+}
+
+fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
+    let sub = target.subdomain();
+    if sub.is_empty() {
+        return;
+    }
+    let reg = target.registrable();
+    let labels: Vec<&str> = sub.split('.').collect();
+    let mut joined = String::new();
+    for start in 0..labels.len() {
+        for span in 2..=3 {
+            if start + span > labels.len() {
+                break;
+            }
+            joined.clear();
+            for (i, part) in labels[start..start + span].iter().enumerate() {
+                if i > 0 {
+                    joined.push('.');
+                }
+                joined.push_str(part);
+            }
+            if let Some(Some(brand)) = index.owner(&joined) {
+                let name = &index.names[brand];
+                let evidence = format!("{name}'s domain {joined} is used as a subdomain of {reg}, which {name} does not own");
+                out.push(Signal::new(Key::idn_homograph_high, 900, evidence).with_brand(name));
+                return;
+            }
+        }
+    }
+    for token in labels.iter().flat_map(|l| l.split('-')).filter(|t| t.len() >= 4) {
+        let found = index.exact(token).first().or_else(|| index.by_canon(&canonical(token)).first());
+        if let Some(&l) = found {
+            let (name, domain) = brand_of(index, l);
+            let evidence = format!("{name}'s name appears in the subdomain {sub} of {reg}; {name}'s domain is {domain}");
+            out.push(signal(index, Key::idn_homograph_medium, 750, l, evidence));
+            return;
+        }
+    }
+}
+
+/// Largest edit distance tolerated for a brand label of `len` characters (spec: ≤ 1 for
+/// brands of up to 6 characters, ≤ 2 for longer ones; none below 4, too noisy).
+fn max_distance(len: usize) -> usize {
+    match len {
+        0..=3 => 0,
+        4..=6 => 1,
+        _ => 2,
+    }
+}
+
+fn fuzzy_confidence(brand_len: usize, distance: usize) -> u16 {
+    match (brand_len, distance) {
+        (_, 2) => 600,
+        (0..=4, _) => 500,
+        (5..=6, _) => 700,
+        _ => 850,
+    }
+}
+
+/// The brand label nearest to `candidate` within the tolerated distance (> 0).
+fn nearest_label(index: &BrandIndex, candidate: &str) -> Option<(usize, usize)> {
+    let bytes = candidate.as_bytes();
+    let n = bytes.len();
+    if !(4..=63).contains(&n) {
+        return None;
+    }
+    let mask = char_mask(bytes);
+    let mut best: Option<(usize, usize)> = None;
+    for len in n.saturating_sub(2)..=n + 2 {
+        let k = max_distance(len);
+        if k == 0 || len.abs_diff(n) > k {
+            continue;
+        }
+        for &l in index.of_len(len) {
+            let label = &index.labels[l];
+            if (label.mask ^ mask).count_ones() as usize > 2 * k {
+                continue;
+            }
+            if let Some(d) = osa_distance_within(bytes, label.text.as_bytes(), k) {
+                if d > 0 && best.is_none_or(|(_, bd)| d < bd) {
+                    best = Some((l, d));
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Optimal-string-alignment distance (edits plus adjacent transpositions) when it is at
+/// most `k`; `None` otherwise. Strings are at most 63 bytes.
+pub fn osa_distance_within(a: &[u8], b: &[u8], k: usize) -> Option<usize> {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k || n > 63 || m > 63 {
+        return None;
+    }
+    let mut rows = [[0u8; 64]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate().take(m + 1) {
+        *cell = j as u8;
+    }
+    for i in 1..=n {
+        let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        rows[cur][0] = i as u8;
+        let mut row_min = i as u8;
+        for j in 1..=m {
+            let cost = u8::from(a[i - 1] != b[j - 1]);
+            let mut v = (rows[prev][j] + 1).min(rows[cur][j - 1] + 1).min(rows[prev][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(rows[prev2][j - 2] + 1);
+            }
+            rows[cur][j] = v;
+            row_min = row_min.min(v);
+        }
+        if usize::from(row_min) > k {
+            return None;
+        }
+    }
+    let d = usize::from(rows[n % 3][m]);
+    (d <= k).then_some(d)
+}
+
+/// Names the typo class of a one-edit difference between an attacker's label and a brand's.
+pub fn typo_class(candidate: &str, brand: &str) -> String {
+    let (a, b) = (candidate.as_bytes(), brand.as_bytes());
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let i = common;
+    if a.len() == b.len() + 1 {
+        let inserted = a[i] as char;
+        let repeated = (i > 0 && a[i - 1] == a[i]) || a.get(i + 1) == Some(&a[i]);
+        if a[i + 1..] == b[i..] {
+            return if repeated {
+                format!("repetition: '{inserted}' doubled")
+            } else {
+                format!("insertion: '{inserted}' added")
+            };
+        }
+    } else if a.len() + 1 == b.len() {
+        if a[i..] == b[i + 1..] {
+            return format!("omission: '{}' dropped", b[i] as char);
+        }
+    } else if a.len() == b.len() && i < a.len() {
+        if i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..] {
+            return format!("transposition: '{}{}' for '{}{}'", a[i] as char, a[i + 1] as char, b[i] as char, b[i + 1] as char);
+        }
+        if a[i + 1..] == b[i + 1..] {
+            let (x, y) = (a[i], b[i]);
+            let vowel = |c: u8| b"aeiouy".contains(&c);
+            let kind = if vowel(x) && vowel(y) {
+                "vowel swap"
+            } else if (x ^ y).count_ones() == 1 {
+                "bit flip"
+            } else {
+                "replacement"
+            };
+            return format!("{kind}: '{}' for '{}'", x as char, y as char);
+        }
+    }
+    "several edits".to_owned()
+}
+
+/// "'1' for 'l'" for each position where two equal-length labels differ.
+fn substitutions(candidate: &str, brand: &str) -> String {
+    if candidate.len() != brand.len() {
+        return format!("{candidate} for {brand}");
+    }
+    let parts: Vec<String> = candidate
+        .chars()
+        .zip(brand.chars())
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| format!("'{x}' for '{y}'"))
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    fn findings(url: &str) -> Vec<Signal> {
+        let index = BrandIndex::new(&Rules::builtin());
+        let mut out = Vec::new();
+        check(&Target::parse(url).unwrap(), &index, &mut out);
+        out
+    }
+
+    fn key_of(url: &str) -> Option<Key> {
+        findings(url).first().map(|s| s.key)
+    }
+
+    #[test]
+    fn cyrillic_homograph_of_paypal_is_high_and_names_the_character() {
+        let f = findings("https://xn--pypal-4ve.com/signin");
+        assert_eq!(f[0].key, Key::idn_homograph_high);
+        assert_eq!(f[0].brand.as_deref(), Some("PayPal"));
+        assert!(f[0].evidence.contains("U+0430"), "{}", f[0].evidence);
+    }
+
+    #[test]
+    fn whole_script_cyrillic_apple_is_high() {
+        assert_eq!(key_of("https://аррӏе.com/"), Some(Key::idn_homograph_high));
+    }
+
+    #[test]
+    fn digit_substitution_is_high() {
+        let f = findings("https://paypa1.com/");
+        assert_eq!(f[0].key, Key::idn_homograph_high);
+        assert!(f[0].evidence.contains("'1' for 'l'"), "{}", f[0].evidence);
+        assert_eq!(key_of("https://rnicrosoft.com/"), Some(Key::idn_homograph_high));
+    }
+
+    #[test]
+    fn each_typo_class_is_detected_and_named() {
+        for (url, class) in [
+            ("https://paypall.com", "repetition"),
+            ("https://paypals.com", "insertion"),
+            ("https://paypl.com", "omission"),
+            ("https://paypla.com", "transposition"),
+            ("https://paypel.com", "vowel swap"),
+            ("https://paypak.com", "replacement"),
+            ("https://paypcl.com", "bit flip"),
+        ] {
+            let f = findings(url);
+            assert_eq!(f.len(), 1, "{url}: {f:?}");
+            assert_eq!(f[0].key, Key::idn_homograph_medium, "{url}");
+            assert!(f[0].evidence.contains(class), "{url}: {}", f[0].evidence);
+        }
+    }
+
+    #[test]
+    fn hyphenation_and_appended_words_are_flagged() {
+        assert_eq!(key_of("https://pay-pal.com/"), Some(Key::idn_homograph_high));
+        assert_eq!(key_of("https://paypal-login.com/"), Some(Key::idn_homograph_medium));
+        assert_eq!(key_of("https://secure-paypal-account.net/"), Some(Key::idn_homograph_medium));
+        assert_eq!(key_of("https://paypalsecurelogin.com/"), Some(Key::idn_homograph_medium));
+    }
+
+    #[test]
+    fn brand_domain_as_subdomain_is_high() {
+        let f = findings("https://paypal.com.evil.example/");
+        assert_eq!(f[0].key, Key::idn_homograph_high);
+        assert!(f[0].evidence.contains("paypal.com is used as a subdomain"), "{}", f[0].evidence);
+    }
+
+    #[test]
+    fn brand_in_another_tld_is_high() {
+        assert_eq!(key_of("https://paypal.xyz/"), Some(Key::idn_homograph_high));
+    }
+
+    #[test]
+    fn long_brands_tolerate_two_edits_and_short_ones_one() {
+        assert_eq!(key_of("https://wellsfrgo.com/"), Some(Key::idn_homograph_medium));
+        assert_eq!(key_of("https://welsfrgo.com/"), Some(Key::idn_homograph_medium));
+        assert_eq!(key_of("https://pypl.com/"), None);
+    }
+
+    #[test]
+    fn brands_own_domains_and_subdomains_are_never_flagged() {
+        for url in [
+            "https://www.paypal.com/signin",
+            "https://paypal.me/x",
+            "https://login.microsoftonline.com/",
+            "https://www.amazon.de/",
+            "https://www.google.co.uk/",
+            "https://accounts.google.com/",
+        ] {
+            assert!(findings(url).is_empty(), "{url}: {:?}", findings(url));
+        }
+    }
+
+    #[test]
+    fn unrelated_domains_are_quiet() {
+        for url in ["https://example.com/", "https://www.bbc.co.uk/news", "https://rust-lang.org/", "https://wikipedia.org/"] {
+            assert!(findings(url).is_empty(), "{url}: {:?}", findings(url));
+        }
+    }
+
+    #[test]
+    fn osa_distance_counts_transpositions_once() {
+        assert_eq!(osa_distance_within(b"paypla", b"paypal", 2), Some(1));
+        assert_eq!(osa_distance_within(b"paypal", b"paypal", 1), Some(0));
+        assert_eq!(osa_distance_within(b"abcdef", b"uvwxyz", 2), None);
+        assert_eq!(osa_distance_within(b"kitten", b"sitting", 3), Some(3));
+    }
+}

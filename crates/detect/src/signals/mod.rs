@@ -1,0 +1,3 @@
+//! The detection signals, one module each.
+
+pub mod lookalike;
