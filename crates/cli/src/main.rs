@@ -1,1 +1,33 @@
-fn main() {}
+//! `ferretwatch`: the one binary. Wiring only; the work is in the library crates.
+#![forbid(unsafe_code)]
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// FerretWatch: local, explainable phishing detection and the tools to run it.
+#[derive(Parser)]
+#[command(name = "ferretwatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan a page (or a batch of URLs) and explain the verdict.
+    Scan(commands::scan::ScanArgs),
+    /// Show or check rule sets.
+    #[command(subcommand)]
+    Rules(commands::rules::RulesCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => commands::scan::run(args),
+        Command::Rules(command) => commands::rules::run(command),
+    }
+}

@@ -1,0 +1,33 @@
+//! One module per command group.
+
+pub mod batch;
+pub mod rules;
+pub mod scan;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit status for bad input (unreadable file, invalid URL, invalid rules).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Reads a file, or standard input for `-`.
+pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(path)
+    }
+}
+
+/// Prints an error with its stable code and returns the bad-input exit status.
+pub fn bad_input(code: &str, message: impl std::fmt::Display, json: bool) -> ExitCode {
+    if json {
+        let error = serde_json::json!({ "error": { "code": code, "message": message.to_string() } });
+        println!("{error}");
+    }
+    eprintln!("ferretwatch: error[{code}]: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
