@@ -119,6 +119,7 @@ impl Engine {
             hotlink::check(&target, resources.into_iter(), &self.index, &self.rules.allowlists.cdn_domains, &mut signals);
         }
 
+        lookalike::elevate(&mut signals);
         let scoring = Scoring {
             weights: &self.rules.weights,
             caps: &self.rules.caps,

@@ -184,6 +184,22 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
     }
 }
 
+/// The spec's elevation: a medium lookalike of brand B becomes high when the page also
+/// shows B's assets (title or site name, favicon, hotlinked B assets) on this foreign host.
+pub fn elevate(signals: &mut [Signal]) {
+    let shown: Vec<String> = signals
+        .iter()
+        .filter(|s| matches!(s.key, Key::brand_title_mismatch | Key::brand_asset_mismatch | Key::cross_domain_hotlink))
+        .filter_map(|s| s.brand.clone())
+        .collect();
+    for signal in signals.iter_mut() {
+        if signal.key == Key::idn_homograph_medium && signal.brand.as_ref().is_some_and(|b| shown.contains(b)) {
+            signal.key = Key::idn_homograph_high;
+            signal.evidence.push_str("; elevated: the page also shows this brand's name or assets");
+        }
+    }
+}
+
 /// Largest edit distance tolerated for a brand label of `len` characters (spec: ≤ 1 for
 /// brands of up to 6 characters, ≤ 2 for longer ones; none below 4, too noisy).
 fn max_distance(len: usize) -> usize {
@@ -418,6 +434,18 @@ mod tests {
         for url in ["https://example.com/", "https://www.bbc.co.uk/news", "https://rust-lang.org/", "https://wikipedia.org/"] {
             assert!(findings(url).is_empty(), "{url}: {:?}", findings(url));
         }
+    }
+
+    #[test]
+    fn medium_lookalike_is_elevated_when_the_page_shows_the_same_brand() {
+        let mut signals = findings("https://paypal-login.com/");
+        signals.push(Signal::new(Key::brand_title_mismatch, 800, "title").with_brand("PayPal"));
+        elevate(&mut signals);
+        assert_eq!(signals[0].key, Key::idn_homograph_high);
+        let mut other = findings("https://paypal-login.com/");
+        other.push(Signal::new(Key::brand_title_mismatch, 800, "title").with_brand("Chase"));
+        elevate(&mut other);
+        assert_eq!(other[0].key, Key::idn_homograph_medium);
     }
 
     #[test]
