@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan a page (or a batch of URLs) and explain the verdict.
-    Scan(commands::scan::ScanArgs),
+    Scan(Box<commands::scan::ScanArgs>),
     /// Show or check rule sets.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
@@ -27,7 +27,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Scan(args) => commands::scan::run(args),
+        Command::Scan(args) => commands::scan::run(*args),
         Command::Rules(command) => commands::rules::run(command),
     }
 }

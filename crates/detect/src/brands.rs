@@ -88,11 +88,8 @@ impl BrandIndex {
                 let canon = canonical(&text);
                 labels.push(Label { mask: char_mask(text.as_bytes()), text, canon, brand: i });
             }
-            let aliases = if brand.aliases.is_empty() {
-                vec![brand.name.to_lowercase()]
-            } else {
-                brand.aliases.clone()
-            };
+            let aliases =
+                if brand.aliases.is_empty() { vec![brand.name.to_lowercase()] } else { brand.aliases.clone() };
             for alias in aliases {
                 alias_patterns.push(alias);
                 alias_brands.push(i);
@@ -224,7 +221,8 @@ fn ascii_canon(b: u8) -> &'static str {
 }
 
 /// The printable ASCII characters, to hand out one-character `&'static str`s.
-const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+const PRINTABLE: &str =
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 
 fn one_char(b: u8) -> &'static str {
     if (0x20..0x7f).contains(&b) {

@@ -8,8 +8,8 @@ use crate::error::{InputError, RulesError};
 use crate::html;
 use crate::input::{limits, truncate_str, Page, ResourceKind, ScanOptions};
 use crate::rules::{Key, Rules};
-use crate::signals::{hotlink, lookalike, new_domain, reputation, ui, url};
 use crate::signals::reputation::Reputation;
+use crate::signals::{hotlink, lookalike, new_domain, reputation, ui, url};
 use crate::verdict::{Level, Scoring, Signal, Verdict};
 
 /// The built-in YARA rules shipped with the default rule set.
@@ -112,11 +112,23 @@ impl Engine {
             ui::check(&target, &facts, &self.index, self.keywords.as_ref(), &mut signals);
             let from_html = facts.resources.iter().map(|(k, u)| (*k, u.as_str()));
             let resources = self.bounded(from_html.chain(extra), &mut truncated);
-            hotlink::check(&target, resources.into_iter(), &self.index, &self.rules.allowlists.cdn_domains, &mut signals);
+            hotlink::check(
+                &target,
+                resources.into_iter(),
+                &self.index,
+                &self.rules.allowlists.cdn_domains,
+                &mut signals,
+            );
             partial |= self.check_yara(source, &facts, &mut truncated, &mut signals);
         } else {
             let resources = self.bounded(extra, &mut truncated);
-            hotlink::check(&target, resources.into_iter(), &self.index, &self.rules.allowlists.cdn_domains, &mut signals);
+            hotlink::check(
+                &target,
+                resources.into_iter(),
+                &self.index,
+                &self.rules.allowlists.cdn_domains,
+                &mut signals,
+            );
         }
 
         lookalike::elevate(&mut signals);
@@ -159,7 +171,13 @@ impl Engine {
     }
 
     #[cfg(feature = "favicon")]
-    fn check_favicon(&self, target: &Target, page: &Page<'_>, truncated: &mut Vec<&'static str>, out: &mut Vec<Signal>) {
+    fn check_favicon(
+        &self,
+        target: &Target,
+        page: &Page<'_>,
+        truncated: &mut Vec<&'static str>,
+        out: &mut Vec<Signal>,
+    ) {
         match page.favicon {
             Some(bytes) if bytes.len() > limits::MAX_FAVICON_BYTES => truncated.push("favicon"),
             favicon => crate::signals::favicon::check(target, favicon, &self.index, out),
@@ -171,7 +189,13 @@ impl Engine {
 
     /// Runs YARA over HTML, visible text and inline scripts; returns whether it timed out.
     #[cfg(feature = "yara")]
-    fn check_yara(&self, source: &str, facts: &html::PageFacts, truncated: &mut Vec<&'static str>, out: &mut Vec<Signal>) -> bool {
+    fn check_yara(
+        &self,
+        source: &str,
+        facts: &html::PageFacts,
+        truncated: &mut Vec<&'static str>,
+        out: &mut Vec<Signal>,
+    ) -> bool {
         let Some(yara) = &self.yara else { return false };
         let mut buffer = Vec::with_capacity(source.len() + facts.text.len() + facts.inline_scripts.len() + 2);
         for part in [source, facts.text.as_str(), facts.inline_scripts.as_str()] {

@@ -84,9 +84,7 @@ pub fn extract(html: &str) -> PageFacts {
             Token::StartTag(tag) => {
                 let name = tag.name.as_slice();
                 let attr = |key: &str| -> Option<String> {
-                    tag.attributes
-                        .get(key.as_bytes())
-                        .map(|v| String::from_utf8_lossy(v.as_slice()).into_owned())
+                    tag.attributes.get(key.as_bytes()).map(|v| String::from_utf8_lossy(v.as_slice()).into_owned())
                 };
                 for (key, value) in &tag.attributes {
                     if key.len() > 2 && key.as_slice()[..2].eq_ignore_ascii_case(b"on") {
@@ -127,7 +125,9 @@ pub fn extract(html: &str) -> PageFacts {
                     }
                     b"a" => {
                         if let Some(href) = attr("href") {
-                            if href.trim_start().len() >= 11 && href.trim_start()[..11].eq_ignore_ascii_case("javascript:") {
+                            if href.trim_start().len() >= 11
+                                && href.trim_start()[..11].eq_ignore_ascii_case("javascript:")
+                            {
                                 push_script(&mut facts.inline_scripts, &href);
                             }
                         }
@@ -381,7 +381,9 @@ mod tests {
 
     #[test]
     fn broken_html_does_not_panic() {
-        for html in ["<", "<form", "<input type=", "</form></form><title>", "<script>", "<meta http-equiv=refresh content=';'>"] {
+        for html in
+            ["<", "<form", "<input type=", "</form></form><title>", "<script>", "<meta http-equiv=refresh content=';'>"]
+        {
             let _ = extract(html);
         }
     }

@@ -94,11 +94,7 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        Self {
-            thresholds: None,
-            user_allowlist: Vec::new(),
-            yara_timeout: std::time::Duration::from_millis(200),
-        }
+        Self { thresholds: None, user_allowlist: Vec::new(), yara_timeout: std::time::Duration::from_millis(200) }
     }
 }
 

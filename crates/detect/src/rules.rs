@@ -278,10 +278,7 @@ impl Rules {
         let mut names = std::collections::HashSet::new();
         for brand in &self.brands {
             if brand.name.trim().is_empty() || !names.insert(brand.name.to_lowercase()) {
-                return Err(RulesError::Invalid(format!(
-                    "brand name {:?} is empty or repeated",
-                    brand.name
-                )));
+                return Err(RulesError::Invalid(format!("brand name {:?} is empty or repeated", brand.name)));
             }
             if brand.domains.is_empty() {
                 return Err(RulesError::Invalid(format!("brand {} has no domains", brand.name)));
@@ -299,10 +296,7 @@ impl Rules {
             }
             for hash in &brand.favicon_phashes {
                 parse_phash(hash).ok_or_else(|| {
-                    RulesError::Invalid(format!(
-                        "brand {} favicon hash {hash:?} is not 16 hex digits",
-                        brand.name
-                    ))
+                    RulesError::Invalid(format!("brand {} favicon hash {hash:?} is not 16 hex digits", brand.name))
                 })?;
             }
         }
@@ -323,15 +317,11 @@ fn check_domain(domain: &str) -> Result<(), RulesError> {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && domain
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        && domain.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
     if ok {
         Ok(())
     } else {
-        Err(RulesError::Invalid(format!(
-            "domain {domain:?} must be lower-case ASCII (punycode) with a dot"
-        )))
+        Err(RulesError::Invalid(format!("domain {domain:?} must be lower-case ASCII (punycode) with a dot")))
     }
 }
 

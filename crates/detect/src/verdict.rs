@@ -123,8 +123,12 @@ impl Scoring<'_> {
         let raw = |s: &Signal| self.weights.get(s.key) * u32::from(s.confidence);
         // Fixed order: group, then strongest first, then key and evidence as tie-breakers.
         signals.sort_by(|a, b| {
-            (a.key.group(), std::cmp::Reverse(raw(a)), a.key, &a.evidence)
-                .cmp(&(b.key.group(), std::cmp::Reverse(raw(b)), b.key, &b.evidence))
+            (a.key.group(), std::cmp::Reverse(raw(a)), a.key, &a.evidence).cmp(&(
+                b.key.group(),
+                std::cmp::Reverse(raw(b)),
+                b.key,
+                &b.evidence,
+            ))
         });
         let mut findings = Vec::with_capacity(signals.len());
         let mut total: u32 = 0;
@@ -206,7 +210,10 @@ mod tests {
             Signal::new(Key::idn_homograph_high, 1000, "c"),
         ];
         assert_eq!(s.score(signals).0, 100);
-        assert_eq!((s.level(39), s.level(40), s.level(69), s.level(70)), (Level::Green, Level::Yellow, Level::Yellow, Level::Red));
+        assert_eq!(
+            (s.level(39), s.level(40), s.level(69), s.level(70)),
+            (Level::Green, Level::Yellow, Level::Yellow, Level::Red)
+        );
     }
 
     #[test]

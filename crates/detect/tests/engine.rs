@@ -32,7 +32,13 @@ fn a_credential_kit_on_a_lookalike_domain_is_red_with_explained_findings() {
     let verdict = scan(&engine, &page);
     assert_eq!(verdict.level, Level::Red, "{verdict:#?}");
     let keys = keys(&verdict);
-    for key in ["idn_homograph_high", "phishing_form_cross_domain", "brand_title_mismatch", "hidden_identity_fields", "cross_domain_hotlink"] {
+    for key in [
+        "idn_homograph_high",
+        "phishing_form_cross_domain",
+        "brand_title_mismatch",
+        "hidden_identity_fields",
+        "cross_domain_hotlink",
+    ] {
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
     }
     let form = verdict.findings.iter().find(|f| f.key == Key::phishing_form_cross_domain).unwrap();
@@ -45,7 +51,10 @@ fn the_same_kit_on_the_brands_own_host_is_not_flagged_as_impersonation() {
     let own = KIT.replace("https://collect-gate.ru/pp/post.php", "/signin");
     let verdict = scan(&engine, &Page { url: "https://www.paypal.com/signin", html: Some(&own), ..Page::default() });
     let keys = keys(&verdict);
-    assert!(!keys.iter().any(|k| k.starts_with("idn_") || *k == "brand_title_mismatch" || *k == "cross_domain_hotlink"), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.starts_with("idn_") || *k == "brand_title_mismatch" || *k == "cross_domain_hotlink"),
+        "{keys:?}"
+    );
     assert_ne!(verdict.level, Level::Red);
 }
 
@@ -65,7 +74,11 @@ fn no_brand_domain_of_the_default_rules_is_flagged() {
     let mut flagged = Vec::new();
     for brand in &engine.rules().brands {
         for domain in &brand.domains {
-            for url in [format!("https://{domain}/"), format!("https://www.{domain}/login"), format!("https://secure.{domain}/account/signin")] {
+            for url in [
+                format!("https://{domain}/"),
+                format!("https://www.{domain}/login"),
+                format!("https://secure.{domain}/account/signin"),
+            ] {
                 let verdict = scan(&engine, &Page::url(&url));
                 if !verdict.findings.is_empty() {
                     flagged.push(format!("{url}: {:?}", keys(&verdict)));
@@ -87,7 +100,8 @@ fn user_allowlist_suppresses_warnings_but_not_severe_signals() {
     assert!(verdict.score >= 70, "score is kept for transparency");
 
     let listed: HashSet<String> = ["paypal-resolution-center.com".to_string()].into();
-    let engine = Engine::builtin().with_reputation(Reputation { hosts: IndicatorSet::Exact(listed), ..Reputation::default() });
+    let engine =
+        Engine::builtin().with_reputation(Reputation { hosts: IndicatorSet::Exact(listed), ..Reputation::default() });
     let verdict = engine.scan(&page, &options).unwrap();
     assert!(!verdict.allowlisted);
     assert_eq!(verdict.level, Level::Red);
@@ -122,7 +136,8 @@ fn oversized_input_is_truncated_and_the_verdict_says_so() {
 fn a_yara_timeout_yields_a_partial_verdict_not_an_error() {
     // boreal checks its clock every 10,240 candidate matches: give it a million.
     let slow = r#"rule slow : phishing_kit high { strings: $a = "ab" condition: #a > 5000000 }"#;
-    let engine = Engine::new(Rules::builtin()).unwrap().with_yara([("slow.yar", slow)], Duration::from_nanos(1)).unwrap();
+    let engine =
+        Engine::new(Rules::builtin()).unwrap().with_yara([("slow.yar", slow)], Duration::from_nanos(1)).unwrap();
     let html = "ab".repeat(1_000_000);
     let verdict = scan(&engine, &Page { url: "https://example.com/", html: Some(&html), ..Page::default() });
     assert!(verdict.partial);
@@ -134,8 +149,16 @@ fn a_yara_timeout_yields_a_partial_verdict_not_an_error() {
 fn yara_tags_select_the_weight_and_appear_in_the_evidence() {
     let rule = r#"rule drainer : crypto_scam high { meta: description = "drainer" strings: $a = "setApprovalForAll" condition: $a }
                   rule lure : gift_card_scam low { strings: $a = "spin the wheel" condition: $a }"#;
-    let engine = Engine::new(Rules::builtin()).unwrap().with_yara([("t.yar", rule)], Duration::from_millis(200)).unwrap();
-    let verdict = scan(&engine, &Page { url: "https://example.com/", html: Some("<script>c.setApprovalForAll(x)</script><p>spin the wheel</p>"), ..Page::default() });
+    let engine =
+        Engine::new(Rules::builtin()).unwrap().with_yara([("t.yar", rule)], Duration::from_millis(200)).unwrap();
+    let verdict = scan(
+        &engine,
+        &Page {
+            url: "https://example.com/",
+            html: Some("<script>c.setApprovalForAll(x)</script><p>spin the wheel</p>"),
+            ..Page::default()
+        },
+    );
     let high = verdict.findings.iter().find(|f| f.key == Key::yara_phishing_high).unwrap();
     assert!(high.evidence.contains("drainer (crypto_scam, high): drainer"), "{}", high.evidence);
     assert!(verdict.findings.iter().any(|f| f.key == Key::yara_phishing_low));
@@ -143,7 +166,10 @@ fn yara_tags_select_the_weight_and_appear_in_the_evidence() {
 
 #[test]
 fn invalid_yara_is_a_rules_error_naming_the_source() {
-    let err = Engine::new(Rules::builtin()).unwrap().with_yara([("broken.yar", "rule { nope")], Duration::from_millis(10)).unwrap_err();
+    let err = Engine::new(Rules::builtin())
+        .unwrap()
+        .with_yara([("broken.yar", "rule { nope")], Duration::from_millis(10))
+        .unwrap_err();
     assert_eq!(err.code(), "yara_compile");
     assert!(err.to_string().contains("broken.yar"), "{err}");
 }
@@ -159,23 +185,38 @@ fn the_builtin_yara_rules_compile() {
 fn a_domain_first_seen_within_a_day_is_new() {
     let engine = Engine::builtin();
     let now = 1_800_000_000;
-    let fresh = Page { url: "https://example-shop.net/", state: Some(LocalState { first_seen: Some(now - 3 * 3600), now }), ..Page::default() };
+    let fresh = Page {
+        url: "https://example-shop.net/",
+        state: Some(LocalState { first_seen: Some(now - 3 * 3600), now }),
+        ..Page::default()
+    };
     let verdict = scan(&engine, &fresh);
     assert_eq!(keys(&verdict), vec!["new_domain_local_first_seen"]);
     assert!(verdict.findings[0].evidence.contains("3 h ago"), "{}", verdict.findings[0].evidence);
-    let old = Page { url: "https://example-shop.net/", state: Some(LocalState { first_seen: Some(now - 25 * 3600), now }), ..Page::default() };
+    let old = Page {
+        url: "https://example-shop.net/",
+        state: Some(LocalState { first_seen: Some(now - 25 * 3600), now }),
+        ..Page::default()
+    };
     assert!(scan(&engine, &old).findings.is_empty());
-    let never = Page { url: "https://example-shop.net/", state: Some(LocalState { first_seen: None, now }), ..Page::default() };
+    let never =
+        Page { url: "https://example-shop.net/", state: Some(LocalState { first_seen: None, now }), ..Page::default() };
     assert_eq!(keys(&scan(&engine, &never)), vec!["new_domain_local_first_seen"]);
 }
 
 #[test]
 fn a_favicon_that_looks_like_a_brands_is_a_mismatch_off_the_brand_host() {
     let logo = image::RgbImage::from_fn(64, 64, |x, y| {
-        if (x / 16 + y / 16) % 2 == 0 { image::Rgb([0, 48, 135]) } else { image::Rgb([0, 156, 222]) }
+        if (x / 16 + y / 16) % 2 == 0 {
+            image::Rgb([0, 48, 135])
+        } else {
+            image::Rgb([0, 156, 222])
+        }
     });
     let mut png = Vec::new();
-    image::DynamicImage::ImageRgb8(logo.clone()).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    image::DynamicImage::ImageRgb8(logo.clone())
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     let hash = ferretwatch_detect::signals::favicon::phash(&png).unwrap();
     let mut rules = Rules::builtin();
     rules.brands.iter_mut().find(|b| b.name == "PayPal").unwrap().favicon_phashes = vec![format!("{hash:016x}")];
@@ -189,21 +230,28 @@ fn a_favicon_that_looks_like_a_brands_is_a_mismatch_off_the_brand_host() {
         }
     }
     let mut altered_png = Vec::new();
-    image::DynamicImage::ImageRgb8(altered).write_to(&mut std::io::Cursor::new(&mut altered_png), image::ImageFormat::Png).unwrap();
+    image::DynamicImage::ImageRgb8(altered)
+        .write_to(&mut std::io::Cursor::new(&mut altered_png), image::ImageFormat::Png)
+        .unwrap();
 
-    let off = scan(&engine, &Page { url: "https://account-review.example/", favicon: Some(&altered_png), ..Page::default() });
+    let off =
+        scan(&engine, &Page { url: "https://account-review.example/", favicon: Some(&altered_png), ..Page::default() });
     let finding = off.findings.iter().find(|f| f.key == Key::brand_asset_mismatch).expect("mismatch");
     assert_eq!(finding.brand.as_deref(), Some("PayPal"));
     let own = scan(&engine, &Page { url: "https://www.paypal.com/", favicon: Some(&png), ..Page::default() });
     assert!(own.findings.is_empty());
-    let garbage = scan(&engine, &Page { url: "https://account-review.example/", favicon: Some(b"not an image"), ..Page::default() });
+    let garbage = scan(
+        &engine,
+        &Page { url: "https://account-review.example/", favicon: Some(b"not an image"), ..Page::default() },
+    );
     assert!(garbage.findings.is_empty());
 }
 
 #[test]
 fn reputation_hits_are_severe_and_explained() {
     let urls: HashSet<String> = ["evil.example.org/login.php".to_string()].into();
-    let engine = Engine::builtin().with_reputation(Reputation { urls: IndicatorSet::Exact(urls), ..Reputation::default() });
+    let engine =
+        Engine::builtin().with_reputation(Reputation { urls: IndicatorSet::Exact(urls), ..Reputation::default() });
     let verdict = scan(&engine, &Page::url("https://evil.example.org//login.php?session=1"));
     assert_eq!(keys(&verdict), vec!["reputation_hit"]);
     assert_eq!(verdict.level, Level::Yellow);

@@ -129,14 +129,14 @@ fn scan_line(engine: &Engine, options: &ScanOptions, number: usize, line: &[u8],
 }
 
 fn write_error(buf: &mut Vec<u8>, line: usize, url: Option<&str>, code: &'static str, message: String) {
-    let url = url.map(|u| ferretwatch_detect_preview(u));
+    let url = url.map(preview);
     let error = ErrorLine { line, url: url.as_deref(), error: ErrorBody { code, message } };
     serde_json::to_writer(&mut *buf, &error).expect("error serialises");
     buf.push(b'\n');
 }
 
 /// Echoes at most 2 KiB of a bad URL back.
-fn ferretwatch_detect_preview(url: &str) -> String {
+fn preview(url: &str) -> String {
     let mut end = url.len().min(2048);
     while !url.is_char_boundary(end) {
         end -= 1;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ferretwatch_detect::{Engine, Level, LocalState, Page, Resource, Rules, ScanOptions, Thresholds, Verdict, DEFAULT_YARA};
+use ferretwatch_detect::{
+    Engine, Level, LocalState, Page, Resource, Rules, ScanOptions, Thresholds, Verdict, DEFAULT_YARA,
+};
 
 use super::{bad_input, read_input};
 
@@ -92,10 +94,11 @@ pub fn run(args: ScanArgs) -> ExitCode {
         Ok(html) => html,
         Err(message) => return bad_input("io", message, json),
     };
-    let favicon = match args.favicon.as_deref().map(|p| read_input(p).map_err(|e| format!("{}: {e}", p.display()))).transpose() {
-        Ok(favicon) => favicon,
-        Err(message) => return bad_input("io", message, json),
-    };
+    let favicon =
+        match args.favicon.as_deref().map(|p| read_input(p).map_err(|e| format!("{}: {e}", p.display()))).transpose() {
+            Ok(favicon) => favicon,
+            Err(message) => return bad_input("io", message, json),
+        };
     let resources: Vec<Resource> = match args.resources.as_deref().map(read_resources).transpose() {
         Ok(resources) => resources.unwrap_or_default(),
         Err(message) => return bad_input("bad_resources", message, json),

@@ -38,11 +38,7 @@ pub fn check(target: &Target, favicon: Option<&[u8]>, index: &BrandIndex, out: &
         return;
     }
     let Some(hash) = phash(bytes) else { return };
-    let best = index
-        .phashes
-        .iter()
-        .map(|&(h, brand)| ((h ^ hash).count_ones(), brand))
-        .min();
+    let best = index.phashes.iter().map(|&(h, brand)| ((h ^ hash).count_ones(), brand)).min();
     if let Some((distance, brand)) = best.filter(|&(d, _)| d <= MAX_DISTANCE) {
         let name = &index.names[brand];
         let confidence = if distance <= 4 { 900 } else { 700 };

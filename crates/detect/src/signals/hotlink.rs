@@ -4,8 +4,8 @@
 use crate::brands::BrandIndex;
 use crate::domain::{host_within, registrable_of, resolve_host, Target};
 use crate::input::ResourceKind;
-use crate::verdict::Signal;
 use crate::rules::Key;
+use crate::verdict::Signal;
 
 /// Checks the page's resources.
 pub fn check<'a>(

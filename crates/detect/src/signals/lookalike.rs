@@ -90,7 +90,10 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
     let reg = target.registrable();
     if let Some(&l) = index.exact(label).first() {
         let (name, domain) = brand_of(index, l);
-        let evidence = format!("{reg} uses the name of {name} under another suffix (.{}); {name}'s domain is {domain}", target.suffix());
+        let evidence = format!(
+            "{reg} uses the name of {name} under another suffix (.{}); {name}'s domain is {domain}",
+            target.suffix()
+        );
         out.push(signal(index, Key::idn_homograph_high, 800, l, evidence));
         return;
     }
@@ -117,7 +120,8 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
     for token in tokens.clone() {
         if let Some(&l) = index.exact(token).first() {
             let (name, domain) = brand_of(index, l);
-            let evidence = format!("{reg} combines {name}'s name with other words ({label}); {name}'s domain is {domain}");
+            let evidence =
+                format!("{reg} combines {name}'s name with other words ({label}); {name}'s domain is {domain}");
             out.push(signal(index, Key::idn_homograph_medium, 850, l, evidence));
             return;
         }
@@ -131,7 +135,13 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
             let evidence = format!(
                 "{reg}: '{candidate}' is {distance} edit(s) from {name}'s '{brand_label}' ({class}); {name}'s domain is {domain}"
             );
-            out.push(signal(index, Key::idn_homograph_medium, fuzzy_confidence(brand_label.len(), distance), l, evidence));
+            out.push(signal(
+                index,
+                Key::idn_homograph_medium,
+                fuzzy_confidence(brand_label.len(), distance),
+                l,
+                evidence,
+            ));
             return;
         }
     }
@@ -139,7 +149,8 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
         if let Some(m) = ac.find(joined.as_str()) {
             let l = index.contained_ids[m.pattern().as_usize()];
             let (name, domain) = brand_of(index, l);
-            let evidence = format!("{reg} contains {name}'s name ('{}'); {name}'s domain is {domain}", index.labels[l].text);
+            let evidence =
+                format!("{reg} contains {name}'s name ('{}'); {name}'s domain is {domain}", index.labels[l].text);
             out.push(signal(index, Key::idn_homograph_medium, 650, l, evidence));
         }
     }
@@ -167,7 +178,8 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
             }
             if let Some(Some(brand)) = index.owner(&joined) {
                 let name = &index.names[brand];
-                let evidence = format!("{name}'s domain {joined} is used as a subdomain of {reg}, which {name} does not own");
+                let evidence =
+                    format!("{name}'s domain {joined} is used as a subdomain of {reg}, which {name} does not own");
                 out.push(Signal::new(Key::idn_homograph_high, 900, evidence).with_brand(name));
                 return;
             }
@@ -177,7 +189,8 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
         let found = index.exact(token).first().or_else(|| index.by_canon(&canonical(token)).first());
         if let Some(&l) = found {
             let (name, domain) = brand_of(index, l);
-            let evidence = format!("{name}'s name appears in the subdomain {sub} of {reg}; {name}'s domain is {domain}");
+            let evidence =
+                format!("{name}'s name appears in the subdomain {sub} of {reg}; {name}'s domain is {domain}");
             out.push(signal(index, Key::idn_homograph_medium, 750, l, evidence));
             return;
         }
@@ -301,7 +314,13 @@ pub fn typo_class(candidate: &str, brand: &str) -> String {
         }
     } else if a.len() == b.len() && i < a.len() {
         if i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..] {
-            return format!("transposition: '{}{}' for '{}{}'", a[i] as char, a[i + 1] as char, b[i] as char, b[i + 1] as char);
+            return format!(
+                "transposition: '{}{}' for '{}{}'",
+                a[i] as char,
+                a[i + 1] as char,
+                b[i] as char,
+                b[i + 1] as char
+            );
         }
         if a[i + 1..] == b[i + 1..] {
             let (x, y) = (a[i], b[i]);
@@ -324,12 +343,8 @@ fn substitutions(candidate: &str, brand: &str) -> String {
     if candidate.len() != brand.len() {
         return format!("{candidate} for {brand}");
     }
-    let parts: Vec<String> = candidate
-        .chars()
-        .zip(brand.chars())
-        .filter(|(x, y)| x != y)
-        .map(|(x, y)| format!("'{x}' for '{y}'"))
-        .collect();
+    let parts: Vec<String> =
+        candidate.chars().zip(brand.chars()).filter(|(x, y)| x != y).map(|(x, y)| format!("'{x}' for '{y}'")).collect();
     parts.join(", ")
 }
 
@@ -431,7 +446,9 @@ mod tests {
 
     #[test]
     fn unrelated_domains_are_quiet() {
-        for url in ["https://example.com/", "https://www.bbc.co.uk/news", "https://rust-lang.org/", "https://wikipedia.org/"] {
+        for url in
+            ["https://example.com/", "https://www.bbc.co.uk/news", "https://rust-lang.org/", "https://wikipedia.org/"]
+        {
             assert!(findings(url).is_empty(), "{url}: {:?}", findings(url));
         }
     }

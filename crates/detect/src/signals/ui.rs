@@ -11,7 +11,13 @@ use crate::rules::Key;
 use crate::verdict::Signal;
 
 /// Runs the UI heuristics.
-pub fn check(target: &Target, facts: &PageFacts, index: &BrandIndex, keywords: Option<&AhoCorasick>, out: &mut Vec<Signal>) {
+pub fn check(
+    target: &Target,
+    facts: &PageFacts,
+    index: &BrandIndex,
+    keywords: Option<&AhoCorasick>,
+    out: &mut Vec<Signal>,
+) {
     let own_brand = index.is_brand_domain(target.registrable());
     let has_password = facts.inputs().any(|i| i.kind == "password");
     forms(target, facts, out);
@@ -21,7 +27,11 @@ pub fn check(target: &Target, facts: &PageFacts, index: &BrandIndex, keywords: O
     }
     seed_phrase(facts, out);
     if facts.data_scripts > 0 {
-        out.push(Signal::new(Key::data_uri_script, 900, format!("{} script(s) loaded from data: URLs", facts.data_scripts)));
+        out.push(Signal::new(
+            Key::data_uri_script,
+            900,
+            format!("{} script(s) loaded from data: URLs", facts.data_scripts),
+        ));
     }
     let (images, largest) = facts.data_images;
     if images > 0 {
@@ -73,7 +83,9 @@ fn forms(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
 
 fn collects_identity(form: &Form) -> bool {
     form.inputs.iter().any(|i| {
-        matches!(i.kind.as_str(), "email" | "tel") || is_card_field(i) || mentions(&i.name, &["email", "phone", "ssn", "card"])
+        matches!(i.kind.as_str(), "email" | "tel")
+            || is_card_field(i)
+            || mentions(&i.name, &["email", "phone", "ssn", "card"])
     })
 }
 
@@ -85,10 +97,17 @@ fn hidden_fields(facts: &PageFacts, out: &mut Vec<Signal>) {
     let carried: Vec<&Input> = facts
         .inputs()
         .filter(|i| i.kind == "hidden")
-        .filter(|i| looks_like_email(&i.value) || mentions(&i.name, &["email", "e-mail", "phone", "login", "username", "userid"]))
+        .filter(|i| {
+            looks_like_email(&i.value)
+                || mentions(&i.name, &["email", "e-mail", "phone", "login", "username", "userid"])
+        })
         .collect();
     if let Some(first) = carried.first() {
-        let what = if looks_like_email(&first.value) { "an email address".to_owned() } else { format!("field '{}'", first.name) };
+        let what = if looks_like_email(&first.value) {
+            "an email address".to_owned()
+        } else {
+            format!("field '{}'", first.name)
+        };
         out.push(Signal::new(
             Key::hidden_identity_fields,
             650,
@@ -107,13 +126,39 @@ fn looks_like_email(value: &str) -> bool {
 
 fn is_card_field(input: &Input) -> bool {
     let text = format!("{} {}", input.name, input.hint);
-    mentions(&text, &["cc-number", "cardnumber", "card_number", "card-number", "ccnum", "cvv", "cvc", "csc", "cc-csc", "securitycode"])
+    mentions(
+        &text,
+        &[
+            "cc-number",
+            "cardnumber",
+            "card_number",
+            "card-number",
+            "ccnum",
+            "cvv",
+            "cvc",
+            "csc",
+            "cc-csc",
+            "securitycode",
+        ],
+    )
 }
 
 fn seed_phrase(facts: &PageFacts, out: &mut Vec<Signal>) {
     let phrase_field = facts.inputs().find(|i| {
         let text = format!("{} {}", i.name, i.hint);
-        mentions(&text, &["mnemonic", "seed phrase", "seedphrase", "recovery phrase", "secret phrase", "private key", "privatekey", "phrase"])
+        mentions(
+            &text,
+            &[
+                "mnemonic",
+                "seed phrase",
+                "seedphrase",
+                "recovery phrase",
+                "secret phrase",
+                "private key",
+                "privatekey",
+                "phrase",
+            ],
+        )
     });
     let word_fields = facts
         .inputs()
@@ -123,9 +168,17 @@ fn seed_phrase(facts: &PageFacts, out: &mut Vec<Signal>) {
         })
         .count();
     if let Some(field) = phrase_field {
-        out.push(Signal::new(Key::seed_phrase_form, 900, format!("a field asks for a wallet secret ('{}')", field_label(field))));
+        out.push(Signal::new(
+            Key::seed_phrase_form,
+            900,
+            format!("a field asks for a wallet secret ('{}')", field_label(field)),
+        ));
     } else if word_fields >= 12 {
-        out.push(Signal::new(Key::seed_phrase_form, 900, format!("{word_fields} word fields ask for a wallet recovery phrase")));
+        out.push(Signal::new(
+            Key::seed_phrase_form,
+            900,
+            format!("{word_fields} word fields ask for a wallet recovery phrase"),
+        ));
     }
 }
 
@@ -143,11 +196,13 @@ fn obfuscation(script: &str, out: &mut Vec<Signal>) {
         return;
     }
     let mut reasons = Vec::new();
-    let evaluates = ["eval(", "new Function(", "document.write(unescape", "setTimeout(atob"].iter().any(|p| script.contains(p));
+    let evaluates =
+        ["eval(", "new Function(", "document.write(unescape", "setTimeout(atob"].iter().any(|p| script.contains(p));
     if evaluates {
         reasons.push("evaluates generated code");
     }
-    let decodes = ["atob(", "unescape(", "fromCharCode", "decodeURIComponent(escape"].iter().any(|p| script.contains(p));
+    let decodes =
+        ["atob(", "unescape(", "fromCharCode", "decodeURIComponent(escape"].iter().any(|p| script.contains(p));
     if decodes {
         reasons.push("decodes strings at run time");
     }
@@ -200,10 +255,14 @@ fn high_entropy(text: &str) -> bool {
         counts[usize::from(b)] += 1;
     }
     let n = text.len() as f64;
-    let entropy: f64 = counts.iter().filter(|&&c| c > 0).map(|&c| {
-        let p = f64::from(c) / n;
-        -p * p.log2()
-    }).sum();
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum();
     entropy > 5.6
 }
 
@@ -217,8 +276,11 @@ fn brand_title(target: &Target, facts: &PageFacts, index: &BrandIndex, has_passw
         let brand = index.alias_brands[m.pattern().as_usize()];
         let name = &index.names[brand];
         let lower = text.to_lowercase();
-        let login_words = ["sign in", "sign-in", "signin", "log in", "login", "log-in", "account", "verify", "secure", "password"];
-        let confidence = if has_password || lower.contains(name.to_lowercase().as_str()) && login_words.iter().any(|w| lower.contains(w)) {
+        let login_words =
+            ["sign in", "sign-in", "signin", "log in", "login", "log-in", "account", "verify", "secure", "password"];
+        let confidence = if has_password
+            || lower.contains(name.to_lowercase().as_str()) && login_words.iter().any(|w| lower.contains(w))
+        {
             800
         } else {
             400
@@ -227,7 +289,11 @@ fn brand_title(target: &Target, facts: &PageFacts, index: &BrandIndex, has_passw
             Signal::new(
                 Key::brand_title_mismatch,
                 confidence,
-                format!("the {field} \"{}\" names {name}, but {} is not {name}'s", clip(text, 80), target.registrable()),
+                format!(
+                    "the {field} \"{}\" names {name}, but {} is not {name}'s",
+                    clip(text, 80),
+                    target.registrable()
+                ),
             )
             .with_brand(name),
         );
@@ -283,9 +349,9 @@ fn lure_phrases(facts: &PageFacts, keywords: &AhoCorasick, has_password: bool, o
 
 /// The text of pattern `p` as it appears in the page (first occurrence).
 fn phrase_at<'a>(facts: &'a PageFacts, keywords: &AhoCorasick, p: usize) -> Option<&'a str> {
-    [facts.title.as_str(), facts.text.as_str()]
-        .into_iter()
-        .find_map(|text| keywords.find_iter(text).find(|m| m.pattern().as_usize() == p).map(|m| &text[m.start()..m.end()]))
+    [facts.title.as_str(), facts.text.as_str()].into_iter().find_map(|text| {
+        keywords.find_iter(text).find(|m| m.pattern().as_usize() == p).map(|m| &text[m.start()..m.end()])
+    })
 }
 
 fn redirects(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
@@ -299,7 +365,11 @@ fn redirects(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
     for (url, confidence, how) in candidates {
         let Some(host) = resolve_host(&target.url, &url) else { continue };
         if !target.same_site(&host) {
-            out.push(Signal::new(Key::redirect_unrelated_domain, confidence, format!("{how} to {host}, unrelated to {}", target.registrable())));
+            out.push(Signal::new(
+                Key::redirect_unrelated_domain,
+                confidence,
+                format!("{how} to {host}, unrelated to {}", target.registrable()),
+            ));
             return;
         }
     }

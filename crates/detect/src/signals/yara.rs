@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use boreal::MetadataValue;
 use boreal::scanner::{ScanError, ScanParams};
+use boreal::MetadataValue;
 use boreal::{Compiler, Scanner};
 
 use crate::error::RulesError;
@@ -36,13 +36,14 @@ pub struct YaraOutcome {
 
 impl Yara {
     /// Compiles named YARA sources; the error names the source and the rule problem.
-    pub fn compile<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>, timeout: Duration) -> Result<Self, RulesError> {
+    pub fn compile<'a>(
+        sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+        timeout: Duration,
+    ) -> Result<Self, RulesError> {
         let mut compiler = Compiler::new();
         let mut rules = 0;
         for (name, source) in sources {
-            compiler
-                .add_rules_str(source)
-                .map_err(|e| RulesError::Yara(format!("{name}: {e}")))?;
+            compiler.add_rules_str(source).map_err(|e| RulesError::Yara(format!("{name}: {e}")))?;
             rules += source.matches("rule ").count();
         }
         let mut scanner = compiler.finalize();
@@ -75,7 +76,9 @@ impl Yara {
             let description = rule.metadatas.iter().find_map(|m| {
                 (self.scanner.get_string_symbol(m.name) == "description").then_some(())?;
                 match m.value {
-                    MetadataValue::Bytes(b) => Some(String::from_utf8_lossy(self.scanner.get_bytes_symbol(b)).into_owned()),
+                    MetadataValue::Bytes(b) => {
+                        Some(String::from_utf8_lossy(self.scanner.get_bytes_symbol(b)).into_owned())
+                    }
                     _ => None,
                 }
             });
