@@ -110,6 +110,8 @@ impl Engine {
                 truncated.push("text");
             }
             ui::check(&target, &facts, &self.index, self.keywords.as_ref(), &mut signals);
+            let outbound = ui::outbound_hosts(&target, &facts);
+            lookalike::check_outbound(&target, outbound.iter().map(String::as_str), &self.index, &mut signals);
             let from_html = facts.resources.iter().map(|(k, u)| (*k, u.as_str()));
             let resources = self.bounded(from_html.chain(extra), &mut truncated);
             hotlink::check(

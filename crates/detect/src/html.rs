@@ -49,6 +49,10 @@ pub struct PageFacts {
     pub meta_refresh: Option<(String, u32)>,
     /// Visible text (outside script, style and template), whitespace collapsed.
     pub text: String,
+    /// Link targets (`<a href>`), http(s) and protocol-relative only, at most 200.
+    pub links: Vec<String>,
+    /// Whether the page dials out (`tel:` links) or plays audio by itself (autoplay).
+    pub dials_or_plays: (bool, bool),
     /// Favicon URL from `<link rel=icon>`.
     pub icon: Option<String>,
     /// Whether the visible text was cut at its limit.
@@ -123,11 +127,26 @@ pub fn extract(html: &str) -> PageFacts {
                             add_resource(&mut facts, ResourceKind::Frame, src);
                         }
                     }
+                    b"audio" | b"video" | b"embed" | b"bgsound"
+                        if name == b"bgsound"
+                            || tag.attributes.keys().any(|k| {
+                                k.as_slice().eq_ignore_ascii_case(b"autoplay")
+                                    || k.as_slice().eq_ignore_ascii_case(b"autostart")
+                            }) =>
+                    {
+                        facts.dials_or_plays.1 = true;
+                    }
                     b"a" => {
                         if let Some(href) = attr("href") {
-                            if href.trim_start().len() >= 11
-                                && href.trim_start()[..11].eq_ignore_ascii_case("javascript:")
+                            let trimmed = href.trim_start();
+                            if starts_with_ci(trimmed, "tel:") {
+                                facts.dials_or_plays.0 = true;
+                            } else if (trimmed.starts_with("http") || trimmed.starts_with("//"))
+                                && facts.links.len() < 200
                             {
+                                facts.links.push(trimmed.to_owned());
+                            }
+                            if starts_with_ci(trimmed, "javascript:") {
                                 push_script(&mut facts.inline_scripts, &href);
                             }
                         }
@@ -205,8 +224,12 @@ pub fn extract(html: &str) -> PageFacts {
 }
 
 fn is_data(url: &str) -> bool {
-    let url = url.trim_start();
-    url.len() >= 5 && url[..5].eq_ignore_ascii_case("data:")
+    starts_with_ci(url.trim_start(), "data:")
+}
+
+/// ASCII case-insensitive prefix test that never slices inside a character.
+fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.as_bytes().get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 fn add_resource(facts: &mut PageFacts, kind: ResourceKind, url: String) {
@@ -260,7 +283,7 @@ fn parse_refresh(content: &str) -> Option<(String, u32)> {
     let (delay, rest) = content.split_once([';', ','])?;
     let delay = delay.trim().split('.').next()?.parse().unwrap_or(0);
     let rest = rest.trim();
-    let target = if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("url=") { &rest[4..] } else { rest };
+    let target = if starts_with_ci(rest, "url=") { &rest[4..] } else { rest };
     let target = target.trim().trim_matches(|c| c == '\'' || c == '"');
     (!target.is_empty()).then(|| (target.to_owned(), delay))
 }
@@ -381,9 +404,18 @@ mod tests {
 
     #[test]
     fn broken_html_does_not_panic() {
-        for html in
-            ["<", "<form", "<input type=", "</form></form><title>", "<script>", "<meta http-equiv=refresh content=';'>"]
-        {
+        for html in [
+            "<",
+            "<form",
+            "<input type=",
+            "</form></form><title>",
+            "<script>",
+            "<meta http-equiv=refresh content=';'>",
+            "<a href='t\u{e9}l:x'>",
+            "<a href='javascrip\u{e9}'>",
+            "<img src='dat\u{e9}'>",
+            "<meta http-equiv=refresh content='0;ur\u{e9}x'>",
+        ] {
             let _ = extract(html);
         }
     }

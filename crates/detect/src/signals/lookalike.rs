@@ -162,20 +162,26 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
         return;
     }
     let reg = target.registrable();
-    let labels: Vec<&str> = sub.split('.').collect();
+    // Tokens split on '.' and '-', each with whether a '.' joins it to the next: a brand
+    // domain hides as "paypal.com.evil.example" or "accounts.google.com-signin.evil.top".
+    let tokens: Vec<&str> = sub.split(['.', '-']).collect();
+    let mut dotted = Vec::with_capacity(tokens.len());
+    let mut offset = 0;
+    for token in &tokens {
+        offset += token.len();
+        dotted.push(sub.as_bytes().get(offset) == Some(&b'.'));
+        offset += 1;
+    }
     let mut joined = String::new();
-    for start in 0..labels.len() {
-        for span in 2..=3 {
-            if start + span > labels.len() {
+    for start in 0..tokens.len() {
+        joined.clear();
+        joined.push_str(tokens[start]);
+        for end in start + 1..tokens.len().min(start + 3) {
+            if !dotted[end - 1] {
                 break;
             }
-            joined.clear();
-            for (i, part) in labels[start..start + span].iter().enumerate() {
-                if i > 0 {
-                    joined.push('.');
-                }
-                joined.push_str(part);
-            }
+            joined.push('.');
+            joined.push_str(tokens[end]);
             if let Some(Some(brand)) = index.owner(&joined) {
                 let name = &index.names[brand];
                 let evidence =
@@ -185,6 +191,7 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
             }
         }
     }
+    let labels: Vec<&str> = sub.split('.').collect();
     for token in labels.iter().flat_map(|l| l.split('-')).filter(|t| t.len() >= 4) {
         let found = index.exact(token).first().or_else(|| index.by_canon(&canonical(token)).first());
         if let Some(&l) = found {
@@ -192,6 +199,37 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
             let evidence =
                 format!("{name}'s name appears in the subdomain {sub} of {reg}; {name}'s domain is {domain}");
             out.push(signal(index, Key::idn_homograph_medium, 750, l, evidence));
+            return;
+        }
+    }
+}
+
+/// Where the page sends visitors (form actions, redirect targets, links): a host that is a
+/// lookalike of a brand is reported as such, at 80% of the confidence it would have as the
+/// page's own host. At most `MAX_OUTBOUND` distinct hosts are examined.
+pub fn check_outbound<'a>(
+    page: &Target,
+    hosts: impl Iterator<Item = &'a str>,
+    index: &BrandIndex,
+    out: &mut Vec<Signal>,
+) {
+    const MAX_OUTBOUND: usize = 32;
+    let mut seen: Vec<&str> = Vec::new();
+    for host in hosts {
+        if seen.len() >= MAX_OUTBOUND {
+            break;
+        }
+        if seen.contains(&host) || page.same_site(host) {
+            continue;
+        }
+        seen.push(host);
+        let Ok(target) = Target::parse(&format!("https://{host}/")) else { continue };
+        let mut found = Vec::new();
+        check(&target, index, &mut found);
+        if let Some(mut signal) = found.into_iter().next() {
+            signal.confidence = signal.confidence * 4 / 5;
+            signal.evidence = format!("the page sends visitors to {host}: {}", signal.evidence);
+            out.push(signal);
             return;
         }
     }
@@ -416,6 +454,13 @@ mod tests {
         let f = findings("https://paypal.com.evil.example/");
         assert_eq!(f[0].key, Key::idn_homograph_high);
         assert!(f[0].evidence.contains("paypal.com is used as a subdomain"), "{}", f[0].evidence);
+    }
+
+    #[test]
+    fn brand_domain_hidden_before_a_hyphen_is_high() {
+        let f = findings("https://accounts.google.com-signin.verify-sess.top/");
+        assert_eq!(f[0].key, Key::idn_homograph_high, "{f:?}");
+        assert!(f[0].evidence.contains("google.com"), "{}", f[0].evidence);
     }
 
     #[test]

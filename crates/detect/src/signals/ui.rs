@@ -43,13 +43,30 @@ pub fn check(
         ));
     }
     obfuscation(&facts.inline_scripts, out);
+    scareware(facts, out);
     if !own_brand {
         brand_title(target, facts, index, has_password, out);
+        brand_icon(target, facts, index, out);
+        brand_credentials(target, facts, out);
     }
     if let Some(keywords) = keywords {
         lure_phrases(facts, keywords, has_password, out);
     }
     redirects(target, facts, out);
+    evasive_redirect(target, facts, out);
+}
+
+/// Hosts the page sends visitors to: form actions, redirect targets, then links.
+pub fn outbound_hosts(target: &Target, facts: &PageFacts) -> Vec<String> {
+    let actions = facts.forms.iter().filter_map(|f| f.action.as_deref());
+    let refresh = facts.meta_refresh.iter().map(|(url, _)| url.as_str());
+    let scripted = script_redirects(&facts.inline_scripts);
+    actions
+        .chain(refresh)
+        .chain(scripted.iter().map(String::as_str))
+        .chain(facts.links.iter().map(String::as_str))
+        .filter_map(|url| resolve_host(&target.url, url))
+        .collect()
 }
 
 fn forms(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
@@ -226,6 +243,91 @@ fn obfuscation(script: &str, out: &mut Vec<Signal>) {
     out.push(Signal::new(Key::obfuscated_script, confidence, format!("inline script {}", reasons.join(", "))));
 }
 
+/// Tech-support scam screens: alarm text, a number to call, and script that traps the
+/// visitor (exit prompts, back-button traps, forced fullscreen, alert loops, popup storms)
+/// or plays an alarm by itself.
+fn scareware(facts: &PageFacts, out: &mut Vec<Signal>) {
+    let script = facts.inline_scripts.as_str();
+    let traps: Vec<&str> = [
+        ("beforeunload", "exit prompt"),
+        ("onpopstate", "back-button trap"),
+        ("popstate", "back-button trap"),
+        ("requestFullscreen", "forced fullscreen"),
+        ("RequestFullScreen", "forced fullscreen"),
+        ("keyboard.lock", "keyboard lock"),
+        ("window.open(location", "popup storm"),
+        ("navigator.vibrate", "vibration"),
+    ]
+    .iter()
+    .filter(|(needle, _)| script.contains(needle))
+    .map(|&(_, what)| what)
+    .chain(
+        (script.matches("alert(").count() >= 2 || script.contains("setInterval(function(){alert"))
+            .then_some("alert loop"),
+    )
+    .chain(facts.dials_or_plays.1.then_some("autoplaying audio"))
+    .collect();
+    let lower = format!("{} {}", facts.title, facts.text).to_lowercase();
+    let alarms = [
+        "virus",
+        "infected",
+        "spyware",
+        "trojan",
+        "malware",
+        "has been blocked",
+        "been compromised",
+        "hacked",
+        "security alert",
+        "critical alert",
+    ];
+    let alarm = alarms.iter().find(|a| lower.contains(*a));
+    let phone = facts.dials_or_plays.0 || has_phone_number(&facts.text);
+    let confidence = match (!traps.is_empty(), phone, alarm.is_some()) {
+        (true, true, true) => 900,
+        (false, true, true) => 500,
+        (true, false, true) => 500,
+        _ => return,
+    };
+    let mut parts = Vec::new();
+    if let Some(alarm) = alarm {
+        parts.push(format!("alarm text (\"{alarm}\")"));
+    }
+    if phone {
+        parts.push("a phone number to call".to_owned());
+    }
+    if !traps.is_empty() {
+        let mut traps = traps;
+        traps.dedup();
+        parts.push(traps.join(", "));
+    }
+    out.push(Signal::new(Key::scareware_screen, confidence, format!("scareware screen: {}", parts.join("; "))));
+}
+
+/// A run of 10 or 11 digits written with the separators phone numbers use, e.g.
+/// "+1 (888) 519-4037" or "1-855-740-3182".
+fn has_phone_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() || bytes[i] == b'+' || bytes[i] == b'(' {
+            let mut digits = 0;
+            let mut j = i;
+            while j < bytes.len() && j - i < 22 && (bytes[j].is_ascii_digit() || b" -.()+".contains(&bytes[j])) {
+                digits += usize::from(bytes[j].is_ascii_digit());
+                j += 1;
+            }
+            let groups = text[i..j].split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).count();
+            if (10..=11).contains(&digits) && groups >= 3 {
+                return true;
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 fn longest_base64_run(text: &str) -> usize {
     let mut best = 0;
     let mut run = 0;
@@ -301,6 +403,46 @@ fn brand_title(target: &Target, facts: &PageFacts, index: &BrandIndex, has_passw
     }
 }
 
+/// A `<link rel=icon>` served from a brand's host on a page the brand does not own: kits
+/// hotlink the real favicon so the tab looks right.
+fn brand_icon(target: &Target, facts: &PageFacts, index: &BrandIndex, out: &mut Vec<Signal>) {
+    let Some(icon) = &facts.icon else { return };
+    let Some(host) = resolve_host(&target.url, icon) else { return };
+    if let Some(Some(brand)) = index.owner(crate::domain::registrable_of(&host)) {
+        let name = &index.names[brand];
+        let evidence =
+            format!("the page icon is {name}'s, loaded from {host}, but {} is not {name}'s", target.registrable());
+        out.push(Signal::new(Key::brand_asset_mismatch, 800, evidence).with_brand(name));
+    }
+}
+
+/// Credentials asked for on a page that presents a brand (title, site name or icon) it is
+/// not hosted by: the spec's "generic login form on unknown host", elevated by brand assets.
+/// Runs after `brand_title` and `brand_icon`, whose signals say which brand is presented.
+fn brand_credentials(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
+    let Some(brand) = out
+        .iter()
+        .find(|s| matches!(s.key, Key::brand_title_mismatch | Key::brand_asset_mismatch))
+        .and_then(|s| s.brand.clone())
+    else {
+        return;
+    };
+    let asks = if facts.inputs().any(|i| i.kind == "password") {
+        "a password"
+    } else if facts.inputs().filter(|i| is_card_field(i)).count() >= 2 {
+        "payment card details"
+    } else if out.iter().any(|s| s.key == Key::seed_phrase_form) {
+        "a wallet secret"
+    } else {
+        return;
+    };
+    let evidence = format!(
+        "the page presents itself as {brand} and asks for {asks}, but {} is not {brand}'s",
+        target.registrable()
+    );
+    out.push(Signal::new(Key::brand_credential_form, 900, evidence).with_brand(&brand));
+}
+
 fn word_bounded(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
     let after = text[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
@@ -352,6 +494,64 @@ fn phrase_at<'a>(facts: &'a PageFacts, keywords: &AhoCorasick, p: usize) -> Opti
     [facts.title.as_str(), facts.text.as_str()].into_iter().find_map(|text| {
         keywords.find_iter(text).find(|m| m.pattern().as_usize() == p).map(|m| &text[m.start()..m.end()])
     })
+}
+
+/// Redirect landers hide where they send people and whom they send: the target is decoded at
+/// run time, crawlers get another page, or the visitor's address travels along.
+fn evasive_redirect(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
+    let script = facts.inline_scripts.as_str();
+    let literal: Vec<String> =
+        script_redirects(script).into_iter().chain(facts.meta_refresh.iter().map(|(u, _)| u.clone())).collect();
+    let navigates_by_script = [
+        "location.replace(",
+        "location.href=",
+        "location.href =",
+        "location.assign(",
+        "location=",
+        "location =",
+        ".submit()",
+    ]
+    .iter()
+    .any(|p| script.contains(p));
+    if literal.is_empty() && !navigates_by_script {
+        return;
+    }
+    // Only same-site literal targets and nothing computed: an ordinary internal redirect.
+    let all_same_site = !literal.is_empty()
+        && literal.iter().all(|u| resolve_host(&target.url, u).is_none_or(|h| target.same_site(&h)));
+    let decodes = ["atob(", "fromCharCode", "unescape("].iter().any(|p| script.contains(p));
+    if all_same_site && !decodes && !script.contains(".submit()") {
+        return;
+    }
+    let mut traits = Vec::new();
+    if decodes {
+        traits.push("decodes its target at run time");
+    }
+    let lower_script = script.to_ascii_lowercase();
+    if (lower_script.contains("navigator.useragent")
+        && ["bot", "crawl", "spider", "headless"].iter().any(|w| lower_script.contains(w)))
+        || script.contains("navigator.webdriver")
+    {
+        traits.push("shows crawlers another page");
+    }
+    let forwards_identity = literal.iter().any(|u| carries_email(u))
+        || (script.contains("location.hash") && navigates_by_script)
+        || (script.contains(".submit()") && facts.inputs().any(|i| i.kind == "hidden" && looks_like_email(&i.value)));
+    if forwards_identity {
+        traits.push("forwards the visitor's email address");
+    }
+    let confidence = match traits.len() {
+        0 => return,
+        1 => 600,
+        _ => 900,
+    };
+    out.push(Signal::new(Key::evasive_redirect, confidence, format!("the page redirects and {}", traits.join(", "))));
+}
+
+/// Whether a URL carries an email address in its query or fragment (plain or %40-encoded).
+fn carries_email(url: &str) -> bool {
+    let Some((_, tail)) = url.split_once(['?', '#']) else { return false };
+    tail.split(['&', '=', '#', '?']).any(|part| looks_like_email(&part.replace("%40", "@")))
 }
 
 fn redirects(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
