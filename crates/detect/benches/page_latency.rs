@@ -19,25 +19,34 @@ fn main() {
         .unwrap()
         .with_yara([("bench.yar", yara.as_str())], Duration::from_millis(200))
         .unwrap();
+    let without_yara = Engine::new(Rules::builtin()).unwrap();
     let options = ScanOptions::default();
     let page = Page { url: "https://portal.example-news.com/login", html: Some(&html), ..Page::default() };
+    let kb = html.len() / 1024;
+    report(&format!("full page {kb} KB, 100 YARA rules"), || {
+        std::hint::black_box(engine.scan(&page, &options).unwrap());
+    });
+    report(&format!("full page {kb} KB, no YARA"), || {
+        std::hint::black_box(without_yara.scan(&page, &options).unwrap());
+    });
+    report(&format!("HTML extraction only, {kb} KB"), || {
+        std::hint::black_box(ferretwatch_detect::html::extract(&html));
+    });
+}
+
+/// Runs `f` 50 times to warm up, then 1000 times, and prints p50, p95 and p99.
+fn report(name: &str, mut f: impl FnMut()) {
     for _ in 0..50 {
-        engine.scan(&page, &options).unwrap();
+        f();
     }
     let mut samples: Vec<Duration> = (0..1000)
         .map(|_| {
             let start = Instant::now();
-            std::hint::black_box(engine.scan(&page, &options).unwrap());
+            f();
             start.elapsed()
         })
         .collect();
     samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    println!(
-        "full page {} KB, 100 YARA rules, 1000 scans: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
-        html.len() / 1024,
-        at(0.50).as_secs_f64() * 1e3,
-        at(0.95).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3
-    );
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1e3;
+    println!("{name}, 1000 runs: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms", at(0.50), at(0.95), at(0.99));
 }

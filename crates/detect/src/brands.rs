@@ -1,7 +1,9 @@
 //! The brand index, built once per rule set: who owns which domain, which labels attackers
 //! imitate (with their confusable skeletons), title aliases and favicon hashes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -36,8 +38,9 @@ pub struct BrandIndex {
     exact: HashMap<String, Vec<usize>>,
     /// Canonical form → label indices.
     canon: HashMap<String, Vec<usize>>,
-    /// Label indices by length of `text` (index = length, capped at 63).
-    by_len: Vec<Vec<usize>>,
+    /// Labels by length of `text` (index = length, capped at 63): (mask, label index), kept
+    /// side by side so the prefilter loop reads one flat array.
+    by_len: Vec<Vec<(u64, usize)>>,
     /// Labels of 5+ characters, for "brand inside a longer word" matches.
     pub contained: Option<AhoCorasick>,
     /// Label index per pattern of `contained`.
@@ -53,7 +56,7 @@ pub struct BrandIndex {
 impl BrandIndex {
     /// Builds the index; the rules are assumed validated.
     pub fn new(rules: &Rules) -> Self {
-        let mut owners = HashMap::new();
+        let mut owners = HashMap::default();
         for host in &rules.allowlists.brand_hosts {
             owners.insert(host.clone(), None);
         }
@@ -96,8 +99,8 @@ impl BrandIndex {
             }
             phashes.extend(brand.favicon_phashes.iter().filter_map(|h| parse_phash(h)).map(|h| (h, i)));
         }
-        let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut canon: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut exact: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut canon: HashMap<String, Vec<usize>> = HashMap::default();
         let mut by_len = vec![Vec::new(); 64];
         let mut contained_patterns = Vec::new();
         let mut contained_ids = Vec::new();
@@ -105,7 +108,7 @@ impl BrandIndex {
         for (i, label) in labels.iter().enumerate() {
             exact.entry(label.text.clone()).or_default().push(i);
             canon.entry(label.canon.clone()).or_default().push(i);
-            by_len[label.text.len().min(63)].push(i);
+            by_len[label.text.len().min(63)].push((label.mask, i));
             if label.text.len() >= 5 && seen_contained.insert(label.text.clone()) {
                 contained_patterns.push(label.text.clone());
                 contained_ids.push(i);
@@ -160,8 +163,8 @@ impl BrandIndex {
         self.canon.get(canon).map_or(&[], Vec::as_slice)
     }
 
-    /// Labels whose length is `len`.
-    pub fn of_len(&self, len: usize) -> &[usize] {
+    /// (mask, label index) of the labels whose length is `len`.
+    pub fn of_len(&self, len: usize) -> &[(u64, usize)] {
         self.by_len.get(len).map_or(&[], Vec::as_slice)
     }
 }

@@ -106,11 +106,28 @@ pub fn host_within(host: &str, domain: &str) -> bool {
 
 /// Host of a resource URL resolved against the page, lower case, when it is http(s).
 pub fn resolve_host(base: &Url, reference: &str) -> Option<String> {
-    let resolved = base.join(reference.trim()).ok()?;
+    let reference = reference.trim();
+    if is_path_relative(reference) {
+        // No scheme and no authority: the page's own host, without parsing anything.
+        return base.host_str().map(|h| h.trim_end_matches('.').to_owned());
+    }
+    let resolved = base.join(reference).ok()?;
     if !matches!(resolved.scheme(), "http" | "https") {
         return None;
     }
     resolved.host_str().map(|h| h.trim_end_matches('.').to_owned())
+}
+
+/// Whether a reference can only resolve to the base's host: it has no authority (`//`)
+/// and its first segment has no ':' (so it carries no scheme).
+fn is_path_relative(reference: &str) -> bool {
+    let b = reference.as_bytes();
+    if b.is_empty() || b.starts_with(b"//") || b.starts_with(b"\\\\") || b.starts_with(b"/\\") || b.starts_with(b"\\/")
+    {
+        return false;
+    }
+    let first_segment_end = b.iter().position(|&c| matches!(c, b'/' | b'?' | b'#' | b'\\')).unwrap_or(b.len());
+    !b[..first_segment_end].contains(&b':') && !b.iter().any(|c| c.is_ascii_control() || *c == b' ')
 }
 
 /// Decodes a punycode label for display; returns the input when it is not punycode.
@@ -173,6 +190,18 @@ mod tests {
     fn trailing_dot_is_ignored() {
         let t = Target::parse("https://www.paypal.com./x").unwrap();
         assert_eq!(t.registrable(), "paypal.com");
+    }
+
+    #[test]
+    fn relative_references_resolve_to_the_page_host_and_others_are_parsed() {
+        let base = Url::parse("https://www.example.com/a/b").unwrap();
+        assert_eq!(resolve_host(&base, "/img/1.jpg").as_deref(), Some("www.example.com"));
+        assert_eq!(resolve_host(&base, "img/1.jpg?x=1:2").as_deref(), Some("www.example.com"));
+        assert_eq!(resolve_host(&base, "//cdn.example.net/x").as_deref(), Some("cdn.example.net"));
+        assert_eq!(resolve_host(&base, "\\\\evil.example\\x").as_deref(), Some("evil.example"));
+        assert_eq!(resolve_host(&base, "https://evil.example/").as_deref(), Some("evil.example"));
+        assert_eq!(resolve_host(&base, "javascript:alert(1)"), None);
+        assert_eq!(resolve_host(&base, "HTTPS://Evil.Example/").as_deref(), Some("evil.example"));
     }
 
     #[test]

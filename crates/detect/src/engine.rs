@@ -189,7 +189,8 @@ impl Engine {
     #[cfg(not(feature = "favicon"))]
     fn check_favicon(&self, _: &Target, _: &Page<'_>, _: &mut Vec<&'static str>, _: &mut Vec<Signal>) {}
 
-    /// Runs YARA over HTML, visible text and inline scripts; returns whether it timed out.
+    /// Runs YARA over the HTML source (which holds the inline scripts and event handlers
+    /// verbatim) followed by the visible text; returns whether it timed out.
     #[cfg(feature = "yara")]
     fn check_yara(
         &self,
@@ -199,8 +200,8 @@ impl Engine {
         out: &mut Vec<Signal>,
     ) -> bool {
         let Some(yara) = &self.yara else { return false };
-        let mut buffer = Vec::with_capacity(source.len() + facts.text.len() + facts.inline_scripts.len() + 2);
-        for part in [source, facts.text.as_str(), facts.inline_scripts.as_str()] {
+        let mut buffer = Vec::with_capacity(source.len() + facts.text.len() + 1);
+        for part in [source, facts.text.as_str()] {
             let room = limits::MAX_YARA_BYTES.saturating_sub(buffer.len());
             let (part, cut) = truncate_str(part, room);
             if cut {

@@ -2,7 +2,8 @@
 //! page signals need: title and site name, forms and their inputs, scripts, loaded
 //! resources, redirects and visible text. Everything is bounded by the input limits.
 
-use html5gum::{DefaultEmitter, Token, Tokenizer};
+use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
+use html5gum::{Span, Tokenizer};
 
 use crate::input::{limits, truncate_str, ResourceKind};
 
@@ -66,161 +67,255 @@ impl PageFacts {
     }
 }
 
-#[derive(PartialEq, Eq, Clone, Copy)]
-enum RawText {
+/// Extracts facts from HTML (already cut to the HTML limit).
+pub fn extract(html: &str) -> PageFacts {
+    let mut collector = Collector::default();
+    let mut emitter = CallbackEmitter::new(|event: CallbackEvent<'_>, _: Span<()>| -> Option<()> {
+        collector.event(event);
+        None
+    });
+    emitter.naively_switch_states(true);
+    for _ in Tokenizer::new_with_emitter(html, emitter) {}
+    collector.finish()
+}
+
+/// The start tag being read: its name and the attributes worth keeping.
+#[derive(Default)]
+struct OpenTag {
+    name: Vec<u8>,
+    /// Whether all attributes are kept (tags the signals read) or only `on*` handlers.
+    keep_all: bool,
+    attrs: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Whether the last attribute name was kept (so its value is recorded).
+    keeping: bool,
+}
+
+impl OpenTag {
+    /// First value of an attribute (duplicates after the first are ignored, as browsers do).
+    fn attr(&self, key: &str) -> Option<String> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k.as_slice() == key.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.attrs.iter().any(|(k, _)| k.as_slice() == key.as_bytes())
+    }
+}
+
+/// Tags whose attributes the signals read.
+fn reads_attributes(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"script"
+            | b"meta"
+            | b"link"
+            | b"img"
+            | b"image"
+            | b"iframe"
+            | b"frame"
+            | b"audio"
+            | b"video"
+            | b"embed"
+            | b"bgsound"
+            | b"a"
+            | b"form"
+            | b"input"
+            | b"textarea"
+            | b"select"
+    )
+}
+
+/// State of one pass over the tokenizer's events.
+#[derive(Default)]
+struct Collector {
+    facts: PageFacts,
+    tag: OpenTag,
+    current_form: Option<Form>,
+    loose: Form,
+    raw: RawTextState,
+    script_is_inline: bool,
+}
+
+#[derive(Default, PartialEq, Eq, Clone, Copy)]
+enum RawTextState {
+    #[default]
     None,
     Title,
     Script,
     Hidden,
 }
 
-/// Extracts facts from HTML (already cut to the HTML limit).
-pub fn extract(html: &str) -> PageFacts {
-    let mut facts = PageFacts::default();
-    let mut emitter = DefaultEmitter::default();
-    emitter.naively_switch_states(true);
-    let mut current_form: Option<Form> = None;
-    let mut loose = Form::default();
-    let mut raw = RawText::None;
-    let mut script_is_inline = false;
-    for token in Tokenizer::new_with_emitter(html, emitter).flatten() {
-        match token {
-            Token::StartTag(tag) => {
-                let name = tag.name.as_slice();
-                let attr = |key: &str| -> Option<String> {
-                    tag.attributes.get(key.as_bytes()).map(|v| String::from_utf8_lossy(v.as_slice()).into_owned())
-                };
-                for (key, value) in &tag.attributes {
-                    if key.len() > 2 && key.as_slice()[..2].eq_ignore_ascii_case(b"on") {
-                        push_script(&mut facts.inline_scripts, &String::from_utf8_lossy(value.as_slice()));
-                    }
-                }
-                match name {
-                    b"title" => raw = RawText::Title,
-                    b"script" => {
-                        raw = RawText::Script;
-                        script_is_inline = true;
-                        if let Some(src) = attr("src") {
-                            script_is_inline = false;
-                            if is_data(&src) {
-                                facts.data_scripts += 1;
-                            } else {
-                                add_resource(&mut facts, ResourceKind::Script, src);
-                            }
-                        }
-                    }
-                    b"style" | b"template" | b"noscript" | b"svg" => raw = RawText::Hidden,
-                    b"meta" => meta(&mut facts, &attr),
-                    b"link" => link(&mut facts, &attr),
-                    b"img" | b"image" => {
-                        if let Some(src) = attr("src").or_else(|| attr("data-src")) {
-                            if is_data(&src) {
-                                facts.data_images.0 += 1;
-                                facts.data_images.1 = facts.data_images.1.max(src.len());
-                            } else {
-                                add_resource(&mut facts, ResourceKind::Image, src);
-                            }
-                        }
-                    }
-                    b"iframe" | b"frame" => {
-                        if let Some(src) = attr("src") {
-                            add_resource(&mut facts, ResourceKind::Frame, src);
-                        }
-                    }
-                    b"audio" | b"video" | b"embed" | b"bgsound"
-                        if name == b"bgsound"
-                            || tag.attributes.keys().any(|k| {
-                                k.as_slice().eq_ignore_ascii_case(b"autoplay")
-                                    || k.as_slice().eq_ignore_ascii_case(b"autostart")
-                            }) =>
-                    {
-                        facts.dials_or_plays.1 = true;
-                    }
-                    b"a" => {
-                        if let Some(href) = attr("href") {
-                            let trimmed = href.trim_start();
-                            if starts_with_ci(trimmed, "tel:") {
-                                facts.dials_or_plays.0 = true;
-                            } else if (trimmed.starts_with("http") || trimmed.starts_with("//"))
-                                && facts.links.len() < 200
-                            {
-                                facts.links.push(trimmed.to_owned());
-                            }
-                            if starts_with_ci(trimmed, "javascript:") {
-                                push_script(&mut facts.inline_scripts, &href);
-                            }
-                        }
-                    }
-                    b"form" => {
-                        if let Some(form) = current_form.take() {
-                            facts.forms.push(form);
-                        }
-                        current_form = Some(Form { action: attr("action"), inputs: Vec::new() });
-                    }
-                    b"input" | b"textarea" | b"select" => {
-                        let kind = if name == b"input" {
-                            attr("type").unwrap_or_else(|| "text".into()).to_ascii_lowercase()
-                        } else {
-                            String::from_utf8_lossy(name).into_owned()
-                        };
-                        let input = Input {
-                            kind,
-                            name: join_lower(&[attr("name"), attr("id")]),
-                            hint: join_lower(&[attr("autocomplete"), attr("placeholder"), attr("aria-label")]),
-                            value: attr("value").unwrap_or_default(),
-                        };
-                        let form = current_form.as_mut().unwrap_or(&mut loose);
-                        if form.inputs.len() < 500 {
-                            form.inputs.push(input);
-                        }
-                    }
-                    _ => {}
+impl Collector {
+    fn event(&mut self, event: CallbackEvent<'_>) {
+        match event {
+            CallbackEvent::OpenStartTag { name } => {
+                self.tag.name.clear();
+                self.tag.name.extend_from_slice(name);
+                self.tag.keep_all = reads_attributes(name);
+                self.tag.attrs.clear();
+                self.tag.keeping = false;
+            }
+            CallbackEvent::AttributeName { name } => {
+                let handler = name.len() > 2 && name[..2].eq_ignore_ascii_case(b"on");
+                self.tag.keeping = self.tag.keep_all || handler;
+                if self.tag.keeping {
+                    self.tag.attrs.push((name.to_ascii_lowercase(), Vec::new()));
                 }
             }
-            Token::EndTag(tag) => match tag.name.as_slice() {
-                b"form" => {
-                    if let Some(form) = current_form.take() {
-                        facts.forms.push(form);
+            CallbackEvent::AttributeValue { value } if self.tag.keeping => {
+                if let Some(last) = self.tag.attrs.last_mut() {
+                    last.1.extend_from_slice(value);
+                }
+            }
+            CallbackEvent::CloseStartTag { .. } => self.start_tag(),
+            CallbackEvent::EndTag { name } => self.end_tag(name),
+            CallbackEvent::String { value } => self.string(value),
+            _ => {}
+        }
+    }
+
+    fn start_tag(&mut self) {
+        let tag = std::mem::take(&mut self.tag);
+        let facts = &mut self.facts;
+        for (key, value) in &tag.attrs {
+            if key.len() > 2 && key.starts_with(b"on") {
+                push_script(&mut facts.inline_scripts, &String::from_utf8_lossy(value));
+            }
+        }
+        let name = tag.name.as_slice();
+        match name {
+            b"title" => self.raw = RawTextState::Title,
+            b"script" => {
+                self.raw = RawTextState::Script;
+                self.script_is_inline = true;
+                if let Some(src) = tag.attr("src") {
+                    self.script_is_inline = false;
+                    if is_data(&src) {
+                        facts.data_scripts += 1;
+                    } else {
+                        add_resource(facts, ResourceKind::Script, src);
                     }
                 }
-                b"title" | b"script" | b"style" | b"template" | b"noscript" | b"svg" => raw = RawText::None,
-                _ => {}
-            },
-            Token::String(text) => {
-                let text = String::from_utf8_lossy(text.as_slice());
-                match raw {
-                    RawText::Title => {
-                        if facts.title.len() < 1024 {
-                            push_collapsed(&mut facts.title, &text);
-                        }
+            }
+            b"style" | b"template" | b"noscript" | b"svg" => self.raw = RawTextState::Hidden,
+            b"meta" => meta(facts, &|k| tag.attr(k)),
+            b"link" => link(facts, &|k| tag.attr(k)),
+            b"img" | b"image" => {
+                if let Some(src) = tag.attr("src").or_else(|| tag.attr("data-src")) {
+                    if is_data(&src) {
+                        facts.data_images.0 += 1;
+                        facts.data_images.1 = facts.data_images.1.max(src.len());
+                    } else {
+                        add_resource(facts, ResourceKind::Image, src);
                     }
-                    RawText::Script if script_is_inline => push_script(&mut facts.inline_scripts, &text),
-                    RawText::Script | RawText::Hidden => {}
-                    RawText::None => {
-                        if facts.text.len() < limits::MAX_TEXT_BYTES {
-                            push_collapsed(&mut facts.text, &text);
-                        } else {
-                            facts.text_truncated = true;
-                        }
+                }
+            }
+            b"iframe" | b"frame" => {
+                if let Some(src) = tag.attr("src") {
+                    add_resource(facts, ResourceKind::Frame, src);
+                }
+            }
+            b"audio" | b"video" | b"embed" | b"bgsound"
+                if name == b"bgsound" || tag.has("autoplay") || tag.has("autostart") =>
+            {
+                facts.dials_or_plays.1 = true;
+            }
+            b"a" => {
+                if let Some(href) = tag.attr("href") {
+                    let trimmed = href.trim_start();
+                    if starts_with_ci(trimmed, "tel:") {
+                        facts.dials_or_plays.0 = true;
+                    } else if (trimmed.starts_with("http") || trimmed.starts_with("//")) && facts.links.len() < 200 {
+                        facts.links.push(trimmed.to_owned());
                     }
+                    if starts_with_ci(trimmed, "javascript:") {
+                        push_script(&mut facts.inline_scripts, trimmed);
+                    }
+                }
+            }
+            b"form" => {
+                if let Some(form) = self.current_form.take() {
+                    facts.forms.push(form);
+                }
+                self.current_form = Some(Form { action: tag.attr("action"), inputs: Vec::new() });
+            }
+            b"input" | b"textarea" | b"select" => {
+                let kind = if name == b"input" {
+                    tag.attr("type").unwrap_or_else(|| "text".into()).to_ascii_lowercase()
+                } else {
+                    String::from_utf8_lossy(name).into_owned()
+                };
+                let input = Input {
+                    kind,
+                    name: join_lower(&[tag.attr("name"), tag.attr("id")]),
+                    hint: join_lower(&[tag.attr("autocomplete"), tag.attr("placeholder"), tag.attr("aria-label")]),
+                    value: tag.attr("value").unwrap_or_default(),
+                };
+                let form = self.current_form.as_mut().unwrap_or(&mut self.loose);
+                if form.inputs.len() < 500 {
+                    form.inputs.push(input);
                 }
             }
             _ => {}
         }
+        // Give the buffers back for the next tag.
+        self.tag = OpenTag { name: tag.name, attrs: tag.attrs, ..OpenTag::default() };
     }
-    if let Some(form) = current_form.take() {
-        facts.forms.push(form);
+
+    fn end_tag(&mut self, name: &[u8]) {
+        match name {
+            b"form" => {
+                if let Some(form) = self.current_form.take() {
+                    self.facts.forms.push(form);
+                }
+            }
+            b"title" | b"script" | b"style" | b"template" | b"noscript" | b"svg" => self.raw = RawTextState::None,
+            _ => {}
+        }
     }
-    if !loose.inputs.is_empty() {
-        facts.forms.push(loose);
+
+    fn string(&mut self, value: &[u8]) {
+        let facts = &mut self.facts;
+        match self.raw {
+            RawTextState::Hidden => {}
+            RawTextState::Script => {
+                if self.script_is_inline {
+                    push_script(&mut facts.inline_scripts, &String::from_utf8_lossy(value));
+                }
+            }
+            RawTextState::Title => {
+                if facts.title.len() < 1024 {
+                    push_collapsed(&mut facts.title, &String::from_utf8_lossy(value));
+                }
+            }
+            RawTextState::None => {
+                if facts.text.len() < limits::MAX_TEXT_BYTES {
+                    push_collapsed(&mut facts.text, &String::from_utf8_lossy(value));
+                } else {
+                    facts.text_truncated = true;
+                }
+            }
+        }
     }
-    facts.title = facts.title.trim().to_owned();
-    let (text, cut) = truncate_str(&facts.text, limits::MAX_TEXT_BYTES);
-    if cut {
-        facts.text = text.to_owned();
-        facts.text_truncated = true;
+
+    fn finish(mut self) -> PageFacts {
+        let mut facts = std::mem::take(&mut self.facts);
+        if let Some(form) = self.current_form.take() {
+            facts.forms.push(form);
+        }
+        if !self.loose.inputs.is_empty() {
+            facts.forms.push(std::mem::take(&mut self.loose));
+        }
+        facts.title = facts.title.trim().to_owned();
+        let (text, cut) = truncate_str(&facts.text, limits::MAX_TEXT_BYTES);
+        if cut {
+            facts.text = text.to_owned();
+            facts.text_truncated = true;
+        }
+        facts
     }
-    facts
 }
 
 fn is_data(url: &str) -> bool {

@@ -15,7 +15,7 @@ pub mod limits {
     pub const MAX_FAVICON_BYTES: usize = 256 * 1024;
     /// Visible-text bytes kept for keyword matching and YARA.
     pub const MAX_TEXT_BYTES: usize = 512 * 1024;
-    /// Bytes of HTML, visible text and inline script handed to YARA in total.
+    /// Bytes of HTML source and visible text handed to YARA in total.
     pub const MAX_YARA_BYTES: usize = 3 * 1024 * 1024;
 }
 

@@ -21,46 +21,179 @@ pub const URLS: &[&str] = &[
     "https://recipes.cooking-example.org/2024/05/best-lasagna",
 ];
 
-/// A deterministic ~200 KB page: a login form, navigation, articles, inline and external scripts.
+/// A deterministic ~200 KB page shaped like a real one (markup-heavy: about a fifth is
+/// visible text): head with meta, fonts and JSON-LD, a navigation menu, cards with
+/// class-laden markup and inline SVG icons, article text, a login form, a minified inline
+/// bundle and analytics snippets.
 pub fn page_200kb() -> String {
-    let words = [
-        "account", "secure", "update", "payment", "order", "delivery", "support", "the", "and", "with", "your", "news",
-        "market", "report", "weather", "sport", "travel", "review", "price", "today",
+    const WORDS: &[&str] = &[
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "for",
+        "is",
+        "on",
+        "that",
+        "by",
+        "this",
+        "with",
+        "you",
+        "it",
+        "not",
+        "or",
+        "be",
+        "are",
+        "from",
+        "at",
+        "as",
+        "your",
+        "all",
+        "have",
+        "new",
+        "more",
+        "an",
+        "was",
+        "we",
+        "will",
+        "home",
+        "can",
+        "about",
+        "if",
+        "page",
+        "my",
+        "has",
+        "search",
+        "free",
+        "but",
+        "our",
+        "one",
+        "other",
+        "do",
+        "no",
+        "information",
+        "time",
+        "they",
+        "site",
+        "he",
+        "up",
+        "may",
+        "what",
+        "which",
+        "their",
+        "news",
+        "out",
+        "use",
+        "any",
+        "there",
+        "see",
+        "only",
+        "so",
+        "his",
+        "when",
+        "contact",
+        "here",
+        "business",
+        "who",
+        "web",
+        "also",
+        "now",
+        "help",
+        "get",
+        "view",
+        "online",
+        "first",
+        "been",
+        "would",
+        "how",
+        "were",
+        "me",
+        "services",
+        "some",
+        "these",
+        "click",
+        "its",
+        "like",
+        "service",
+        "than",
+        "find",
+        "price",
+        "date",
+        "back",
+        "top",
+        "people",
+        "had",
+        "list",
+        "name",
+        "just",
+        "over",
+        "state",
+        "year",
+        "day",
+        "into",
+        "email",
+        "two",
+        "health",
+        "world",
+        "next",
+        "used",
+        "go",
+        "work",
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
+    let mut next = move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed
     };
+    let words = |n: usize, next: &mut dyn FnMut() -> u64| {
+        let mut out = String::new();
+        for i in 0..n {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(WORDS[(next() % WORDS.len() as u64) as usize]);
+        }
+        out
+    };
+    let icon = r#"<svg class="icon icon--sm" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 2C6.48 2 2 6.48 2 12s4.48 10 10 10 10-4.48 10-10S17.52 2 12 2zm0 18c-4.41 0-8-3.59-8-8s3.59-8 8-8 8 3.59 8 8-3.59 8-8 8zm-1-13h2v6h-2zm0 8h2v2h-2z"/></svg>"#;
     let mut html = String::with_capacity(210 * 1024);
-    html.push_str("<!doctype html><html><head><meta charset=utf-8><title>Sign in to your account</title>");
-    html.push_str("<link rel=stylesheet href=\"https://fonts.googleapis.com/css2?family=Inter\">");
-    html.push_str("<link rel=stylesheet href=\"/static/site.css\"><script src=\"https://cdn.jsdelivr.net/npm/jquery@3/dist/jquery.min.js\"></script>");
-    html.push_str("<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments)}gtag('js',new Date());</script></head><body>");
-    html.push_str("<nav>");
-    for i in 0..80 {
-        html.push_str(&format!("<a href=\"/section/{i}\">Section {i}</a> "));
+    html.push_str(r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sign in to your account | Example News</title>"#);
+    html.push_str(r#"<meta property="og:site_name" content="Example News"><link rel="icon" href="/favicon.ico"><link rel="preconnect" href="https://fonts.gstatic.com"><link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Inter:wght@400;600&display=swap"><link rel="stylesheet" href="/static/css/main.4f2a9c.css">"#);
+    html.push_str(r#"<script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsMediaOrganization","name":"Example News","url":"https://portal.example-news.com/","logo":"https://portal.example-news.com/static/logo.png"}</script>"#);
+    html.push_str(r#"<script async src="https://www.googletagmanager.com/gtag/js?id=G-XXXX"></script><script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments)}gtag('js',new Date());gtag('config','G-XXXX');</script></head><body class="page page--home theme-light">"#);
+    html.push_str(
+        r#"<header class="site-header"><nav class="nav nav--primary" aria-label="Primary"><ul class="nav__list">"#,
+    );
+    for i in 0..120 {
+        html.push_str(&format!(r#"<li class="nav__item"><a class="nav__link nav__link--{i}" href="/section/{i}/" data-track="nav-{i}">{}</a></li>"#, words(2, &mut next)));
     }
-    html.push_str("</nav><form action=\"/session\" method=post><input type=email name=email><input type=password name=password><button>Sign in</button></form>");
+    html.push_str(r#"</ul></nav></header><main id="content" class="layout layout--grid">"#);
+    html.push_str(r#"<form class="login-form" action="/session" method="post"><label for="email">Email</label><input id="email" type="email" name="email" autocomplete="username"><label for="password">Password</label><input id="password" type="password" name="password" autocomplete="current-password"><input type="hidden" name="csrf" value="7f9c2ba4e88f827d616045507605853e"><button class="btn btn--primary" type="submit">Sign in</button></form>"#);
+    let bundle_at = 150 * 1024;
+    let mut bundle_done = false;
     while html.len() < 200 * 1024 {
-        html.push_str("<article><h2>");
-        for _ in 0..6 {
-            html.push_str(words[(next() % words.len() as u64) as usize]);
-            html.push(' ');
-        }
-        html.push_str("</h2><p>");
-        for _ in 0..120 {
-            html.push_str(words[(next() % words.len() as u64) as usize]);
-            html.push(' ');
-        }
-        html.push_str(&format!("</p><img src=\"/img/{}.jpg\" alt=\"\"></article>", next() % 10_000));
-        if next() % 8 == 0 {
-            html.push_str("<script>(function(){var a=document.querySelectorAll('.card');for(var i=0;i<a.length;i++){a[i].classList.add('ready')}})();</script>");
+        let n = next() % 100_000;
+        html.push_str(&format!(
+            r#"<article class="card card--story card--with-image" data-id="{n}" data-section="{}"><a class="card__link" href="/news/{n}-{}"><div class="card__media"><img class="card__img" src="/img/{n}.jpg" srcset="/img/{n}-320.jpg 320w, /img/{n}-640.jpg 640w" sizes="(max-width: 600px) 100vw, 33vw" alt="" loading="lazy" width="640" height="360"></div><h3 class="card__title">{}</h3></a><p class="card__summary">{}</p><footer class="card__meta"><span class="card__tag">{icon}{}</span><time class="card__time" datetime="2026-11-26T08:00:00Z">2 hours ago</time></footer></article>"#,
+            n % 12,
+            words(3, &mut next).replace(' ', "-"),
+            words(8, &mut next),
+            words(24, &mut next),
+            words(1, &mut next),
+        ));
+        if !bundle_done && html.len() > bundle_at {
+            bundle_done = true;
+            html.push_str("<script>");
+            for i in 0..400 {
+                html.push_str(&format!("var a{i}=function(e,t){{return e&&t?Object.assign({{}},e,{{k{i}:t.v{i}||null}}):void 0}};document.querySelectorAll('.c{i}').forEach(function(n){{n.classList.add('r{i}')}});"));
+            }
+            html.push_str("</script>");
         }
     }
-    html.push_str("</body></html>");
+    html.push_str("</main></body></html>");
     html
 }
 

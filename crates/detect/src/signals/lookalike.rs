@@ -125,6 +125,18 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
             out.push(signal(index, Key::idn_homograph_medium, 850, l, evidence));
             return;
         }
+        if token.len() >= 4 && token.bytes().any(|b| b.is_ascii_digit()) {
+            if let Some(&l) = index.by_canon(&canonical(token)).first() {
+                let (name, domain) = brand_of(index, l);
+                let brand_label = &index.labels[l].text;
+                let evidence = format!(
+                    "{reg} combines {brand_label} written with confusable characters ({}) with other words; it imitates {name} ({domain})",
+                    substitutions(token, brand_label)
+                );
+                out.push(signal(index, Key::idn_homograph_high, 850, l, evidence));
+                return;
+            }
+        }
     }
     let candidates = std::iter::once(joined.as_str()).chain(tokens.filter(|_| label.contains('-')));
     for candidate in candidates {
@@ -284,12 +296,11 @@ fn nearest_label(index: &BrandIndex, candidate: &str) -> Option<(usize, usize)> 
         if k == 0 || len.abs_diff(n) > k {
             continue;
         }
-        for &l in index.of_len(len) {
-            let label = &index.labels[l];
-            if (label.mask ^ mask).count_ones() as usize > 2 * k {
+        for &(label_mask, l) in index.of_len(len) {
+            if (label_mask ^ mask).count_ones() as usize > 2 * k {
                 continue;
             }
-            if let Some(d) = osa_distance_within(bytes, label.text.as_bytes(), k) {
+            if let Some(d) = osa_distance_within(bytes, index.labels[l].text.as_bytes(), k) {
                 if d > 0 && best.is_none_or(|(_, bd)| d < bd) {
                     best = Some((l, d));
                 }
@@ -300,26 +311,33 @@ fn nearest_label(index: &BrandIndex, candidate: &str) -> Option<(usize, usize)> 
 }
 
 /// Optimal-string-alignment distance (edits plus adjacent transpositions) when it is at
-/// most `k`; `None` otherwise. Strings are at most 63 bytes.
+/// most `k`; `None` otherwise. Strings are at most 63 bytes. Only the diagonal band
+/// `|i - j| <= k` is computed; cells outside it hold `k + 1`, which stands for "too far".
 pub fn osa_distance_within(a: &[u8], b: &[u8], k: usize) -> Option<usize> {
     let (n, m) = (a.len(), b.len());
-    if n.abs_diff(m) > k || n > 63 || m > 63 {
+    if n.abs_diff(m) > k || n > 63 || m > 63 || k > 61 {
         return None;
     }
-    let mut rows = [[0u8; 64]; 3];
-    for (j, cell) in rows[0].iter_mut().enumerate().take(m + 1) {
+    let far = (k + 1) as u8;
+    let mut rows = [[far; 65]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate().take(m.min(k) + 1) {
         *cell = j as u8;
     }
     for i in 1..=n {
         let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
-        rows[cur][0] = i as u8;
-        let mut row_min = i as u8;
-        for j in 1..=m {
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(m);
+        rows[cur][0] = if i <= k { i as u8 } else { far };
+        rows[cur][lo - 1] = if lo == 1 { rows[cur][0] } else { far };
+        rows[cur][hi + 1] = far;
+        let mut row_min = rows[cur][0];
+        for j in lo..=hi {
             let cost = u8::from(a[i - 1] != b[j - 1]);
             let mut v = (rows[prev][j] + 1).min(rows[cur][j - 1] + 1).min(rows[prev][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(rows[prev2][j - 2] + 1);
             }
+            let v = v.min(far);
             rows[cur][j] = v;
             row_min = row_min.min(v);
         }
@@ -450,6 +468,13 @@ mod tests {
     }
 
     #[test]
+    fn confusable_brand_plus_words_is_high() {
+        let f = findings("https://paypa1-resolution.com/");
+        assert_eq!(f[0].key, Key::idn_homograph_high, "{f:?}");
+        assert!(f[0].evidence.contains("'1' for 'l'"), "{}", f[0].evidence);
+    }
+
+    #[test]
     fn brand_domain_as_subdomain_is_high() {
         let f = findings("https://paypal.com.evil.example/");
         assert_eq!(f[0].key, Key::idn_homograph_high);
@@ -508,6 +533,60 @@ mod tests {
         other.push(Signal::new(Key::brand_title_mismatch, 800, "title").with_brand("Chase"));
         elevate(&mut other);
         assert_eq!(other[0].key, Key::idn_homograph_medium);
+    }
+
+    #[test]
+    fn banded_osa_agrees_with_a_full_matrix() {
+        fn full(a: &[u8], b: &[u8]) -> usize {
+            let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+            for (i, row) in d.iter_mut().enumerate() {
+                row[0] = i;
+            }
+            for (j, cell) in d[0].iter_mut().enumerate() {
+                *cell = j;
+            }
+            for i in 1..=a.len() {
+                for j in 1..=b.len() {
+                    let cost = usize::from(a[i - 1] != b[j - 1]);
+                    d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+                    if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                        d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                    }
+                }
+            }
+            d[a.len()][b.len()]
+        }
+        let words = [
+            "paypal",
+            "paypla",
+            "pyapal",
+            "apypal",
+            "paypal1",
+            "ppaypal",
+            "aypal",
+            "paypl",
+            "wellsfargo",
+            "welsfargo",
+            "wellsfrago",
+            "abcdef",
+            "",
+            "a",
+            "ab",
+            "ba",
+            "xyzpaypal",
+            "microsoft",
+            "micorsoft",
+            "rnicrosoft",
+        ];
+        for a in words {
+            for b in words {
+                for k in 0..=3 {
+                    let expected = full(a.as_bytes(), b.as_bytes());
+                    let got = osa_distance_within(a.as_bytes(), b.as_bytes(), k);
+                    assert_eq!(got, (expected <= k).then_some(expected), "{a} vs {b} within {k}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! YARA content signatures through `boreal`, over the page's HTML, visible text and inline
-//! scripts. Rule tags name the family (`phishing_kit`, `credential_harvest`, ...) and the
+//! YARA content signatures through `boreal`, over one buffer: the page's HTML source (with
+//! its inline scripts and event handlers, verbatim) followed by its visible text. Rule tags name the family (`phishing_kit`, `credential_harvest`, ...) and the
 //! severity (`high`, `medium`, `low`; medium when absent), which selects the weight key.
 //! A scan has a size limit and a hard time limit; a timeout yields a partial verdict.
 
