@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ferretwatch_detect::{Engine, Page, Rules, ScanOptions};
+use ferretwatch_detect::{Engine, Page, ScanOptions};
 
 fn url_only(c: &mut Criterion) {
     let engine = Engine::builtin();
@@ -36,11 +35,7 @@ fn url_only(c: &mut Criterion) {
 
 fn full_page(c: &mut Criterion) {
     let html = common::page_200kb();
-    let yara = common::yara_100();
-    let engine = Engine::new(Rules::builtin())
-        .unwrap()
-        .with_yara([("bench.yar", yara.as_str())], Duration::from_millis(200))
-        .unwrap();
+    let engine = common::engine_with_100_rules();
     let options = ScanOptions::default();
     let page = Page { url: "https://portal.example-news.com/login", html: Some(&html), ..Page::default() };
     let mut group = c.benchmark_group("full_page");

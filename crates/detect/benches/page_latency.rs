@@ -14,11 +14,7 @@ fn main() {
         return;
     }
     let html = common::page_200kb();
-    let yara = common::yara_100();
-    let engine = Engine::new(Rules::builtin())
-        .unwrap()
-        .with_yara([("bench.yar", yara.as_str())], Duration::from_millis(200))
-        .unwrap();
+    let engine = common::engine_with_100_rules();
     let without_yara = Engine::new(Rules::builtin()).unwrap();
     let options = ScanOptions::default();
     let page = Page { url: "https://portal.example-news.com/login", html: Some(&html), ..Page::default() };
@@ -32,6 +28,30 @@ fn main() {
     report(&format!("HTML extraction only, {kb} KB"), || {
         std::hint::black_box(ferretwatch_detect::html::extract(&html));
     });
+
+    // URL-only: every URL of a browsing-traffic stream timed on its own.
+    let default_engine = Engine::builtin();
+    let urls = common::traffic(20_000);
+    for url in &urls[..2_000] {
+        default_engine.scan(&Page::url(url), &options).unwrap();
+    }
+    let mut samples: Vec<Duration> = urls
+        .iter()
+        .map(|url| {
+            let start = Instant::now();
+            std::hint::black_box(default_engine.scan(&Page::url(url), &options).unwrap());
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1e6;
+    println!(
+        "URL-only, {} URLs of browsing traffic, each timed: p50 {:.2} µs, p95 {:.2} µs, p99 {:.2} µs",
+        urls.len(),
+        at(0.50),
+        at(0.95),
+        at(0.99)
+    );
 }
 
 /// Runs `f` 50 times to warm up, then 1000 times, and prints p50, p95 and p99.

@@ -168,18 +168,46 @@ rule dynamic_brand_logo_from_victim_email : phishing_kit medium
 rule multi_provider_webmail_picker : phishing_kit medium
 {
     meta:
-        description = "'Sign in with Outlook / Office365 / Yahoo / AOL / Other mail' provider picker in front of a password field (document-viewer credential kits)"
+        description = "Multi-provider email picker ('choose your email provider' with Gmail / Outlook / Office365 / Yahoo / AOL / Other mail buttons behind a 'view the shared document' lure, or 3+ 'Sign in with ...' buttons in front of a password field (document-viewer credential kits)"
         author = "FerretWatch"
-        reference = "Multi-brand Excel/PDF viewer phishing kits"
+        reference = "Multi-brand Excel/PDF/DocuSign/Google Docs viewer phishing kits"
     strings:
         $m1 = /(login|log\s*in|sign\s*in|continue)\s+with\s+aol/ nocase
         $m2 = /(login|log\s*in|sign\s*in|continue)\s+with\s+yahoo/ nocase
         $m3 = /(login|log\s*in|sign\s*in|continue)\s+with\s+(outlook|hotmail)/ nocase
         $m4 = /(login|log\s*in|sign\s*in|continue)\s+with\s+office\s*365/ nocase
         $m5 = /(login|log\s*in|sign\s*in|continue)\s+with\s+other\s+(mail|email|e-mail)/ nocase
+        $p1 = />[^<]{0,30}(Gmail|Google\s+Mail)[^<]{0,30}</ nocase
+        $p2 = />[^<]{0,30}(Outlook|Office\s?365|Hotmail|Microsoft\s+365)[^<]{0,30}</ nocase
+        $p3 = />[^<]{0,30}Yahoo[^<]{0,30}</ nocase
+        $p4 = />[^<]{0,30}\bAOL\b[^<]{0,30}</ nocase
+        $p5 = />[^<]{0,30}Other\s+(e-?mail|mail|provider|account)s?[^<]{0,30}</ nocase
+        $p6 = />[^<]{0,30}(iCloud\s+Mail|Zoho\s+Mail|GMX|Yandex\s+Mail)[^<]{0,30}</ nocase
+        $ch1 = /(choose|select|pick)\s+(your\s+)?(e-?mail\s+)?(provider|email\s+(service|host|client|account\s+type))/ nocase
+        $ch2 = /(sign\s*in|log\s*in|login)\s+with\s+(your\s+)?(e-?mail\s+)?(provider|email\s+account)\s+to\s+(view|open|access|download)/ nocase
+        $d1 = /(view|open|access|download|read)\s+(this|the|your)\s+(shared\s+|secure\s+|protected\s+)?(document|file|pdf|invoice|attachment|folder|fax)/ nocase
+        $d2 = /shared\s+(a|an|the|this)?\s*(secure\s+)?(document|file|folder|pdf|invoice)\s+with\s+you/ nocase
         $pw = /type\s*=\s*["']?password/ nocase
     condition:
-        3 of ($m*) and $pw
+        (3 of ($m*) and $pw)
+        or (3 of ($p*) and 1 of ($ch*) and 1 of ($d*))
+}
+
+rule document_share_email_first_step_gate : credential_harvest medium
+{
+    meta:
+        description = "Email-first credential step: 'a document has been shared with you' lure asking for the email address to continue/view, with an email field posting to a kit-style .php gate (the password is asked on the next step)"
+        author = "FerretWatch"
+        reference = "Two-step document-share kits that collect the address before the password page"
+    strings:
+        $sh1 = /(document|file|folder|pdf|invoice|fax|voicemail|message)s?\s+(has\s+been|was|have\s+been)\s+shared\s+with\s+you/ nocase
+        $sh2 = /shared\s+(a|an|the)\s+(secure\s+|protected\s+|confidential\s+)?(document|file|folder|pdf|invoice)\s+with\s+you/ nocase
+        $sh3 = /(secure|protected|encrypted|confidential)\s+(document|file|pdf|fax|attachment)/ nocase
+        $ask = /(enter|confirm|verify|provide|type)\s+(your\s+)?(work\s+|business\s+|corporate\s+|company\s+|recipient\s+)?(email|e-mail)(\s+address)?\s+(to|in\s+order\s+to)\s+(continue|view|access|open|download|proceed|unlock|receive)/ nocase
+        $em = /type\s*=\s*["']?email/ nocase
+        $gate = /action\s*=\s*["']?([a-zA-Z0-9_\-\.:\/]{0,100}\/)?(next[0-9]?|post|send|sendmail|mail|mailer|res|rez|result|results|step[0-9]|go|xx|ok|logs|verify|validate|process|auth|check|login|signin)\.php/ nocase
+    condition:
+        1 of ($sh*) and $ask and $em and $gate
 }
 
 rule kit_author_antibot_markers : phishing_kit high
@@ -206,32 +234,38 @@ rule kit_author_antibot_markers : phishing_kit high
 rule obfuscation_document_write_unescape : phishing_kit medium
 {
     meta:
-        description = "document.write(unescape(...)) / decodeURIComponent of a long percent-encoded blob - the whole page is hidden in an escaped string"
+        description = "document.write(unescape(...)) / decodeURIComponent of a long percent-encoded blob (fully or partly encoded) - the whole page is hidden in an escaped string"
         author = "FerretWatch"
         reference = "Classic HTML-escaping used to hide kit markup from static scanners"
     strings:
         $dw1 = /document\.write\s*\(\s*(window\.)?unescape\s*\(/ nocase
         $dw2 = /document\.write\s*\(\s*decodeURIComponent\s*\(/ nocase
         $pct = /(%[0-9a-fA-F]{2}){120}/
+        $pct2 = /(unescape|decodeURIComponent)\s*\(\s*["']([^"'%]{0,24}%[0-9a-fA-F]{2}){60}/
     condition:
-        1 of ($dw*) and $pct
+        1 of ($dw*) and 1 of ($pct*)
 }
 
 rule obfuscation_eval_atob_payload : phishing_kit medium
 {
     meta:
-        description = "eval / document.write / Function / innerHTML fed by atob() together with a long base64 string literal"
+        description = "eval / document.write / Function / innerHTML fed by atob() (optionally wrapped in decodeURIComponent(escape(...))) together with a long base64 string literal or base64 that decodes to HTML/form markup"
         author = "FerretWatch"
         reference = "Base64-wrapped phishing pages and loaders"
     strings:
-        $e1 = /eval\s*\(\s*(window\.)?atob\s*\(/
-        $e2 = /document\.write\s*\(\s*(window\.)?atob\s*\(/
-        $e3 = /Function\s*\(\s*(window\.)?atob\s*\(/
-        $e4 = /eval\s*\(\s*decodeURIComponent\s*\(\s*escape\s*\(\s*(window\.)?atob\s*\(/
-        $e5 = /\.innerHTML\s*=\s*(window\.)?atob\s*\(/
-        $b64 = /["'][A-Za-z0-9+\/]{300}/
+        $e1 = /eval\s*\(\s*(decodeURIComponent\s*\(\s*escape\s*\(\s*)?(window\.)?atob\s*\(/
+        $e2 = /document\.write(ln)?\s*\(\s*(decodeURIComponent\s*\(\s*escape\s*\(\s*)?(window\.)?atob\s*\(/
+        $e3 = /Function\s*\(\s*(decodeURIComponent\s*\(\s*escape\s*\(\s*)?(window\.)?atob\s*\(/
+        $e5 = /\.innerHTML\s*=\s*(decodeURIComponent\s*\(\s*escape\s*\(\s*)?(window\.)?atob\s*\(/
+        $b64 = /atob\s*\(\s*["'`][A-Za-z0-9+\/]{300}/
+        $b64v = /(var|let|const)\s+[a-zA-Z_$][a-zA-Z0-9_$]{0,30}\s*=\s*["'`][A-Za-z0-9+\/]{300}/
+        $h1 = /["'`](PCFET0NUWVBF|PCFkb2N0eXBl|PGh0bWw|PEhUTUw|PGRpdi|PHNjcmlwd|PGZvcm0|PGlmcmFtZ|PHN0eWxl|PG1ldGE|PGJvZHk|PGhlYWQ|PHRpdGxl)[A-Za-z0-9+\/]{60}/
+        $c1 = "<form" base64
+        $c2 = "<input" base64
+        $c3 = "password" base64
+        $c4 = "<iframe" base64
     condition:
-        1 of ($e*) and $b64
+        1 of ($e*) and (1 of ($b64*) or $h1 or 1 of ($c*))
 }
 
 rule obfuscation_fromcharcode_chain : phishing_kit medium
@@ -266,6 +300,114 @@ rule obfuscation_hex_escaped_script_with_login : phishing_kit low
         ($hx or $ux) and 1 of ($s_*)
 }
 
+rule redirect_lander_encoded_target : phishing_kit medium
+{
+    meta:
+        description = "Redirect lander: the target URL is hidden (atob of a base64 'http' string, or a shifted String.fromCharCode loop) and the page forwards the victim with location.replace/href while carrying location.hash (victim token/email) or screening crawlers by user agent; not when the code is only quoted in <pre>/<code> or as escaped markup"
+        author = "FerretWatch"
+        reference = "Phishing-email first hops on compromised sites, IPFS and free hosting that hide the real kit URL from scanners"
+    strings:
+        $d1 = /atob\s*\(\s*["'`]aHR0c(HM6Ly|DovL)/
+        $d2 = /["'`]aHR0c(HM6Ly|DovL)[A-Za-z0-9+\/]{8,200}={0,2}["'`]/
+        $d3 = /\+=\s*String\.fromCharCode\s*\(\s*[a-zA-Z_$][a-zA-Z0-9_$]{0,20}\[[a-zA-Z0-9_$]{1,10}\]\s*[-+^]\s*[0-9]{1,3}\s*\)/
+        $d4 = /fromCharCode\s*\(\s*([0-9]{2,3}\s*[-+^]\s*[0-9]{1,3}\s*,\s*){6}/
+        $d5 = /fromCharCode\.apply\s*\(\s*(null|String|this)\s*,\s*\[\s*([0-9]{2,3}\s*,\s*){10}/
+        $atob = /atob\s*\(/
+        $go1 = /location\.(replace|assign)\s*\(/
+        $go2 = /location(\.href)?\s*=\s*[^=\s]/
+        $h1 = /location\.(replace|assign)\s*\([^;]{0,160}location\.hash/
+        $h2 = /location(\.href)?\s*=[^=;][^;]{0,160}location\.hash/
+        $h3 = /location\.hash\.(substr|substring|slice|split|replace)\s*\(/
+        $ua1 = /(bot|crawl|spider|slurp|headless|lighthouse|facebookexternalhit)[a-z|]{0,120}\/i?\.test\s*\(\s*navigator\.userAgent/ nocase
+        $ua2 = /navigator\.userAgent[^;]{0,40}(match|search|indexOf|includes)\s*\(\s*\/?["']?[a-z|]{0,60}(bot|crawl|spider|headless)/ nocase
+        $ua3 = /navigator\.webdriver/
+        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
+        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
+    condition:
+        not $quoted and not $escaped and 1 of ($go*) and (
+            (($d1 or ($d2 and $atob)) and (1 of ($h*) or 1 of ($ua*)))
+            or (1 of ($d3, $d4, $d5) and (1 of ($h1, $h2) or 1 of ($ua*)))
+        )
+}
+
+rule fake_cloudflare_interstitial_redirect : phishing_kit medium
+{
+    meta:
+        description = "Imitation of a Cloudflare 'Just a moment / Verify you are human / Ray ID' check that is not a real Cloudflare challenge (no challenge-platform script) and instead forwards the visitor to another URL by script (not when quoted as code/escaped markup)"
+        author = "FerretWatch"
+        reference = "Fake bot-check gates placed in front of credential kits"
+    strings:
+        $t1 = "Verify you are human" nocase
+        $t2 = /checking\s+(if\s+the\s+site\s+connection\s+is\s+secure|your\s+browser\s+before\s+accessing)/ nocase
+        $t3 = /needs\s+to\s+review\s+the\s+security\s+of\s+your\s+connection/ nocase
+        $t4 = "Just a moment..." nocase
+        $cf1 = /Ray\s+ID/
+        $cf2 = /(performance\s+(&amp;|&|and)\s+security\s+by|protected\s+by)\s+cloudflare/ nocase
+        $real1 = "/cdn-cgi/challenge-platform/"
+        $real2 = "_cf_chl_opt"
+        $real3 = "challenges.cloudflare.com"
+        $go1 = /location(\.href)?\s*=\s*["'`]https?:\/\//
+        $go2 = /location\.(replace|assign)\s*\(\s*["'`]https?:\/\//
+        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
+        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
+    condition:
+        2 of ($t*) and 1 of ($cf*) and 1 of ($go*) and not 1 of ($real*) and not $quoted and not $escaped
+}
+
+rule redirect_to_brand_prefixed_lookalike_host : phishing_kit medium
+{
+    meta:
+        description = "Automatic redirect (meta refresh or script location change) to a host that starts with a well-known brand domain followed by further labels, e.g. https://brand.com.case-review.example/ (combosquatting / subdomain trick); not when the redirect is only quoted as code/escaped markup"
+        author = "FerretWatch"
+        reference = "Short-link and interstitial redirectors forwarding to brand.com.<attacker-domain> kits"
+    strings:
+        $m = /http-equiv\s*=\s*["']?refresh["']?[^>]{0,40}content\s*=\s*["']?[0-9]{1,3}\s*;\s*url\s*=\s*["']?https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
+        $j1 = /location(\.href)?\s*=\s*["'`]https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
+        $j2 = /location\.(replace|assign)\s*\(\s*["'`]https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
+        $proxy = /\.(com|net|org)\.(mcas\.ms|mcas-gov\.us|mcas-gov\.ms|translate\.goog)/ nocase
+        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
+        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
+    condition:
+        1 of ($m, $j*) and not $proxy and not $quoted and not $escaped
+}
+
+rule obfuscation_reversed_url_on_login : phishing_kit medium
+{
+    meta:
+        description = "Exfiltration or redirect URL stored reversed ('php.xxx//:sptth') and restored with split('').reverse().join('') on a page with a password field"
+        author = "FerretWatch"
+        reference = "String-reversal used by credential kits to hide the drop URL from scanners"
+    strings:
+        $rv1 = /["'`][a-zA-Z0-9_\-\.\/?=&]{0,120}\/\/:s?ptth["'`]/
+        $rv2 = /["'`](php|psa|xpsa)\.[a-zA-Z0-9_\-\.\/]{1,120}\/\/:s?ptth/
+        $rev = /\.reverse\s*\(\s*\)\s*\.join\s*\(/
+        $pw = /type\s*=\s*["']?password/ nocase
+    condition:
+        1 of ($rv*) and $rev and $pw
+}
+
+rule autosubmit_post_victim_email : phishing_kit medium
+{
+    meta:
+        description = "Self-submitting form (body onload / script calls form.submit()) that POSTs a hard-coded victim e-mail address in a hidden field to an off-site .php endpoint - personalised hop from a phishing e-mail to the kit (not when quoted as code/escaped markup)"
+        author = "FerretWatch"
+        reference = "Auto-POST redirectors that hand the target's address to the credential page"
+    strings:
+        $as1 = /onload\s*=\s*["']?\s*(document\.forms\s*\[\s*0\s*\]|document\.getElementById\s*\([^)]{1,40}\)|document\.[a-zA-Z_]{1,30}|this\.[a-zA-Z_]{1,30})\.submit\s*\(\s*\)/
+        $as2 = /document\.forms\s*\[\s*0\s*\]\.submit\s*\(\s*\)/
+        $hid1 = /type\s*=\s*["']?hidden["']?[^>]{0,120}value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}/ nocase
+        $hid2 = /value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}["']?[^>]{0,120}type\s*=\s*["']?hidden/ nocase
+        $act = /action\s*=\s*["']?https?:\/\/[^"'\s>]{1,200}\.php/ nocase
+        $sso1 = "SAMLResponse"
+        $sso2 = "SAMLRequest"
+        $sso3 = "RelayState"
+        $sso4 = /name\s*=\s*["']?(id_token|wresult|wctx)["'\s>]/
+        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
+        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
+    condition:
+        1 of ($as*) and 1 of ($hid*) and $act and not 1 of ($sso*) and not $quoted and not $escaped
+}
+
 rule anti_analysis_devtools_block_on_sensitive_form : phishing_kit medium
 {
     meta:
@@ -296,7 +438,7 @@ rule anti_analysis_devtools_block_on_sensitive_form : phishing_kit medium
 rule fake_document_share_login : credential_harvest high
 {
     meta:
-        description = "Fake shared-document lure (DocuSign/OneDrive/SharePoint/Adobe/Dropbox 'shared a document with you', 'sign in to view') with an email + password form"
+        description = "Fake shared-document lure (DocuSign/OneDrive/SharePoint/Adobe/Excel/Google Docs/Dropbox 'shared a document with you', 'this document is protected', 'sign in to view') with an email + password form, often over a blurred document preview"
         author = "FerretWatch"
         reference = "Document-share credential phishing"
     strings:
@@ -307,14 +449,24 @@ rule fake_document_share_login : credential_harvest high
         $b5 = "Dropbox" nocase
         $b6 = "WeTransfer" nocase
         $b7 = "Excel Online" nocase
+        $b8 = /(office|microsoft)\s*365/ nocase
+        $b9 = /google\s+(docs|drive|sheets)/ nocase
+        $b10 = /(acrobat|pdf\s+online)/ nocase
         $sh1 = /shared\s+(a|an|the)\s+(secure\s+)?(document|file|folder|pdf|invoice|contract)\s+with\s+you/ nocase
         $sh2 = /(view|open|review|access|download)\s+(the\s+)?(shared\s+)?(document|file|pdf|invoice)/ nocase
         $sh3 = /(secure|protected|encrypted)\s+(document|file|pdf)/ nocase
+        $sh4 = /(\.(pdf|docx?|xlsx?|pptx?)|document|file|folder|invoice|workbook)\s+(was|has\s+been)\s+shared\s+with\s+you/ nocase
+        $sh5 = /(this|the)\s+(document|file|pdf|workbook|spreadsheet|invoice)\s+is\s+(protected|secured|encrypted|password[\s-]protected|restricted)/ nocase
+        $sh6 = /(pdf|document|file)\s+(online\s+)?viewer/ nocase
         $ac1 = /(sign\s*in|log\s*in|verify|confirm|enter)\s+(with\s+)?(your\s+)?(email|e-mail|recipient email|email address)[^<]{0,60}(view|access|open|download)/ nocase
         $ac2 = /(to|in\s+order\s+to)\s+(view|access|open|download)\s+(this|the)\s+(shared\s+)?(document|file|pdf|invoice)/ nocase
+        $ac3 = /(sign\s*in|log\s*in)\s+(to\s+your\s+[a-z0-9 ]{2,30}\s+account\s+)?to\s+(view|access|open|download)/ nocase
+        $ac4 = /(enter|confirm)\s+your\s+(email\s+)?password\s+to\s+(continue|view|access|open)/ nocase
+        $blur = /filter\s*:\s*blur\s*\(\s*[1-9]/ nocase
         $pw = /type\s*=\s*["']?password/ nocase
     condition:
-        1 of ($b*) and 2 of ($sh*) and 1 of ($ac*) and $pw
+        1 of ($b*) and 1 of ($ac*) and $pw
+        and 1 of ($sh1, $sh3, $sh4, $sh5) and (2 of ($sh*) or $blur)
 }
 
 rule webmail_quota_reauth_lure : credential_harvest medium
@@ -354,7 +506,7 @@ rule parcel_fee_card_harvest : credential_harvest high
         $cr10 = "PostNL" nocase
         $cr11 = "UPS" fullword
         $cr12 = "Poste Italiane" nocase
-        $l1 = /(package|parcel|shipment|item)\s+(is\s+|has\s+been\s+)?(on\s+hold|held|suspended|could\s+not\s+be\s+delivered|was\s+not\s+delivered|undeliverable)/ nocase
+        $l1 = /(package|parcel|shipment|item)\s+(is\s+|has\s+been\s+|is\s+being\s+|was\s+)?(on\s+hold|held|suspended|could\s+not\s+be\s+delivered|was\s+not\s+delivered|undeliverable)/ nocase
         $l2 = /(customs|redelivery|re-delivery|reshipment|re-shipping)\s+(fee|charge|duty|duties|payment)/ nocase
         $l3 = /(pay|settle)\s+(the\s+|a\s+)?(small\s+)?(re)?delivery\s+(fee|charge)/ nocase
         $l4 = /(incomplete|invalid|incorrect)\s+(delivery\s+|street\s+)?address/ nocase
@@ -364,8 +516,9 @@ rule parcel_fee_card_harvest : credential_harvest high
         $cn = /(name|id|placeholder|autocomplete|aria-label)\s*=\s*["']?[^"'>]{0,20}(card_?number|card_?no|card number|cardnumber|cc-number|ccnum|cc_num|card-number|pan)["'\s>]/ nocase
         $cv = /(name|id|placeholder|autocomplete|aria-label)\s*=\s*["']?[^"'>]{0,20}(cvv|cvc|cc-csc|csc|security ?code)/ nocase
         $ex = /expir(y|ation)|exp\.?\s*date|mm\s*\/\s*yy|cc-exp/ nocase
+        $ex2 = /(name|id|placeholder|autocomplete)\s*=\s*["']?(mm|yy|yyyy|exp_?(month|year|mm|yy)|expiry_?(month|year)|cc-exp-(month|year))["'\s>]/ nocase
     condition:
-        1 of ($cr*) and 1 of ($l*) and 1 of ($amt*) and $cn and $cv and $ex
+        1 of ($cr*) and 1 of ($l*) and 1 of ($amt*) and $cn and $cv and 1 of ($ex*)
 }
 
 rule fullz_identity_harvest_form : credential_harvest high
@@ -390,7 +543,7 @@ rule fullz_identity_harvest_form : credential_harvest high
 rule wallet_drainer_approval_or_permit : crypto_scam high
 {
     meta:
-        description = "Wallet drainer: connects the wallet (eth_requestAccounts) then requests setApprovalForAll / unlimited approve or a Permit typed-data signature, behind an airdrop/claim/mint lure or a max-uint allowance"
+        description = "Wallet drainer: connects the wallet (eth_requestAccounts) then requests setApprovalForAll / unlimited approve or a Permit typed-data signature (literal primaryType or an EIP-712 Permit type table, e.g. built from a string array), behind an airdrop/claim/mint lure or with a max-uint allowance/permit value; not when the calls only appear as quoted text (<pre>/<code>/prose, counted against their occurrences) or in an article explaining drainers"
         author = "FerretWatch"
         reference = "NFT/ERC-20 drainer kits abusing approvals and Permit signatures"
     strings:
@@ -398,16 +551,72 @@ rule wallet_drainer_approval_or_permit : crypto_scam high
         $req2 = "wallet_requestPermissions"
         $ap1 = "setApprovalForAll"
         $ap2 = /\.approve\s*\([^)]{0,120}(115792089237316195423570985008687907853269984665640564039457584007913129639935|0x[fF]{64}|MaxUint256)/
+        $ap3 = /["'`]0x(a22cb465|095ea7b3|39509351)[^0-9a-fA-F]/
         $sig = /eth_signTypedData(_v[34])?|signTypedData/
         $permit = /primaryType["']?\s*:\s*["'](Permit|PermitSingle|PermitBatch|PermitTransferFrom|PermitBatchTransferFrom)["']/
+        $permit2 = /Permit(Single|Batch|TransferFrom|BatchTransferFrom)?["']?\s*:\s*\[\s*\{\s*["']?name["']?\s*:\s*["'](owner|details|permitted|spender)["']/
         $lure1 = /claim\s+(your\s+)?(free\s+)?(airdrop|reward|rewards|tokens?|nft|allocation)/ nocase
         $lure2 = "airdrop" nocase
         $lure3 = /(free|exclusive|whitelist)\s+mint/ nocase
         $lure4 = /you\s+are\s+eligible/ nocase
-        $maxu = "115792089237316195423570985008687907853269984665640564039457584007913129639935"
-        $maxh = /0x[fF]{64}/
+        $lure5 = /(check|verify)\s+(your\s+)?(wallet\s+)?eligibility/ nocase
+        $max1 = /(value|amount|allowance|wad)["']?\s*:\s*["']?(115792089237316195423570985008687907853269984665640564039457584007913129639935|0x[fF]{64})/
+        $max2 = /["'`]0x(a22cb465|095ea7b3|39509351)["'`]?\s*\+[^;]{0,120}(115792089237316195423570985008687907853269984665640564039457584007913129639935|[fF]{64}|MAX)/
+        $cx1 = /<(pre|code|span|samp|kbd|p|li|td|em|strong|b|i)(\s[^>]{0,80})?>[^<]{0,400}(eth_requestAccounts|wallet_requestPermissions)/
+        $cx2 = /<(pre|code|span|samp|kbd)(\s[^>]{0,80})?>[^<]{0,400}(eth_signTypedData|setApprovalForAll)/
+        $ex1 = /(how|why)\s+(wallet\s+|crypto\s+)?drainers?\s+(work|steal|operate)/ nocase
+        $ex2 = /drainer[\s-]as[\s-]a[\s-]service/ nocase
+        $ex3 = /(revoke|review)\s+(old\s+|your\s+|unused\s+|token\s+)?(approvals|allowances)/ nocase
+        $ex4 = /read\s+what\s+you\s+(sign|approve)/ nocase
+        $ex5 = /(protect|defend)\s+(your\s+wallet|yourself)\s+(from|against)/ nocase
     condition:
-        1 of ($req*) and (1 of ($ap*) or ($sig and $permit)) and (1 of ($lure*) or $maxu or $maxh)
+        1 of ($req*)
+        and (
+            ((1 of ($ap1, $ap2) or ($sig and 1 of ($permit*))) and (1 of ($lure*) or $ap2 or 1 of ($max*)))
+            or ($ap3 and (1 of ($lure*) or $max2))
+        )
+        and not (1 of ($cx*) and 1 of ($ex*))
+        and not ($cx1 and #req1 + #req2 <= 2 * #cx1)
+}
+
+rule wallet_drainer_base64_hidden_calls : crypto_scam high
+{
+    meta:
+        description = "Drainer whose wallet calls are hidden in base64 (ethereum.request / requestAccounts plus signTypedData, setApprovalForAll, increaseAllowance or sendTransaction only readable after decoding) and executed through atob + eval / new Function"
+        author = "FerretWatch"
+        reference = "Obfuscated NFT/ERC-20 drainer loaders that keep eth_* method names out of plain text"
+    strings:
+        $q1 = "requestAccounts" base64
+        $q2 = "ethereum.request" base64
+        $q3 = "wallet_requestPermissions" base64
+        $a1 = "signTypedData" base64
+        $a2 = "setApprovalForAll" base64
+        $a3 = "increaseAllowance" base64
+        $a4 = "sendTransaction" base64
+        $a5 = "primaryType" base64
+        $atob = /atob\s*\(/
+        $x1 = /new\s+Function\s*\(/
+        $x2 = /eval\s*\(/
+        $x3 = /createElement\s*\(\s*["']script["']\s*\)/
+    condition:
+        1 of ($q*) and 1 of ($a*) and $atob and 1 of ($x*)
+}
+
+rule wallet_drainer_config_object : crypto_scam high
+{
+    meta:
+        description = "Drainer-kit configuration object: a hard-coded receiver wallet address next to drain/approval switches (drain* / usePermit2 / useSeaport), a minimum-value threshold, a Telegram bot log channel or a logging endpoint"
+        author = "FerretWatch"
+        reference = "Drainer-as-a-service kits configured through an inline settings object"
+    strings:
+        $recv = /(receiver|recipient|receive_?address|wallet_?receiver|drainer_?address|payout_?address)["']?\s*:\s*["']0x[0-9a-fA-F]{40}["']/ nocase
+        $k1 = /(use|enable)_?(permit2?|seaport|blur|nfts?|approve|approvals)["']?\s*:\s*(true|!0|1)\b/ nocase
+        $k2 = /drain[_a-zA-Z]{0,20}["']?\s*:\s*(true|!0|1)\b/ nocase
+        $k3 = /min_?(value|balance|amount|usd)(_?usd|_?eth)?["']?\s*:\s*["']?[0-9]/ nocase
+        $k4 = /(telegram|tg)["']?\s*:\s*\{\s*["']?(bot|token|chat)/ nocase
+        $k5 = /log_?(domain|url|server|endpoint|api)["']?\s*:\s*["']https?:/ nocase
+    condition:
+        $recv and ($k2 or $k4) and 3 of ($k*)
 }
 
 rule seed_phrase_input_harvest : crypto_scam high
@@ -486,9 +695,9 @@ rule crypto_giveaway_doubling_scam : crypto_scam high
 rule tech_support_blocked_screen : tech_support_scam high
 {
     meta:
-        description = "Fake Microsoft/Windows Defender 'your computer has been blocked' alert with a toll-free support number"
+        description = "Fake Microsoft/Windows/Apple/Google security alert ('your computer / iPhone / device has been blocked or infected', fake BSOD, call support) with a toll-free support number and scare wording"
         author = "FerretWatch"
-        reference = "Tech-support scam landing pages"
+        reference = "Tech-support scam landing pages (desktop and mobile variants)"
     strings:
         $b1 = "Windows Defender" nocase
         $b2 = "Microsoft Defender" nocase
@@ -497,18 +706,29 @@ rule tech_support_blocked_screen : tech_support_scam high
         $b5 = "Windows Firewall" nocase
         $b6 = "Microsoft Windows" nocase
         $b7 = "Apple Support" nocase
-        $s1 = /your\s+(computer|pc|system|device|mac)\s+(has\s+been|is|was)\s+(blocked|locked|infected|compromised)/ nocase
-        $s2 = /do\s+not\s+(restart|shut\s*down|turn\s+off|close\s+this\s+(page|window))/ nocase
-        $s3 = /(call|contact)\s+(microsoft|windows|apple)(\s+technical)?\s+support/ nocase
+        $b8 = "Windows Support" nocase
+        $b9 = /windows\s+(warning|alert|detected|has\s+detected|security\s+alert)/ nocase
+        $b10 = /apple\s+(security|icloud)\s+(alert|warning|center|centre)/ nocase
+        $b11 = /(google|android|samsung)\s+(security|support)/ nocase
+        $s1 = /your\s+(computer|pc|system|device|mac|macbook|iphone|ipad|android|phone|laptop|windows)\s+(has\s+been|is|was|may\s+be)\s+(blocked|locked|infected|compromised|hacked|damaged)/ nocase
+        $s2 = /do\s+not\s+(restart|shut\s*down|turn\s+off|close\s+this\s+(page|window)|ignore\s+this)/ nocase
+        $s3 = /(call|contact)\s+(microsoft|windows|apple|google|android|samsung)(\s+technical)?\s+support/ nocase
         $s4 = /(trojan|spyware|virus|pornographic|zeus)[^<]{0,40}(detected|infection|alert|warning)/ nocase
-        $s5 = /error\s*(#|code:?)\s*0x[0-9a-fA-F]{4,8}/ nocase
-        $s6 = /access\s+to\s+this\s+(pc|computer)\s+has\s+been\s+blocked/ nocase
+        $s5 = /error\s*(#|code:?)\s*(0x)?[0-9a-fA-F]{4,8}\b/ nocase
+        $s6 = /access\s+to\s+this\s+(pc|computer|device)\s+has\s+been\s+blocked/ nocase
+        $s7 = /(detected|found)\s+[^<.]{0,40}(virus|viruses|trojan|spyware|malware|adware)/ nocase
+        $s8 = /infected\s+with\s+[^.]{0,40}(virus|viruses|trojans?|spyware|malware)/ nocase
+        $s9 = /(banking|personal)\s+(and\s+(banking|personal)\s+)?(information|data|details)\s+(may\s+be|is|are)\s+(at\s+risk|stolen|compromised)/ nocase
         $tf = /(call|support|helpline|help\s+line|toll[\s\-]?free|hotline|technician)[^<]{0,30}\(?8(00|33|44|55|66|77|88)\)?[ .\-][0-9]{3}[ .\-][0-9]{4}/ nocase
         $guide = /(tech(nical)?\s+support\s+scams?|scammers|is\s+a\s+scam)/ nocase
         $x1 = /requestFull[sS]creen\s*\(/
         $x2 = /<audio[^>]{0,200}(autoplay|loop)/ nocase
         $x3 = "onbeforeunload"
         $x4 = /setInterval\s*\([^)]{0,60}alert/
+        $x5 = /for\s*\([^)]{0,40}\)\s*\{?\s*alert\s*\(/
+        $x6 = /history\.pushState\s*\([^)]{0,60}\)\s*;?\s*(window\.)?onpopstate/
+        $x7 = /navigator\.vibrate\s*\(/
+        $x8 = /<embed[^>]{0,200}(autostart|loop)\s*=\s*["']?true/ nocase
     condition:
         1 of ($b*) and $tf and (3 of ($s*) or (2 of ($s*) and 1 of ($x*))) and not $guide
 }
@@ -538,6 +758,25 @@ rule tech_support_browser_locker : tech_support_scam high
         1 of ($fs*) and 1 of ($au*) and 1 of ($lk*) and $tf
 }
 
+rule fake_antivirus_scan_renewal_lure : tech_support_scam medium
+{
+    meta:
+        description = "Fake antivirus scan result ('your PC/phone is infected with N viruses') combined with an expired-subscription / renew-now push, typically an affiliate redirect or a browser notification lure"
+        author = "FerretWatch"
+        reference = "Fake AV scareware pages monetised through antivirus affiliate programmes"
+    strings:
+        $av = /(mcafee|norton|avast|avg\s+(antivirus|internet)|kaspersky|bitdefender|total\s?av|malwarebytes|windows\s+defender|eset)/ nocase
+        $inf = /(pc|computer|device|iphone|android|mac|phone|system|laptop)\s+(is|has\s+been|may\s+be|was)\s+infected\s+with\s+(\(?[0-9]{1,3}\)?|several|multiple)\s+(viruses|threats|trojans|malware)/ nocase
+        $exp = /(subscription|license|licence|protection)\s+(has\s+|is\s+)?expired/ nocase
+        $r1 = /(renew|reactivate|activate|restore)\s+(now|today|your\s+(subscription|protection|license|licence|antivirus))/ nocase
+        $r2 = /scan\s+results?|threats?\s+(found|detected)/ nocase
+        $r3 = /new\s+Notification\s*\(/
+        $r4 = /(aff_?id|affiliate|offer_id|sub_?id|clickid)=/ nocase
+        $guide = /(tech(nical)?\s+support\s+scams?|scareware|scammers|is\s+a\s+scam|fake\s+(virus|antivirus|security)\s+(alerts?|warnings?|pop-?ups?))/ nocase
+    condition:
+        $av and $inf and $exp and 2 of ($r*) and not $guide
+}
+
 /* ------------------------------------------------------------------ */
 /* Prize / gift-card scams                                             */
 /* ------------------------------------------------------------------ */
@@ -545,36 +784,65 @@ rule tech_support_browser_locker : tech_support_scam high
 rule prize_survey_lure : gift_card_scam medium
 {
     meta:
-        description = "'Congratulations, you have been selected' prize page with a claim call-to-action plus survey, countdown or limited-stock pressure"
+        description = "'Congratulations, you have been selected / lucky visitor' prize page with a claim call-to-action plus survey, countdown, reservation timer or limited-stock pressure"
         author = "FerretWatch"
-        reference = "Fake survey / spin-the-wheel reward scams"
+        reference = "Fake survey / spin-the-wheel / lucky-visitor reward scams"
     strings:
         $c = "congratulations" nocase
         $sel1 = /you('ve|\s+have)\s+been\s+(randomly\s+)?(selected|chosen)/ nocase
         $sel2 = /lucky\s+(visitor|winner|user|customer)/ nocase
         $sel3 = /you('ve|\s+have)?\s+won\s+(a|an|the)\s/ nocase
-        $cl1 = /claim\s+(your|my|now|the)\s?(free\s+)?(reward|prize|gift)?/ nocase
+        $sel4 = /randomly\s+(select|selected|pick|picked|choose|chosen)\s+[0-9]{1,3}\s+(lucky\s+)?(users|visitors|winners|customers|people|participants)/ nocase
+        $cl1 = /claim\s+((your|my|the)\s+(free\s+)?(reward|prize|gift|iphone|phone|voucher|bonus)|now|it\b)/ nocase
         $cl2 = /(collect|get)\s+your\s+(free\s+)?(reward|prize|gift)/ nocase
+        $cl3 = /(click|tap|press)\s+(ok|here|below|the\s+button)\s+to\s+(claim|collect|receive|get)/ nocase
+        $cl4 = /claim\s+(reward|prize|gift|it\s+now)/ nocase
         $st1 = /question\s+[1-9]\s+(of|\/)\s+[1-9]/ nocase
-        $st2 = /only\s+[0-9]{1,3}\s+(left|remaining|rewards?|prizes?|gifts?)/ nocase
+        $st2 = /only\s+[0-9]{1,4}\s+([a-z]{2,15}\s+)?(left|remaining|rewards?|prizes?|gifts?)/ nocase
         $st3 = /(offer|this\s+page|reward|prize|session)\s+(expires|will\s+expire)\s+in/ nocase
         $st4 = /(answer|complete)\s+(the|a|this|our)\s+(following\s+)?(short\s+)?(survey|questions?|questionnaire)/ nocase
         $st5 = /spin\s+the\s+wheel/ nocase
+        $st6 = /(reserved|held|valid|available)\s+(for|until)[^0-9]{0,40}[0-5]?[0-9]:[0-5][0-9]/ nocase
+        $disc = /(won|win|get|unlocked)\s+(a\s+|an\s+)?[0-9]{1,2}\s?%\s*(off|discount)|(discount|coupon|promo)\s+code/ nocase
     condition:
-        $c and 1 of ($sel*) and 1 of ($cl*) and 1 of ($st*)
+        $c and 1 of ($sel*) and 1 of ($cl*) and 1 of ($st*) and not $disc
+}
+
+rule prize_share_to_unlock_lure : gift_card_scam medium
+{
+    meta:
+        description = "Fake giveaway that makes the prize depend on sharing the campaign with N friends/groups on WhatsApp (or similar) after a short survey - viral 'anniversary voucher' scams"
+        author = "FerretWatch"
+        reference = "WhatsApp-spread brand anniversary / free voucher survey scams"
+    strings:
+        $sh1 = /share\s+(this\s+|the\s+)?(campaign|offer|promotion|promo|page|link|message|giveaway|with)[^.<]{0,40}[0-9]{1,3}\s+(friends|groups|contacts|people|chats)/ nocase
+        $sh2 = /(invite|send\s+(this|it)\s+to)\s+[0-9]{1,3}\s+(friends|groups|contacts)/ nocase
+        $app1 = "WhatsApp" nocase
+        $app2 = "Telegram" nocase
+        $app3 = "Messenger" nocase
+        $pz1 = /(gift\s*card|voucher|coupon|reward|prize|free\s+gift)/ nocase
+        $pz2 = /(giving\s+away|giveaway|free\s+[^.<]{0,30}subscription)/ nocase
+        $pr1 = "congratulations" nocase
+        $pr2 = /(short|quick|our|[0-9])\s+(quick\s+|short\s+)?(survey|questionnaire|quiz|questions)/ nocase
+        $pr3 = /only\s+[0-9]{1,4}\s+([a-z]{2,15}\s+)?(left|remaining)/ nocase
+        $pr4 = /(anniversary|birthday)\s+(celebration|giveaway|gift|offer|promotion)|celebrating\s+(its|our)\s+[0-9]{1,3}(st|nd|rd|th)?\s+(anniversary|birthday)/ nocase
+        $pr5 = /[0-9,]{1,7}\s+lucky\s+(people|users|winners|visitors|customers|participants)/ nocase
+    condition:
+        1 of ($sh*) and 1 of ($app*) and 1 of ($pz*) and 2 of ($pr*)
 }
 
 rule gift_card_prize_shipping_fee_card : gift_card_scam high
 {
     meta:
-        description = "Gift-card 'prize' that asks for a small shipping/processing fee by card (card number + CVV) - subscription-trap / card-harvest"
+        description = "Gift-card or gadget 'prize' (you won / lucky winner) that asks for a small shipping/processing fee by card (card number + CVV) - subscription-trap / card-harvest"
         author = "FerretWatch"
-        reference = "Gift-card giveaway card-harvest pages"
+        reference = "Gift-card and free-phone giveaway card-harvest pages"
     strings:
         $gc1 = /(amazon|walmart|target|apple|google\s+play|steam|costco|visa|cvs|home\s+depot|kroger|starbucks|sephora)\s+gift\s*card/ nocase
         $gc2 = /\$\s?(100|250|500|750|1,?000)\s+(gift\s*card|voucher)/ nocase
+        $gc3 = /(brand[\s-]new|free|win|won|receive)\s+(an?\s+|the\s+)?(<[^>]{1,20}>)?(iphone|ipad|macbook|airpods|apple\s+watch|samsung\s+galaxy|galaxy\s+s[0-9]{2}|playstation|ps5|xbox|nintendo\s+switch|dyson)/ nocase
         $won1 = /you('ve|\s+have)?\s+(won|been\s+selected|been\s+chosen)/ nocase
-        $won2 = /(lucky|today's)\s+(winner|visitor)/ nocase
+        $won2 = /(lucky|today's)\s+(winners?|visitor)/ nocase
         $won3 = /claim\s+your\s+(free\s+)?(reward|prize|gift)/ nocase
         $fee = /(shipping|delivery|handling|processing)(\s+(fee|cost|charge))?\s*(of\s+)?(only\s+)?(just\s+)?:?\s*(\$|\xC2\xA3|\xE2\x82\xAC|&pound;|&euro;|usd)\s?[0-9]{1,2}[.,][0-9]{2}/ nocase
         $card = /(name|id|placeholder|autocomplete|aria-label)\s*=\s*["']?[^"'>]{0,20}(card_?number|card_?no|card number|cardnumber|cc-number|ccnum|cc_num|card-number)/ nocase

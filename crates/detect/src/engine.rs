@@ -100,7 +100,7 @@ impl Engine {
         self.check_favicon(&target, page, &mut truncated, &mut signals);
 
         let extra = page.resources.iter().map(|r| (r.kind, r.url.as_str()));
-        if let Some(source) = page.html {
+        let facts = page.html.map(|source| {
             let (source, cut) = truncate_str(source, limits::MAX_HTML_BYTES);
             if cut {
                 truncated.push("html");
@@ -109,28 +109,16 @@ impl Engine {
             if facts.text_truncated {
                 truncated.push("text");
             }
-            ui::check(&target, &facts, &self.index, self.keywords.as_ref(), &mut signals);
-            let outbound = ui::outbound_hosts(&target, &facts);
+            (source, facts)
+        });
+        let from_html = facts.iter().flat_map(|(_, f)| f.resources.iter().map(|(k, u)| (*k, u.as_str())));
+        let resources = self.bounded(from_html.chain(extra), &mut truncated);
+        hotlink::check(&target, resources.into_iter(), &self.index, &self.rules.allowlists.cdn_domains, &mut signals);
+        if let Some((source, facts)) = &facts {
+            ui::check(&target, facts, &self.index, self.keywords.as_ref(), &mut signals);
+            let outbound = ui::outbound_hosts(&target, facts);
             lookalike::check_outbound(&target, outbound.iter().map(String::as_str), &self.index, &mut signals);
-            let from_html = facts.resources.iter().map(|(k, u)| (*k, u.as_str()));
-            let resources = self.bounded(from_html.chain(extra), &mut truncated);
-            hotlink::check(
-                &target,
-                resources.into_iter(),
-                &self.index,
-                &self.rules.allowlists.cdn_domains,
-                &mut signals,
-            );
-            partial |= self.check_yara(source, &facts, &mut truncated, &mut signals);
-        } else {
-            let resources = self.bounded(extra, &mut truncated);
-            hotlink::check(
-                &target,
-                resources.into_iter(),
-                &self.index,
-                &self.rules.allowlists.cdn_domains,
-                &mut signals,
-            );
+            partial |= self.check_yara(source, facts, &mut truncated, &mut signals);
         }
 
         lookalike::elevate(&mut signals);

@@ -21,6 +21,69 @@ pub const URLS: &[&str] = &[
     "https://recipes.cooking-example.org/2024/05/best-lasagna",
 ];
 
+/// `n` URLs shaped like browsing traffic (the same mix as `bench/gen_urls.py`): 80% ordinary
+/// sites, 12% brands' own pages, 8% lookalikes, kit paths on other hosts and homographs.
+pub fn traffic(n: usize) -> Vec<String> {
+    const WORDS: &[&str] = &[
+        "news", "shop", "blog", "cloud", "data", "green", "city", "travel", "photo", "music", "garden", "health",
+        "tech", "home", "food", "auto", "sport", "game", "book", "art", "design", "local", "market",
+    ];
+    const TLDS: &[&str] = &["com", "org", "net", "de", "co.uk", "fr", "io", "nl", "com.au", "info", "xyz", "shop"];
+    const BRANDS: &[&str] =
+        &["paypal", "microsoft", "google", "apple", "amazon", "netflix", "chase", "wellsfargo", "facebook", "coinbase"];
+    const OWN: &[&str] = &[
+        "www.paypal.com",
+        "login.microsoftonline.com",
+        "accounts.google.com",
+        "www.amazon.de",
+        "www.netflix.com",
+        "secure.chase.com",
+        "www.facebook.com",
+    ];
+    const PATHS: &[&str] = &[
+        "/",
+        "/index.html",
+        "/news/2026/11/story-123",
+        "/products/item?id=42",
+        "/login",
+        "/wp-content/uploads/a.jpg",
+        "/search?q=weather",
+        "/about-us",
+        "/account/settings",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |m: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % m as u64) as usize
+    };
+    (0..n)
+        .map(|_| {
+            let r = next(100);
+            let path = PATHS[next(PATHS.len())];
+            let brand = BRANDS[next(BRANDS.len())];
+            match r {
+                0..=79 => format!(
+                    "https://{}{}{}.{}{path}",
+                    WORDS[next(WORDS.len())],
+                    WORDS[next(WORDS.len())],
+                    next(1000),
+                    TLDS[next(TLDS.len())]
+                ),
+                80..=91 => format!("https://{}{path}", OWN[next(OWN.len())]),
+                92..=95 => format!("https://{brand}-secure-login.com{path}"),
+                96..=97 => format!(
+                    "https://{}{}.com/wp-content/plugins/x/{brand}/login.php",
+                    WORDS[next(WORDS.len())],
+                    next(100)
+                ),
+                _ => "https://xn--pypal-4ve.com/".to_owned(),
+            }
+        })
+        .collect()
+}
+
 /// A deterministic ~200 KB page shaped like a real one (markup-heavy: about a fifth is
 /// visible text): head with meta, fonts and JSON-LD, a navigation menu, cards with
 /// class-laden markup and inline SVG icons, article text, a login form, a minified inline
@@ -209,4 +272,13 @@ pub fn yara_100() -> String {
         ));
     }
     rules
+}
+
+/// The default rules with the 100 YARA rules of [`yara_100`].
+pub fn engine_with_100_rules() -> ferretwatch_detect::Engine {
+    let yara = yara_100();
+    ferretwatch_detect::Engine::new(ferretwatch_detect::Rules::builtin())
+        .unwrap()
+        .with_yara([("bench.yar", yara.as_str())], std::time::Duration::from_millis(200))
+        .unwrap()
 }
