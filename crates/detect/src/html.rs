@@ -75,7 +75,7 @@ pub fn extract(html: &str) -> PageFacts {
         None
     });
     emitter.naively_switch_states(true);
-    for _ in Tokenizer::new_with_emitter(html, emitter) {}
+    for _ in Tokenizer::new_with_emitter(html, crate::quiet_emitter::Quiet(emitter)) {}
     collector.finish()
 }
 
@@ -227,7 +227,11 @@ impl Collector {
                     let trimmed = href.trim_start();
                     if starts_with_ci(trimmed, "tel:") {
                         facts.dials_or_plays.0 = true;
-                    } else if (trimmed.starts_with("http") || trimmed.starts_with("//")) && facts.links.len() < 200 {
+                    } else if (starts_with_ci(trimmed, "http:")
+                        || starts_with_ci(trimmed, "https:")
+                        || trimmed.starts_with("//"))
+                        && facts.links.len() < 200
+                    {
                         facts.links.push(trimmed.to_owned());
                     }
                     if starts_with_ci(trimmed, "javascript:") {

@@ -28,6 +28,7 @@ pub mod error;
 pub mod html;
 pub mod input;
 pub mod normalize;
+mod quiet_emitter;
 pub mod rules;
 pub mod signals;
 pub mod verdict;

@@ -60,11 +60,11 @@ macro_rules! weight_keys {
 
 weight_keys! {
     idn_homograph_high = 40, Lookalike, "Homograph or near-certain lookalike of a brand domain.";
-    idn_homograph_medium = 25, Lookalike, "Typosquat, brand plus words, or brand label under another domain.";
+    idn_homograph_medium = 25, Lookalike, "Typosquat, brand plus words, brand inside a longer label, brand label in a subdomain.";
     brand_in_url_path = 10, Url, "A brand's domain or label in the path of an unrelated host.";
     raw_ip_host = 10, Url, "The page is served from a bare IP address.";
-    brand_asset_mismatch = 20, BrandAsset, "Favicon perceptually matches a brand's, host is not the brand's.";
-    brand_title_mismatch = 15, BrandAsset, "Title or og:site_name names a brand, host is not the brand's.";
+    brand_asset_mismatch = 20, BrandAsset, "Favicon perceptually matches a brand's, or is served from a brand's host; the page's host is not the brand's.";
+    brand_title_mismatch = 15, BrandAsset, "Title, og:site_name or application-name names a brand, host is not the brand's.";
     brand_credential_form = 25, Ui, "A password, card or wallet-secret form on a page presenting a brand it is not hosted by.";
     new_domain_local_first_seen = 15, NewDomain, "This browser first saw the domain less than 24 hours ago.";
     phishing_form_cross_domain = 30, Ui, "A password form posts to another registrable domain.";

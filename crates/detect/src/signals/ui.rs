@@ -380,13 +380,8 @@ fn brand_title(target: &Target, facts: &PageFacts, index: &BrandIndex, has_passw
         let lower = text.to_lowercase();
         let login_words =
             ["sign in", "sign-in", "signin", "log in", "login", "log-in", "account", "verify", "secure", "password"];
-        let confidence = if has_password
-            || lower.contains(name.to_lowercase().as_str()) && login_words.iter().any(|w| lower.contains(w))
-        {
-            800
-        } else {
-            400
-        };
+        // The alias matched already: a login word beside it makes the impersonation explicit.
+        let confidence = if has_password || login_words.iter().any(|w| lower.contains(w)) { 800 } else { 400 };
         out.push(
             Signal::new(
                 Key::brand_title_mismatch,
@@ -528,8 +523,9 @@ fn evasive_redirect(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
         traits.push("decodes its target at run time");
     }
     let lower_script = script.to_ascii_lowercase();
-    if (lower_script.contains("navigator.useragent")
-        && ["bot", "crawl", "spider", "headless"].iter().any(|w| lower_script.contains(w)))
+    let crawler_names =
+        ["bot|", "|bot", "googlebot", "bingbot", "crawl", "spider", "headless", "slurp", "facebookexternalhit"];
+    if (lower_script.contains("navigator.useragent") && crawler_names.iter().any(|w| lower_script.contains(w)))
         || script.contains("navigator.webdriver")
     {
         traits.push("shows crawlers another page");
