@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ferretwatch_detect::{Engine, Page, ScanOptions};
 

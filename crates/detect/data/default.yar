@@ -3,7 +3,11 @@
  *
  * Scanned buffer: a web page's HTML source + its visible text + its inline
  * scripts, concatenated. Text may therefore appear more than once; rules
- * never depend on match counts of a single literal for that reason.
+ * never depend on absolute match counts of a single literal for that reason.
+ * (wallet_drainer_approval_or_permit only compares a literal's count with the
+ * count of its quoted <pre>/<code>/prose occurrences: quoted text shows up
+ * twice - source and visible text - live script code twice - source and
+ * inline scripts.)
  *
  * Tags: exactly one family tag
  *   (phishing_kit, credential_harvest, crypto_scam, tech_support_scam,
@@ -87,11 +91,21 @@ rule kit_php_gate_branded_login : phishing_kit high
         $gate = /action\s*=\s*["']?([a-zA-Z0-9_\-\.:\/]{0,100}\/)?(next|next[0-9]|post|send|sendmail|mail|mailer|res|rez|result|results|step[0-9]|go|xx|ok|logs)\.php/ nocase
         $pw = /type\s*=\s*["']?password/ nocase
         $user = /name\s*=\s*["']?(email|e-mail|login|username|user|userid|ai|em|eml|loginfmt)["'\s>]/ nocase
-        $b_title = /<title>[^<]{0,100}(microsoft|office\s*365|outlook|onedrive|sharepoint|adobe|docusign|wells\s*fargo|bank\s+of\s+america|chase|paypal|apple\s+id|icloud|netflix|webmail|dropbox|excel|godaddy|aol|yahoo)/ nocase
         $b_alt = /alt\s*=\s*["'][^"']{0,20}(microsoft|office|outlook|onedrive|sharepoint|adobe|docusign|wells\s*fargo|bank\s+of\s+america|chase|paypal|apple|netflix|webmail|dropbox|excel|aol|yahoo)/ nocase
-        $b_logo = /src\s*=\s*["'][^"']{0,120}(microsoft|office365|o365|outlook|onedrive|sharepoint|adobe|docusign|wellsfargo|wells_fargo|bofa|chase|paypal|apple|netflix|dropbox|aol|yahoo)[^"']{0,40}\.(png|svg|jpg|jpeg|gif|ico|webp)/ nocase
+        $title = /<title>[^<]{0,200}<\/title>/ nocase
+        $tw = /(microsoft|office\s*365|outlook|onedrive|sharepoint|adobe|docusign|wells\s*fargo|bank\s+of\s+america|chase|paypal|apple\s+id|icloud|netflix|webmail|dropbox|excel|godaddy|aol|yahoo)/ nocase
+        $src = /src\s*=\s*["'][^"']{1,200}["']/ nocase
+        $lw = /(microsoft|office365|o365|outlook|onedrive|sharepoint|adobe|docusign|wellsfargo|wells_fargo|bofa|chase|paypal|apple|netflix|dropbox|aol|yahoo)[^"']{0,40}\.(png|svg|jpg|jpeg|gif|ico|webp)/ nocase
     condition:
-        $gate and $pw and $user and 1 of ($b_*)
+        $gate and $pw and $user and (
+            $b_alt
+            // brand word inside the first 100 characters of the <title> text
+            or for any i in (1 .. #title) : ( for any j in (1 .. #tw) : (
+                @tw[j] >= @title[i] + 7 and @tw[j] <= @title[i] + 107 and @tw[j] + !tw[j] <= @title[i] + !title[i] ) )
+            // brand-named image file inside a src attribute value
+            or for any i in (1 .. #src) : ( for any j in (1 .. #lw) : (
+                @lw[j] > @src[i] and @lw[j] <= @src[i] + 130 and @lw[j] + !lw[j] <= @src[i] + !src[i] ) )
+        )
 }
 
 rule kit_ajax_retry_redirect_to_brand : phishing_kit high
@@ -196,7 +210,7 @@ rule multi_provider_webmail_picker : phishing_kit medium
 rule document_share_email_first_step_gate : credential_harvest medium
 {
     meta:
-        description = "Email-first credential step: 'a document has been shared with you' lure asking for the email address to continue/view, with an email field posting to a kit-style .php gate (the password is asked on the next step)"
+        description = "Email-first credential step: 'a document has been shared with you' lure asking for the email address to continue/view, with an email field posting to a kit-style .php gate (the password is usually asked on a second step)"
         author = "FerretWatch"
         reference = "Two-step document-share kits that collect the address before the password page"
     strings:
@@ -300,77 +314,6 @@ rule obfuscation_hex_escaped_script_with_login : phishing_kit low
         ($hx or $ux) and 1 of ($s_*)
 }
 
-rule redirect_lander_encoded_target : phishing_kit medium
-{
-    meta:
-        description = "Redirect lander: the target URL is hidden (atob of a base64 'http' string, or a shifted String.fromCharCode loop) and the page forwards the victim with location.replace/href while carrying location.hash (victim token/email) or screening crawlers by user agent; not when the code is only quoted in <pre>/<code> or as escaped markup"
-        author = "FerretWatch"
-        reference = "Phishing-email first hops on compromised sites, IPFS and free hosting that hide the real kit URL from scanners"
-    strings:
-        $d1 = /atob\s*\(\s*["'`]aHR0c(HM6Ly|DovL)/
-        $d2 = /["'`]aHR0c(HM6Ly|DovL)[A-Za-z0-9+\/]{8,200}={0,2}["'`]/
-        $d3 = /\+=\s*String\.fromCharCode\s*\(\s*[a-zA-Z_$][a-zA-Z0-9_$]{0,20}\[[a-zA-Z0-9_$]{1,10}\]\s*[-+^]\s*[0-9]{1,3}\s*\)/
-        $d4 = /fromCharCode\s*\(\s*([0-9]{2,3}\s*[-+^]\s*[0-9]{1,3}\s*,\s*){6}/
-        $d5 = /fromCharCode\.apply\s*\(\s*(null|String|this)\s*,\s*\[\s*([0-9]{2,3}\s*,\s*){10}/
-        $atob = /atob\s*\(/
-        $go1 = /location\.(replace|assign)\s*\(/
-        $go2 = /location(\.href)?\s*=\s*[^=\s]/
-        $h1 = /location\.(replace|assign)\s*\([^;]{0,160}location\.hash/
-        $h2 = /location(\.href)?\s*=[^=;][^;]{0,160}location\.hash/
-        $h3 = /location\.hash\.(substr|substring|slice|split|replace)\s*\(/
-        $ua1 = /(bot|crawl|spider|slurp|headless|lighthouse|facebookexternalhit)[a-z|]{0,120}\/i?\.test\s*\(\s*navigator\.userAgent/ nocase
-        $ua2 = /navigator\.userAgent[^;]{0,40}(match|search|indexOf|includes)\s*\(\s*\/?["']?[a-z|]{0,60}(bot|crawl|spider|headless)/ nocase
-        $ua3 = /navigator\.webdriver/
-        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
-        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
-    condition:
-        not $quoted and not $escaped and 1 of ($go*) and (
-            (($d1 or ($d2 and $atob)) and (1 of ($h*) or 1 of ($ua*)))
-            or (1 of ($d3, $d4, $d5) and (1 of ($h1, $h2) or 1 of ($ua*)))
-        )
-}
-
-rule fake_cloudflare_interstitial_redirect : phishing_kit medium
-{
-    meta:
-        description = "Imitation of a Cloudflare 'Just a moment / Verify you are human / Ray ID' check that is not a real Cloudflare challenge (no challenge-platform script) and instead forwards the visitor to another URL by script (not when quoted as code/escaped markup)"
-        author = "FerretWatch"
-        reference = "Fake bot-check gates placed in front of credential kits"
-    strings:
-        $t1 = "Verify you are human" nocase
-        $t2 = /checking\s+(if\s+the\s+site\s+connection\s+is\s+secure|your\s+browser\s+before\s+accessing)/ nocase
-        $t3 = /needs\s+to\s+review\s+the\s+security\s+of\s+your\s+connection/ nocase
-        $t4 = "Just a moment..." nocase
-        $cf1 = /Ray\s+ID/
-        $cf2 = /(performance\s+(&amp;|&|and)\s+security\s+by|protected\s+by)\s+cloudflare/ nocase
-        $real1 = "/cdn-cgi/challenge-platform/"
-        $real2 = "_cf_chl_opt"
-        $real3 = "challenges.cloudflare.com"
-        $go1 = /location(\.href)?\s*=\s*["'`]https?:\/\//
-        $go2 = /location\.(replace|assign)\s*\(\s*["'`]https?:\/\//
-        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
-        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
-    condition:
-        2 of ($t*) and 1 of ($cf*) and 1 of ($go*) and not 1 of ($real*) and not $quoted and not $escaped
-}
-
-rule redirect_to_brand_prefixed_lookalike_host : phishing_kit medium
-{
-    meta:
-        description = "Automatic redirect (meta refresh or script location change) to a host that starts with a well-known brand domain followed by further labels, e.g. https://brand.com.case-review.example/ (combosquatting / subdomain trick); not when the redirect is only quoted as code/escaped markup"
-        author = "FerretWatch"
-        reference = "Short-link and interstitial redirectors forwarding to brand.com.<attacker-domain> kits"
-    strings:
-        $m = /http-equiv\s*=\s*["']?refresh["']?[^>]{0,40}content\s*=\s*["']?[0-9]{1,3}\s*;\s*url\s*=\s*["']?https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
-        $j1 = /location(\.href)?\s*=\s*["'`]https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
-        $j2 = /location\.(replace|assign)\s*\(\s*["'`]https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
-        $proxy = /\.(com|net|org)\.(mcas\.ms|mcas-gov\.us|mcas-gov\.ms|translate\.goog)/ nocase
-        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
-        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
-    condition:
-        1 of ($m, $j*) and not $proxy and not $quoted and not $escaped
-}
-
 rule obfuscation_reversed_url_on_login : phishing_kit medium
 {
     meta:
@@ -384,28 +327,6 @@ rule obfuscation_reversed_url_on_login : phishing_kit medium
         $pw = /type\s*=\s*["']?password/ nocase
     condition:
         1 of ($rv*) and $rev and $pw
-}
-
-rule autosubmit_post_victim_email : phishing_kit medium
-{
-    meta:
-        description = "Self-submitting form (body onload / script calls form.submit()) that POSTs a hard-coded victim e-mail address in a hidden field to an off-site .php endpoint - personalised hop from a phishing e-mail to the kit (not when quoted as code/escaped markup)"
-        author = "FerretWatch"
-        reference = "Auto-POST redirectors that hand the target's address to the credential page"
-    strings:
-        $as1 = /onload\s*=\s*["']?\s*(document\.forms\s*\[\s*0\s*\]|document\.getElementById\s*\([^)]{1,40}\)|document\.[a-zA-Z_]{1,30}|this\.[a-zA-Z_]{1,30})\.submit\s*\(\s*\)/
-        $as2 = /document\.forms\s*\[\s*0\s*\]\.submit\s*\(\s*\)/
-        $hid1 = /type\s*=\s*["']?hidden["']?[^>]{0,120}value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}/ nocase
-        $hid2 = /value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}["']?[^>]{0,120}type\s*=\s*["']?hidden/ nocase
-        $act = /action\s*=\s*["']?https?:\/\/[^"'\s>]{1,200}\.php/ nocase
-        $sso1 = "SAMLResponse"
-        $sso2 = "SAMLRequest"
-        $sso3 = "RelayState"
-        $sso4 = /name\s*=\s*["']?(id_token|wresult|wctx)["'\s>]/
-        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
-        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
-    condition:
-        1 of ($as*) and 1 of ($hid*) and $act and not 1 of ($sso*) and not $quoted and not $escaped
 }
 
 rule anti_analysis_devtools_block_on_sensitive_form : phishing_kit medium
@@ -429,6 +350,108 @@ rule anti_analysis_devtools_block_on_sensitive_form : phishing_kit medium
         $s_phrase = /(name|id|placeholder|aria-label)\s*=\s*["'][^"']{0,60}(seed ?phrase|recovery ?phrase|secret ?phrase|wallet ?phrase|mnemonic|private ?key)/ nocase
     condition:
         ((1 of ($ctx*) and (1 of ($f12*) or $csi)) or 1 of ($dd*) or $dbg) and 1 of ($s_*)
+}
+
+/* ------------------------------------------------------------------ */
+/* Redirect landers and interstitials                                  */
+/* ------------------------------------------------------------------ */
+
+private rule quoted_redirect_code : phishing_kit low
+{
+    meta:
+        description = "Helper, private (never reported on its own): redirect / auto-submit code shown as text in <pre>/<code>/<samp> blocks or as HTML-escaped markup, as security write-ups do; the redirect-lander rules below do not fire on such pages"
+        author = "FerretWatch"
+        reference = "Security blogs and awareness pages quoting phishing redirect code"
+    strings:
+        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
+        $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
+    condition:
+        any of them
+}
+
+rule redirect_lander_encoded_target : phishing_kit medium
+{
+    meta:
+        description = "Redirect lander: the target URL is hidden (atob of a base64 'http' string, or a shifted String.fromCharCode loop) and the page forwards the victim with location.replace/href while carrying location.hash (victim token/email) or screening crawlers by user agent; not when the code is only quoted in <pre>/<code> or as escaped markup"
+        author = "FerretWatch"
+        reference = "Phishing-email first hops on compromised sites, IPFS and free hosting that hide the real kit URL from scanners"
+    strings:
+        $d1 = /atob\s*\(\s*["'`]aHR0c(HM6Ly|DovL)/
+        $d2 = /["'`]aHR0c(HM6Ly|DovL)[A-Za-z0-9+\/]{8,200}={0,2}["'`]/
+        $d3 = /\+=\s*String\.fromCharCode\s*\(\s*[a-zA-Z_$][a-zA-Z0-9_$]{0,20}\[[a-zA-Z0-9_$]{1,10}\]\s*[-+^]\s*[0-9]{1,3}\s*\)/
+        $d4 = /fromCharCode\s*\(\s*([0-9]{2,3}\s*[-+^]\s*[0-9]{1,3}\s*,\s*){6}/
+        $d5 = /fromCharCode\.apply\s*\(\s*(null|String|this)\s*,\s*\[\s*([0-9]{2,3}\s*,\s*){10}/
+        $atob = /atob\s*\(/
+        $go1 = /location\.(replace|assign)\s*\(/
+        $go2 = /location(\.href)?\s*=\s*[^=\s]/
+        $h1 = /location\.(replace|assign)\s*\([^;]{0,160}location\.hash/
+        $h2 = /location(\.href)?\s*=[^=;][^;]{0,160}location\.hash/
+        $h3 = /location\.hash\.(substr|substring|slice|split|replace)\s*\(/
+        $ua1 = /(bot|crawl|spider|slurp|headless|lighthouse|facebookexternalhit)[a-z|]{0,120}\/i?\.test\s*\(\s*navigator\.userAgent/ nocase
+        $ua2 = /navigator\.userAgent[^;]{0,40}(match|search|indexOf|includes)\s*\(\s*\/?["']?[a-z|]{0,60}(bot|crawl|spider|headless)/ nocase
+        $ua3 = /navigator\.webdriver/
+    condition:
+        not quoted_redirect_code and 1 of ($go*) and (
+            (($d1 or ($d2 and $atob)) and (1 of ($h*) or 1 of ($ua*)))
+            or (1 of ($d3, $d4, $d5) and (1 of ($h1, $h2) or 1 of ($ua*)))
+        )
+}
+
+rule fake_cloudflare_interstitial_redirect : phishing_kit medium
+{
+    meta:
+        description = "Imitation of a Cloudflare 'Just a moment / Verify you are human / Ray ID' check that is not a real Cloudflare challenge (no challenge-platform script) and instead forwards the visitor to another URL by script (not when quoted as code/escaped markup)"
+        author = "FerretWatch"
+        reference = "Fake bot-check gates placed in front of credential kits"
+    strings:
+        $t1 = "Verify you are human" nocase
+        $t2 = /checking\s+(if\s+the\s+site\s+connection\s+is\s+secure|your\s+browser\s+before\s+accessing)/ nocase
+        $t3 = /needs\s+to\s+review\s+the\s+security\s+of\s+your\s+connection/ nocase
+        $t4 = "Just a moment..." nocase
+        $cf1 = /Ray\s+ID/
+        $cf2 = /(performance\s+(&amp;|&|and)\s+security\s+by|protected\s+by)\s+cloudflare/ nocase
+        $real1 = "/cdn-cgi/challenge-platform/"
+        $real2 = "_cf_chl_opt"
+        $real3 = "challenges.cloudflare.com"
+        $go1 = /location(\.href)?\s*=\s*["'`]https?:\/\//
+        $go2 = /location\.(replace|assign)\s*\(\s*["'`]https?:\/\//
+    condition:
+        2 of ($t*) and 1 of ($cf*) and 1 of ($go*) and not 1 of ($real*) and not quoted_redirect_code
+}
+
+rule redirect_to_brand_prefixed_lookalike_host : phishing_kit medium
+{
+    meta:
+        description = "Automatic redirect (meta refresh or script location change) to a host that starts with a well-known brand domain followed by further labels, e.g. https://brand.com.case-review.example/ (combosquatting / subdomain trick); not when the redirect is only quoted as code/escaped markup"
+        author = "FerretWatch"
+        reference = "Short-link and interstitial redirectors forwarding to brand.com.<attacker-domain> kits"
+    strings:
+        $m = /http-equiv\s*=\s*["']?refresh["']?[^>]{0,40}content\s*=\s*["']?[0-9]{1,3}\s*;\s*url\s*=\s*["']?https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
+        $j1 = /location(\.href)?\s*=\s*["'`]https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
+        $j2 = /location\.(replace|assign)\s*\(\s*["'`]https?:\/\/([a-z0-9-]{1,40}\.){0,3}(paypal|apple|icloud|microsoft|microsoftonline|office|office365|outlook|live|amazon|netflix|google|facebook|instagram|chase|wellsfargo|bankofamerica|citi|coinbase|binance|docusign|dropbox|adobe|linkedin|steamcommunity|yahoo|aol|dhl|usps|fedex)\.(com|net|org|co\.uk)[.-][a-z0-9-]{1,63}\.[a-z]{2,}/ nocase
+        $proxy = /\.(com|net|org)\.(mcas\.ms|mcas-gov\.us|mcas-gov\.ms|translate\.goog)/ nocase
+    condition:
+        1 of ($m, $j*) and not $proxy and not quoted_redirect_code
+}
+
+rule autosubmit_post_victim_email : phishing_kit medium
+{
+    meta:
+        description = "Self-submitting form (body onload / script calls form.submit()) that POSTs a hard-coded victim e-mail address in a hidden field to an off-site .php endpoint - personalised hop from a phishing e-mail to the kit (not when quoted as code/escaped markup)"
+        author = "FerretWatch"
+        reference = "Auto-POST redirectors that hand the target's address to the credential page"
+    strings:
+        $as1 = /onload\s*=\s*["']?\s*(document\.forms\s*\[\s*0\s*\]|document\.getElementById\s*\([^)]{1,40}\)|document\.[a-zA-Z_]{1,30}|this\.[a-zA-Z_]{1,30})\.submit\s*\(\s*\)/
+        $as2 = /document\.forms\s*\[\s*0\s*\]\.submit\s*\(\s*\)/
+        $hid1 = /type\s*=\s*["']?hidden["']?[^>]{0,120}value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}/ nocase
+        $hid2 = /value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}["']?[^>]{0,120}type\s*=\s*["']?hidden/ nocase
+        $act = /action\s*=\s*["']?https?:\/\/[^"'\s>]{1,200}\.php/ nocase
+        $sso1 = "SAMLResponse"
+        $sso2 = "SAMLRequest"
+        $sso3 = "RelayState"
+        $sso4 = /name\s*=\s*["']?(id_token|wresult|wctx)["'\s>]/
+    condition:
+        1 of ($as*) and 1 of ($hid*) and $act and not 1 of ($sso*) and not quoted_redirect_code
 }
 
 /* ------------------------------------------------------------------ */
@@ -543,7 +566,7 @@ rule fullz_identity_harvest_form : credential_harvest high
 rule wallet_drainer_approval_or_permit : crypto_scam high
 {
     meta:
-        description = "Wallet drainer: connects the wallet (eth_requestAccounts) then requests setApprovalForAll / unlimited approve or a Permit typed-data signature (literal primaryType or an EIP-712 Permit type table, e.g. built from a string array), behind an airdrop/claim/mint lure or with a max-uint allowance/permit value; not when the calls only appear as quoted text (<pre>/<code>/prose, counted against their occurrences) or in an article explaining drainers"
+        description = "Wallet drainer: connects the wallet (eth_requestAccounts) then requests setApprovalForAll / unlimited approve or a Permit typed-data signature (literal primaryType or an EIP-712 Permit type table, e.g. built from a string array), behind an airdrop/claim/mint lure or with a literal max-uint value/amount (or raw approve/setApprovalForAll calldata padded with max-uint); not when the calls only appear as quoted text (<pre>/<code>/prose, counted against their occurrences) or in an article explaining drainers"
         author = "FerretWatch"
         reference = "NFT/ERC-20 drainer kits abusing approvals and Permit signatures"
     strings:
@@ -572,7 +595,7 @@ rule wallet_drainer_approval_or_permit : crypto_scam high
     condition:
         1 of ($req*)
         and (
-            ((1 of ($ap1, $ap2) or ($sig and 1 of ($permit*))) and (1 of ($lure*) or $ap2 or 1 of ($max*)))
+            ((1 of ($ap1, $ap2) or ($sig and 1 of ($permit*))) and (1 of ($lure*) or $max1))
             or ($ap3 and (1 of ($lure*) or $max2))
         )
         and not (1 of ($cx*) and 1 of ($ex*))

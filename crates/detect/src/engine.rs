@@ -19,6 +19,7 @@ pub const DEFAULT_YARA: &str = include_str!("../data/default.yar");
 #[derive(Debug)]
 pub struct Engine {
     rules: Rules,
+    version: std::sync::Arc<str>,
     index: BrandIndex,
     keywords: Option<AhoCorasick>,
     #[cfg(feature = "yara")]
@@ -39,6 +40,7 @@ impl Engine {
                 .expect("keyword automaton")
         });
         Ok(Engine {
+            version: rules.version.as_str().into(),
             rules,
             index,
             keywords,
@@ -136,15 +138,7 @@ impl Engine {
                 .iter()
                 .any(|entry| host_within(host, entry.trim().trim_end_matches('.').to_ascii_lowercase().as_str()));
         let level = if allowlisted { Level::Green } else { scoring.level(score) };
-        Ok(Verdict {
-            score,
-            level,
-            findings,
-            pack_version: self.rules.version.clone(),
-            partial,
-            truncated,
-            allowlisted,
-        })
+        Ok(Verdict { score, level, findings, pack_version: self.version.clone(), partial, truncated, allowlisted })
     }
 
     fn bounded<'a>(

@@ -86,8 +86,8 @@ pub struct Verdict {
     pub level: Level,
     /// Findings, strongest first within each group, groups in a fixed order.
     pub findings: Vec<Finding>,
-    /// Version of the rule set that produced this verdict.
-    pub pack_version: String,
+    /// Version of the rule set that produced this verdict (shared, not copied per scan).
+    pub pack_version: std::sync::Arc<str>,
     /// True when a time limit cut a signal short (the score is a lower bound).
     pub partial: bool,
     /// Inputs cut to their documented limits (`url`, `html`, `resources`, `favicon`, `text`, `yara`).

@@ -97,7 +97,8 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
         out.push(signal(index, Key::idn_homograph_high, 800, l, evidence));
         return;
     }
-    let joined: String = label.chars().filter(|&c| c != '-').collect();
+    let joined: std::borrow::Cow<str> =
+        if label.contains('-') { label.chars().filter(|&c| c != '-').collect::<String>().into() } else { label.into() };
     if joined.len() != label.len() {
         if let Some(&l) = index.exact(&joined).first() {
             let (name, domain) = brand_of(index, l);
@@ -138,7 +139,7 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
             }
         }
     }
-    let candidates = std::iter::once(joined.as_str()).chain(tokens.filter(|_| label.contains('-')));
+    let candidates = std::iter::once(joined.as_ref()).chain(tokens.filter(|_| label.contains('-')));
     for candidate in candidates {
         if let Some((l, distance)) = nearest_label(index, candidate) {
             let (name, domain) = brand_of(index, l);
@@ -158,7 +159,7 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
         }
     }
     if let Some(ac) = &index.contained {
-        if let Some(m) = ac.find(joined.as_str()) {
+        if let Some(m) = ac.find(joined.as_ref()) {
             let l = index.contained_ids[m.pattern().as_usize()];
             let (name, domain) = brand_of(index, l);
             let evidence =

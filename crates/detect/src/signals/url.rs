@@ -19,9 +19,10 @@ pub fn check(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
     if path.len() < 5 {
         return;
     }
-    let lower = path.to_ascii_lowercase();
+    let lower: std::borrow::Cow<str> =
+        if path.bytes().any(|b| b.is_ascii_uppercase()) { path.to_ascii_lowercase().into() } else { path.into() };
     let bytes = lower.as_bytes();
-    for m in ac.find_iter(lower.as_str()) {
+    for m in ac.find_iter(lower.as_ref()) {
         let boundary = |i: Option<&u8>| i.is_none_or(|b| !b.is_ascii_alphanumeric());
         let before = m.start().checked_sub(1).map(|i| &bytes[i]);
         if boundary(before) && boundary(bytes.get(m.end())) {
