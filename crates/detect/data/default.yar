@@ -81,6 +81,34 @@ rule form_backend_service_credential_exfil : credential_harvest medium
 /* Kit gates, panels and kit-specific client code                      */
 /* ------------------------------------------------------------------ */
 
+/* Private helper rules: never reported on their own, shared by the rules
+ * below so that a common sub-pattern is compiled and scanned once. */
+
+private rule kit_gate_php_action : phishing_kit low
+{
+    meta:
+        description = "Helper, private (never reported on its own): a form action pointing at a typical kit gate script (next.php, post.php, send.php, mailer.php, result.php, step2.php, ...)"
+        author = "FerretWatch"
+        reference = "Common gate file names in Office365/Adobe/bank phishing kits"
+    strings:
+        $gate = /action\s*=\s*["']?([a-zA-Z0-9_\-\.:\/]{0,100}\/)?(next|next[0-9]|post|send|sendmail|mail|mailer|res|rez|result|results|step[0-9]|go|xx|ok|logs)\.php/ nocase
+    condition:
+        $gate
+}
+
+private rule hidden_input_with_email : phishing_kit low
+{
+    meta:
+        description = "Helper, private (never reported on its own): a hidden input whose value is an e-mail address (victim address rendered into the page)"
+        author = "FerretWatch"
+        reference = "Server-side personalised kits and auto-POST redirectors"
+    strings:
+        $hid1 = /type\s*=\s*["']?hidden["']?[^>]{0,120}value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}/ nocase
+        $hid2 = /value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}["']?[^>]{0,120}type\s*=\s*["']?hidden/ nocase
+    condition:
+        any of them
+}
+
 rule kit_php_gate_branded_login : phishing_kit high
 {
     meta:
@@ -88,7 +116,6 @@ rule kit_php_gate_branded_login : phishing_kit high
         author = "FerretWatch"
         reference = "Common gate file names in Office365/Adobe/bank phishing kits"
     strings:
-        $gate = /action\s*=\s*["']?([a-zA-Z0-9_\-\.:\/]{0,100}\/)?(next|next[0-9]|post|send|sendmail|mail|mailer|res|rez|result|results|step[0-9]|go|xx|ok|logs)\.php/ nocase
         $pw = /type\s*=\s*["']?password/ nocase
         $user = /name\s*=\s*["']?(email|e-mail|login|username|user|userid|ai|em|eml|loginfmt)["'\s>]/ nocase
         $b_alt = /alt\s*=\s*["'][^"']{0,20}(microsoft|office|outlook|onedrive|sharepoint|adobe|docusign|wells\s*fargo|bank\s+of\s+america|chase|paypal|apple|netflix|webmail|dropbox|excel|aol|yahoo)/ nocase
@@ -97,7 +124,7 @@ rule kit_php_gate_branded_login : phishing_kit high
         $src = /src\s*=\s*["'][^"']{1,200}["']/ nocase
         $lw = /(microsoft|office365|o365|outlook|onedrive|sharepoint|adobe|docusign|wellsfargo|wells_fargo|bofa|chase|paypal|apple|netflix|dropbox|aol|yahoo)[^"']{0,40}\.(png|svg|jpg|jpeg|gif|ico|webp)/ nocase
     condition:
-        $gate and $pw and $user and (
+        kit_gate_php_action and $pw and $user and (
             $b_alt
             // brand word inside the first 100 characters of the <title> text
             or for any i in (1 .. #title) : ( for any j in (1 .. #tw) : (
@@ -148,8 +175,6 @@ rule hidden_prefilled_email_reauth_lure : credential_harvest medium
         author = "FerretWatch"
         reference = "Server-side personalised kits (?email=) rendering the address into a hidden field"
     strings:
-        $hid1 = /type\s*=\s*["']?hidden["']?[^>]{0,120}value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}/ nocase
-        $hid2 = /value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}["']?[^>]{0,120}type\s*=\s*["']?hidden/ nocase
         $pw = /type\s*=\s*["']?password/ nocase
         $l1 = /session\s+(has\s+)?(expired|timed\s+out)/ nocase
         $l2 = /(confirm|re-?enter|re-?confirm|verify)\s+(your\s+)?(email\s+)?password\s+(to|in\s+order\s+to)\s+(continue|view|access|download|open)/ nocase
@@ -157,7 +182,7 @@ rule hidden_prefilled_email_reauth_lure : credential_harvest medium
         $l4 = /password\s+(has\s+)?expired/ nocase
         $l5 = /due\s+to\s+(a\s+)?(security|system)\s+(reasons|upgrade|update)/ nocase
     condition:
-        1 of ($hid*) and $pw and 1 of ($l*)
+        hidden_input_with_email and $pw and 1 of ($l*)
 }
 
 rule dynamic_brand_logo_from_victim_email : phishing_kit medium
@@ -191,12 +216,12 @@ rule multi_provider_webmail_picker : phishing_kit medium
         $m3 = /(login|log\s*in|sign\s*in|continue)\s+with\s+(outlook|hotmail)/ nocase
         $m4 = /(login|log\s*in|sign\s*in|continue)\s+with\s+office\s*365/ nocase
         $m5 = /(login|log\s*in|sign\s*in|continue)\s+with\s+other\s+(mail|email|e-mail)/ nocase
-        $p1 = />[^<]{0,30}(Gmail|Google\s+Mail)[^<]{0,30}</ nocase
-        $p2 = />[^<]{0,30}(Outlook|Office\s?365|Hotmail|Microsoft\s+365)[^<]{0,30}</ nocase
-        $p3 = />[^<]{0,30}Yahoo[^<]{0,30}</ nocase
-        $p4 = />[^<]{0,30}\bAOL\b[^<]{0,30}</ nocase
-        $p5 = />[^<]{0,30}Other\s+(e-?mail|mail|provider|account)s?[^<]{0,30}</ nocase
-        $p6 = />[^<]{0,30}(iCloud\s+Mail|Zoho\s+Mail|GMX|Yandex\s+Mail)[^<]{0,30}</ nocase
+        $p1 = />[^<]{0,20}Gmail[^<]{0,20}</ nocase
+        $p2 = />[^<]{0,20}(Outlook|Office\s?365|Hotmail|Microsoft\s+365)[^<]{0,20}</ nocase
+        $p3 = />[^<]{0,20}Yahoo[^<]{0,20}</ nocase
+        $p4 = />[^<]{0,20}\bAOL\b[^<]{0,20}</ nocase
+        $p5 = />[^<]{0,20}Other\s+(e-?mail|mail|provider|account)s?[^<]{0,20}</ nocase
+        $p6 = />[^<]{0,20}(iCloud\s+Mail|Zoho\s+Mail|GMX|Yandex\s+Mail)[^<]{0,20}</ nocase
         $ch1 = /(choose|select|pick)\s+(your\s+)?(e-?mail\s+)?(provider|email\s+(service|host|client|account\s+type))/ nocase
         $ch2 = /(sign\s*in|log\s*in|login)\s+with\s+(your\s+)?(e-?mail\s+)?(provider|email\s+account)\s+to\s+(view|open|access|download)/ nocase
         $d1 = /(view|open|access|download|read)\s+(this|the|your)\s+(shared\s+|secure\s+|protected\s+)?(document|file|pdf|invoice|attachment|folder|fax)/ nocase
@@ -219,9 +244,8 @@ rule document_share_email_first_step_gate : credential_harvest medium
         $sh3 = /(secure|protected|encrypted|confidential)\s+(document|file|pdf|fax|attachment)/ nocase
         $ask = /(enter|confirm|verify|provide|type)\s+(your\s+)?(work\s+|business\s+|corporate\s+|company\s+|recipient\s+)?(email|e-mail)(\s+address)?\s+(to|in\s+order\s+to)\s+(continue|view|access|open|download|proceed|unlock|receive)/ nocase
         $em = /type\s*=\s*["']?email/ nocase
-        $gate = /action\s*=\s*["']?([a-zA-Z0-9_\-\.:\/]{0,100}\/)?(next[0-9]?|post|send|sendmail|mail|mailer|res|rez|result|results|step[0-9]|go|xx|ok|logs|verify|validate|process|auth|check|login|signin)\.php/ nocase
     condition:
-        1 of ($sh*) and $ask and $em and $gate
+        1 of ($sh*) and $ask and $em and kit_gate_php_action
 }
 
 rule kit_author_antibot_markers : phishing_kit high
@@ -363,7 +387,7 @@ private rule quoted_redirect_code : phishing_kit low
         author = "FerretWatch"
         reference = "Security blogs and awareness pages quoting phishing redirect code"
     strings:
-        $quoted = /<(pre|code|samp)(\s[^>]{0,80})?>[^<]{0,600}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
+        $quoted = /<(pre|code|samp)(\s[^>]{0,60})?>[^<]{0,150}(atob\s*\(|fromCharCode|navigator\.userAgent|location\.(replace|assign|href)|location\s*=|\.submit\s*\(|&lt;(meta|form|body|script))/
         $escaped = /&lt;(meta|form|body|script)[^&]{0,80}(http-equiv|onload|action|location)/ nocase
     condition:
         any of them
@@ -384,8 +408,8 @@ rule redirect_lander_encoded_target : phishing_kit medium
         $atob = /atob\s*\(/
         $go1 = /location\.(replace|assign)\s*\(/
         $go2 = /location(\.href)?\s*=\s*[^=\s]/
-        $h1 = /location\.(replace|assign)\s*\([^;]{0,160}location\.hash/
-        $h2 = /location(\.href)?\s*=[^=;][^;]{0,160}location\.hash/
+        $h1 = /location\.(replace|assign)\s*\([^;]{0,100}location\.hash/
+        $h2 = /location(\.href)?\s*=[^=;][^;]{0,100}location\.hash/
         $h3 = /location\.hash\.(substr|substring|slice|split|replace)\s*\(/
         $ua1 = /(bot|crawl|spider|slurp|headless|lighthouse|facebookexternalhit)[a-z|]{0,120}\/i?\.test\s*\(\s*navigator\.userAgent/ nocase
         $ua2 = /navigator\.userAgent[^;]{0,40}(match|search|indexOf|includes)\s*\(\s*\/?["']?[a-z|]{0,60}(bot|crawl|spider|headless)/ nocase
@@ -443,15 +467,13 @@ rule autosubmit_post_victim_email : phishing_kit medium
     strings:
         $as1 = /onload\s*=\s*["']?\s*(document\.forms\s*\[\s*0\s*\]|document\.getElementById\s*\([^)]{1,40}\)|document\.[a-zA-Z_]{1,30}|this\.[a-zA-Z_]{1,30})\.submit\s*\(\s*\)/
         $as2 = /document\.forms\s*\[\s*0\s*\]\.submit\s*\(\s*\)/
-        $hid1 = /type\s*=\s*["']?hidden["']?[^>]{0,120}value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}/ nocase
-        $hid2 = /value\s*=\s*["']?[a-zA-Z0-9._%+\-]{1,64}@[a-zA-Z0-9.\-]{1,64}\.[a-zA-Z]{2,10}["']?[^>]{0,120}type\s*=\s*["']?hidden/ nocase
-        $act = /action\s*=\s*["']?https?:\/\/[^"'\s>]{1,200}\.php/ nocase
+        $act = /action\s*=\s*["']?https?:\/\/[^"'\s>]{1,120}\.php/ nocase
         $sso1 = "SAMLResponse"
         $sso2 = "SAMLRequest"
         $sso3 = "RelayState"
         $sso4 = /name\s*=\s*["']?(id_token|wresult|wctx)["'\s>]/
     condition:
-        1 of ($as*) and 1 of ($hid*) and $act and not 1 of ($sso*) and not quoted_redirect_code
+        1 of ($as*) and hidden_input_with_email and $act and not 1 of ($sso*) and not quoted_redirect_code
 }
 
 /* ------------------------------------------------------------------ */
@@ -585,8 +607,8 @@ rule wallet_drainer_approval_or_permit : crypto_scam high
         $lure5 = /(check|verify)\s+(your\s+)?(wallet\s+)?eligibility/ nocase
         $max1 = /(value|amount|allowance|wad)["']?\s*:\s*["']?(115792089237316195423570985008687907853269984665640564039457584007913129639935|0x[fF]{64})/
         $max2 = /["'`]0x(a22cb465|095ea7b3|39509351)["'`]?\s*\+[^;]{0,120}(115792089237316195423570985008687907853269984665640564039457584007913129639935|[fF]{64}|MAX)/
-        $cx1 = /<(pre|code|span|samp|kbd|p|li|td|em|strong|b|i)(\s[^>]{0,80})?>[^<]{0,400}(eth_requestAccounts|wallet_requestPermissions)/
-        $cx2 = /<(pre|code|span|samp|kbd)(\s[^>]{0,80})?>[^<]{0,400}(eth_signTypedData|setApprovalForAll)/
+        $cx1 = /<(pre|code|span|samp|kbd|p|li|td|em|strong|b|i)(\s[^>]{0,60})?>[^<]{0,150}(eth_requestAccounts|wallet_requestPermissions)/
+        $cx2 = /<(pre|code|span|samp|kbd)(\s[^>]{0,60})?>[^<]{0,150}(eth_signTypedData|setApprovalForAll)/
         $ex1 = /(how|why)\s+(wallet\s+|crypto\s+)?drainers?\s+(work|steal|operate)/ nocase
         $ex2 = /drainer[\s-]as[\s-]a[\s-]service/ nocase
         $ex3 = /(revoke|review)\s+(old\s+|your\s+|unused\s+|token\s+)?(approvals|allowances)/ nocase
@@ -863,7 +885,7 @@ rule gift_card_prize_shipping_fee_card : gift_card_scam high
     strings:
         $gc1 = /(amazon|walmart|target|apple|google\s+play|steam|costco|visa|cvs|home\s+depot|kroger|starbucks|sephora)\s+gift\s*card/ nocase
         $gc2 = /\$\s?(100|250|500|750|1,?000)\s+(gift\s*card|voucher)/ nocase
-        $gc3 = /(brand[\s-]new|free|win|won|receive)\s+(an?\s+|the\s+)?(<[^>]{1,20}>)?(iphone|ipad|macbook|airpods|apple\s+watch|samsung\s+galaxy|galaxy\s+s[0-9]{2}|playstation|ps5|xbox|nintendo\s+switch|dyson)/ nocase
+        $gc3 = /(iphone|ipad|macbook|airpods|apple\s+watch|samsung\s+galaxy|galaxy\s+s[0-9]{2}|playstation|xbox\s+series|nintendo\s+switch|dyson\s+(airwrap|v[0-9]{1,2}))/ nocase
         $won1 = /you('ve|\s+have)?\s+(won|been\s+selected|been\s+chosen)/ nocase
         $won2 = /(lucky|today's)\s+(winners?|visitor)/ nocase
         $won3 = /claim\s+your\s+(free\s+)?(reward|prize|gift)/ nocase

@@ -1,8 +1,8 @@
 //! The corpus test, with the built-in rules and no local state. Issue targets: at least 95%
 //! of phishing pages at yellow or red, at most 2% of benign pages at red.
 //!
-//! `DETECTION_FLOOR` is the rate the engine has reached, asserted so that it cannot regress;
-//! it moves up to `DETECTION_TARGET` when the engine gets there (see docs/benchmarks.md).
+//! Both targets are asserted; the rates per family and every page whose level differs from
+//! the manifest's expectation are printed (`-- --nocapture`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,11 +21,9 @@ struct Entry {
     expected: String,
 }
 
-/// The issue's detection target.
+/// The issue's detection target: phishing pages at yellow or red.
 const DETECTION_TARGET: f64 = 0.95;
-/// The detection rate reached so far; asserted as a regression floor.
-const DETECTION_FLOOR: f64 = 0.85;
-/// The issue's ceiling on benign pages at red (met).
+/// The issue's ceiling on benign pages at red.
 const MAX_BENIGN_RED: f64 = 0.02;
 
 fn corpus_dir() -> PathBuf {
@@ -110,10 +108,6 @@ fn detection_and_false_positive_rates_meet_their_targets() {
         "detection {}/{} = {detection:.3}; benign at red {}/{} = {false_red:.3}",
         phishing.0, phishing.1, benign.0, benign.1
     );
-    println!(
-        "detection target {DETECTION_TARGET}: {}",
-        if detection >= DETECTION_TARGET { "met" } else { "NOT met yet" }
-    );
-    assert!(detection >= DETECTION_FLOOR, "detection rate {detection:.3} fell below the floor {DETECTION_FLOOR}");
+    assert!(detection >= DETECTION_TARGET, "detection rate {detection:.3} below {DETECTION_TARGET}");
     assert!(false_red <= MAX_BENIGN_RED, "benign red rate {false_red:.3} above {MAX_BENIGN_RED}");
 }
