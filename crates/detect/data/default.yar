@@ -287,7 +287,7 @@ rule obfuscation_document_write_unescape : phishing_kit medium
 rule obfuscation_eval_atob_payload : phishing_kit medium
 {
     meta:
-        description = "eval / document.write / Function / innerHTML fed by atob() (optionally wrapped in decodeURIComponent(escape(...))) together with a long base64 string literal or base64 that decodes to HTML/form markup"
+        description = "eval / document.write / Function / innerHTML fed by atob() (optionally wrapped in decodeURIComponent(escape(...))) together with a long base64 string literal, or base64 that decodes to form / input / password / iframe markup or document / location script code"
         author = "FerretWatch"
         reference = "Base64-wrapped phishing pages and loaders"
     strings:
@@ -297,13 +297,14 @@ rule obfuscation_eval_atob_payload : phishing_kit medium
         $e5 = /\.innerHTML\s*=\s*(decodeURIComponent\s*\(\s*escape\s*\(\s*)?(window\.)?atob\s*\(/
         $b64 = /atob\s*\(\s*["'`][A-Za-z0-9+\/]{300}/
         $b64v = /(var|let|const)\s+[a-zA-Z_$][a-zA-Z0-9_$]{0,30}\s*=\s*["'`][A-Za-z0-9+\/]{300}/
-        $h1 = /["'`](PCFET0NUWVBF|PCFkb2N0eXBl|PGh0bWw|PEhUTUw|PGRpdi|PHNjcmlwd|PGZvcm0|PGlmcmFtZ|PHN0eWxl|PG1ldGE|PGJvZHk|PGhlYWQ|PHRpdGxl)[A-Za-z0-9+\/]{60}/
         $c1 = "<form" base64
         $c2 = "<input" base64
         $c3 = "password" base64
         $c4 = "<iframe" base64
+        $c5 = "document." base64
+        $c6 = "location" base64
     condition:
-        1 of ($e*) and (1 of ($b64*) or $h1 or 1 of ($c*))
+        1 of ($e*) and (1 of ($b64*) or 1 of ($c*))
 }
 
 rule obfuscation_fromcharcode_chain : phishing_kit medium
