@@ -40,6 +40,8 @@ pub struct PageFacts {
     pub forms: Vec<Form>,
     /// Inline script text, including inline event handlers and `javascript:` URLs.
     pub inline_scripts: String,
+    /// Literal redirect targets in the inline script ([`script_redirects`]), found once.
+    pub script_redirects: Vec<String>,
     /// Resources referenced by the HTML.
     pub resources: Vec<(ResourceKind, String)>,
     /// `data:` URLs used as script sources.
@@ -313,6 +315,7 @@ impl Collector {
             facts.forms.push(std::mem::take(&mut self.loose));
         }
         facts.title = facts.title.trim().to_owned();
+        facts.script_redirects = script_redirects(&facts.inline_scripts);
         let (text, cut) = truncate_str(&facts.text, limits::MAX_TEXT_BYTES);
         if cut {
             facts.text = text.to_owned();
@@ -491,7 +494,7 @@ mod tests {
         assert!(f.inline_scripts.contains("go()"));
         assert!(f.resources.contains(&(ResourceKind::Image, "https://www.paypalobjects.com/logo.png".into())));
         assert!(f.resources.contains(&(ResourceKind::Css, "https://cdn.example/a.css".into())));
-        assert_eq!(script_redirects(&f.inline_scripts), vec!["https://next.example/".to_string()]);
+        assert_eq!(f.script_redirects, vec!["https://next.example/".to_string()]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use aho_corasick::AhoCorasick;
 
 use crate::brands::BrandIndex;
 use crate::domain::{resolve_host, Target};
-use crate::html::{script_redirects, Form, Input, PageFacts};
+use crate::html::{Form, Input, PageFacts};
 use crate::rules::Key;
 use crate::verdict::Signal;
 
@@ -60,7 +60,7 @@ pub fn check(
 pub fn outbound_hosts(target: &Target, facts: &PageFacts) -> Vec<String> {
     let actions = facts.forms.iter().filter_map(|f| f.action.as_deref());
     let refresh = facts.meta_refresh.iter().map(|(url, _)| url.as_str());
-    let scripted = script_redirects(&facts.inline_scripts);
+    let scripted = &facts.script_redirects;
     actions
         .chain(refresh)
         .chain(scripted.iter().map(String::as_str))
@@ -496,7 +496,7 @@ fn phrase_at<'a>(facts: &'a PageFacts, keywords: &AhoCorasick, p: usize) -> Opti
 fn evasive_redirect(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
     let script = facts.inline_scripts.as_str();
     let literal: Vec<String> =
-        script_redirects(script).into_iter().chain(facts.meta_refresh.iter().map(|(u, _)| u.clone())).collect();
+        facts.script_redirects.iter().cloned().chain(facts.meta_refresh.iter().map(|(u, _)| u.clone())).collect();
     let navigates_by_script = [
         "location.replace(",
         "location.href=",
@@ -555,7 +555,7 @@ fn redirects(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
     if let Some((url, delay)) = &facts.meta_refresh {
         candidates.push((url.clone(), if *delay <= 5 { 700 } else { 400 }, "meta refresh"));
     }
-    for url in script_redirects(&facts.inline_scripts) {
+    for url in facts.script_redirects.iter().cloned() {
         candidates.push((url, 500, "script redirect"));
     }
     for (url, confidence, how) in candidates {
