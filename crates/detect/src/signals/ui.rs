@@ -20,9 +20,10 @@ pub fn check(
 ) {
     let own_brand = index.is_brand_domain(target.registrable());
     let has_password = facts.inputs().any(|i| i.kind == "password");
+    let asks_for_card = facts.inputs().filter(|i| is_card_field(i)).count() >= 2;
     forms(target, facts, out);
     hidden_fields(facts, out);
-    if facts.inputs().filter(|i| is_card_field(i)).count() >= 2 && !own_brand {
+    if asks_for_card && !own_brand {
         out.push(Signal::new(Key::payment_card_form, 500, "the page asks for a payment card number and security code"));
     }
     seed_phrase(facts, out);
@@ -47,7 +48,7 @@ pub fn check(
     if !own_brand {
         brand_title(target, facts, index, has_password, out);
         brand_icon(target, facts, index, out);
-        brand_credentials(target, facts, out);
+        brand_credentials(target, has_password, asks_for_card, out);
     }
     if let Some(keywords) = keywords {
         lure_phrases(facts, keywords, has_password, out);
@@ -414,7 +415,7 @@ fn brand_icon(target: &Target, facts: &PageFacts, index: &BrandIndex, out: &mut 
 /// Credentials asked for on a page that presents a brand (title, site name or icon) it is
 /// not hosted by: the spec's "generic login form on unknown host", elevated by brand assets.
 /// Runs after `brand_title` and `brand_icon`, whose signals say which brand is presented.
-fn brand_credentials(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
+fn brand_credentials(target: &Target, has_password: bool, asks_for_card: bool, out: &mut Vec<Signal>) {
     let Some(brand) = out
         .iter()
         .find(|s| matches!(s.key, Key::brand_title_mismatch | Key::brand_asset_mismatch))
@@ -422,9 +423,9 @@ fn brand_credentials(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) 
     else {
         return;
     };
-    let asks = if facts.inputs().any(|i| i.kind == "password") {
+    let asks = if has_password {
         "a password"
-    } else if facts.inputs().filter(|i| is_card_field(i)).count() >= 2 {
+    } else if asks_for_card {
         "payment card details"
     } else if out.iter().any(|s| s.key == Key::seed_phrase_form) {
         "a wallet secret"
@@ -454,12 +455,13 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 fn lure_phrases(facts: &PageFacts, keywords: &AhoCorasick, has_password: bool, out: &mut Vec<Signal>) {
-    let haystack = [facts.title.as_str(), facts.text.as_str()];
-    let mut found: Vec<usize> = Vec::new();
-    for text in haystack {
+    // (pattern, text as it appears in the page at its first occurrence)
+    let mut found: Vec<(usize, &str)> = Vec::new();
+    for text in [facts.title.as_str(), facts.text.as_str()] {
         for m in keywords.find_iter(text) {
-            if !found.contains(&m.pattern().as_usize()) {
-                found.push(m.pattern().as_usize());
+            let pattern = m.pattern().as_usize();
+            if !found.iter().any(|&(p, _)| p == pattern) {
+                found.push((pattern, &text[m.start()..m.end()]));
             }
         }
     }
@@ -473,7 +475,7 @@ fn lure_phrases(facts: &PageFacts, keywords: &AhoCorasick, has_password: bool, o
         (_, false) => 650,
         (_, true) => 850,
     };
-    let mut phrases: Vec<&str> = found.iter().filter_map(|&p| phrase_at(facts, keywords, p)).collect();
+    let mut phrases: Vec<&str> = found.iter().map(|&(_, phrase)| phrase).collect();
     phrases.sort_unstable();
     phrases.dedup();
     phrases.truncate(5);
@@ -482,13 +484,6 @@ fn lure_phrases(facts: &PageFacts, keywords: &AhoCorasick, has_password: bool, o
         confidence,
         format!("{} lure phrase(s) in the page: {}", found.len(), phrases.join(", ")),
     ));
-}
-
-/// The text of pattern `p` as it appears in the page (first occurrence).
-fn phrase_at<'a>(facts: &'a PageFacts, keywords: &AhoCorasick, p: usize) -> Option<&'a str> {
-    [facts.title.as_str(), facts.text.as_str()].into_iter().find_map(|text| {
-        keywords.find_iter(text).find(|m| m.pattern().as_usize() == p).map(|m| &text[m.start()..m.end()])
-    })
 }
 
 /// Redirect landers hide where they send people and whom they send: the target is decoded at
