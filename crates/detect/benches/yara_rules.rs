@@ -71,7 +71,11 @@ fn split_rules(source: &str) -> (Vec<String>, Vec<String>) {
             text.push('\n');
             if line.trim_end() == "}" {
                 let (is_private, text) = current.take().expect("a rule is open");
-                if is_private { private.push(text) } else { public.push(text) }
+                if is_private {
+                    private.push(text)
+                } else {
+                    public.push(text)
+                }
             }
         }
     }
