@@ -22,6 +22,12 @@ enum Command {
     /// Show or check rule sets.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Fetch threat-intelligence feeds into normalised feed files.
+    #[command(subcommand)]
+    Intel(commands::intel::IntelCommand),
+    /// Build rule and intel packs.
+    #[command(subcommand)]
+    Pack(commands::pack::PackCommand),
 }
 
 fn main() -> ExitCode {
@@ -29,5 +35,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scan(args) => commands::scan::run(*args),
         Command::Rules(command) => commands::rules::run(command),
+        Command::Intel(command) => commands::intel::run(command),
+        Command::Pack(command) => commands::pack::run(command),
     }
 }

@@ -1,6 +1,8 @@
 //! One module per command group.
 
 pub mod batch;
+pub mod intel;
+pub mod pack;
 pub mod rules;
 pub mod scan;
 
@@ -10,6 +12,8 @@ use std::process::ExitCode;
 
 /// Exit status for bad input (unreadable file, invalid URL, invalid rules).
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status for a failed operation (download, build).
+pub const EXIT_FAILED: u8 = 1;
 
 /// Reads a file, or standard input for `-`.
 pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -30,4 +34,10 @@ pub fn bad_input(code: &str, message: impl std::fmt::Display, json: bool) -> Exi
     }
     eprintln!("ferretwatch: error[{code}]: {message}");
     ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Prints a failed operation's error with its stable code; returns exit status 1.
+pub fn fail(code: &str, message: impl std::fmt::Display, json: bool) -> ExitCode {
+    bad_input(code, message, json);
+    ExitCode::from(EXIT_FAILED)
 }
