@@ -1,0 +1,3 @@
+#!/bin/sh
+# Runbook 5.2: ./scripts/build-rule-pack.sh --version $(date -u +%Y.%m.%d.%H) [--rules rules.json] [--feeds intel] [--yara DIR] [--out dist]
+exec ferretwatch pack build "$@"
