@@ -27,7 +27,14 @@ fn fetch_fixtures(feeds: &Path) {
 fn intel_fetch_reports_counts_and_bad_rows_with_their_lines() {
     let dir = tempfile::tempdir().unwrap();
     let out = ferretwatch(&[
-        "intel", "fetch", "--source", "urlhaus", "--from", &fixture("urlhaus.csv"), "--out", dir.path().to_str().unwrap(),
+        "intel",
+        "fetch",
+        "--source",
+        "urlhaus",
+        "--from",
+        &fixture("urlhaus.csv"),
+        "--out",
+        dir.path().to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -41,8 +48,22 @@ fn intel_fetch_reports_counts_and_bad_rows_with_their_lines() {
 fn intel_fetch_json_output_carries_the_feed_header() {
     let dir = tempfile::tempdir().unwrap();
     let out = ferretwatch(&[
-        "intel", "fetch", "--source", "plain", "--from", &fixture("plain.txt"), "--out", dir.path().to_str().unwrap(),
-        "--name", "triage", "--ttl-hours", "24", "--license", "internal", "--format", "json",
+        "intel",
+        "fetch",
+        "--source",
+        "plain",
+        "--from",
+        &fixture("plain.txt"),
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--name",
+        "triage",
+        "--ttl-hours",
+        "24",
+        "--license",
+        "internal",
+        "--format",
+        "json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -56,8 +77,16 @@ fn intel_fetch_json_output_carries_the_feed_header() {
 #[test]
 fn intel_fetch_failures_exit_1_with_a_code() {
     let dir = tempfile::tempdir().unwrap();
-    let out =
-        ferretwatch(&["intel", "fetch", "--source", "phishtank", "--from", "/nonexistent/feed.json", "--out", dir.path().to_str().unwrap()]);
+    let out = ferretwatch(&[
+        "intel",
+        "fetch",
+        "--source",
+        "phishtank",
+        "--from",
+        "/nonexistent/feed.json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("error[io]: phishtank feed"), "{}", text(&out.stderr));
     let out = ferretwatch(&["intel", "fetch", "--source", "rss", "--from", "x", "--out", "y"]);
@@ -71,7 +100,13 @@ fn pack_build_is_reproducible_and_writes_content_addressed_files() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for out in [a.path(), b.path()] {
         let run = ferretwatch(&[
-            "pack", "build", "--version", "2025.09.24.15", "--feeds", feeds.path().to_str().unwrap(), "--out",
+            "pack",
+            "build",
+            "--version",
+            "2025.09.24.15",
+            "--feeds",
+            feeds.path().to_str().unwrap(),
+            "--out",
             out.to_str().unwrap(),
         ]);
         assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
@@ -111,7 +146,8 @@ fn pack_build_refuses_a_bad_version_and_a_shrunken_feed() {
     let fetch_list = |hosts: usize| {
         let body: String = (0..hosts).map(|i| format!("kit-{i}.phish.example\n")).collect();
         std::fs::write(&list, body).unwrap();
-        let out = ferretwatch(&["intel", "fetch", "--source", "plain", "--from", list.to_str().unwrap(), "--out", feeds_arg]);
+        let out =
+            ferretwatch(&["intel", "fetch", "--source", "plain", "--from", list.to_str().unwrap(), "--out", feeds_arg]);
         assert!(out.status.success(), "{}", text(&out.stderr));
     };
     fetch_list(40);

@@ -38,11 +38,7 @@ impl BloomFilter {
     /// An empty filter of `num_bits` bits probed `hashes` times per item.
     pub fn empty(num_bits: u64, hashes: u32) -> Self {
         let num_bits = num_bits.max(64);
-        BloomFilter {
-            bits: vec![0; num_bits.div_ceil(64) as usize],
-            num_bits,
-            hashes: hashes.clamp(1, MAX_HASHES),
-        }
+        BloomFilter { bits: vec![0; num_bits.div_ceil(64) as usize], num_bits, hashes: hashes.clamp(1, MAX_HASHES) }
     }
 
     /// Rebuilds a filter from its parts (as a pack stores them); `None` when they disagree.

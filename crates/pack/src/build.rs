@@ -12,7 +12,9 @@ use ferretwatch_detect::{Engine, Rules};
 
 use crate::error::{BuildError, Shrink};
 use crate::feedfile::{feed_paths, write_atomic, FeedFile};
-use crate::manifest::{content_name, sha256_hex, Attribution, FileEntry, Manifest, Role, MANIFEST_FORMAT, MANIFEST_NAME};
+use crate::manifest::{
+    content_name, sha256_hex, Attribution, FileEntry, Manifest, Role, MANIFEST_FORMAT, MANIFEST_NAME,
+};
 use crate::time::{Timestamp, HOUR};
 use crate::version::PackVersion;
 

@@ -91,13 +91,14 @@ impl FeedFile {
         if lines.next() != Some(FEED_MAGIC) {
             return Err(bad(1, format!("not a feed file (first line must be {FEED_MAGIC:?})")));
         }
-        let header: FeedHeader = serde_json::from_str(lines.next().unwrap_or_default())
-            .map_err(|e| bad(2, format!("bad header: {e}")))?;
+        let header: FeedHeader =
+            serde_json::from_str(lines.next().unwrap_or_default()).map_err(|e| bad(2, format!("bad header: {e}")))?;
         let mut entries = Vec::with_capacity(header.indicators.min(1 << 24) as usize);
         for (index, line) in lines.enumerate() {
             let number = index as u64 + 3;
             let mut fields = line.split('\t');
-            let (Some(kind), Some(value), Some(id), None) = (fields.next(), fields.next(), fields.next(), fields.next())
+            let (Some(kind), Some(value), Some(id), None) =
+                (fields.next(), fields.next(), fields.next(), fields.next())
             else {
                 return Err(bad(number, "want kind<TAB>value<TAB>id".into()));
             };
@@ -114,7 +115,11 @@ impl FeedFile {
         if entries.len() as u64 != header.indicators {
             return Err(bad(
                 entries.len() as u64 + 3,
-                format!("header counts {} indicators, the file holds {} (truncated?)", header.indicators, entries.len()),
+                format!(
+                    "header counts {} indicators, the file holds {} (truncated?)",
+                    header.indicators,
+                    entries.len()
+                ),
             ));
         }
         Ok(FeedFile { header, entries })

@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FeedError, FetchError};
-use crate::feeds::{ttl_seconds, Source};
 use crate::feedfile::{valid_feed_name, write_atomic, FeedFile, FeedHeader, FEED_EXTENSION};
+use crate::feeds::{ttl_seconds, Source};
 use crate::time::Timestamp;
 
 /// The default download limit: large enough for the full URLhaus dump.

@@ -140,10 +140,14 @@ mod tests {
 
     #[test]
     fn impossible_dates_are_refused() {
-        for bad in ["2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-09-24T24:00:00Z", "2025-9-24T1:00:00Z", "", "x"]
+        for bad in
+            ["2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-09-24T24:00:00Z", "2025-9-24T1:00:00Z", "", "x"]
         {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
-        assert_eq!(Timestamp::parse("2024-02-29T00:00:00Z").map(|t| t.to_string()).as_deref(), Some("2024-02-29T00:00:00Z"));
+        assert_eq!(
+            Timestamp::parse("2024-02-29T00:00:00Z").map(|t| t.to_string()).as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
     }
 }

@@ -38,7 +38,9 @@ impl PackVersion {
         let hour = Timestamp::from_civil(fields[0], fields[1], fields[2], fields[3], 0, 0).ok_or_else(bad)?;
         let suffix = match parts.get(4) {
             None => None,
-            Some(n) if !n.is_empty() && n.len() <= 6 && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0') => {
+            Some(n)
+                if !n.is_empty() && n.len() <= 6 && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0') =>
+            {
                 Some(n.parse().map_err(|_| bad())?)
             }
             Some(_) => return Err(bad()),
@@ -113,8 +115,19 @@ mod tests {
     #[test]
     fn malformed_versions_are_refused() {
         for bad in [
-            "", "2025.9.24.15", "2025.09.24", "2025.09.24.15.", "2025.09.24.24", "2025.02.30.10", "2025.09.24.15.0",
-            "2025.09.24.15.01", "2025.09.24.15.1.1", "25.09.24.15", "2025-09-24-15", "2025.09.24.1a", "v2025.09.24.15",
+            "",
+            "2025.9.24.15",
+            "2025.09.24",
+            "2025.09.24.15.",
+            "2025.09.24.24",
+            "2025.02.30.10",
+            "2025.09.24.15.0",
+            "2025.09.24.15.01",
+            "2025.09.24.15.1.1",
+            "25.09.24.15",
+            "2025-09-24-15",
+            "2025.09.24.1a",
+            "v2025.09.24.15",
         ] {
             assert!(PackVersion::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -15,9 +15,12 @@ fn fixtures() -> PathBuf {
 }
 
 fn fetch_all(dir: &Path) {
-    for (source, file) in
-        [(Source::Urlhaus, "urlhaus.csv"), (Source::Phishtank, "phishtank.json"), (Source::Feodo, "feodo.csv"), (Source::Plain, "plain.txt")]
-    {
+    for (source, file) in [
+        (Source::Urlhaus, "urlhaus.csv"),
+        (Source::Phishtank, "phishtank.json"),
+        (Source::Feodo, "feodo.csv"),
+        (Source::Plain, "plain.txt"),
+    ] {
         let path = fixtures().join(file);
         fetch(&FetchRequest::new(source, path.to_string_lossy(), dir, FETCHED)).unwrap();
     }
@@ -91,7 +94,8 @@ fn the_manifest_lists_every_file_by_hash_and_size_and_attributes_every_feed() {
     assert_eq!(filter(IndicatorKind::Url).count, Some(12));
     assert_eq!(filter(IndicatorKind::Ip).count, Some(7));
     assert_eq!(filter(IndicatorKind::Url).expires.unwrap().to_string(), "2025-09-27T14:55:00Z");
-    let feeds: Vec<(&str, u64, bool)> = m.attribution.iter().map(|a| (a.feed.as_str(), a.indicators, a.included)).collect();
+    let feeds: Vec<(&str, u64, bool)> =
+        m.attribution.iter().map(|a| (a.feed.as_str(), a.indicators, a.included)).collect();
     assert_eq!(feeds, [("feodo", 5, true), ("phishtank", 4, true), ("plain", 8, true), ("urlhaus", 6, true)]);
     assert!(m.attribution.iter().all(|a| !a.license.is_empty() && a.fetched_at == FETCHED));
     let rules = m.files.iter().find(|f| f.role == Role::Rules).unwrap();
@@ -181,8 +185,8 @@ fn rules_and_yara_are_validated_before_anything_is_written() {
     let inputs = tempfile::tempdir().unwrap();
     let rules = inputs.path().join("rules.json");
     std::fs::write(&rules, r#"{"version": "x", "colour": "red"}"#).unwrap();
-    let err = build(&BuildOptions { rules: Some(rules), ..options("2025.09.24.15", feeds.path(), out.path()) })
-        .unwrap_err();
+    let err =
+        build(&BuildOptions { rules: Some(rules), ..options("2025.09.24.15", feeds.path(), out.path()) }).unwrap_err();
     assert_eq!(err.code(), "rules_json", "{err}");
     let yara = inputs.path().join("yara");
     std::fs::create_dir(&yara).unwrap();
@@ -192,8 +196,8 @@ fn rules_and_yara_are_validated_before_anything_is_written() {
     let entry = ok.manifest.files.iter().find(|f| f.role == Role::Yara).unwrap();
     assert!(entry.name.starts_with("yara-kit.") && entry.source.as_deref() == Some("kit.yar"));
     std::fs::write(yara.join("broken.yar"), "rule broken { condition: nonsense }").unwrap();
-    let err = build(&BuildOptions { yara: Some(yara), ..options("2025.09.24.16", feeds.path(), out.path()) })
-        .unwrap_err();
+    let err =
+        build(&BuildOptions { yara: Some(yara), ..options("2025.09.24.16", feeds.path(), out.path()) }).unwrap_err();
     assert_eq!(err.code(), "yara_compile", "{err}");
     assert_eq!(Manifest::read_dir(out.path()).unwrap().unwrap().version.as_str(), "2025.09.24.15");
 }

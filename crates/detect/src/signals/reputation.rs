@@ -432,7 +432,8 @@ fn decode_bloom(body: &[u8]) -> Result<BloomFilter, FilterError> {
         return Err(FilterError::Invalid(format!("{num_bits} bits do not match {} bytes of words", words.len())));
     }
     let bits = words.chunks_exact(8).map(read_u64).collect();
-    BloomFilter::from_parts(bits, num_bits, hashes).ok_or_else(|| FilterError::Invalid("inconsistent Bloom filter".into()))
+    BloomFilter::from_parts(bits, num_bits, hashes)
+        .ok_or_else(|| FilterError::Invalid("inconsistent Bloom filter".into()))
 }
 
 #[cfg(test)]
