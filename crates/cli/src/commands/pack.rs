@@ -106,7 +106,7 @@ fn run_build(args: BuildArgs) -> ExitCode {
     println!("  created {}  expires {}  min client {}", m.created, m.expires, m.min_client_version);
     for file in &m.files {
         let detail = match (file.kind, &file.encoding, file.count) {
-            (Some(kind), Some(encoding), Some(count)) => format!("  {kind:?} {encoding}, {count} indicators"),
+            (Some(kind), Some(encoding), Some(count)) => format!("  {} {encoding}, {count} indicators", kind.name()),
             _ => String::new(),
         };
         println!("  {:<40} {:>10} bytes{detail}", file.name, file.size);
