@@ -25,9 +25,15 @@ enum Command {
     /// Fetch threat-intelligence feeds into normalised feed files.
     #[command(subcommand)]
     Intel(commands::intel::IntelCommand),
-    /// Build rule and intel packs.
+    /// Build, sign and verify rule and intel packs.
     #[command(subcommand)]
     Pack(commands::pack::PackCommand),
+    /// Publisher signing keys.
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
+    /// The root of trust: publisher keys, thresholds, rotation.
+    #[command(subcommand)]
+    Root(commands::root::RootCommand),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +43,7 @@ fn main() -> ExitCode {
         Command::Rules(command) => commands::rules::run(command),
         Command::Intel(command) => commands::intel::run(command),
         Command::Pack(command) => commands::pack::run(command),
+        Command::Keys(command) => commands::keys::run(command),
+        Command::Root(command) => commands::root::run(command),
     }
 }

@@ -27,6 +27,7 @@ pub mod fetch;
 pub mod manifest;
 pub mod normalize;
 pub mod time;
+pub mod trust;
 pub mod version;
 
 pub use build::{build, BuildOptions, BuildSummary};

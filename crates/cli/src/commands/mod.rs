@@ -2,9 +2,12 @@
 
 pub mod batch;
 pub mod intel;
+pub mod keys;
 pub mod pack;
+pub mod root;
 pub mod rules;
 pub mod scan;
+pub mod signing;
 
 use std::io::Read;
 use std::path::Path;

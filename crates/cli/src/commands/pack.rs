@@ -1,4 +1,4 @@
-//! `ferretwatch pack …`: build packs.
+//! `ferretwatch pack …`: build, sign and verify packs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +17,10 @@ pub const EXIT_FEED_SHRUNK: u8 = 3;
 pub enum PackCommand {
     /// Build a pack: rules, reputation filters, YARA sources and manifest.json.
     Build(Box<BuildArgs>),
+    /// Add this publisher's signature (two publishers sign in turn; see docs/formats/signing.md).
+    Sign(super::signing::SignArgs),
+    /// Verify a pack as a client does; the exit status names the refusal (40–49).
+    Verify(super::signing::VerifyArgs),
 }
 
 /// Arguments of `pack build`.
@@ -68,6 +72,8 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
 pub fn run(command: PackCommand) -> ExitCode {
     match command {
         PackCommand::Build(args) => run_build(*args),
+        PackCommand::Sign(args) => super::signing::run_sign(args),
+        PackCommand::Verify(args) => super::signing::run_verify(args),
     }
 }
 

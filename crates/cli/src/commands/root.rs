@@ -1,6 +1,6 @@
 //! `ferretwatch root …`: the root of trust (publisher keys and thresholds) and its rotation.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -62,7 +62,7 @@ pub fn run(command: RootCommand) -> ExitCode {
     }
 }
 
-fn create(keys: &[PathBuf], threshold: u32, version: u64, expires: &str, out: &PathBuf) -> anyhow::Result<String> {
+fn create(keys: &[PathBuf], threshold: u32, version: u64, expires: &str, out: &Path) -> anyhow::Result<String> {
     let expires = Timestamp::parse(expires).context("--expires must be RFC 3339 UTC, e.g. 2027-11-27T00:00:00Z")?;
     let keys = keys
         .iter()
@@ -85,8 +85,9 @@ fn create(keys: &[PathBuf], threshold: u32, version: u64, expires: &str, out: &P
     ))
 }
 
-fn sign(file: &PathBuf, key: &PathBuf) -> anyhow::Result<String> {
-    let key = PrivateKey::from_json(&std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?)?;
+fn sign(file: &Path, key: &Path) -> anyhow::Result<String> {
+    let key =
+        PrivateKey::from_json(&std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?)?;
     let outcome = sign_root(file, &key)?;
     Ok(format!(
         "{}: signed by {}{}; {} signature(s)",

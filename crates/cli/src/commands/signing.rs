@@ -12,7 +12,7 @@ use ferretwatch_pack::trust::http::HttpSource;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::sign_pack;
-use ferretwatch_pack::trust::verify::{DirSource, Source, VerifiedPack, VerifyError, Verifier};
+use ferretwatch_pack::trust::verify::{DirSource, Source, VerifiedPack, Verifier, VerifyError};
 
 use super::bad_input;
 
@@ -65,7 +65,8 @@ fn sign(args: &SignArgs) -> anyhow::Result<String> {
     let root = match &args.root {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let envelope = Envelope::parse(&bytes).with_context(|| format!("{} is not TUF metadata", path.display()))?;
+            let envelope =
+                Envelope::parse(&bytes).with_context(|| format!("{} is not TUF metadata", path.display()))?;
             Some(serde_json::from_value::<Root>(envelope.signed).with_context(|| format!("{}", path.display()))?)
         }
         None => None,

@@ -1,0 +1,154 @@
+//! The two-person publishing flow as operators run it: `keys generate`, `root create` and
+//! `root sign`, `pack build`, `pack sign` by two publishers, `pack verify`, and the exit
+//! status of each refusal.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const NOW: &str = "2026-11-27T12:00:00Z";
+
+fn ferretwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferretwatch")).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = ferretwatch(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Two publishers' keys and a root of trust needing both.
+fn publishers(dir: &Path) -> std::path::PathBuf {
+    for name in ["alice", "bob"] {
+        let id = ok(&["keys", "generate", "--out", p(&dir.join(name))]);
+        assert_eq!(id.trim().len(), 64, "a key id is a sha256: {id}");
+    }
+    let root = dir.join("root.json");
+    ok(&[
+        "root",
+        "create",
+        "--key",
+        p(&dir.join("alice.pub")),
+        "--key",
+        p(&dir.join("bob.pub")),
+        "--threshold",
+        "2",
+        "--expires",
+        "2027-11-27T00:00:00Z",
+        "--out",
+        p(&root),
+    ]);
+    ok(&["root", "sign", p(&root), "--key", p(&dir.join("alice.key"))]);
+    ok(&["root", "sign", p(&root), "--key", p(&dir.join("bob.key"))]);
+    root
+}
+
+/// Builds a pack from the URLhaus fixture feed.
+fn build(dir: &Path, version: &str) -> std::path::PathBuf {
+    let feeds = dir.join("intel");
+    if !feeds.join("urlhaus.feed").is_file() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds/urlhaus.csv");
+        ok(&["intel", "fetch", "--source", "urlhaus", "--from", p(&fixture), "--out", p(&feeds)]);
+    }
+    let out = dir.join(format!("dist-{version}"));
+    ok(&["pack", "build", "--version", version, "--feeds", p(&feeds), "--out", p(&out)]);
+    out
+}
+
+fn verify(pack: &Path, root: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["pack", "verify", p(pack), "--root", p(root), "--now", NOW];
+    args.extend_from_slice(extra);
+    ferretwatch(&args)
+}
+
+#[test]
+fn two_publishers_sign_in_turn_and_a_client_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let root = publishers(dir);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("alice.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "private keys are readable by their owner only");
+    }
+    // An existing key is never overwritten.
+    assert_eq!(ferretwatch(&["keys", "generate", "--out", p(&dir.join("alice"))]).status.code(), Some(2));
+
+    let pack = build(dir, "2026.11.27.10");
+    let first = ok(&["pack", "sign", p(&pack), "--key", p(&dir.join("alice.key")), "--root", p(&root)]);
+    assert!(first.contains("1 signature(s) of 2 required"), "{first}");
+    let refused = verify(&pack, &root, &[]);
+    assert_eq!(refused.status.code(), Some(42), "one publisher is not enough");
+
+    ok(&["pack", "sign", p(&pack), "--key", p(&dir.join("bob.key")), "--root", p(&root)]);
+    let state = dir.join("state");
+    let out = verify(&pack, &root, &["--state", p(&state), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["pack_version"], "2026.11.27.10");
+    assert!(state.join("state.json").is_file() && state.join("root.json").is_file());
+
+    // An older, properly signed pack is now a rollback.
+    let older = build(dir, "2026.11.27.09");
+    for who in ["alice", "bob"] {
+        ok(&["pack", "sign", p(&older), "--key", p(&dir.join(format!("{who}.key")))]);
+    }
+    assert_eq!(verify(&older, &root, &[]).status.code(), Some(0), "fine for a new client");
+    let out = verify(&older, &root, &["--state", p(&state), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(44));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["error"]["code"], "rollback");
+}
+
+#[test]
+fn tampered_and_outsider_signed_packs_exit_with_their_own_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let root = publishers(dir);
+    ok(&["keys", "generate", "--out", p(&dir.join("mallory"))]);
+
+    let pack = build(dir, "2026.11.27.10");
+    // A key the root does not list is refused before it signs when the root is given ...
+    let out = ferretwatch(&["pack", "sign", p(&pack), "--key", p(&dir.join("mallory.key")), "--root", p(&root)]);
+    assert_eq!(out.status.code(), Some(2));
+    // ... and its signature does not count when it signs anyway.
+    ok(&["pack", "sign", p(&pack), "--key", p(&dir.join("alice.key"))]);
+    ok(&["pack", "sign", p(&pack), "--key", p(&dir.join("mallory.key"))]);
+    let out = verify(&pack, &root, &[]);
+    assert_eq!(out.status.code(), Some(41), "{}", String::from_utf8_lossy(&out.stderr));
+
+    ok(&["pack", "sign", p(&pack), "--key", p(&dir.join("bob.key"))]);
+    assert_eq!(verify(&pack, &root, &[]).status.code(), Some(0));
+    let rules = std::fs::read_dir(&pack)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| path.file_name().unwrap().to_string_lossy().starts_with("rules."))
+        .expect("the pack has a rules file");
+    let mut bytes = std::fs::read(&rules).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x01;
+    std::fs::write(&rules, bytes).unwrap();
+    let out = verify(&pack, &root, &[]);
+    assert_eq!(out.status.code(), Some(40));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("REFUSED"));
+    // Too late for a signature: the pack changed after the first one.
+    assert_eq!(ferretwatch(&["pack", "sign", p(&pack), "--key", p(&dir.join("bob.key"))]).status.code(), Some(2));
+}
+
+#[test]
+fn an_expired_pack_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let root = publishers(dir);
+    let pack = build(dir, "2026.10.01.00");
+    for who in ["alice", "bob"] {
+        ok(&["pack", "sign", p(&pack), "--key", p(&dir.join(format!("{who}.key")))]);
+    }
+    assert_eq!(verify(&pack, &root, &[]).status.code(), Some(43));
+}

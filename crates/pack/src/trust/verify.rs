@@ -1,0 +1,451 @@
+//! What a client does before it uses a pack: start from the trusted root, follow root
+//! rotations, then check `timestamp` → `snapshot` → `targets` → every file. Each refusal
+//! has its own error, code and exit status. Every read is bounded before it happens, and
+//! nothing in a file is interpreted before its signatures (metadata) or its hash (pack
+//! files) have been checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::metadata::{files, typed, Envelope, Pins, Root, Targets};
+use super::{sha256_hex, write_atomic, TrustError};
+use crate::time::Timestamp;
+
+/// Largest root metadata accepted.
+pub const MAX_ROOT_BYTES: u64 = 512 * 1024;
+/// Largest timestamp or snapshot metadata accepted.
+pub const MAX_PINS_BYTES: u64 = 64 * 1024;
+/// Largest targets metadata accepted.
+pub const MAX_TARGETS_BYTES: u64 = 4 * 1024 * 1024;
+/// Most root rotations followed in one update.
+pub const MAX_ROTATIONS: u64 = 1024;
+
+/// Why a pack was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// A file's bytes differ from what the signed metadata lists, or a signature by a
+    /// trusted key does not match its metadata.
+    #[error("tampered: {file}: {detail}")]
+    Tampered {
+        /// The file.
+        file: String,
+        /// What differs.
+        detail: String,
+    },
+    /// Signatures are missing the threshold and some come from keys the root does not trust for the role.
+    #[error(
+        "unknown key: {file} is signed by key {keyid}, which root version {root_version} does not trust for {role}"
+    )]
+    UnknownKey {
+        /// The metadata file.
+        file: String,
+        /// The role.
+        role: String,
+        /// The untrusted key's id.
+        keyid: String,
+        /// The root consulted.
+        root_version: u64,
+    },
+    /// Too few valid signatures from trusted keys.
+    #[error("too few signatures: {file} has {valid} valid signature(s) for {role}, {threshold} required")]
+    TooFewSignatures {
+        /// The metadata file.
+        file: String,
+        /// The role.
+        role: String,
+        /// Valid signatures found.
+        valid: usize,
+        /// Signatures required.
+        threshold: u32,
+    },
+    /// Metadata past its expiry (freeze attack, or a pack nobody re-signed).
+    #[error("expired: {file} expired at {expires} (now {now})")]
+    Expired {
+        /// The metadata file.
+        file: String,
+        /// Its expiry.
+        expires: Timestamp,
+        /// The verifier's clock.
+        now: Timestamp,
+    },
+    /// A version lower than one already trusted (rollback attack).
+    #[error("rollback: {file} is version {offered}, but version {seen} was already trusted")]
+    Rollback {
+        /// The metadata file.
+        file: String,
+        /// Highest version trusted before.
+        seen: u64,
+        /// Version offered now.
+        offered: u64,
+    },
+    /// Metadata from different packs (mix-and-match attack).
+    #[error("mixed packs: {detail}")]
+    MixedPack {
+        /// Which pins disagree.
+        detail: String,
+    },
+    /// A file longer than its listed (or maximum) length (endless-data attack).
+    #[error("oversized: {file} is longer than {limit} bytes")]
+    Oversized {
+        /// The file.
+        file: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// A file is missing.
+    #[error("missing: {file}")]
+    Missing {
+        /// The file.
+        file: String,
+    },
+    /// Metadata that is not what its type requires, or a root that fails its checks.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// The source could not be read.
+    #[error("unreadable: {0}")]
+    Unreadable(String),
+}
+
+impl VerifyError {
+    /// A stable code for logs, metrics and JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifyError::Tampered { .. } => "tampered",
+            VerifyError::UnknownKey { .. } => "unknown_key",
+            VerifyError::TooFewSignatures { .. } => "too_few_signatures",
+            VerifyError::Expired { .. } => "expired",
+            VerifyError::Rollback { .. } => "rollback",
+            VerifyError::MixedPack { .. } => "mixed_pack",
+            VerifyError::Oversized { .. } => "oversized",
+            VerifyError::Missing { .. } => "missing",
+            VerifyError::Malformed(_) => "malformed",
+            VerifyError::Unreadable(_) => "unreadable",
+        }
+    }
+
+    /// The exit status of `ferretwatch pack verify` for this refusal (see docs/runbook.md).
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            VerifyError::Tampered { .. } => 40,
+            VerifyError::UnknownKey { .. } => 41,
+            VerifyError::TooFewSignatures { .. } => 42,
+            VerifyError::Expired { .. } => 43,
+            VerifyError::Rollback { .. } => 44,
+            VerifyError::MixedPack { .. } => 45,
+            VerifyError::Oversized { .. } => 46,
+            VerifyError::Missing { .. } => 47,
+            VerifyError::Malformed(_) => 48,
+            VerifyError::Unreadable(_) => 49,
+        }
+    }
+}
+
+impl From<TrustError> for VerifyError {
+    fn from(e: TrustError) -> Self {
+        VerifyError::Malformed(e.to_string())
+    }
+}
+
+/// Where pack files come from: a directory, an HTTP origin, an object store.
+pub trait Source {
+    /// The file's bytes, reading at most `limit + 1` of them; `Ok(None)` when it does not
+    /// exist. A file longer than `limit` is refused before it is read whole.
+    fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, VerifyError>;
+}
+
+/// Reads a bounded prefix of `reader`, refusing more than `limit` bytes.
+pub fn read_bounded(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>, VerifyError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| VerifyError::Unreadable(format!("{name}: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(VerifyError::Oversized { file: name.to_owned(), limit });
+    }
+    Ok(bytes)
+}
+
+/// A pack in a local directory.
+#[derive(Debug, Clone)]
+pub struct DirSource(pub PathBuf);
+
+impl Source for DirSource {
+    fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, VerifyError> {
+        if name.split('/').any(|part| part.is_empty() || part == "." || part == "..") || name.contains('\\') {
+            return Err(VerifyError::Malformed(format!("target path {name:?} leaves the pack")));
+        }
+        match std::fs::File::open(self.0.join(name)) {
+            Ok(file) => read_bounded(file, name, limit).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(VerifyError::Unreadable(format!("{name}: {e}"))),
+        }
+    }
+}
+
+/// What a client remembers between updates (the `--state` directory): the newest
+/// trusted root and the highest version of each role seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Highest trusted `timestamp` version.
+    pub timestamp: u64,
+    /// Highest trusted `snapshot` version.
+    pub snapshot: u64,
+    /// Highest trusted `targets` version.
+    pub targets: u64,
+}
+
+const STATE_FILE: &str = "state.json";
+
+impl State {
+    /// Loads the state and the newest trusted root from `dir` (empty when new).
+    pub fn load(dir: &Path) -> Result<(State, Option<Vec<u8>>), VerifyError> {
+        let read = |name: &str| match std::fs::read(dir.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(VerifyError::Unreadable(format!("{}: {e}", dir.join(name).display()))),
+        };
+        let state = match read(STATE_FILE)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| VerifyError::Malformed(format!("{}: {e}", dir.join(STATE_FILE).display())))?,
+            None => State::default(),
+        };
+        Ok((state, read(files::ROOT)?))
+    }
+
+    /// Saves the state and the newest trusted root (atomically, file by file).
+    pub fn save(&self, dir: &Path, root: &[u8]) -> Result<(), TrustError> {
+        std::fs::create_dir_all(dir).map_err(|source| TrustError::Io { path: dir.to_owned(), source })?;
+        write_atomic(&dir.join(files::ROOT), root)?;
+        let mut bytes = serde_json::to_vec_pretty(self).expect("state serialises");
+        bytes.push(b'\n');
+        write_atomic(&dir.join(STATE_FILE), &bytes)
+    }
+}
+
+/// A pack that passed verification: its files' bytes (each checked against its length
+/// and sha256) and the trust facts that admitted it.
+#[derive(Debug, Clone)]
+pub struct VerifiedPack {
+    /// The pack version (`YYYY.MM.DD.HH[.N]`).
+    pub pack_version: String,
+    /// The TUF version number of the pack's metadata.
+    pub version: u64,
+    /// When the metadata expires.
+    pub expires: Timestamp,
+    /// The root version that admitted it.
+    pub root_version: u64,
+    /// The root metadata's bytes (persist them as the newest trusted root).
+    pub root: Vec<u8>,
+    /// The state after this update (persist it to protect against rollback).
+    pub state: State,
+    /// Every pack file by path.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// A client-side verifier.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    root_bytes: Vec<u8>,
+    now: Timestamp,
+    state: State,
+}
+
+impl Verifier {
+    /// Starts from trusted root bytes (the configured root of trust, or a newer root the
+    /// state holds), the verifier's clock and the remembered state.
+    pub fn new(root: Vec<u8>, now: Timestamp, state: State) -> Self {
+        Verifier { root_bytes: root, now, state }
+    }
+
+    /// Starts from the configured root and, when `state_dir` holds a newer root reached
+    /// by earlier verified rotations, from that one.
+    pub fn with_state_dir(root: Vec<u8>, now: Timestamp, state_dir: Option<&Path>) -> Result<Self, VerifyError> {
+        let Some(dir) = state_dir else { return Ok(Verifier::new(root, now, State::default())) };
+        let (state, stored) = State::load(dir)?;
+        let configured = trusted_root(&root)?;
+        let root = match stored {
+            Some(stored) if trusted_root(&stored)?.version > configured.version => stored,
+            _ => root,
+        };
+        Ok(Verifier::new(root, now, state))
+    }
+
+    /// Verifies the pack `source` serves.
+    pub fn verify(&self, source: &dyn Source) -> Result<VerifiedPack, VerifyError> {
+        let (root, root_bytes) = self.update_root(source)?;
+        if root.expires <= self.now {
+            return Err(VerifyError::Expired { file: files::ROOT.into(), expires: root.expires, now: self.now });
+        }
+
+        let timestamp: Pins = self.load_role(source, &root, "timestamp", files::TIMESTAMP, MAX_PINS_BYTES)?;
+        self.check_fresh(files::TIMESTAMP, timestamp.version, self.state.timestamp, timestamp.expires)?;
+        let snapshot: Pins = self.load_role(source, &root, "snapshot", files::SNAPSHOT, MAX_PINS_BYTES)?;
+        pinned(&timestamp, files::TIMESTAMP, files::SNAPSHOT, snapshot.version)?;
+        self.check_fresh(files::SNAPSHOT, snapshot.version, self.state.snapshot, snapshot.expires)?;
+        let targets: Targets = self.load_role(source, &root, "targets", files::TARGETS, MAX_TARGETS_BYTES)?;
+        pinned(&snapshot, files::SNAPSHOT, files::TARGETS, targets.version)?;
+        self.check_fresh(files::TARGETS, targets.version, self.state.targets, targets.expires)?;
+
+        let mut pack = BTreeMap::new();
+        for (name, listed) in &targets.targets {
+            let bytes =
+                source.fetch(name, listed.length)?.ok_or_else(|| VerifyError::Missing { file: name.clone() })?;
+            let expected = listed
+                .hashes
+                .get("sha256")
+                .ok_or_else(|| VerifyError::Malformed(format!("targets.json lists no sha256 for {name}")))?;
+            if bytes.len() as u64 != listed.length {
+                return Err(VerifyError::Tampered {
+                    file: name.clone(),
+                    detail: format!("{} bytes, targets.json lists {}", bytes.len(), listed.length),
+                });
+            }
+            let actual = sha256_hex(&bytes);
+            if !constant_time_eq(actual.as_bytes(), expected.to_ascii_lowercase().as_bytes()) {
+                return Err(VerifyError::Tampered {
+                    file: name.clone(),
+                    detail: format!("sha256 {actual}, targets.json lists {expected}"),
+                });
+            }
+            pack.insert(name.clone(), bytes);
+        }
+        Ok(VerifiedPack {
+            pack_version: targets.custom.pack_version.clone(),
+            version: targets.version,
+            expires: targets.expires.min(snapshot.expires).min(timestamp.expires),
+            root_version: root.version,
+            root: root_bytes,
+            state: State { timestamp: timestamp.version, snapshot: snapshot.version, targets: targets.version },
+            files: pack,
+        })
+    }
+
+    /// The trusted root after following `N.root.json` rotations the source offers.
+    fn update_root(&self, source: &dyn Source) -> Result<(Root, Vec<u8>), VerifyError> {
+        let mut root = trusted_root(&self.root_bytes)?;
+        let mut bytes = self.root_bytes.clone();
+        for _ in 0..MAX_ROTATIONS {
+            let name = format!("{}.root.json", root.version + 1);
+            let Some(next_bytes) = source.fetch(&name, MAX_ROOT_BYTES)? else { break };
+            let envelope = parse_envelope(&name, &next_bytes)?;
+            // Signed by a threshold of the old root's keys ...
+            check_signatures(&name, "root", &envelope, &root)?;
+            let next: Root = typed(&name, &envelope.signed)?;
+            next.check()?;
+            // ... and of the new root's own keys.
+            check_signatures(&name, "root", &envelope, &next)?;
+            if next.version != root.version + 1 {
+                return Err(VerifyError::MixedPack {
+                    detail: format!("{name} holds root version {}, expected {}", next.version, root.version + 1),
+                });
+            }
+            root = next;
+            bytes = next_bytes;
+        }
+        Ok((root, bytes))
+    }
+
+    fn load_role<T: serde::de::DeserializeOwned>(
+        &self,
+        source: &dyn Source,
+        root: &Root,
+        role: &str,
+        file: &str,
+        limit: u64,
+    ) -> Result<T, VerifyError> {
+        let bytes = source.fetch(file, limit)?.ok_or_else(|| VerifyError::Missing { file: file.into() })?;
+        let envelope = parse_envelope(file, &bytes)?;
+        check_signatures(file, role, &envelope, root)?;
+        let value: T = typed(file, &envelope.signed)?;
+        let kind = envelope.signed.get("_type").and_then(|t| t.as_str()).unwrap_or_default();
+        if kind != role {
+            return Err(VerifyError::Malformed(format!("{file} is {kind:?} metadata, not {role}")));
+        }
+        Ok(value)
+    }
+
+    fn check_fresh(&self, file: &str, offered: u64, seen: u64, expires: Timestamp) -> Result<(), VerifyError> {
+        if offered < seen {
+            return Err(VerifyError::Rollback { file: file.into(), seen, offered });
+        }
+        if expires <= self.now {
+            return Err(VerifyError::Expired { file: file.into(), expires, now: self.now });
+        }
+        Ok(())
+    }
+}
+
+/// Parses and checks the configured root: well formed and signed by its own threshold.
+fn trusted_root(bytes: &[u8]) -> Result<Root, VerifyError> {
+    let envelope = parse_envelope(files::ROOT, bytes)?;
+    let root: Root = typed(files::ROOT, &envelope.signed)?;
+    root.check()?;
+    check_signatures(files::ROOT, "root", &envelope, &root)?;
+    Ok(root)
+}
+
+fn parse_envelope(file: &str, bytes: &[u8]) -> Result<Envelope, VerifyError> {
+    Envelope::parse(bytes).map_err(|e| VerifyError::Malformed(format!("{file}: {e}")))
+}
+
+/// `pins` (timestamp or snapshot) must pin `file` at exactly `version`.
+fn pinned(pins: &Pins, pins_file: &str, file: &str, version: u64) -> Result<(), VerifyError> {
+    let listed =
+        pins.meta.get(file).ok_or_else(|| VerifyError::Malformed(format!("{pins_file} does not pin {file}")))?.version;
+    if listed != version {
+        return Err(VerifyError::MixedPack {
+            detail: format!("{pins_file} pins {file} version {listed}, but {file} is version {version}"),
+        });
+    }
+    Ok(())
+}
+
+/// Counts distinct trusted keys whose signature over the envelope verifies; refuses below
+/// the role's threshold, naming the most telling cause.
+fn check_signatures(file: &str, role: &str, envelope: &Envelope, root: &Root) -> Result<(), VerifyError> {
+    let keys = root.roles.get(role).ok_or_else(|| VerifyError::Malformed(format!("root defines no {role} role")))?;
+    let message = envelope.message()?;
+    let mut valid = BTreeSet::new();
+    let (mut unknown, mut bad) = (None, None);
+    for signature in &envelope.signatures {
+        let key = keys.keyids.contains(&signature.keyid).then(|| root.keys.get(&signature.keyid)).flatten();
+        let Some(key) = key else {
+            unknown.get_or_insert_with(|| signature.keyid.clone());
+            continue;
+        };
+        let sig = hex::decode(&signature.sig).unwrap_or_default();
+        if key.verifies(&message, &sig) {
+            valid.insert(signature.keyid.as_str());
+        } else {
+            bad.get_or_insert_with(|| signature.keyid.clone());
+        }
+    }
+    if valid.len() as u64 >= u64::from(keys.threshold) {
+        return Ok(());
+    }
+    Err(match (bad, unknown) {
+        (Some(keyid), _) => VerifyError::Tampered {
+            file: file.into(),
+            detail: format!("the signature by trusted key {keyid} does not match the content"),
+        },
+        (None, Some(keyid)) => {
+            VerifyError::UnknownKey { file: file.into(), role: role.into(), keyid, root_version: root.version }
+        }
+        (None, None) => VerifyError::TooFewSignatures {
+            file: file.into(),
+            role: role.into(),
+            valid: valid.len(),
+            threshold: keys.threshold,
+        },
+    })
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
