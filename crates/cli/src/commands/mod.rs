@@ -18,6 +18,16 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status for a failed operation (download, build).
 pub const EXIT_FAILED: u8 = 1;
 
+/// The pack directory an argument names: the directory itself, or the directory of a file
+/// in it (the runbook writes `./scripts/sign-rule-pack.sh dist/rules.json`).
+pub fn pack_dir(arg: &Path) -> std::path::PathBuf {
+    if arg.is_file() {
+        arg.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
+    } else {
+        arg.to_owned()
+    }
+}
+
 /// Reads a file, or standard input for `-`.
 pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
     if path == Path::new("-") {

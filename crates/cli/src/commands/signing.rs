@@ -19,23 +19,25 @@ use super::bad_input;
 /// `pack sign`.
 #[derive(Args)]
 pub struct SignArgs {
-    /// The built pack directory.
+    /// The built pack directory (or any file in it).
     pub dir: PathBuf,
     /// This publisher's private key file.
-    #[arg(long)]
+    #[arg(long, env = "FERRETWATCH_SIGNING_KEY")]
     pub key: PathBuf,
     /// Refuse to sign unless the root of trust lists this key for the pack roles.
-    #[arg(long)]
+    #[arg(long, env = "FERRETWATCH_ROOT")]
     pub root: Option<PathBuf>,
 }
 
 /// `pack verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// A pack directory, or the origin URL it is served under (http, https or file).
+    /// A pack directory (or any file in it), or the origin URL it is served under (http,
+    /// https or file).
+    #[arg(env = "FERRETWATCH_ORIGIN", default_value = "dist")]
     pub pack: String,
     /// The root of trust.
-    #[arg(long)]
+    #[arg(long, env = "FERRETWATCH_ROOT", default_value = "root.json")]
     pub root: PathBuf,
     /// Client state (newest trusted root, highest versions seen); updated on success.
     #[arg(long)]
@@ -71,11 +73,12 @@ fn sign(args: &SignArgs) -> anyhow::Result<String> {
         }
         None => None,
     };
-    let outcome = sign_pack(&args.dir, &key, root.as_ref())?;
+    let dir = super::pack_dir(&args.dir);
+    let outcome = sign_pack(&dir, &key, root.as_ref())?;
     let needed = root.as_ref().and_then(|r| r.roles.get("targets")).map(|r| r.threshold);
     Ok(format!(
         "{}: signed by {}{}; {} signature(s){}",
-        args.dir.display(),
+        dir.display(),
         outcome.keyid,
         if outcome.replaced { " (replacing its earlier signature)" } else { "" },
         outcome.signatures,
@@ -118,7 +121,7 @@ fn source(pack: &str) -> Box<dyn Source> {
     if pack.starts_with("http://") || pack.starts_with("https://") {
         Box::new(HttpSource::new(pack, Duration::from_secs(30)))
     } else {
-        Box::new(DirSource(Path::new(pack.strip_prefix("file://").unwrap_or(pack)).to_owned()))
+        Box::new(DirSource(super::pack_dir(Path::new(pack.strip_prefix("file://").unwrap_or(pack)))))
     }
 }
 
