@@ -152,3 +152,109 @@ fn an_expired_pack_is_refused() {
     }
     assert_eq!(verify(&pack, &root, &[]).status.code(), Some(43));
 }
+
+/// A signed pack built from the URLhaus fixture (fetched 2025-09-24; its intel is valid
+/// for 72 hours) and a root trusting its two publishers.
+fn signed_fixture_pack(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let root = publishers(dir);
+    let pack = build(dir, "2025.09.24.15");
+    for who in ["alice", "bob"] {
+        ok(&["pack", "sign", p(&pack), "--key", p(&dir.join(format!("{who}.key")))]);
+    }
+    (pack, root)
+}
+
+/// 2025-09-25T12:00:00Z, inside the fixture intel's lifetime.
+const FIXTURE_NOW: &str = "1758801600";
+
+#[test]
+fn scan_with_a_pack_uses_its_intel_only_after_verifying_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pack, root) = signed_fixture_pack(tmp.path());
+    let listed = "https://cdn-update.example.net/files/invoice_0924.exe";
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--url", listed, "--format", "json", "--now", FIXTURE_NOW];
+        args.extend_from_slice(extra);
+        ferretwatch(&args)
+    };
+    // Without the pack the URL looks ordinary.
+    assert_eq!(scan(&[]).status.code(), Some(0));
+    // The spec weighs a reputation hit alone at 50: yellow.
+    let out = scan(&["--pack", p(&pack), "--root", p(&root)]);
+    assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["pack_version"], "2025.09.24.15");
+    assert!(verdict["findings"].as_array().unwrap().iter().any(|f| f["key"] == "reputation_hit"), "{verdict}");
+
+    // A filter altered after signing: the scan refuses the pack instead of using it.
+    let filter = std::fs::read_dir(&pack)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| path.file_name().unwrap().to_string_lossy().starts_with("intel-url."))
+        .unwrap();
+    let mut bytes = std::fs::read(&filter).unwrap();
+    *bytes.last_mut().unwrap() ^= 0x80;
+    std::fs::write(&filter, bytes).unwrap();
+    let out = scan(&["--pack", p(&pack), "--root", p(&root)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error[tampered]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Serves the files of `dir` over HTTP/1.1 on loopback, one request per connection.
+fn serve(dir: std::path::PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/packs", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap() == 0 || header.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split(' ').nth(1).unwrap_or("/").trim_start_matches("/packs/").to_owned();
+            let response = match std::fs::read(dir.join(&path)) {
+                Ok(body) if !path.contains("..") => {
+                    let mut r =
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                            .into_bytes();
+                    r.extend_from_slice(&body);
+                    r
+                }
+                _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    base
+}
+
+#[test]
+fn verify_fetches_a_pack_from_an_origin_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pack, root) = signed_fixture_pack(tmp.path());
+    let url = serve(pack.clone());
+    let out = ferretwatch(&["pack", "verify", &url, "--root", p(&root), "--now", "2025-09-25T12:00:00Z"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
+    // The origin serves a longer file than signed: refused as oversized.
+    let rules = std::fs::read_dir(&pack)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| path.file_name().unwrap().to_string_lossy().starts_with("rules."))
+        .unwrap();
+    let mut bytes = std::fs::read(&rules).unwrap();
+    bytes.extend(std::iter::repeat_n(b' ', 1 << 20));
+    std::fs::write(&rules, bytes).unwrap();
+    let out = ferretwatch(&["pack", "verify", &url, "--root", p(&root), "--now", "2025-09-25T12:00:00Z"]);
+    assert_eq!(out.status.code(), Some(46), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -24,6 +24,7 @@ pub mod error;
 pub mod feedfile;
 pub mod feeds;
 pub mod fetch;
+pub mod load;
 pub mod manifest;
 pub mod normalize;
 pub mod time;

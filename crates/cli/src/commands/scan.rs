@@ -9,6 +9,10 @@ use ferretwatch_detect::{
     Engine, Level, LocalState, Page, Resource, Rules, ScanOptions, Thresholds, Verdict, DEFAULT_YARA,
 };
 
+use ferretwatch_pack::load::load;
+use ferretwatch_pack::time::Timestamp;
+use ferretwatch_pack::trust::verify::{State, Verifier};
+
 use super::{bad_input, read_input};
 
 /// Output format.
@@ -34,8 +38,15 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["url", "html", "format"])]
     batch: Option<PathBuf>,
     /// rules.json to use instead of the built-in rules.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pack")]
     rules: Option<PathBuf>,
+    /// Scan with a signed pack (directory or origin URL): its rules, filters and YARA
+    /// rules, after verifying it against --root like a client does.
+    #[arg(long, conflicts_with = "yara")]
+    pack: Option<String>,
+    /// The root of trust that --pack is verified against.
+    #[arg(long, env = "FERRETWATCH_ROOT", default_value = "root.json", requires = "pack")]
+    root: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -135,6 +146,9 @@ fn read_resources(path: &Path) -> Result<Vec<Resource>, String> {
 
 /// Builds the engine from the rules and YARA options.
 fn build_engine(args: &ScanArgs) -> Result<Engine, (&'static str, String)> {
+    if let Some(pack) = &args.pack {
+        return pack_engine(args, pack);
+    }
     let rules = match &args.rules {
         Some(path) => super::rules::load_rules(path)?,
         None => Rules::builtin(),
@@ -153,6 +167,22 @@ fn build_engine(args: &ScanArgs) -> Result<Engine, (&'static str, String)> {
     engine
         .with_yara(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())), Duration::from_millis(args.yara_timeout_ms))
         .map_err(|e| (e.code(), e.to_string()))
+}
+
+/// Verifies the pack against the root of trust, then builds the engine from the verified
+/// bytes only.
+fn pack_engine(args: &ScanArgs, pack: &str) -> Result<Engine, (&'static str, String)> {
+    let now = args.now.map_or_else(Timestamp::now, Timestamp);
+    let root = std::fs::read(&args.root).map_err(|e| ("unreadable_root", format!("{}: {e}", args.root.display())))?;
+    let verified = Verifier::new(root, now, State::default())
+        .verify(super::signing::source(pack).as_ref())
+        .map_err(|e| (e.code(), format!("pack refused: {e}")))?;
+    let loaded = load(&verified.files, now, Duration::from_millis(args.yara_timeout_ms), !args.no_builtin_yara)
+        .map_err(|e| ("bad_pack", e.to_string()))?;
+    for name in &loaded.expired_filters {
+        eprintln!("ferretwatch: warning: filter {name} has expired and is not used");
+    }
+    Ok(loaded.engine)
 }
 
 /// The verdict for people.

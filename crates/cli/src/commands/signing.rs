@@ -117,7 +117,8 @@ pub fn run_verify(args: VerifyArgs) -> ExitCode {
     }
 }
 
-fn source(pack: &str) -> Box<dyn Source> {
+/// The source a pack argument names: an http(s) origin URL, or a directory.
+pub fn source(pack: &str) -> Box<dyn Source> {
     if pack.starts_with("http://") || pack.starts_with("https://") {
         Box::new(HttpSource::new(pack, Duration::from_secs(30)))
     } else {

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::time::Timestamp;
 use crate::version::PackVersion;
@@ -59,10 +58,7 @@ pub fn canonical_json(value: &Value) -> Result<Vec<u8>, TrustError> {
     Ok(bytes)
 }
 
-/// Hex sha256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use crate::manifest::sha256_hex;
 
 /// The integer TUF version of a pack version: hours since the epoch × 10⁶ + the `.N`
 /// suffix, so it increases exactly when the pack version does.
