@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod bulletin;
 pub mod error;
 pub mod feedfile;
 pub mod feeds;
@@ -27,6 +28,7 @@ pub mod fetch;
 pub mod load;
 pub mod manifest;
 pub mod normalize;
+pub mod publish;
 pub mod time;
 pub mod trust;
 pub mod version;
