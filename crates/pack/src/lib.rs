@@ -21,6 +21,8 @@
 
 pub mod build;
 pub mod bulletin;
+pub mod corpus_test;
+pub mod delta;
 pub mod error;
 pub mod feedfile;
 pub mod feeds;
@@ -31,6 +33,7 @@ pub mod normalize;
 pub mod publish;
 pub mod time;
 pub mod trust;
+pub mod validate;
 pub mod version;
 
 pub use build::{build, BuildOptions, BuildSummary};

@@ -1,6 +1,7 @@
 //! One module per command group.
 
 pub mod batch;
+pub mod check;
 pub mod intel;
 pub mod keys;
 pub mod pack;

@@ -21,6 +21,12 @@ pub enum PackCommand {
     Sign(super::signing::SignArgs),
     /// Verify a pack as a client does; the exit status names the refusal (40–49).
     Verify(super::signing::VerifyArgs),
+    /// Check a built pack: schema, hashes, sizes, rules, YARA, filters (exit 1 lists every problem).
+    Validate(super::check::ValidateArgs),
+    /// Scan the corpus with a pack: detection and false-positive rates, per family, against the previous pack.
+    Test(super::check::TestArgs),
+    /// Write the intel delta from a base pack to a newer one (clients patch their filters with it).
+    Delta(super::check::DeltaArgs),
 }
 
 /// Arguments of `pack build`.
@@ -74,6 +80,9 @@ pub fn run(command: PackCommand) -> ExitCode {
         PackCommand::Build(args) => run_build(*args),
         PackCommand::Sign(args) => super::signing::run_sign(args),
         PackCommand::Verify(args) => super::signing::run_verify(args),
+        PackCommand::Validate(args) => super::check::run_validate(args),
+        PackCommand::Test(args) => super::check::run_test(args),
+        PackCommand::Delta(args) => super::check::run_delta(args),
     }
 }
 
