@@ -297,7 +297,8 @@ fn check_file(dir: &Path, entry: &FileEntry, report: &mut Report) -> Option<Vec<
         Role::Yara => MAX_YARA_BYTES,
         Role::Filter => ferretwatch_detect::signals::reputation::MAX_FILTER_BYTES as u64,
     };
-    if entry.size > limit.min(PACK_BUDGET_BYTES) {
+    let too_large = entry.size > limit.min(PACK_BUDGET_BYTES);
+    if too_large {
         report.error(
             "file_too_large",
             name,
@@ -326,7 +327,8 @@ fn check_file(dir: &Path, entry: &FileEntry, report: &mut Report) -> Option<Vec<
         report.error("file_checksum", name, format!("sha256 {actual} on disk, {} listed", entry.sha256));
         return None;
     }
-    Some(bytes)
+    // An oversized file is not parsed: a client would never get that far.
+    (!too_large).then_some(bytes)
 }
 
 fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
