@@ -34,6 +34,9 @@ enum Command {
     /// The root of trust: publisher keys, thresholds, rotation.
     #[command(subcommand)]
     Root(commands::root::RootCommand),
+    /// Signed active-campaign bulletins.
+    #[command(subcommand)]
+    Bulletin(commands::bulletin::BulletinCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +48,6 @@ fn main() -> ExitCode {
         Command::Pack(command) => commands::pack::run(command),
         Command::Keys(command) => commands::keys::run(command),
         Command::Root(command) => commands::root::run(command),
+        Command::Bulletin(command) => commands::bulletin::run(command),
     }
 }

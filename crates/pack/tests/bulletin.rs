@@ -140,7 +140,8 @@ fn oversized_and_foreign_documents_are_refused() {
 fn bad_input_is_refused_when_making_a_bulletin() {
     assert!("urgent".parse::<Severity>().is_err());
     assert_eq!("critical".parse::<Severity>(), Ok(Severity::Critical));
-    let cases: Vec<(&str, Box<dyn Fn(&mut BulletinSpec)>)> = vec![
+    type Change = Box<dyn Fn(&mut BulletinSpec)>;
+    let cases: Vec<(&str, Change)> = vec![
         ("message", Box::new(|s| s.advisory_text = "x".repeat(1001))),
         ("message", Box::new(|s| s.advisory_text = "  ".into())),
         ("eTLD+1", Box::new(|s| s.etld_plus1 = vec!["login.paypal.com".into()])),

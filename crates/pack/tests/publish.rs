@@ -38,8 +38,7 @@ struct World {
 fn world() -> World {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap());
-    let root =
-        Root::new(1, Timestamp::parse("2027-11-27T00:00:00Z").unwrap(), &[a.public(), b.public()], 2).unwrap();
+    let root = Root::new(1, Timestamp::parse("2027-11-27T00:00:00Z").unwrap(), &[a.public(), b.public()], 2).unwrap();
     let path = tmp.path().join("root.json");
     std::fs::write(&path, Envelope::new(&root).to_bytes()).unwrap();
     sign_root(&path, &a).unwrap();
@@ -52,8 +51,7 @@ impl World {
     /// Builds `version` (with the kit YARA rule when asked) and has both publishers sign it.
     fn pack(&self, version: &str, with_kit: bool) -> PathBuf {
         let out = self.tmp.path().join(format!("dist-{version}"));
-        let mut options =
-            BuildOptions::new(PackVersion::parse(version).unwrap(), self.tmp.path().join("intel"), &out);
+        let mut options = BuildOptions::new(PackVersion::parse(version).unwrap(), self.tmp.path().join("intel"), &out);
         if with_kit {
             let yara = self.tmp.path().join(format!("yara-{version}"));
             std::fs::create_dir_all(&yara).unwrap();
@@ -119,8 +117,7 @@ fn deploy_uploads_files_first_and_timestamp_last_and_the_origin_verifies() {
 fn deploy_refuses_an_unsigned_or_half_signed_pack_and_uploads_nothing() {
     let w = world();
     let out = w.tmp.path().join("dist");
-    build(&BuildOptions::new(PackVersion::parse("2026.11.27.10").unwrap(), w.tmp.path().join("intel"), &out))
-        .unwrap();
+    build(&BuildOptions::new(PackVersion::parse("2026.11.27.10").unwrap(), w.tmp.path().join("intel"), &out)).unwrap();
     let origin = w.origin();
     match deploy(&out, &origin, &w.root, now()) {
         Err(PublishError::Refused(VerifyError::Missing { file })) => assert_eq!(file, "timestamp.json"),
@@ -231,11 +228,8 @@ fn an_emergency_rule_is_added_to_the_current_pack_recorded_and_loaded() {
     let w = world();
     let origin = w.origin();
     deploy(&w.pack("2026.11.27.12", true), &origin, &w.root, now()).unwrap();
-    let rule = EmergencyRule {
-        rule_id: "PHISH-2025-001".into(),
-        severity: Severity::Critical,
-        source: EMERGENCY_RULE.into(),
-    };
+    let rule =
+        EmergencyRule { rule_id: "PHISH-2025-001".into(), severity: Severity::Critical, source: EMERGENCY_RULE.into() };
     let out = w.tmp.path().join("emergency");
     let made = emergency(&origin, &rule, &w.root, &w.keys(), Some(out.clone()), now()).unwrap();
     assert_eq!(made.version.as_str(), "2026.11.27.12.1");
@@ -254,7 +248,8 @@ fn an_emergency_rule_is_added_to_the_current_pack_recorded_and_loaded() {
     load(&served.files, now(), Duration::from_millis(200), true).unwrap();
 
     // A second rule keeps the first.
-    let second = EmergencyRule { rule_id: "PHISH-2025-002".into(), source: EMERGENCY_RULE.replace("001", "002"), ..rule };
+    let second =
+        EmergencyRule { rule_id: "PHISH-2025-002".into(), source: EMERGENCY_RULE.replace("001", "002"), ..rule };
     let out2 = w.tmp.path().join("emergency2");
     emergency(&origin, &second, &w.root, &w.keys(), Some(out2.clone()), now()).unwrap();
     deploy(&out2, &origin, &w.root, now()).unwrap();
@@ -262,7 +257,10 @@ fn an_emergency_rule_is_added_to_the_current_pack_recorded_and_loaded() {
     assert_eq!(yara_names(&served).len(), 3);
     let (_, record) = served.files.iter().find(|(n, _)| n.starts_with("emergency.")).unwrap();
     let record: EmergencyRecord = serde_json::from_slice(record).unwrap();
-    assert_eq!(record.rules.iter().map(|r| r.rule_id.as_str()).collect::<Vec<_>>(), ["PHISH-2025-001", "PHISH-2025-002"]);
+    assert_eq!(
+        record.rules.iter().map(|r| r.rule_id.as_str()).collect::<Vec<_>>(),
+        ["PHISH-2025-001", "PHISH-2025-002"]
+    );
 }
 
 #[test]
@@ -270,7 +268,8 @@ fn an_emergency_rule_that_does_not_compile_or_has_a_bad_id_is_refused() {
     let w = world();
     let origin = w.origin();
     deploy(&w.pack("2026.11.27.12", false), &origin, &w.root, now()).unwrap();
-    let broken = EmergencyRule { rule_id: "PHISH-1".into(), severity: Severity::High, source: "rule x { condition: }".into() };
+    let broken =
+        EmergencyRule { rule_id: "PHISH-1".into(), severity: Severity::High, source: "rule x { condition: }".into() };
     let refused = emergency(&origin, &broken, &w.root, &w.keys(), Some(w.tmp.path().join("e1")), now()).unwrap_err();
     assert_eq!(refused.exit_status(), 2, "{refused}");
     assert!(!w.tmp.path().join("e1").exists(), "nothing written");

@@ -1,10 +1,12 @@
 //! One module per command group.
 
 pub mod batch;
+pub mod bulletin;
 pub mod check;
 pub mod intel;
 pub mod keys;
 pub mod pack;
+pub mod publish;
 pub mod root;
 pub mod rules;
 pub mod scan;

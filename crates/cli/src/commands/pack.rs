@@ -27,6 +27,12 @@ pub enum PackCommand {
     Test(super::check::TestArgs),
     /// Write the intel delta from a base pack to a newer one (clients patch their filters with it).
     Delta(super::check::DeltaArgs),
+    /// Verify a signed pack, then upload it to the origin: files first, timestamp.json last, history kept.
+    Deploy(super::publish::DeployArgs),
+    /// Republish a deployed version's content under a new, higher version.
+    Rollback(super::publish::RollbackArgs),
+    /// Build, sign and deploy the current pack plus one YARA rule in one step.
+    Emergency(super::publish::EmergencyArgs),
 }
 
 /// Arguments of `pack build`.
@@ -83,6 +89,9 @@ pub fn run(command: PackCommand) -> ExitCode {
         PackCommand::Validate(args) => super::check::run_validate(args),
         PackCommand::Test(args) => super::check::run_test(args),
         PackCommand::Delta(args) => super::check::run_delta(args),
+        PackCommand::Deploy(args) => super::publish::run_deploy(args),
+        PackCommand::Rollback(args) => super::publish::run_rollback(args),
+        PackCommand::Emergency(args) => super::publish::run_emergency(args),
     }
 }
 

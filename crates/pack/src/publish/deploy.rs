@@ -58,11 +58,10 @@ pub fn deploy(dir: &Path, origin: &Origin, root: &[u8], now: Timestamp) -> Resul
         let path = dir.join(name);
         std::fs::read(&path).map_err(|source| PublishError::Io { path, source })
     };
-    let metadata: Vec<(&str, Vec<u8>)> =
-        [files::TARGETS, files::SNAPSHOT, files::TIMESTAMP].into_iter().map(|n| Ok((n, read(n)?))).collect::<Result<
-            _,
-            PublishError,
-        >>()?;
+    let metadata: Vec<(&str, Vec<u8>)> = [files::TARGETS, files::SNAPSHOT, files::TIMESTAMP]
+        .into_iter()
+        .map(|n| Ok((n, read(n)?)))
+        .collect::<Result<_, PublishError>>()?;
 
     let previous = current_version(origin)?;
     if let Some(previous) = &previous {

@@ -54,7 +54,8 @@ impl Origin {
             .enable_all()
             .build()
             .map_err(|e| PublishError::Invalid(format!("cannot start the I/O runtime: {e}")))?;
-        let store_error = |e: object_store::Error| PublishError::Store { origin: url.to_owned(), detail: e.to_string() };
+        let store_error =
+            |e: object_store::Error| PublishError::Store { origin: url.to_owned(), detail: e.to_string() };
         if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
@@ -151,7 +152,8 @@ impl Origin {
     /// under `history`), sorted.
     pub fn subdirs(&self, dir: &str) -> Result<Vec<String>, PublishError> {
         let path = self.path(dir)?;
-        let listing = self.runtime.block_on(self.store.list_with_delimiter(Some(&path))).map_err(self.store_error(dir))?;
+        let listing =
+            self.runtime.block_on(self.store.list_with_delimiter(Some(&path))).map_err(self.store_error(dir))?;
         let mut names: Vec<String> =
             listing.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_owned)).collect();
         names.sort();
