@@ -1,0 +1,50 @@
+//! The store's data model. Input types validate in their constructors; output types are
+//! plain data.
+
+mod common;
+mod moderation;
+mod report;
+mod token;
+
+pub use common::{Page, PageOf, Sha256Digest, Timestamp};
+pub use moderation::{
+    Actor, ModerationAudit, ModerationEntry, ModerationFilter, ModerationSort, ModerationState, StateChange,
+};
+pub use report::{
+    ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, PackVersion, ReportId, ReportKind,
+    ReportReason, ReportReceipt, ReportUrl, Score, StoredReport, UrlHash,
+};
+pub(crate) use token::generate_secret;
+pub use token::{IssuedToken, NewToken, TokenHash, TokenId, TokenName, TokenRecord, TokenRole, TOKEN_PREFIX};
+
+/// Totals for metrics gauges and the health page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreCounts {
+    /// Rows in the report log of kind `report`.
+    pub reports: i64,
+    /// Rows in the report log of kind `false_positive`.
+    pub false_positives: i64,
+    /// Moderation entries per state, in [`ModerationState::ALL`] order.
+    pub moderation: [i64; 4],
+    /// Tokens not revoked.
+    pub active_tokens: i64,
+}
+
+impl StoreCounts {
+    /// Moderation entries in `state`.
+    pub fn in_state(&self, state: ModerationState) -> i64 {
+        let index = ModerationState::ALL.iter().position(|s| *s == state).unwrap_or(0);
+        self.moderation[index]
+    }
+}
+
+/// Connection-pool figures for the `database pool` metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The configured maximum.
+    pub max: u32,
+}
