@@ -1,0 +1,164 @@
+//! `ferretwatch pack validate`, `pack test` and `pack delta` as an operator runs them,
+//! through the runbook's wrappers where they exist.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ferretwatch")
+}
+
+fn ferretwatch(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().unwrap()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a runbook wrapper with the test binary first on `PATH`.
+fn script(name: &str, args: &[&str]) -> Output {
+    let bin_dir = Path::new(bin()).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    Command::new(repo().join("scripts").join(name)).args(args).env("PATH", path).output().unwrap()
+}
+
+/// Fetches a plain list of hosts into `feeds` and builds `version` into `out`.
+fn build(dir: &Path, version: &str, hosts: &[String]) -> (PathBuf, PathBuf) {
+    let list = dir.join(format!("{version}.txt"));
+    std::fs::write(&list, hosts.join("\n")).unwrap();
+    let feeds = dir.join(format!("intel-{version}"));
+    let out = dir.join(format!("dist-{version}"));
+    let (list_s, feeds_s, out_s) = (list.to_str().unwrap(), feeds.to_str().unwrap(), out.to_str().unwrap());
+    let fetched = ferretwatch(&["intel", "fetch", "--source", "plain", "--from", list_s, "--out", feeds_s]);
+    assert!(fetched.status.success(), "{}", text(&fetched.stderr));
+    let built = ferretwatch(&["pack", "build", "--version", version, "--feeds", feeds_s, "--out", out_s]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    (feeds, out)
+}
+
+fn hosts(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("phish-{i}.example.com")).collect()
+}
+
+#[test]
+fn validate_accepts_the_runbook_argument_and_lists_every_problem_with_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, dist) = build(tmp.path(), "2025.09.24.15", &hosts(0..50));
+    // The runbook names dist/rules.json; the pack's rules file is content-addressed.
+    let rules_arg = dist.join("rules.json");
+    let out = script("validate-rule-pack.sh", &[rules_arg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("pack 2025.09.24.15 in"), "{}", text(&out.stdout));
+
+    std::fs::write(dist.join("stray.bin"), "x").unwrap();
+    let filter = std::fs::read_dir(&dist)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("intel-host"))
+        .unwrap();
+    std::fs::write(&filter, b"FWRF").unwrap();
+    let out = ferretwatch(&["pack", "validate", dist.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let codes: Vec<&str> =
+        json["report"]["problems"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"unlisted_file") && codes.contains(&"file_size"), "{codes:?}");
+
+    let out = ferretwatch(&["pack", "validate", tmp.path().join("missing").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("error[bad_pack_dir]"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn test_reports_rates_per_family_and_fails_past_the_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, dist) = build(tmp.path(), "2025.09.24.15", &hosts(0..5));
+    let corpus = repo().join("tests/corpus");
+    let rules_arg = dist.join("rules.json");
+    let out = script("test-rule-pack.sh", &[rules_arg.to_str().unwrap(), corpus.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("phishing/wallet-drainer") && stdout.contains("benign/login"), "{stdout}");
+    assert!(stdout.contains("passed"), "{stdout}");
+
+    let out = ferretwatch(&[
+        "pack",
+        "test",
+        dist.to_str().unwrap(),
+        corpus.to_str().unwrap(),
+        "--previous",
+        dist.to_str().unwrap(),
+        "--min-detection",
+        "0.999",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["report"]["failures"][0]["code"], "detection_below_minimum");
+    assert_eq!(json["report"]["changed"].as_array().unwrap().len(), 0, "the same pack changes nothing");
+
+    let out = ferretwatch(&["pack", "test", dist.to_str().unwrap(), tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "a directory without a corpus manifest is bad input");
+}
+
+#[test]
+fn delta_is_written_into_the_target_pack_and_applies_to_the_base() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base_feeds, base) = build(tmp.path(), "2025.09.24.15", &hosts(0..1000));
+    let (feeds, target) = build(tmp.path(), "2025.09.25.15", &hosts(10..1010));
+    let out = ferretwatch(&[
+        "pack",
+        "delta",
+        "--from",
+        base.to_str().unwrap(),
+        "--base-feeds",
+        base_feeds.to_str().unwrap(),
+        "--to",
+        target.to_str().unwrap(),
+        "--feeds",
+        feeds.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = json["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "host").unwrap();
+    assert_eq!((host["removed"].as_u64(), host["added"].as_u64()), (Some(10), Some(10)));
+    let path = target.join("deltas/2025.09.24.15.fwd");
+    assert_eq!(json["path"], path.display().to_string());
+
+    let delta = ferretwatch_pack::delta::Delta::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+    let filters = delta.apply_to_pack(&base).unwrap();
+    let hosts_now = filters.iter().find(|f| f.kind.name() == "host").unwrap();
+    assert!(hosts_now.set.contains("phish-1005.example.com") && !hosts_now.set.contains("phish-5.example.com"));
+
+    // The delta travels with the pack: validation accepts it.
+    let out = ferretwatch(&["pack", "validate", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    // Feeds that do not belong to the base pack are refused as bad input.
+    let out = ferretwatch(&[
+        "pack",
+        "delta",
+        "--from",
+        base.to_str().unwrap(),
+        "--base-feeds",
+        feeds.to_str().unwrap(),
+        "--to",
+        target.to_str().unwrap(),
+        "--feeds",
+        feeds.to_str().unwrap(),
+        "--out",
+        tmp.path().join("x.fwd").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("delta_feeds_mismatch"), "{}", text(&out.stderr));
+}
