@@ -26,7 +26,7 @@ use async_trait::async_trait;
 
 mod config;
 mod error;
-pub mod model;
+mod model;
 mod postgres;
 mod rows;
 mod sqlite;
