@@ -1,8 +1,8 @@
 //! `pack validate`: everything about a built pack that can be checked without a corpus.
 //!
 //! Validation never stops at the first problem: an operator fixing a pack wants the whole
-//! list. Each [`Problem`] carries a stable code (listed in `docs/formats/pack.md`), the
-//! file it concerns and a message. Only a directory that cannot be read at all is an
+//! list. Each [`Problem`] carries a stable code (listed below), the file it concerns and a
+//! message. Only a directory that cannot be read at all is an
 //! error ([`ValidateError`]); everything else is a problem in the report.
 //!
 //! What is checked, in order:
@@ -17,6 +17,16 @@
 //!   as a client loads them;
 //! - filters: decode, and their kind, encoding and count match the manifest;
 //! - deltas under `deltas/`: decode and lead to this pack's version.
+//!
+//! Codes: `manifest_missing`, `manifest_schema`, `version_format`, `manifest_times`,
+//! `min_client_version`, `manifest_duplicate_file`, `manifest_unsorted`,
+//! `file_sha256_format`, `file_name`, `entry_fields`, `file_missing`, `file_size`,
+//! `file_checksum`, `file_too_large`, `pack_too_large`, `unlisted_file`, `rules_missing`,
+//! `rules_duplicate`, `rules_json`, `rules_invalid`, `rules_version`, `rules_compile`,
+//! `thresholds`, `weight_range`, `weight_above_cap`, `cap_range`, `weights_zero`,
+//! `red_unreachable`, `yara_compile`, `yara_conflict`, `filter_duplicate_kind`,
+//! `filter_decode`, `filter_kind`, `filter_encoding`, `filter_count`, `filter_fp_rate`
+//! (a warning), `delta_invalid`, `delta_target`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -42,7 +52,7 @@ pub const MAX_YARA_BYTES: u64 = 1 << 20;
 /// A Bloom filter whose expected false-positive rate at its count exceeds this is reported
 /// (the build targets 1e-6).
 pub const MAX_FILTER_FP_RATE: f64 = 1e-5;
-/// The highest weight a finding may carry (`docs/formats/pack.md`): no single finding
+/// The highest weight a finding may carry: no single finding
 /// reaches red on its own; the spec's example weights run from 8 to 50.
 pub const MAX_WEIGHT: u32 = 60;
 /// Directory of a pack that holds earlier manifests kept by deploys; never validated.
@@ -386,7 +396,7 @@ fn check_rules(manifest: &Manifest, contents: &BTreeMap<&str, Vec<u8>>, report: 
     Some(rules)
 }
 
-/// The sanity rules for scoring (documented in `docs/formats/pack.md`): thresholds
+/// The sanity rules for scoring: thresholds
 /// `0 < yellow < red ≤ 100`; every weight 0–[`MAX_WEIGHT`] and no larger than its group's cap; every
 /// cap 0–100; some weight non-zero; and the caps together able to reach red.
 pub fn check_scoring(rules: &Rules, file: Option<&str>, report: &mut Report) {

@@ -203,7 +203,7 @@ fn print_test(r: &CorpusReport) {
 /// delta can be offered (clients take the full pack), 2 on bad input.
 pub fn run_delta(args: DeltaArgs) -> ExitCode {
     let json = args.format == Format::Json;
-    if !(args.max_fp_growth >= 1.0) {
+    if args.max_fp_growth.is_nan() || args.max_fp_growth < 1.0 {
         return bad_input("invalid_argument", "--max-fp-growth must be at least 1", json);
     }
     let (from, to) = (pack_dir(&args.from), pack_dir(&args.to));
