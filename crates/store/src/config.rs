@@ -81,8 +81,9 @@ impl fmt::Display for StoreUrl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
     /// Most open connections. `None`: 16 for PostgreSQL (enough concurrent commits for
-    /// group commit to reach the 2,000 reports/s target), 4 for SQLite (one writer at a
-    /// time anyway; the rest serve reads). An in-memory SQLite database always uses 1.
+    /// group commit to reach the 2,000 reports/s target), 4 for SQLite's readers (SQLite
+    /// writes through one extra connection of its own). An in-memory SQLite database
+    /// always uses 1.
     pub max_connections: Option<u32>,
     /// Connections kept open when idle.
     pub min_connections: u32,

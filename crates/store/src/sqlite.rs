@@ -4,6 +4,11 @@
 //! WAL is synced, so an `Ok` survives power loss, not just a crash. Writers take the write
 //! lock at `BEGIN IMMEDIATE` and wait for it up to the busy timeout; they never fail
 //! half-way through a transaction because a reader upgraded first.
+//!
+//! Writes go through a pool of exactly one connection, reads through the others. SQLite
+//! admits one writer at a time anyway; queueing writers in the pool (first come, first
+//! served) instead of in SQLite's busy handler (which polls with growing sleeps, unfairly)
+//! keeps the latency tail short under concurrent reports.
 
 use std::fmt;
 
@@ -32,7 +37,12 @@ const TOKEN_COLUMNS: &str = "id, name, role, created_at, last_used_at, revoked_a
 /// A [`Store`] on one SQLite database file.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Reads. For `:memory:` the same pool as `writer`.
     pool: SqlitePool,
+    /// Writes: one connection.
+    writer: SqlitePool,
+    /// Whether `pool` and `writer` are the same (in-memory database).
+    shared: bool,
     max_connections: u32,
 }
 
@@ -63,16 +73,21 @@ impl SqliteStore {
             StoreUrl::SqliteMemory => (base.in_memory(true), 1, true),
             StoreUrl::Postgres(_) => return Err(StoreError::Config("SqliteStore needs a sqlite:// URL".into())),
         };
-        let mut pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(options.min_connections.min(max_connections))
-            .acquire_timeout(options.acquire_timeout);
-        if memory {
-            pool = pool.idle_timeout(None).max_lifetime(None);
-        }
-        let pool = pool.connect_with(connect).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, max_connections })
+        let pool_options = |max: u32| {
+            let options = SqlitePoolOptions::new()
+                .max_connections(max)
+                .min_connections(options.min_connections.min(max))
+                .acquire_timeout(options.acquire_timeout);
+            if memory {
+                options.idle_timeout(None).max_lifetime(None)
+            } else {
+                options
+            }
+        };
+        let writer = pool_options(1).connect_with(connect.clone()).await?;
+        MIGRATOR.run(&writer).await?;
+        let pool = if memory { writer.clone() } else { pool_options(max_connections).connect_with(connect).await? };
+        Ok(Self { pool, writer, shared: memory, max_connections })
     }
 
     /// Opens a file database by path with default options (convenience for tools).
@@ -81,7 +96,7 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -258,7 +273,7 @@ impl Store for SqliteStore {
             .bind(token.role.code())
             .bind(hash.digest().as_bytes().as_slice())
             .bind(token.created_at.as_millis())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(|e| name_conflict(e, token))?;
         Ok(IssuedToken { record: row.try_into()?, secret })
@@ -279,7 +294,7 @@ impl Store for SqliteStore {
         .bind(id.0)
         .bind(at.as_millis())
         .bind(TOUCH_GRANULARITY_MS)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM admin_tokens WHERE id = ?1")
@@ -296,7 +311,7 @@ impl Store for SqliteStore {
             "UPDATE admin_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1 RETURNING {TOKEN_COLUMNS}"
         );
         let row: Option<TokenRow> =
-            sqlx::query_as(&sql).bind(id.0).bind(at.as_millis()).fetch_optional(&self.pool).await?;
+            sqlx::query_as(&sql).bind(id.0).bind(at.as_millis()).fetch_optional(&self.writer).await?;
         row.ok_or_else(|| StoreError::not_found("token"))?.try_into()
     }
 
@@ -312,12 +327,20 @@ impl Store for SqliteStore {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        let size = self.pool.size();
-        PoolStats { size, idle: u32::try_from(self.pool.num_idle()).unwrap_or(size), max: self.max_connections }
+        let idle = |pool: &SqlitePool| u32::try_from(pool.num_idle()).unwrap_or(0);
+        if self.shared {
+            return PoolStats { size: self.pool.size(), idle: idle(&self.pool), max: 1 };
+        }
+        PoolStats {
+            size: self.pool.size() + self.writer.size(),
+            idle: idle(&self.pool) + idle(&self.writer),
+            max: self.max_connections + 1,
+        }
     }
 
     async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
