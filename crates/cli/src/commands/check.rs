@@ -75,26 +75,11 @@ pub struct DeltaArgs {
     pub format: Format,
 }
 
-/// The pack directory an argument names: a directory, or the directory of a file in it —
-/// also when that file does not exist but its directory holds a manifest, because packs
-/// name their rules `rules.HASH.json` and the runbook writes `dist/rules.json`.
-fn pack_dir(arg: &Path) -> PathBuf {
-    if arg.is_dir() {
-        return arg.to_owned();
-    }
-    let parent = arg.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if arg.is_file() || parent.join(ferretwatch_pack::manifest::MANIFEST_NAME).is_file() {
-        parent.to_owned()
-    } else {
-        arg.to_owned()
-    }
-}
-
 /// Validates a pack: exit 0 when it may ship, 1 with every problem found, 2 when the
 /// directory cannot be read.
 pub fn run_validate(args: ValidateArgs) -> ExitCode {
     let json = args.format == Format::Json;
-    let dir = pack_dir(&args.dir);
+    let dir = super::pack_dir(&args.dir);
     let report = match validate::validate(&dir) {
         Ok(report) => report,
         Err(e) => return bad_input(e.code(), &e, json),
@@ -139,8 +124,8 @@ pub fn run_test(args: TestArgs) -> ExitCode {
         }
     }
     let limits = Limits { min_detection: args.min_detection, max_fp: args.max_fp };
-    let previous = args.previous.as_deref().map(pack_dir);
-    let report = match corpus_test::run(&pack_dir(&args.dir), &args.corpus, previous.as_deref(), limits) {
+    let previous = args.previous.as_deref().map(super::pack_dir);
+    let report = match corpus_test::run(&super::pack_dir(&args.dir), &args.corpus, previous.as_deref(), limits) {
         Ok(report) => report,
         Err(e) => return bad_input(e.code(), &e, json),
     };
@@ -206,7 +191,7 @@ pub fn run_delta(args: DeltaArgs) -> ExitCode {
     if args.max_fp_growth.is_nan() || args.max_fp_growth < 1.0 {
         return bad_input("invalid_argument", "--max-fp-growth must be at least 1", json);
     }
-    let (from, to) = (pack_dir(&args.from), pack_dir(&args.to));
+    let (from, to) = (super::pack_dir(&args.from), super::pack_dir(&args.to));
     let options = DeltaOptions { max_fp_growth: args.max_fp_growth };
     let summary = match delta::make(&from, &args.base_feeds, &to, &args.feeds, options) {
         Ok(summary) => summary,

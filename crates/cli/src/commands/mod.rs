@@ -22,10 +22,16 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_FAILED: u8 = 1;
 
 /// The pack directory an argument names: the directory itself, or the directory of a file
-/// in it (the runbook writes `./scripts/sign-rule-pack.sh dist/rules.json`).
+/// in it. The runbook writes `./scripts/sign-rule-pack.sh dist/rules.json`, and a built pack
+/// names its rules `rules.HASH.json`, so a missing file whose directory holds a
+/// `manifest.json` names that directory too.
 pub fn pack_dir(arg: &Path) -> std::path::PathBuf {
-    if arg.is_file() {
-        arg.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
+    if arg.is_dir() {
+        return arg.to_owned();
+    }
+    let parent = arg.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if arg.is_file() || parent.join(ferretwatch_pack::manifest::MANIFEST_NAME).is_file() {
+        parent.to_owned()
     } else {
         arg.to_owned()
     }
