@@ -1,0 +1,131 @@
+//! Extractors whose every rejection is a JSON 4xx: the request body as JSON (content type,
+//! size, syntax, shape) and the client's address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON request body of at most `limits.max_body_bytes`.
+///
+/// - no `Content-Type: application/json` (or `…+json`): 415 `unsupported_media_type`;
+/// - larger than the limit (by `Content-Length` or once read): 413 `payload_too_large`;
+/// - not JSON: 400 `invalid_json`; JSON of the wrong shape (missing or unknown field,
+///   wrong type): 422 `invalid_body`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = AppState::from_ref(state).settings.limits.max_body_bytes;
+        let bytes = read_json_bytes(req, limit).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Checks the content type and the size, and reads the body.
+pub async fn read_json_bytes(req: Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ));
+    }
+    let too_large =
+        || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is over {limit} bytes"));
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let body: Body = req.into_body();
+    axum::body::to_bytes(body, limit).await.map_err(|err| {
+        // A length-limit error is the only one a client can cause on purpose; any other
+        // (an aborted upload) is answered the same way rather than as a 5xx.
+        let _ = err;
+        too_large()
+    })
+}
+
+/// Parses JSON, telling a syntax error (400) from a shape error (422, naming the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    if value.is_ok() {
+        deserializer
+            .end()
+            .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
+    }
+    value.map_err(|err| {
+        use serde_json::error::Category;
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            Category::Data if path == "." => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", inner.to_string())
+            }
+            Category::Data => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("{path}: {inner}"))
+            }
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {inner}"))
+            }
+        }
+    })
+}
+
+/// The client's address: the peer's, or with `trust_forwarded_for` the last entry of
+/// `X-Forwarded-For` (the one the trusted proxy appended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        if state.settings.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+                .last();
+            if let Some(ip) = forwarded {
+                return Ok(ClientIp(ip));
+            }
+        }
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientIp(peer.unwrap_or(IpAddr::from([127, 0, 0, 1]))))
+    }
+}

@@ -1,0 +1,286 @@
+//! The FerretWatch service: the pack origin (what a CDN fronts), the report API, health
+//! checks and metrics, on axum.
+//!
+//! [`prepare`] turns [`Settings`] into a ready [`Server`] (store opened and migrated,
+//! origin opened, development pack deployed on a first start, install-token secret
+//! loaded); [`Server::run`] serves it on listeners the caller bound until a shutdown
+//! future resolves, letting in-flight requests finish. [`launch`] does both. Tests bind
+//! port 0 and never sleep waiting for start-up: a request sent before the server accepts
+//! waits in the listener's backlog.
+//!
+//! Design choices (decision 0011):
+//! - Every route is listed in `router.rs`; admin authentication is an extractor
+//!   ([`auth::Admin`]) parameterised by the permission the route needs.
+//! - Every refusal is a JSON `{"error": {"code", "message"}}` with a 4xx status; the
+//!   request body is read by our own extractor so that axum's plain-text rejections never
+//!   reach a client.
+//! - Metrics are on their own listener, so they are never exposed by accident.
+//! - Token buckets are per process (`governor`); a shared limiter is the scale-out option.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod captcha;
+pub mod dev;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod install;
+pub mod limits;
+pub mod openapi;
+pub mod origin;
+pub mod origin_http;
+pub mod report_api;
+pub mod router;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ferretwatch_store::{StoreOptions, StoreUrl};
+use tokio::net::TcpListener;
+
+pub use settings::Settings;
+pub use state::AppState;
+
+use crate::captcha::{CaptchaVerifier, SiteVerify};
+use crate::install::InstallKeys;
+use crate::limits::RateLimits;
+use crate::origin::OriginStore;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The settings are unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The store could not be opened.
+    #[error("database {url}: {message}")]
+    Store {
+        /// The database URL, password redacted.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The origin could not be opened or bootstrapped.
+    #[error("origin: {0}")]
+    Origin(String),
+    /// A listener failed.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The listeners to serve on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// API and origin.
+    pub api: TcpListener,
+    /// Metrics; `None` to bind `settings.metrics_listen`.
+    pub metrics: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(api: TcpListener) -> Self {
+        Listeners { api, metrics: None }
+    }
+}
+
+/// A prepared server, ready to run.
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+}
+
+/// Opens everything `settings` names; on a first start with `dev_bootstrap`, creates
+/// development keys and deploys a signed default pack.
+pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
+    let db_url = settings.db_url();
+    let parsed = StoreUrl::parse(&db_url).map_err(|e| LaunchError::Config(e.to_string()))?;
+    let options = StoreOptions {
+        max_connections: (settings.pool.max_connections > 0).then_some(settings.pool.max_connections),
+        acquire_timeout: Duration::from_millis(settings.pool.acquire_timeout_ms.max(1)),
+        ..StoreOptions::default()
+    };
+    let store = ferretwatch_store::open_url(&parsed, &options)
+        .await
+        .map_err(|e| LaunchError::Store { url: parsed.redacted(), message: error::chain(&e) })?;
+    tracing::info!(database = %parsed.redacted(), backend = store.backend().name(), "store opened");
+
+    let origin_url = settings.origin_url();
+    let origin = OriginStore::open(&origin_url, &settings.server).map_err(LaunchError::Origin)?;
+    if settings.dev_bootstrap && origin.is_local() && origin.pack_version().await.is_none() {
+        let data_dir = settings.data_dir.clone();
+        let url = origin_url.clone();
+        let done = tokio::task::spawn_blocking(move || dev::bootstrap(&data_dir, &url))
+            .await
+            .map_err(|e| LaunchError::Origin(format!("bootstrap task: {e}")))?
+            .map_err(LaunchError::Origin)?;
+        tracing::warn!(
+            root = %done.root.display(),
+            pack_version = %done.version,
+            origin = %origin_url,
+            new_keys = done.new_keys,
+            "DEVELOPMENT KEYS: deployed a default pack signed with development keys kept beside the server; \
+             never use them for production packs (set dev_bootstrap = false and deploy packs signed by your publishers)"
+        );
+    }
+
+    let install = InstallKeys::load_or_create(
+        settings.install.secret.clone(),
+        &settings.data_dir,
+        settings.install.validity_days,
+    )
+    .map_err(LaunchError::Config)?;
+    let captcha: Option<Arc<dyn CaptchaVerifier>> = match (&settings.captcha.verify_url, &settings.captcha.secret) {
+        (Some(url), Some(secret)) => Some(Arc::new(
+            SiteVerify::new(url, secret.clone(), Duration::from_millis(settings.captcha.timeout_ms))
+                .map_err(LaunchError::Config)?,
+        )),
+        (None, None) => None,
+        _ => return Err(LaunchError::Config("captcha.verify_url and captcha.secret go together".into())),
+    };
+    let limits = RateLimits::new(&settings.limits, &settings.captcha, captcha.is_some());
+    let pack_version = origin.pack_version().await;
+    telemetry::set_pack_version(None, pack_version.as_deref());
+    let state = AppState {
+        settings: Arc::new(settings),
+        store,
+        origin: Arc::new(origin),
+        install: Arc::new(install),
+        limits: Arc::new(limits),
+        captcha,
+        pack_version: Arc::new(RwLock::new(pack_version)),
+    };
+    Ok(Server { state })
+}
+
+impl Server {
+    /// The shared state (tests use it to reach the store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Replaces the CAPTCHA verifier and rebuilds the limiters around it (tests).
+    pub fn with_captcha(mut self, verifier: Arc<dyn CaptchaVerifier>) -> Self {
+        let settings = &self.state.settings;
+        self.state.limits = Arc::new(RateLimits::new(&settings.limits, &settings.captcha, true));
+        self.state.captcha = Some(verifier);
+        self
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish (at most
+    /// `shutdown_grace_seconds`) and closes the store.
+    pub async fn run(
+        self,
+        listeners: impl Into<Listeners>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), LaunchError> {
+        let listeners = listeners.into();
+        let state = self.state;
+        telemetry::recorder();
+        let metrics_listener = match listeners.metrics {
+            Some(listener) => listener,
+            None => TcpListener::bind(state.settings.metrics_listen).await?,
+        };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tracing::info!(
+            addr = %listeners.api.local_addr()?,
+            metrics = %metrics_listener.local_addr()?,
+            "listening"
+        );
+
+        let metrics_app = router::metrics(state.clone());
+        let mut metrics_stop = stop_rx.clone();
+        let metrics_task = tokio::spawn(async move {
+            let served = axum::serve(metrics_listener, metrics_app)
+                .with_graceful_shutdown(async move {
+                    let _ = metrics_stop.wait_for(|stop| *stop).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+        let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
+
+        let grace = Duration::from_secs(state.settings.shutdown_grace_seconds);
+        let app = router::api(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let mut grace_rx = stop_rx.clone();
+        let serve = axum::serve(listeners.api, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections; finishing in-flight requests");
+            let _ = stop_tx.send(true);
+        });
+        let grace_timer = async move {
+            let _ = grace_rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = serve => served?,
+            () = grace_timer => tracing::warn!(seconds = grace.as_secs(), "grace period over; dropping the requests still open"),
+        }
+        let _ = metrics_task.await;
+        housekeeping.abort();
+        state.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Serves `settings` on `listener` (metrics on `settings.metrics_listen`) until `shutdown`.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), LaunchError> {
+    prepare(settings).await?.run(listener, shutdown).await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Every minute: forget idle rate-limit buckets. Every few seconds: notice a new pack.
+async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        ticks += 1;
+        if ticks % 12 == 0 {
+            state.limits.shrink();
+        }
+        let current = state.origin.pack_version().await;
+        let previous = state.current_pack_version();
+        if current != previous {
+            telemetry::set_pack_version(previous.as_deref(), current.as_deref());
+            tracing::info!(pack_version = current.as_deref().unwrap_or("none"), "origin serves a new pack");
+            *state.pack_version.write().expect("pack version lock") = current;
+        }
+    }
+}

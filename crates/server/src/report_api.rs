@@ -1,0 +1,334 @@
+//! `POST /v1/report`, `POST /v1/false-positive` and `POST /v1/install`
+//! (`docs/formats/report-api.md`).
+//!
+//! The order of checks puts the cheap refusals first, so a flood costs as little as
+//! possible: the IP's buckets, the install token (MAC, expiry) and its buckets, then the
+//! body (type, size, JSON, fields), then a CAPTCHA when the IP looks abusive, and only
+//! then the database. A 201 is sent after the store has committed the report.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferretwatch_store::{
+    ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, PackVersion, ReportKind, ReportReason,
+    ReportUrl, Score, Sha256Digest, Timestamp, ValidationError,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::captcha::Verdict;
+use crate::error::ApiError;
+use crate::extract::{parse_json, read_json_bytes, ClientIp};
+use crate::install::{InstallError, HEADER};
+use crate::limits::{Challenge, Limited};
+use crate::state::AppState;
+
+/// The closed list of reasons.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Phishing login page.
+    PhishingLogin,
+    /// Payment fraud or scam.
+    PaymentFraud,
+    /// Malware or download deception.
+    MalwareDownload,
+    /// Brand impersonation or homograph.
+    BrandImpersonation,
+    /// Data exfiltration or form abuse.
+    DataExfiltration,
+    /// Something else: `reason_text` is required.
+    Other,
+}
+
+impl ReasonCode {
+    fn code(self) -> &'static str {
+        match self {
+            ReasonCode::PhishingLogin => "phishing_login",
+            ReasonCode::PaymentFraud => "payment_fraud",
+            ReasonCode::MalwareDownload => "malware_download",
+            ReasonCode::BrandImpersonation => "brand_impersonation",
+            ReasonCode::DataExfiltration => "data_exfiltration",
+            ReasonCode::Other => "other",
+        }
+    }
+}
+
+/// One of the verdict's top findings.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingBody {
+    /// The finding key (`[a-z0-9_.:-]`, 1–64 characters).
+    #[schema(example = "idn_homograph_high", min_length = 1, max_length = 64, pattern = "^[a-z0-9_.:-]{1,64}$")]
+    pub key: String,
+    /// The evidence snippet shown to the user (at most 500 characters).
+    #[schema(example = "xn--pypal-4ve.com is displayed as pаypal.com", max_length = 500)]
+    #[serde(default)]
+    pub evidence: String,
+}
+
+/// A report of a dangerous page (`/v1/report`) or of a page wrongly flagged
+/// (`/v1/false-positive`). Nothing else is accepted: unknown fields are refused.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// The full http(s) URL of the page (never a domain pattern), at most 2048 bytes.
+    #[schema(example = "https://paypa1-secure.example/signin?session=1", max_length = 2048)]
+    pub url: String,
+    /// Why it is reported.
+    pub reason: ReasonCode,
+    /// Required with `other` (1–200 characters), refused with any other reason.
+    #[schema(max_length = 200)]
+    #[serde(default)]
+    pub reason_text: Option<String>,
+    /// When the client made the report, `YYYY-MM-DDTHH:MM:SSZ` (UTC), at most a day ahead
+    /// of the server's clock.
+    #[schema(example = "2026-11-27T10:15:00Z", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")]
+    pub timestamp: String,
+    /// The extension's version (`[0-9A-Za-z.+-]`, 1–32 characters).
+    #[schema(example = "1.4.2", pattern = "^[0-9A-Za-z.+-]{1,32}$")]
+    pub extension_version: String,
+    /// The pack version the page was scored with: `YYYY.MM.DD.HH` or `YYYY.MM.DD.HH.N`.
+    #[schema(example = "2026.11.27.01", pattern = "^[0-9]{4}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}(\\.[0-9]{1,6})?$")]
+    pub pack_version: String,
+    /// The verdict's score, 0–100.
+    #[schema(minimum = 0, maximum = 100, example = 87)]
+    pub score: i64,
+    /// The verdict's top findings, at most 10.
+    #[schema(max_items = 10)]
+    #[serde(default)]
+    pub findings: Vec<FindingBody>,
+    /// Hex SHA-256 of a screenshot hashed locally (never the image).
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    #[serde(default)]
+    pub screenshot_hash: Option<String>,
+    /// The CAPTCHA response token, when the server asked for one (403 `captcha_required`).
+    #[schema(max_length = 4096)]
+    #[serde(default)]
+    pub captcha_token: Option<String>,
+}
+
+/// The answer to an accepted report: it is committed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReportAccepted {
+    /// The report's id.
+    pub id: i64,
+    /// SHA-256 of the normalised URL (the moderation key).
+    pub url_hash: String,
+    /// The URL as normalised and stored.
+    pub url: String,
+    /// Whether this is the first report of this URL.
+    pub first_report: bool,
+    /// Reports of this URL so far, this one included.
+    pub report_count: i64,
+}
+
+/// A new install token.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InstallIssued {
+    /// Send it as `X-Install-Token` with every report. It identifies nobody.
+    pub install_token: String,
+    /// Its expiry, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
+    metrics::counter!("ferretwatch_rate_limited_total", "scope" => limited.scope.label()).increment(1);
+    let _ = state;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests from this {}; retry later", limited.scope.label().replace('_', " ")),
+    )
+    .retry_after(limited.retry_after)
+}
+
+/// Issues an install token (counts against the client IP's buckets).
+#[utoipa::path(post, path = "/v1/install", tag = "reports",
+    responses(
+        (status = 201, description = "A new install token", body = InstallIssued),
+        (status = 429, description = "Rate limited (see Retry-After)", body = crate::error::ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    ))]
+pub async fn install(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Response, ApiError> {
+    state.limits.check_ip(ip).map_err(|l| rate_limited(&state, l))?;
+    let (install_token, expires_at) = state.install.issue().map_err(|e| {
+        tracing::error!(error = %e, "could not issue an install token");
+        ApiError::unavailable("unavailable", "could not issue a token; retry later")
+    })?;
+    metrics::counter!("ferretwatch_install_tokens_issued_total").increment(1);
+    Ok((StatusCode::CREATED, Json(InstallIssued { install_token, expires_at })).into_response())
+}
+
+/// Reports a dangerous page.
+#[utoipa::path(post, path = "/v1/report", tag = "reports", request_body = ReportRequest,
+    params(("x-install-token" = String, Header, description = "The install token from POST /v1/install")),
+    responses(
+        (status = 201, description = "Committed", body = ReportAccepted),
+        (status = 400, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 401, description = "Install token missing, invalid or expired", body = crate::error::ErrorBody),
+        (status = 403, description = "CAPTCHA required or failed", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the limit (10 KB)", body = crate::error::ErrorBody),
+        (status = 415, description = "Not application/json", body = crate::error::ErrorBody),
+        (status = 422, description = "A field is refused", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = crate::error::ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Storage or CAPTCHA verifier unavailable; retry", body = crate::error::ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    ))]
+pub async fn report(state: State<AppState>, ip: ClientIp, req: Request) -> Response {
+    submit(state, ip, req, ReportKind::Report).await
+}
+
+/// Reports a page wrongly flagged as dangerous.
+#[utoipa::path(post, path = "/v1/false-positive", tag = "reports", request_body = ReportRequest,
+    params(("x-install-token" = String, Header, description = "The install token from POST /v1/install")),
+    responses(
+        (status = 201, description = "Committed", body = ReportAccepted),
+        (status = 400, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 401, description = "Install token missing, invalid or expired", body = crate::error::ErrorBody),
+        (status = 403, description = "CAPTCHA required or failed", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the limit (10 KB)", body = crate::error::ErrorBody),
+        (status = 415, description = "Not application/json", body = crate::error::ErrorBody),
+        (status = 422, description = "A field is refused", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = crate::error::ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Storage or CAPTCHA verifier unavailable; retry", body = crate::error::ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    ))]
+pub async fn false_positive(state: State<AppState>, ip: ClientIp, req: Request) -> Response {
+    submit(state, ip, req, ReportKind::FalsePositive).await
+}
+
+async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Request, kind: ReportKind) -> Response {
+    match accept(&state, ip, req, kind).await {
+        Ok(accepted) => {
+            metrics::counter!("ferretwatch_reports_accepted_total", "kind" => kind.code()).increment(1);
+            (StatusCode::CREATED, Json(accepted)).into_response()
+        }
+        Err(err) => {
+            metrics::counter!("ferretwatch_reports_rejected_total", "kind" => kind.code(), "reason" => err.code())
+                .increment(1);
+            err.into_response()
+        }
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    req: Request,
+    kind: ReportKind,
+) -> Result<ReportAccepted, ApiError> {
+    let challenge = state.limits.check_ip(ip).map_err(|l| rate_limited(state, l))?;
+    let token = req
+        .headers()
+        .get(HEADER)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "install_token_required",
+                "send the install token from POST /v1/install as X-Install-Token",
+            )
+        })?
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("install_token_invalid", InstallError::Malformed.to_string()))?;
+    let install = state.install.verify(token).map_err(|e| {
+        let code = if e == InstallError::Expired { "install_token_expired" } else { "install_token_invalid" };
+        ApiError::unauthorized(code, e.to_string())
+    })?;
+    state.limits.check_install(&install.id).map_err(|l| rate_limited(state, l))?;
+
+    let bytes = read_json_bytes(req, state.settings.limits.max_body_bytes).await?;
+    let body: ReportRequest = parse_json(&bytes)?;
+    let captcha_token = body.captcha_token.clone();
+    let report = to_new_report(body, kind, &install.id, ip).map_err(|e| ApiError::invalid(&e))?;
+
+    if challenge == Challenge::Required {
+        if let Some(verifier) = &state.captcha {
+            let token = captcha_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "captcha_required",
+                    "solve the CAPTCHA and send its token as captcha_token",
+                )
+            })?;
+            match verifier.verify(&token, Some(ip)).await {
+                Verdict::Passed => metrics::counter!("ferretwatch_captcha_total", "result" => "passed").increment(1),
+                Verdict::Failed(codes) => {
+                    metrics::counter!("ferretwatch_captcha_total", "result" => "failed").increment(1);
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "captcha_failed",
+                        format!("the CAPTCHA was not accepted ({})", codes.join(", ")),
+                    ));
+                }
+                Verdict::Unavailable(why) => {
+                    metrics::counter!("ferretwatch_captcha_total", "result" => "unavailable").increment(1);
+                    tracing::warn!(reason = %why, "CAPTCHA verifier unavailable; refusing the challenged request");
+                    return Err(ApiError::unavailable(
+                        "captcha_unavailable",
+                        "the CAPTCHA cannot be checked now; retry later",
+                    ));
+                }
+            }
+        }
+    }
+
+    let receipt = state.store.append_report(&report).await.map_err(ApiError::store)?;
+    Ok(ReportAccepted {
+        id: receipt.id.0,
+        url_hash: receipt.url_hash.to_string(),
+        url: report.url.as_str().to_owned(),
+        first_report: receipt.new_url,
+        report_count: receipt.report_count,
+    })
+}
+
+/// The most a client's clock may run ahead of the server's.
+const MAX_CLOCK_AHEAD_MS: i64 = 24 * 3600 * 1000;
+
+/// Builds the store's validated report from the request (parse, don't validate: every
+/// field goes through its type's constructor).
+pub fn to_new_report(
+    body: ReportRequest,
+    kind: ReportKind,
+    install_id: &str,
+    ip: std::net::IpAddr,
+) -> Result<NewReport, ValidationError> {
+    let received_at = Timestamp::now();
+    let client_secs = ferretwatch_pack::time::Timestamp::parse(&body.timestamp)
+        .filter(|_| body.timestamp.ends_with('Z') && body.timestamp.as_bytes().get(10) == Some(&b'T'))
+        .ok_or_else(|| ValidationError::new("timestamp", "must be YYYY-MM-DDTHH:MM:SSZ (UTC)"))?;
+    let client_ms = i64::try_from(client_secs.0).unwrap_or(i64::MAX).saturating_mul(1000);
+    if client_ms > received_at.as_millis() + MAX_CLOCK_AHEAD_MS {
+        return Err(ValidationError::new("timestamp", "is more than a day in the future"));
+    }
+    let findings = body
+        .findings
+        .iter()
+        .map(|f| Finding::new(&f.key, &f.evidence))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(Findings::new)?;
+    let screenshot_hash = body
+        .screenshot_hash
+        .as_deref()
+        .map(|h| {
+            Sha256Digest::from_hex(h).map_err(|_| ValidationError::new("screenshot_hash", "must be 64 hex digits"))
+        })
+        .transpose()?;
+    Ok(NewReport {
+        kind,
+        url: ReportUrl::parse(&body.url)?,
+        reason: ReportReason::parse(body.reason.code(), body.reason_text.as_deref())?,
+        received_at,
+        client_timestamp: Timestamp::from_millis(client_ms),
+        extension_version: ExtensionVersion::parse(&body.extension_version)?,
+        pack_version: PackVersion::parse(&body.pack_version)?,
+        score: Score::new(body.score)?,
+        findings,
+        screenshot_hash,
+        install_token_id: Some(InstallTokenId::parse(install_id)?),
+        client_net: Some(ClientNet::from_ip(ip)),
+    })
+}

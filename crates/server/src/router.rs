@@ -1,0 +1,55 @@
+//! Every route of the service, in one place.
+
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::state::AppState;
+use crate::{error, health, openapi, origin_http, report_api, telemetry};
+
+/// The request-id header, set when the client sent none and echoed in every response.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The API and origin listener's routes.
+pub fn api(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::live).post(health::check))
+        .route("/ready", get(health::ready))
+        .route("/api/health", get(health::admin))
+        .route("/openapi.json", get(openapi::serve))
+        .route("/v1/install", post(report_api::install))
+        .route("/v1/report", post(report_api::report))
+        .route("/v1/false-positive", post(report_api::false_positive))
+        .route("/v1/{*name}", get(origin_http::serve))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        // Innermost first: compression, then the gzip representation's own ETag, then
+        // metrics, the request id in the response, the request span, and outermost the
+        // request id itself so that everything inside sees it.
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(middleware::map_response(origin_http::gzip_etag))
+        .layer(middleware::from_fn(telemetry::track))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                // The span names the method, path and request id only: never headers or
+                // the query, which may carry tokens.
+                .make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The metrics listener's one route.
+pub fn metrics(state: AppState) -> Router {
+    Router::new().route("/metrics", get(telemetry::render)).with_state(state)
+}

@@ -1,0 +1,433 @@
+//! Settings: built-in defaults, then a TOML file, then `FERRETWATCH_…` environment
+//! variables, each layer overriding the one before. Unknown keys are refused with the key
+//! named, whichever layer they come from (`docs/formats/report-api.md`, "Configuration").
+//!
+//! Environment variables map onto keys by upper-casing and joining with `_`:
+//! `FERRETWATCH_LISTEN` is `listen`, `FERRETWATCH_LIMITS_IP_PER_MINUTE` is
+//! `limits.ip_per_minute`. Any variable that starts with a section's prefix
+//! (`FERRETWATCH_LIMITS_`, `FERRETWATCH_INSTALL_`, `FERRETWATCH_CAPTCHA_`,
+//! `FERRETWATCH_POOL_`, `FERRETWATCH_SERVER_`) and names no key is refused. Other
+//! `FERRETWATCH_*` variables belong to other commands (`FERRETWATCH_SIGNING_KEY`, …) and
+//! are ignored here.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The configuration file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a key is unknown or of the wrong type.
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// The file, or `environment`.
+        origin: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+}
+
+/// Everything `ferretwatch serve` can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The API and origin listener.
+    pub listen: SocketAddr,
+    /// The metrics listener (Prometheus text format), kept apart so metrics are never
+    /// exposed by accident.
+    pub metrics_listen: SocketAddr,
+    /// Where the defaults keep their files (database, origin, keys, install secret).
+    pub data_dir: PathBuf,
+    /// The database: `sqlite://PATH` or `postgres://…`. Default `sqlite://DATA_DIR/ferretwatch.db`.
+    pub db: Option<String>,
+    /// The pack origin: `file:///DIR`, a directory, or `s3://BUCKET[/PREFIX]`. Default
+    /// `DATA_DIR/origin`.
+    pub origin: Option<String>,
+    /// On first start with a local origin that serves no pack: create development keys and
+    /// deploy a signed default pack (logged loudly). Turn off in production.
+    pub dev_bootstrap: bool,
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it; otherwise anyone could pick their own rate-limit bucket).
+    pub trust_forwarded_for: bool,
+    /// Log filter, `tracing` target syntax (`info`, `warn,ferretwatch_server=debug`).
+    pub log: String,
+    /// Seconds in-flight requests get to finish after a shutdown signal.
+    pub shutdown_grace_seconds: u64,
+    /// Report API limits.
+    pub limits: Limits,
+    /// Install tokens.
+    pub install: InstallSettings,
+    /// The CAPTCHA challenge for suspected abuse.
+    pub captcha: CaptchaSettings,
+    /// Database pool.
+    pub pool: PoolSettings,
+    /// Origin serving.
+    pub server: ServerSettings,
+}
+
+/// Token buckets and size limits of the report API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Requests per client IP per minute (report, false positive, install).
+    pub ip_per_minute: u32,
+    /// Requests per client IP per day.
+    pub ip_per_day: u32,
+    /// Reports per install token per minute.
+    pub install_per_minute: u32,
+    /// Reports per install token per day.
+    pub install_per_day: u32,
+    /// The largest request body accepted, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+}
+
+/// Install tokens (`POST /v1/install`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InstallSettings {
+    /// The HMAC key, at least 32 characters. When absent, a random one is generated on
+    /// first start and kept in `DATA_DIR/install-secret` (mode 0600).
+    #[serde(serialize_with = "redacted")]
+    pub secret: Option<SecretString>,
+    /// How long an issued token is valid, in days.
+    pub validity_days: u32,
+}
+
+impl std::fmt::Debug for InstallSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
+            .field("validity_days", &self.validity_days)
+            .finish()
+    }
+}
+
+/// The CAPTCHA challenge (decision 0011): asked of clients that look abusive.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptchaSettings {
+    /// The siteverify endpoint (`https://api.hcaptcha.com/siteverify`,
+    /// `https://challenges.cloudflare.com/turnstile/v0/siteverify`). No CAPTCHA when absent.
+    pub verify_url: Option<String>,
+    /// The site secret sent to the endpoint.
+    #[serde(serialize_with = "redacted")]
+    pub secret: Option<SecretString>,
+    /// Requests per IP per minute above which a CAPTCHA is required (below the hard
+    /// per-minute limit).
+    pub after_per_minute: u32,
+    /// Seconds an IP that hit a rate limit must solve a CAPTCHA for every report.
+    pub greylist_seconds: u64,
+    /// Timeout of one verification call, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl std::fmt::Debug for CaptchaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptchaSettings")
+            .field("verify_url", &self.verify_url)
+            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
+            .field("after_per_minute", &self.after_per_minute)
+            .field("greylist_seconds", &self.greylist_seconds)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+/// Database pool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSettings {
+    /// Most connections; 0 for the backend's default (16 PostgreSQL, 4 SQLite).
+    pub max_connections: u32,
+    /// Milliseconds a request waits for a connection before failing with 503.
+    pub acquire_timeout_ms: u64,
+}
+
+/// Origin serving.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// `max-age` of the manifest and TUF metadata, in seconds.
+    pub metadata_max_age: u32,
+    /// Milliseconds a cached metadata object is served before the store is asked whether
+    /// it changed.
+    pub revalidate_ms: u64,
+    /// Bytes of origin objects kept in memory at most.
+    pub cache_bytes: usize,
+}
+
+fn redacted<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_some("[REDACTED]"),
+        None => s.serialize_none(),
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            data_dir: PathBuf::from("data"),
+            db: None,
+            origin: None,
+            dev_bootstrap: true,
+            trust_forwarded_for: false,
+            log: "info".into(),
+            shutdown_grace_seconds: 30,
+            limits: Limits::default(),
+            install: InstallSettings::default(),
+            captcha: CaptchaSettings::default(),
+            pool: PoolSettings::default(),
+            server: ServerSettings::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ip_per_minute: 5,
+            ip_per_day: 300,
+            install_per_minute: 3,
+            install_per_day: 100,
+            max_body_bytes: 10_240,
+        }
+    }
+}
+
+impl Default for InstallSettings {
+    fn default() -> Self {
+        InstallSettings { secret: None, validity_days: 365 }
+    }
+}
+
+impl Default for CaptchaSettings {
+    fn default() -> Self {
+        CaptchaSettings {
+            verify_url: None,
+            secret: None,
+            after_per_minute: 3,
+            greylist_seconds: 600,
+            timeout_ms: 3_000,
+        }
+    }
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings { max_connections: 0, acquire_timeout_ms: 5_000 }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { metadata_max_age: 60, revalidate_ms: 1_000, cache_bytes: 64 << 20 }
+    }
+}
+
+/// Sections whose environment prefix is reserved: an unknown key under one is an error.
+const SECTIONS: [&str; 5] = ["limits", "install", "captcha", "pool", "server"];
+
+/// The environment prefix.
+pub const ENV_PREFIX: &str = "FERRETWATCH_";
+
+impl Settings {
+    /// Defaults, then `file` (if given), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Defaults, then `file`, then the given environment (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut table = toml::Table::new();
+        if let Some(path) = file {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SettingsError::Read { path: path.into(), source })?;
+            table = toml::from_str(&text)
+                .map_err(|e| SettingsError::Invalid { origin: path.display().to_string(), message: e.to_string() })?;
+            // Type and key errors name the file.
+            Settings::deserialize(toml::Value::Table(table.clone()))
+                .map_err(|e| SettingsError::Invalid { origin: path.display().to_string(), message: e.to_string() })?;
+        }
+        let env_table = env_overrides(env)?;
+        merge(&mut table, env_table);
+        Settings::deserialize(toml::Value::Table(table))
+            .map_err(|e| SettingsError::Invalid { origin: "environment".into(), message: e.to_string() })
+    }
+
+    /// The database URL in force.
+    pub fn db_url(&self) -> String {
+        self.db.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ferretwatch.db").display()))
+    }
+
+    /// The origin in force.
+    pub fn origin_url(&self) -> String {
+        self.origin.clone().unwrap_or_else(|| self.data_dir.join("origin").display().to_string())
+    }
+}
+
+/// The keys every layer may set, with their types, from a fully populated example.
+fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
+    let mut example = Settings::default();
+    example.db = Some(String::new());
+    example.origin = Some(String::new());
+    example.install.secret = Some(SecretString::from(""));
+    example.captcha.verify_url = Some(String::new());
+    example.captcha.secret = Some(SecretString::from(""));
+    let value = toml::Value::try_from(&example).expect("settings serialise");
+    let mut keys = BTreeMap::new();
+    fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, value) in table {
+                    let mut path = prefix.to_vec();
+                    path.push(key.clone());
+                    walk(&path, value, out);
+                }
+            }
+            leaf => {
+                out.insert(prefix.join("_").to_ascii_uppercase(), (prefix.to_vec(), leaf.clone()));
+            }
+        }
+    }
+    walk(&[], &value, &mut keys);
+    keys
+}
+
+/// The `FERRETWATCH_…` variables that name settings, as a table to merge.
+fn env_overrides(env: impl IntoIterator<Item = (String, String)>) -> Result<toml::Table, SettingsError> {
+    let keys = known_keys();
+    let mut table = toml::Table::new();
+    let invalid = |message: String| SettingsError::Invalid { origin: "environment".into(), message };
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some((path, example)) = keys.get(rest) else {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(section) = SECTIONS.iter().find(|s| lower.starts_with(&format!("{s}_"))) {
+                return Err(invalid(format!(
+                    "unknown setting {name} (no key {section}.{} in section [{section}])",
+                    &lower[section.len() + 1..]
+                )));
+            }
+            continue;
+        };
+        let value = match example {
+            toml::Value::Integer(_) => raw
+                .trim()
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .map_err(|_| invalid(format!("{name}: {raw:?} is not an integer")))?,
+            toml::Value::Boolean(_) => match raw.trim() {
+                "true" | "1" | "yes" => toml::Value::Boolean(true),
+                "false" | "0" | "no" => toml::Value::Boolean(false),
+                _ => return Err(invalid(format!("{name}: {raw:?} is not true or false"))),
+            },
+            _ => toml::Value::String(raw),
+        };
+        let mut cursor = &mut table;
+        for part in &path[..path.len() - 1] {
+            cursor = cursor
+                .entry(part.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .expect("sections are tables");
+        }
+        cursor.insert(path[path.len() - 1].clone(), value);
+    }
+    Ok(table)
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(over_inner)) => merge(inner, over_inner),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn no_configuration_gives_the_documented_defaults() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.metrics_listen.to_string(), "127.0.0.1:9090");
+        assert_eq!(s.db_url(), "sqlite://data/ferretwatch.db");
+        assert_eq!(s.origin_url(), "data/origin");
+        assert_eq!((s.limits.ip_per_minute, s.limits.ip_per_day), (5, 300));
+        assert_eq!((s.limits.install_per_minute, s.limits.install_per_day), (3, 100));
+        assert!(s.dev_bootstrap);
+    }
+
+    #[test]
+    fn file_then_environment_override_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fw.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:8000\"\n[limits]\nip_per_minute = 50\nip_per_day = 9\n").unwrap();
+        let s = Settings::load_from(
+            Some(&path),
+            env(&[("FERRETWATCH_LIMITS_IP_PER_DAY", "1000"), ("FERRETWATCH_DB", "postgres://x@y/z")]),
+        )
+        .unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:8000");
+        assert_eq!(s.limits.ip_per_minute, 50);
+        assert_eq!(s.limits.ip_per_day, 1000);
+        assert_eq!(s.db_url(), "postgres://x@y/z");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fw.toml");
+        std::fs::write(&path, "[limits]\nip_per_hour = 5\n").unwrap();
+        let err = Settings::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("ip_per_hour"), "{err}");
+        std::fs::write(&path, "lissen = \"x\"\n").unwrap();
+        let err = Settings::load_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("lissen"), "{err}");
+    }
+
+    #[test]
+    fn unknown_variables_under_a_section_prefix_are_refused_and_others_ignored() {
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_LIMITS_IP_PER_HOUR", "5")])).unwrap_err();
+        assert!(err.to_string().contains("FERRETWATCH_LIMITS_IP_PER_HOUR"), "{err}");
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_SERVER_PORT", "5")])).unwrap_err();
+        assert!(err.to_string().contains("FERRETWATCH_SERVER_PORT"), "{err}");
+        let ok = Settings::load_from(None, env(&[("FERRETWATCH_SIGNING_KEY", "a.key"), ("HOME", "/root")]));
+        assert!(ok.is_ok());
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_LIMITS_IP_PER_DAY", "many")])).unwrap_err();
+        assert!(err.to_string().contains("not an integer"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let s = Settings::load_from(None, env(&[("FERRETWATCH_INSTALL_SECRET", "hunter2-hunter2-hunter2-hunter2-x")]))
+            .unwrap();
+        assert!(s.install.secret.is_some());
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,37 @@
+//! What every handler shares.
+
+use std::sync::{Arc, RwLock};
+
+use ferretwatch_store::Store;
+
+use crate::captcha::CaptchaVerifier;
+use crate::install::InstallKeys;
+use crate::limits::RateLimits;
+use crate::origin::OriginStore;
+use crate::settings::Settings;
+
+/// The application's shared state (cheap to clone: every field is shared).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The settings in force.
+    pub settings: Arc<Settings>,
+    /// Reports, moderation and admin tokens.
+    pub store: Arc<dyn Store>,
+    /// The pack origin.
+    pub origin: Arc<OriginStore>,
+    /// Install-token keys.
+    pub install: Arc<InstallKeys>,
+    /// Token buckets.
+    pub limits: Arc<RateLimits>,
+    /// The CAPTCHA verifier, when one is configured.
+    pub captcha: Option<Arc<dyn CaptchaVerifier>>,
+    /// The pack version the origin serves, as last seen.
+    pub pack_version: Arc<RwLock<Option<String>>>,
+}
+
+impl AppState {
+    /// The pack version last seen at the origin.
+    pub fn current_pack_version(&self) -> Option<String> {
+        self.pack_version.read().expect("pack version lock").clone()
+    }
+}

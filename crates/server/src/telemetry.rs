@@ -1,0 +1,95 @@
+//! Metrics (Prometheus text format on their own listener) and structured JSON logs.
+//!
+//! Metric names (`docs/formats/report-api.md`, "Metrics"):
+//! - `ferretwatch_http_requests_total{route,method,status}` and
+//!   `ferretwatch_http_request_duration_seconds{route,method}` (histogram);
+//! - `ferretwatch_reports_accepted_total{kind}`, `ferretwatch_reports_rejected_total{kind,reason}`;
+//! - `ferretwatch_rate_limited_total{scope}`, `ferretwatch_captcha_total{result}`;
+//! - `ferretwatch_origin_responses_total{result="not_modified"|"full"}` (the conditional
+//!   hit ratio is `not_modified / (not_modified + full)`);
+//! - `ferretwatch_pack_info{version}` (1 for the version served);
+//! - `ferretwatch_db_pool_connections{state="open"|"idle"|"max"}`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder (once; later calls return the same handle).
+pub fn recorder() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_seconds".into()),
+                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                )
+                .expect("non-empty buckets")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (a test harness): then ours only
+            // renders what we record through it, which is nothing; that is acceptable.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Counts and times every request by its route template (never the raw path, so label
+/// cardinality stays bounded).
+pub async fn track(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("ferretwatch_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("ferretwatch_http_requests_total", "route" => route, "method" => method, "status" => status)
+        .increment(1);
+    response
+}
+
+/// `GET /metrics` on the metrics listener.
+pub async fn render(State(state): State<AppState>) -> Response {
+    let pool = state.store.pool_stats();
+    metrics::gauge!("ferretwatch_db_pool_connections", "state" => "open").set(f64::from(pool.size));
+    metrics::gauge!("ferretwatch_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
+    metrics::gauge!("ferretwatch_db_pool_connections", "state" => "max").set(f64::from(pool.max));
+    let handle = recorder();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+}
+
+/// Records the pack version served (1 for it, 0 for the one before).
+pub fn set_pack_version(previous: Option<&str>, current: Option<&str>) {
+    if let Some(previous) = previous {
+        metrics::gauge!("ferretwatch_pack_info", "version" => previous.to_owned()).set(0.0);
+    }
+    if let Some(current) = current {
+        metrics::gauge!("ferretwatch_pack_info", "version" => current.to_owned()).set(1.0);
+    }
+}
+
+/// Structured JSON logs on standard output, filtered by `tracing` target syntax.
+/// Idempotent: a second call (tests) keeps the first subscriber.
+pub fn init_logging(filter: &str) -> Result<(), String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let targets: tracing_subscriber::filter::Targets =
+        filter.parse().map_err(|e| format!("log filter {filter:?}: {e}"))?;
+    let layer = tracing_subscriber::fmt::layer()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(true)
+        .flatten_event(true);
+    let _ = tracing_subscriber::registry().with(layer).with(targets).try_init();
+    Ok(())
+}
