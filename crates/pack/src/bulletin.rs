@@ -8,16 +8,14 @@
 //! content, then the expiry, and reports each refusal with the codes and exit statuses
 //! of `pack verify`.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::content_name;
 use crate::publish::Severity;
 use crate::time::Timestamp;
 use crate::trust::keys::PrivateKey;
-use crate::trust::metadata::{typed, Envelope, Root};
-use crate::trust::verify::VerifyError;
+use crate::trust::metadata::{typed, Envelope};
+use crate::trust::verify::{check_signatures, trusted_root, VerifyError};
 use crate::trust::{canonical_json, sha256_hex};
 
 /// The `_type` of bulletin metadata.
@@ -279,10 +277,7 @@ pub fn verify_bulletin(bytes: &[u8], root: &[u8], now: Timestamp) -> Result<Bull
     if bytes.len() as u64 > MAX_BULLETIN_BYTES {
         return Err(VerifyError::Oversized { file: FILE.into(), limit: MAX_BULLETIN_BYTES });
     }
-    let root_envelope = Envelope::parse(root).map_err(|e| VerifyError::Malformed(format!("root.json: {e}")))?;
-    let root: Root = typed("root.json", &root_envelope.signed)?;
-    root.check()?;
-    check_signatures("root.json", "root", &root_envelope, &root)?;
+    let root = trusted_root(root)?;
     if root.expires <= now {
         return Err(VerifyError::Expired { file: "root.json".into(), expires: root.expires, now });
     }
@@ -294,45 +289,6 @@ pub fn verify_bulletin(bytes: &[u8], root: &[u8], now: Timestamp) -> Result<Bull
         return Err(VerifyError::Expired { file: FILE.into(), expires: bulletin.expires, now });
     }
     Ok(bulletin)
-}
-
-/// A threshold of distinct keys the root trusts for `role` must have signed; otherwise the
-/// most telling refusal (as `pack verify` reports it).
-fn check_signatures(file: &str, role: &str, envelope: &Envelope, root: &Root) -> Result<(), VerifyError> {
-    let keys = root.roles.get(role).ok_or_else(|| VerifyError::Malformed(format!("root defines no {role} role")))?;
-    let message = envelope.message()?;
-    let mut valid = BTreeSet::new();
-    let (mut unknown, mut bad) = (None, None);
-    for signature in &envelope.signatures {
-        let key = keys.keyids.contains(&signature.keyid).then(|| root.keys.get(&signature.keyid)).flatten();
-        let Some(key) = key else {
-            unknown.get_or_insert_with(|| signature.keyid.clone());
-            continue;
-        };
-        if key.verifies(&message, &hex::decode(&signature.sig).unwrap_or_default()) {
-            valid.insert(signature.keyid.as_str());
-        } else {
-            bad.get_or_insert_with(|| signature.keyid.clone());
-        }
-    }
-    if valid.len() as u64 >= u64::from(keys.threshold) {
-        return Ok(());
-    }
-    Err(match (bad, unknown) {
-        (Some(keyid), _) => VerifyError::Tampered {
-            file: file.into(),
-            detail: format!("the signature by trusted key {keyid} does not match the content"),
-        },
-        (None, Some(keyid)) => {
-            VerifyError::UnknownKey { file: file.into(), role: role.into(), keyid, root_version: root.version }
-        }
-        (None, None) => VerifyError::TooFewSignatures {
-            file: file.into(),
-            role: role.into(),
-            valid: valid.len(),
-            threshold: keys.threshold,
-        },
-    })
 }
 
 /// Lower case, IDNA to ASCII, and exactly a registrable domain.

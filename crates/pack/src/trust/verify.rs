@@ -380,8 +380,9 @@ impl Verifier {
     }
 }
 
-/// Parses and checks the configured root: well formed and signed by its own threshold.
-fn trusted_root(bytes: &[u8]) -> Result<Root, VerifyError> {
+/// Parses and checks a root of trust: well formed and signed by its own threshold (its
+/// expiry is the caller's to check, against its own clock).
+pub fn trusted_root(bytes: &[u8]) -> Result<Root, VerifyError> {
     let envelope = parse_envelope(files::ROOT, bytes)?;
     let root: Root = typed(files::ROOT, &envelope.signed)?;
     root.check()?;
@@ -405,9 +406,10 @@ fn pinned(pins: &Pins, pins_file: &str, file: &str, version: u64) -> Result<(), 
     Ok(())
 }
 
-/// Counts distinct trusted keys whose signature over the envelope verifies; refuses below
-/// the role's threshold, naming the most telling cause.
-fn check_signatures(file: &str, role: &str, envelope: &Envelope, root: &Root) -> Result<(), VerifyError> {
+/// Counts distinct keys the root trusts for `role` whose signature over the envelope
+/// verifies; refuses below the role's threshold, naming the most telling cause (a
+/// signature by a trusted key that does not match, then an untrusted key, then too few).
+pub fn check_signatures(file: &str, role: &str, envelope: &Envelope, root: &Root) -> Result<(), VerifyError> {
     let keys = root.roles.get(role).ok_or_else(|| VerifyError::Malformed(format!("root defines no {role} role")))?;
     let message = envelope.message()?;
     let mut valid = BTreeSet::new();
