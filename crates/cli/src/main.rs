@@ -37,6 +37,11 @@ enum Command {
     /// Signed active-campaign bulletins.
     #[command(subcommand)]
     Bulletin(commands::bulletin::BulletinCommand),
+    /// Run the service: pack origin, report API, health checks and metrics.
+    Serve(commands::serve::ServeArgs),
+    /// Administration: admin API tokens.
+    #[command(subcommand)]
+    Admin(commands::admin::AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +54,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => commands::keys::run(command),
         Command::Root(command) => commands::root::run(command),
         Command::Bulletin(command) => commands::bulletin::run(command),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Admin(command) => commands::admin::run(command),
     }
 }

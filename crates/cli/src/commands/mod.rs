@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub mod admin;
 pub mod batch;
 pub mod bulletin;
 pub mod check;
@@ -10,6 +11,7 @@ pub mod publish;
 pub mod root;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 pub mod signing;
 
 use std::io::Read;

@@ -1,0 +1,60 @@
+//! `ferretwatch serve`: the service (pack origin, report API, health, metrics). Wiring
+//! only; the work is in `ferretwatch_server`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use ferretwatch_server::Settings;
+
+use super::{bad_input, fail};
+
+/// `serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file (see docs/formats/report-api.md); environment variables
+    /// `FERRETWATCH_…` override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Listen on this address instead of the configured one (port 0: any free port).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The database (sqlite://PATH or postgres://…) instead of the configured one.
+    #[arg(long)]
+    pub db: Option<String>,
+}
+
+/// Loads the settings (file, environment, then these flags).
+pub fn settings(config: Option<&std::path::Path>, db: Option<String>) -> Result<Settings, String> {
+    let mut settings = Settings::load(config).map_err(|e| e.to_string())?;
+    if db.is_some() {
+        settings.db = db;
+    }
+    Ok(settings)
+}
+
+/// Runs the service until SIGTERM or Ctrl-C.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let mut settings = match settings(args.config.as_deref(), args.db) {
+        Ok(settings) => settings,
+        Err(e) => return bad_input("invalid_config", e, false),
+    };
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    if let Err(e) = ferretwatch_server::telemetry::init_logging(&settings.log) {
+        return bad_input("invalid_config", e, false);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail("runtime", e, false),
+    };
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+        ferretwatch_server::launch(settings, listener, ferretwatch_server::shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail("serve_failed", e, false),
+    }
+}
