@@ -283,9 +283,7 @@ impl Settings {
 
 /// The keys every layer may set, with their types, from a fully populated example.
 fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
-    let mut example = Settings::default();
-    example.db = Some(String::new());
-    example.origin = Some(String::new());
+    let mut example = Settings { db: Some(String::new()), origin: Some(String::new()), ..Settings::default() };
     example.install.secret = Some(SecretString::from(""));
     example.captcha.verify_url = Some(String::new());
     example.captcha.secret = Some(SecretString::from(""));

@@ -31,7 +31,9 @@ async fn siteverify(State(fake): State<Fake>, body: String) -> Response {
     }
     match field("response").as_deref() {
         Some("good") => axum::Json(json!({"success": true, "hostname": "ext", "error-codes": []})).into_response(),
-        Some("expired") => axum::Json(json!({"success": false, "error-codes": ["timeout-or-duplicate"]})).into_response(),
+        Some("expired") => {
+            axum::Json(json!({"success": false, "error-codes": ["timeout-or-duplicate"]})).into_response()
+        }
         Some("slow") => {
             tokio::time::sleep(Duration::from_secs(5)).await;
             axum::Json(json!({"success": true})).into_response()
@@ -98,7 +100,7 @@ async fn above_the_soft_limit_a_report_needs_a_captcha_that_passes() {
     let (status, body) = json_of(app.post_report(&token, &report_body("https://e.example/1")).await).await;
     assert_eq!((status, error_code(&body)), (403, "captcha_required"));
 
-    let mut with = |captcha: &str| {
+    let with = |captcha: &str| {
         let mut body = report_body("https://e.example/2");
         body["captcha_token"] = json!(captcha);
         body

@@ -59,12 +59,13 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Settings for a test in `data`.
 pub fn test_settings(data: &Path) -> Settings {
-    let mut settings = Settings::default();
-    settings.data_dir = data.to_owned();
-    settings.db = Some(format!("sqlite://{}", data.join("ferretwatch.db").display()));
-    settings.origin = Some(data.join("origin").display().to_string());
-    settings.shutdown_grace_seconds = 5;
-    settings
+    Settings {
+        data_dir: data.to_owned(),
+        db: Some(format!("sqlite://{}", data.join("ferretwatch.db").display())),
+        origin: Some(data.join("origin").display().to_string()),
+        shutdown_grace_seconds: 5,
+        ..Settings::default()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
