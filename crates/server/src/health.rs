@@ -35,8 +35,8 @@ pub struct Readiness {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheck {
-    /// Must be `health`.
-    #[schema(example = "health")]
+    /// Must be `health` (anything else: 400 `unknown_check`).
+    #[schema(example = "health", pattern = "^health$")]
     pub check: String,
 }
 

@@ -15,18 +15,25 @@ pub const GZIP_SUFFIX: &str = "-gzip";
 
 /// Serves one origin object.
 #[utoipa::path(get, path = "/v1/{name}", tag = "origin",
-    params(("name" = String, Path, description = "An origin object: manifest.json, timestamp.json, a content-addressed pack file, bulletins/…")),
+    params(("name" = String, Path, example = "manifest.json",
+        description = "An origin object: manifest.json, timestamp.json, a content-addressed pack file, bulletins/…")),
     responses(
-        (status = 200, description = "The object", content_type = "application/octet-stream",
+        (status = 200, description = "The object",
+            content(
+                (serde_json::Value = "application/json"),
+                (String = "application/octet-stream"),
+                (String = "text/plain; charset=utf-8"),
+            ),
             headers(("etag" = String, description = "Strong, SHA-256 based"), ("cache-control" = String))),
         (status = 304, description = "Not modified (If-None-Match matched)"),
-        (status = 400, description = "A name that leaves the origin", body = crate::error::ErrorBody),
-        (status = 404, description = "No such object", body = crate::error::ErrorBody),
+        (status = 404, description = "No such object (also for names that could never be one: '..', \\, …)",
+            body = crate::error::ErrorBody),
     ))]
 pub async fn serve(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> Response {
     match state.origin.get(&name).await {
         Ok(object) => respond(&state, &name, &object, &headers),
-        Err(OriginError::BadName(why)) => ApiError::bad_request("invalid_name", why).into_response(),
+        // A name that could never be an object is simply not found (code `invalid_name`).
+        Err(OriginError::BadName(why)) => ApiError::new(StatusCode::NOT_FOUND, "invalid_name", why).into_response(),
         Err(OriginError::NotFound) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such object at the origin").into_response()
         }
