@@ -248,3 +248,33 @@ fn every_acknowledged_report_survives_sigkill_on_postgres() {
     let Some(database) = PgDatabase::create() else { return };
     kill_mid_stream_and_find_every_acknowledged_report(&database.url);
 }
+
+#[test]
+fn admin_token_create_prints_the_token_once_and_stores_only_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fw.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+        .args(["admin", "token", "create", "--role", "viewer", "--name", "ops", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("fwat_") && token.len() == 69, "{token}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&token));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = ferretwatch_store::open(&db, &StoreOptions::default()).await.unwrap();
+        let hash = ferretwatch_store::TokenHash::of_secret(&token);
+        let record = store.find_token_by_hash(&hash).await.unwrap().expect("stored by hash");
+        assert_eq!((record.name.as_str(), record.role), ("ops", ferretwatch_store::TokenRole::Viewer));
+        store.close().await;
+    });
+    let raw = std::fs::read(dir.path().join("fw.db")).unwrap();
+    assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()), "the secret itself is not stored");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+        .args(["admin", "token", "create", "--role", "root", "--db", &db])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
