@@ -55,6 +55,24 @@ pub fn bootstrap(data_dir: &Path, origin_url: &str) -> Result<Bootstrapped, Stri
     Ok(Bootstrapped { root: root_path, version: version.to_string(), new_keys })
 }
 
+/// Whether the origin serves a development pack (one the development root of trust
+/// verifies) that expires within `margin_secs`. The server then deploys a fresh one on
+/// start, so a development server keeps serving a valid pack however long it runs. A pack
+/// the development root does not verify (a real publishers' pack) is never replaced.
+pub fn dev_pack_expiring(data_dir: &Path, origin_url: &str, now: Timestamp, margin_secs: u64) -> bool {
+    use ferretwatch_pack::trust::verify::{State, Verifier, VerifyError};
+    let Ok(root) = std::fs::read(data_dir.join(DEV_KEYS_DIR).join("root.json")) else { return false };
+    let Ok(origin) = Origin::open(origin_url) else { return false };
+    let source = origin.source(None);
+    if Verifier::new(root.clone(), now, State::default()).verify(&source).is_err() {
+        return false;
+    }
+    matches!(
+        Verifier::new(root, now.plus(margin_secs), State::default()).verify(&source),
+        Err(VerifyError::Expired { .. })
+    )
+}
+
 fn load_or_create_keys(dir: &Path) -> Result<(Vec<PrivateKey>, PathBuf, bool), String> {
     let root_path = dir.join("root.json");
     let key_paths = [dir.join("dev-publisher-1.key"), dir.join("dev-publisher-2.key")];
@@ -99,4 +117,30 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
     }
     let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     file.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expiring_development_pack_is_refreshed_and_a_foreign_pack_never() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let origin = format!("file://{}", tmp.path().join("origin").display());
+        let first = bootstrap(&data, &origin).unwrap();
+        assert!(first.new_keys);
+        let now = Timestamp::now();
+        assert!(!dev_pack_expiring(&data, &origin, now, 86_400), "a fresh pack is valid for days");
+        assert!(dev_pack_expiring(&data, &origin, now, 8 * 86_400), "it expires within eight days");
+
+        let second = bootstrap(&data, &origin).unwrap();
+        assert!(!second.new_keys, "the development keys are reused");
+        assert!(second.version > first.version, "{} after {}", second.version, first.version);
+
+        // Another root's keys: the pack is not a development pack of this server.
+        let other = tmp.path().join("other");
+        bootstrap(&other, &format!("file://{}", tmp.path().join("other-origin").display())).unwrap();
+        assert!(!dev_pack_expiring(&other, &origin, now, 8 * 86_400));
+    }
 }

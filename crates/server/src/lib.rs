@@ -112,7 +112,15 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
 
     let origin_url = settings.origin_url();
     let origin = OriginStore::open(&origin_url, &settings.server).map_err(LaunchError::Origin)?;
-    if settings.dev_bootstrap && origin.is_local() && origin.pack_version().await.is_none() {
+    let dev_refresh = settings.dev_bootstrap && origin.is_local() && {
+        let (data_dir, url) = (settings.data_dir.clone(), origin_url.clone());
+        tokio::task::spawn_blocking(move || {
+            dev::dev_pack_expiring(&data_dir, &url, ferretwatch_pack::time::Timestamp::now(), 86_400)
+        })
+        .await
+        .unwrap_or(false)
+    };
+    if settings.dev_bootstrap && origin.is_local() && (dev_refresh || origin.pack_version().await.is_none()) {
         let data_dir = settings.data_dir.clone();
         let url = origin_url.clone();
         let done = tokio::task::spawn_blocking(move || dev::bootstrap(&data_dir, &url))
