@@ -113,13 +113,12 @@ pub fn check(target: &Target, reputation: &Reputation, out: &mut Vec<Signal>) {
             None => break,
         }
     }
-    let has_query = target.url.query().is_some_and(|q| !q.is_empty());
-    for keep_query in [false, true] {
-        if keep_query && !has_query {
-            break;
-        }
-        let key = url_key(&target.url, keep_query);
-        if reputation.urls.contains(&key) {
+    // One key with the query; the key without it is its prefix (feeds list both forms).
+    let key = url_key(&target.url, true);
+    let cut = key.find('?').unwrap_or(key.len());
+    let keys = [&key[..cut], key.as_str()];
+    for key in &keys[..if cut < key.len() { 2 } else { 1 }] {
+        if reputation.urls.contains(key) {
             out.push(Signal::new(Key::reputation_hit, reputation.urls.confidence(), format!("URL {key} is listed")));
             return;
         }
