@@ -161,22 +161,36 @@ pub async fn install(State(state): State<AppState>, ClientIp(ip): ClientIp) -> R
     Ok((StatusCode::CREATED, Json(InstallIssued { install_token, expires_at })).into_response())
 }
 
+/// What the two report routes answer, documented once for both.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum ReportResponses {
+    #[response(status = 201, description = "Committed")]
+    Committed(ReportAccepted),
+    #[response(status = 400, description = "Not JSON")]
+    NotJson(crate::error::ErrorBody),
+    #[response(status = 401, description = "Install token missing, invalid or expired")]
+    Unauthorized(crate::error::ErrorBody),
+    #[response(status = 403, description = "CAPTCHA required or failed")]
+    Captcha(crate::error::ErrorBody),
+    #[response(status = 413, description = "Body over the limit (10 KB)")]
+    TooLarge(crate::error::ErrorBody),
+    #[response(status = 415, description = "Not application/json")]
+    NotJsonType(crate::error::ErrorBody),
+    #[response(status = 422, description = "A field is refused")]
+    Refused(crate::error::ErrorBody),
+    #[response(status = 429, description = "Rate limited (see Retry-After)",
+        headers(("retry-after" = u64, description = "Seconds to wait")))]
+    RateLimited(crate::error::ErrorBody),
+    #[response(status = 503, description = "Storage or CAPTCHA verifier unavailable; retry",
+        headers(("retry-after" = u64, description = "Seconds to wait")))]
+    Unavailable(crate::error::ErrorBody),
+}
+
 /// Reports a dangerous page.
 #[utoipa::path(post, path = "/v1/report", tag = "reports", request_body = ReportRequest,
     params(("x-install-token" = String, Header, description = "The install token from POST /v1/install")),
-    responses(
-        (status = 201, description = "Committed", body = ReportAccepted),
-        (status = 400, description = "Not JSON", body = crate::error::ErrorBody),
-        (status = 401, description = "Install token missing, invalid or expired", body = crate::error::ErrorBody),
-        (status = 403, description = "CAPTCHA required or failed", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over the limit (10 KB)", body = crate::error::ErrorBody),
-        (status = 415, description = "Not application/json", body = crate::error::ErrorBody),
-        (status = 422, description = "A field is refused", body = crate::error::ErrorBody),
-        (status = 429, description = "Rate limited (see Retry-After)", body = crate::error::ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Storage or CAPTCHA verifier unavailable; retry", body = crate::error::ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait"))),
-    ))]
+    responses(ReportResponses))]
 pub async fn report(state: State<AppState>, ip: ClientIp, req: Request) -> Response {
     submit(state, ip, req, ReportKind::Report).await
 }
@@ -184,19 +198,7 @@ pub async fn report(state: State<AppState>, ip: ClientIp, req: Request) -> Respo
 /// Reports a page wrongly flagged as dangerous.
 #[utoipa::path(post, path = "/v1/false-positive", tag = "reports", request_body = ReportRequest,
     params(("x-install-token" = String, Header, description = "The install token from POST /v1/install")),
-    responses(
-        (status = 201, description = "Committed", body = ReportAccepted),
-        (status = 400, description = "Not JSON", body = crate::error::ErrorBody),
-        (status = 401, description = "Install token missing, invalid or expired", body = crate::error::ErrorBody),
-        (status = 403, description = "CAPTCHA required or failed", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over the limit (10 KB)", body = crate::error::ErrorBody),
-        (status = 415, description = "Not application/json", body = crate::error::ErrorBody),
-        (status = 422, description = "A field is refused", body = crate::error::ErrorBody),
-        (status = 429, description = "Rate limited (see Retry-After)", body = crate::error::ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Storage or CAPTCHA verifier unavailable; retry", body = crate::error::ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait"))),
-    ))]
+    responses(ReportResponses))]
 pub async fn false_positive(state: State<AppState>, ip: ClientIp, req: Request) -> Response {
     submit(state, ip, req, ReportKind::FalsePositive).await
 }
