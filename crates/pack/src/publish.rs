@@ -18,6 +18,9 @@
 pub mod deploy;
 pub mod origin;
 pub mod republish;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod testing;
 
 use std::path::PathBuf;
 

@@ -3,15 +3,13 @@
 //! as a client reads them. Rollbacks and emergency rules are checked the same way.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferretwatch_pack::load::load;
 use ferretwatch_pack::manifest::{Manifest, Role};
 use ferretwatch_pack::publish::republish::EmergencyRecord;
-use ferretwatch_pack::publish::{
-    deploy, emergency, rollback, EmergencyRule, Origin, PublishError, S3Options, Severity,
-};
+use ferretwatch_pack::publish::testing::{create_bucket, moto, s3_options};
+use ferretwatch_pack::publish::{deploy, emergency, rollback, EmergencyRule, Origin, PublishError, Severity};
 use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
@@ -296,69 +294,6 @@ fn with_one_key_of_two_the_update_waits_for_the_second_signature() {
     sign_pack(&out, &w.b, None).unwrap();
     deploy(&out, &origin, &w.root, now()).unwrap();
     assert_eq!(client(&w.root, &origin, State::default()).unwrap().pack_version, made.version.as_str());
-}
-
-/// A moto S3 server on a loopback port, stopped when dropped.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts moto (`python3 -m pip install 'moto[server]==5.*'`), or returns `None` when
-/// FERRETWATCH_SKIP_S3=1. Without moto and without that variable, the test fails.
-fn moto() -> Option<Moto> {
-    if std::env::var("FERRETWATCH_SKIP_S3").as_deref() == Ok("1") {
-        eprintln!("FERRETWATCH_SKIP_S3=1: skipping the S3 test");
-        return None;
-    }
-    let installed = Command::new("python3")
-        .args(["-c", "import moto.server"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        installed,
-        "the S3 tests need moto: run `python3 -m pip install 'moto[server]==5.*'` (as .ci/run does), or set \
-         FERRETWATCH_SKIP_S3=1 to skip them"
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto");
-    let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let started = Instant::now();
-    while agent.get(&format!("{}/", moto.endpoint)).call().is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "moto did not answer on {} within 60 s", moto.endpoint);
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(moto)
-}
-
-fn create_bucket(endpoint: &str, bucket: &str) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let response = agent.put(&format!("{endpoint}/{bucket}")).send_empty().unwrap();
-    assert!(response.status().is_success(), "create bucket: HTTP {}", response.status());
-}
-
-fn s3_options(endpoint: &str) -> S3Options {
-    S3Options {
-        endpoint: Some(endpoint.to_owned()),
-        region: Some("us-east-1".into()),
-        access_key_id: Some("ferretwatch-test".into()),
-        secret_access_key: Some("ferretwatch-test-secret".into()),
-    }
 }
 
 #[test]

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use crate::settings::ServerSettings;
@@ -115,14 +116,17 @@ pub fn check_name(name: &str) -> Result<(), OriginError> {
 
 impl OriginStore {
     /// Opens `file:///DIR`, a plain directory (created when missing) or
-    /// `s3://BUCKET[/PREFIX]` (S3 settings from the environment, as `pack deploy` reads them).
+    /// `s3://BUCKET[/PREFIX]` (S3 settings from the environment, as `pack deploy` reads them,
+    /// overridden by the `server.s3_*` settings).
     pub fn open(url: &str, settings: &ServerSettings) -> Result<Self, String> {
         let (store, prefix): (Arc<dyn ObjectStore>, Option<String>) = if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(format!("origin {url:?}: want s3://BUCKET[/PREFIX]"));
             }
-            let options = ferretwatch_pack::publish::S3Options::from_env();
+            let mut options = ferretwatch_pack::publish::S3Options::from_env();
+            options.endpoint = settings.s3_endpoint.clone().or(options.endpoint);
+            options.region = settings.s3_region.clone().or(options.region);
             let _ = rustls::crypto::ring::default_provider().install_default();
             let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
             if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
@@ -132,6 +136,13 @@ impl OriginStore {
             }
             if let Some(endpoint) = &options.endpoint {
                 builder = builder.with_allow_http(endpoint.starts_with("http://")).with_endpoint(endpoint);
+            }
+            match (&settings.s3_access_key_id, &settings.s3_secret_access_key) {
+                (Some(id), Some(secret)) => {
+                    builder = builder.with_access_key_id(id).with_secret_access_key(secret.expose_secret());
+                }
+                (None, None) => {}
+                _ => return Err("server.s3_access_key_id and server.s3_secret_access_key go together".into()),
             }
             let store = builder.build().map_err(|e| format!("origin {url}: {e}"))?;
             let prefix = prefix.trim_matches('/');

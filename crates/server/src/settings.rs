@@ -155,7 +155,7 @@ pub struct PoolSettings {
 }
 
 /// Origin serving.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     /// `max-age` of the manifest and TUF metadata, in seconds.
@@ -165,6 +165,32 @@ pub struct ServerSettings {
     pub revalidate_ms: u64,
     /// Bytes of origin objects kept in memory at most.
     pub cache_bytes: usize,
+    /// An `s3://` origin's endpoint (`http://127.0.0.1:9000` for a local S3-compatible
+    /// server). Default: `FERRETWATCH_S3_ENDPOINT`, else `AWS_ENDPOINT_URL`, else AWS.
+    pub s3_endpoint: Option<String>,
+    /// An `s3://` origin's region. Default: `FERRETWATCH_S3_REGION`, else `AWS_REGION`,
+    /// else `us-east-1`.
+    pub s3_region: Option<String>,
+    /// An `s3://` origin's access key id; with [`Self::s3_secret_access_key`] it replaces
+    /// the standard `AWS_*` credentials.
+    pub s3_access_key_id: Option<String>,
+    /// Its secret (never printed).
+    #[serde(serialize_with = "redacted")]
+    pub s3_secret_access_key: Option<SecretString>,
+}
+
+impl std::fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("metadata_max_age", &self.metadata_max_age)
+            .field("revalidate_ms", &self.revalidate_ms)
+            .field("cache_bytes", &self.cache_bytes)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field("s3_secret_access_key", &self.s3_secret_access_key.as_ref().map(|_| "[REDACTED]"))
+            .finish()
+    }
 }
 
 fn redacted<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -233,7 +259,15 @@ impl Default for PoolSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { metadata_max_age: 60, revalidate_ms: 1_000, cache_bytes: 64 << 20 }
+        ServerSettings {
+            metadata_max_age: 60,
+            revalidate_ms: 1_000,
+            cache_bytes: 64 << 20,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+        }
     }
 }
 
@@ -287,6 +321,10 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.install.secret = Some(SecretString::from(""));
     example.captcha.verify_url = Some(String::new());
     example.captcha.secret = Some(SecretString::from(""));
+    example.server.s3_endpoint = Some(String::new());
+    example.server.s3_region = Some(String::new());
+    example.server.s3_access_key_id = Some(String::new());
+    example.server.s3_secret_access_key = Some(SecretString::from(""));
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
@@ -426,6 +464,17 @@ mod tests {
         let s = Settings::load_from(None, env(&[("FERRETWATCH_INSTALL_SECRET", "hunter2-hunter2-hunter2-hunter2-x")]))
             .unwrap();
         assert!(s.install.secret.is_some());
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("FERRETWATCH_SERVER_S3_ENDPOINT", "http://127.0.0.1:9000"),
+                ("FERRETWATCH_SERVER_S3_SECRET_ACCESS_KEY", "hunter2-s3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(s.server.s3_secret_access_key.is_some());
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 }
