@@ -92,7 +92,7 @@ fn two_publishers_sign_in_turn_and_a_client_verifies() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["pack_version"], "2026.11.27.10");
-    assert!(state.join("state.json").is_file() && state.join("root.json").is_file());
+    assert!(state.join("state.json").is_file());
 
     // An older, properly signed pack is now a rollback.
     let older = build(dir, "2026.11.27.09");

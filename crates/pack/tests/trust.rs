@@ -197,7 +197,7 @@ fn attack_rollback_to_a_lower_version_is_refused() {
     let state_dir = tmp.path().join("state");
     let verifier = Verifier::with_state_dir(root.clone(), now(), Some(&state_dir)).unwrap();
     let verified = verifier.verify(&DirSource(new.clone())).unwrap();
-    verified.state.save(&state_dir, &verified.root).unwrap();
+    verified.save_state(&state_dir).unwrap();
 
     let verifier = Verifier::with_state_dir(root, now(), Some(&state_dir)).unwrap();
     let err = verifier.verify(&DirSource(old)).unwrap_err();
@@ -272,7 +272,7 @@ fn root_rotation_needs_a_threshold_of_old_and_new_keys() {
 
     // A state that learned root 2 starts from it next time.
     let state_dir = tmp.path().join("state");
-    verified.state.save(&state_dir, &verified.root).unwrap();
+    verified.save_state(&state_dir).unwrap();
     std::fs::remove_file(&path).unwrap();
     let verifier = Verifier::with_state_dir(root1, now(), Some(&state_dir)).unwrap();
     assert_eq!(verifier.verify(&DirSource(pack)).unwrap().root_version, 2);
@@ -290,4 +290,56 @@ fn malformed_and_missing_metadata_are_refused_with_their_own_reasons() {
     std::fs::remove_file(pack.join("snapshot.json")).unwrap();
     assert_eq!(verify(&root, &pack).unwrap_err().code(), "missing");
     assert_eq!(verify(b"not json", &pack).unwrap_err().code(), "malformed");
+}
+
+#[test]
+fn one_key_spelled_twice_is_not_two_signers() {
+    let k = keys();
+    let mut upper = k.a.public();
+    upper.keyval.public = upper.keyval.public.to_ascii_uppercase();
+    // Refused both as a key of its own and beside its lower-case spelling.
+    assert!(Root::new(1, Timestamp::parse("2027-11-27T00:00:00Z").unwrap(), &[k.a.public(), upper], 2).is_err());
+    // A root written by hand with the same key under two ids is refused when verified.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut root =
+        Root::new(1, Timestamp::parse("2027-11-27T00:00:00Z").unwrap(), &[k.a.public(), k.b.public()], 1).unwrap();
+    let mut twin = k.a.public();
+    twin.keyval.public = twin.keyval.public.to_ascii_uppercase();
+    let twin_id = twin.key_id();
+    root.keys.insert(twin_id.clone(), twin);
+    for role in root.roles.values_mut() {
+        role.keyids.push(twin_id.clone());
+        role.threshold = 2;
+    }
+    let mut envelope = Envelope::new(&root);
+    envelope.sign(&k.a).unwrap();
+    envelope.sign(&k.b).unwrap();
+    let pack = tmp.path().join("dist");
+    write_pack(&pack, "2026.11.27.10", "2026-12-04T00:00:00Z", "{}");
+    sign_pack(&pack, &k.a, None).unwrap();
+    let err = verify(&envelope.to_bytes(), &pack).unwrap_err();
+    assert_eq!(err.code(), "malformed", "{err}");
+}
+
+#[test]
+fn a_root_planted_in_the_state_directory_is_not_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = keys();
+    let root1 = root(tmp.path(), &k);
+    // An attacker's own root, version 2, self-signed, dropped where roots are remembered.
+    let mallory = PrivateKey::generate().unwrap();
+    let evil = Root::new(2, Timestamp::parse("2027-11-27T00:00:00Z").unwrap(), &[mallory.public()], 1).unwrap();
+    let state_dir = tmp.path().join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let path = state_dir.join("2.root.json");
+    std::fs::write(&path, Envelope::new(&evil).to_bytes()).unwrap();
+    sign_root(&path, &mallory).unwrap();
+    std::fs::copy(&path, state_dir.join("root.json")).unwrap();
+    // ... and a pack signed by the attacker alone.
+    let pack = tmp.path().join("dist");
+    write_pack(&pack, "2026.11.27.10", "2026-12-04T00:00:00Z", "{}");
+    sign_pack(&pack, &mallory, None).unwrap();
+    let verifier = Verifier::with_state_dir(root1, now(), Some(&state_dir)).unwrap();
+    let err = verifier.verify(&DirSource(pack)).unwrap_err();
+    assert_eq!(err.code(), "unknown_key", "the planted root must be checked against root 1: {err}");
 }

@@ -104,7 +104,7 @@ pub fn run_verify(args: VerifyArgs) -> ExitCode {
         let source = source(&args.pack);
         let pack = verifier.verify(source.as_ref())?;
         if let Some(dir) = &args.state {
-            pack.state.save(dir, &pack.root)?;
+            pack.save_state(dir)?;
         }
         Ok(pack)
     });

@@ -48,7 +48,13 @@ impl KeyObject {
                 self.keytype, self.scheme
             )));
         }
-        let bytes: [u8; 32] = hex::decode(&self.keyval.public)
+        // Exactly 64 lower-case hex digits: the key id hashes this text, so any other
+        // spelling of the same key would give it a second id (and a second vote).
+        let text = &self.keyval.public;
+        if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(TrustError::Key("public key is not 64 lower-case hex digits".into()));
+        }
+        let bytes: [u8; 32] = hex::decode(text)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| TrustError::Key("public key is not 32 bytes of hex".into()))?;
@@ -174,6 +180,18 @@ mod tests {
         let canonical =
             format!(r#"{{"keytype":"ed25519","keyval":{{"public":"{}"}},"scheme":"ed25519"}}"#, "00".repeat(32));
         assert_eq!(key.key_id(), hex::encode(Sha256::digest(canonical.as_bytes())));
+    }
+
+    #[test]
+    fn only_one_spelling_of_a_public_key_is_accepted() {
+        let key = PrivateKey::generate().unwrap().public();
+        let mut upper = key.clone();
+        upper.keyval.public = upper.keyval.public.to_ascii_uppercase();
+        assert_ne!(key.key_id(), upper.key_id());
+        assert!(key.verifying_key().is_ok());
+        assert!(upper.verifying_key().is_err(), "an upper-case copy would be a second id for one key");
+        let sig = PrivateKey::generate().unwrap().sign(b"m");
+        assert!(!upper.verifies(b"m", &sig));
     }
 
     #[test]

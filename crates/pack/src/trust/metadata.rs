@@ -156,11 +156,16 @@ impl Root {
         if self.version == 0 {
             return bad("version must start at 1".into());
         }
+        let mut distinct = std::collections::BTreeSet::new();
         for (id, key) in &self.keys {
             if &key.key_id() != id {
                 return bad(format!("key id {id} is not the hash of its key"));
             }
-            key.verifying_key()?;
+            // One key, one vote: the same key under two ids would let one person meet a
+            // threshold of two.
+            if !distinct.insert(key.verifying_key()?.to_bytes()) {
+                return bad(format!("key {id} is listed twice"));
+            }
         }
         for role in ROLES {
             let Some(keys) = self.roles.get(role) else { return bad(format!("role {role} is missing")) };

@@ -186,8 +186,10 @@ impl Source for DirSource {
     }
 }
 
-/// What a client remembers between updates (the `--state` directory): the newest
-/// trusted root and the highest version of each role seen.
+/// What a client remembers between updates (the `--state` directory): the highest version
+/// of each role seen, and the `N.root.json` rotations it has followed. The rotations are
+/// not trusted for being there: every verification walks them again from the configured
+/// root, so whoever can write the state directory cannot swap the root of trust.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
@@ -202,30 +204,21 @@ pub struct State {
 const STATE_FILE: &str = "state.json";
 
 impl State {
-    /// Loads the state and the newest trusted root from `dir` (empty when new).
-    pub fn load(dir: &Path) -> Result<(State, Option<Vec<u8>>), VerifyError> {
-        let read = |name: &str| match std::fs::read(dir.join(name)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(VerifyError::Unreadable(format!("{}: {e}", dir.join(name).display()))),
-        };
-        let state = match read(STATE_FILE)? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| VerifyError::Malformed(format!("{}: {e}", dir.join(STATE_FILE).display())))?,
-            None => State::default(),
-        };
-        Ok((state, read(files::ROOT)?))
-    }
-
-    /// Saves the state and the newest trusted root (atomically, file by file).
-    pub fn save(&self, dir: &Path, root: &[u8]) -> Result<(), TrustError> {
-        std::fs::create_dir_all(dir).map_err(|source| TrustError::Io { path: dir.to_owned(), source })?;
-        write_atomic(&dir.join(files::ROOT), root)?;
-        let mut bytes = serde_json::to_vec_pretty(self).expect("state serialises");
-        bytes.push(b'\n');
-        write_atomic(&dir.join(STATE_FILE), &bytes)
+    /// Loads the versions seen from `dir` (all zero when new).
+    pub fn load(dir: &Path) -> Result<State, VerifyError> {
+        let path = dir.join(STATE_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| VerifyError::Malformed(format!("{}: {e}", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(e) => Err(VerifyError::Unreadable(format!("{}: {e}", path.display()))),
+        }
     }
 }
+
+/// A root rotation followed during verification: the root's version and its file's bytes.
+pub type Rotation = (u64, Vec<u8>);
 
 /// A pack that passed verification: its files' bytes (each checked against its length
 /// and sha256) and the trust facts that admitted it.
@@ -239,12 +232,27 @@ pub struct VerifiedPack {
     pub expires: Timestamp,
     /// The root version that admitted it.
     pub root_version: u64,
-    /// The root metadata's bytes (persist them as the newest trusted root).
-    pub root: Vec<u8>,
-    /// The state after this update (persist it to protect against rollback).
+    /// The root rotations followed, oldest first.
+    pub rotations: Vec<Rotation>,
+    /// The state after this update (persist it with [`VerifiedPack::save_state`]).
     pub state: State,
     /// Every pack file by path.
     pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl VerifiedPack {
+    /// Persists what a client must remember into `dir`: the versions seen (rollback
+    /// protection) and the rotations followed (so a later update finds the chain even when
+    /// the origin no longer serves it). Each file is written atomically.
+    pub fn save_state(&self, dir: &Path) -> Result<(), TrustError> {
+        std::fs::create_dir_all(dir).map_err(|source| TrustError::Io { path: dir.to_owned(), source })?;
+        for (version, bytes) in &self.rotations {
+            write_atomic(&dir.join(format!("{version}.root.json")), bytes)?;
+        }
+        let mut bytes = serde_json::to_vec_pretty(&self.state).expect("state serialises");
+        bytes.push(b'\n');
+        write_atomic(&dir.join(STATE_FILE), &bytes)
+    }
 }
 
 /// A client-side verifier.
@@ -253,31 +261,28 @@ pub struct Verifier {
     root_bytes: Vec<u8>,
     now: Timestamp,
     state: State,
+    state_dir: Option<PathBuf>,
 }
 
 impl Verifier {
-    /// Starts from trusted root bytes (the configured root of trust, or a newer root the
-    /// state holds), the verifier's clock and the remembered state.
+    /// Starts from the configured root of trust, the verifier's clock and the remembered
+    /// state.
     pub fn new(root: Vec<u8>, now: Timestamp, state: State) -> Self {
-        Verifier { root_bytes: root, now, state }
+        Verifier { root_bytes: root, now, state, state_dir: None }
     }
 
-    /// Starts from the configured root and, when `state_dir` holds a newer root reached
-    /// by earlier verified rotations, from that one.
+    /// Starts from the configured root with the versions remembered in `state_dir`; the
+    /// rotations saved there are followed (and checked again) when the pack's source does
+    /// not serve them. The configured root stays the only trust anchor.
     pub fn with_state_dir(root: Vec<u8>, now: Timestamp, state_dir: Option<&Path>) -> Result<Self, VerifyError> {
         let Some(dir) = state_dir else { return Ok(Verifier::new(root, now, State::default())) };
-        let (state, stored) = State::load(dir)?;
-        let configured = trusted_root(&root)?;
-        let root = match stored {
-            Some(stored) if trusted_root(&stored)?.version > configured.version => stored,
-            _ => root,
-        };
-        Ok(Verifier::new(root, now, state))
+        let state = State::load(dir)?;
+        Ok(Verifier { root_bytes: root, now, state, state_dir: Some(dir.to_owned()) })
     }
 
     /// Verifies the pack `source` serves.
     pub fn verify(&self, source: &dyn Source) -> Result<VerifiedPack, VerifyError> {
-        let (root, root_bytes) = self.update_root(source)?;
+        let (root, rotations) = self.update_root(source)?;
         if root.expires <= self.now {
             return Err(VerifyError::Expired { file: files::ROOT.into(), expires: root.expires, now: self.now });
         }
@@ -319,19 +324,27 @@ impl Verifier {
             version: targets.version,
             expires: targets.expires.min(snapshot.expires).min(timestamp.expires),
             root_version: root.version,
-            root: root_bytes,
+            rotations,
             state: State { timestamp: timestamp.version, snapshot: snapshot.version, targets: targets.version },
             files: pack,
         })
     }
 
-    /// The trusted root after following `N.root.json` rotations the source offers.
-    fn update_root(&self, source: &dyn Source) -> Result<(Root, Vec<u8>), VerifyError> {
+    /// The trusted root after following the `N.root.json` rotations the source (or the
+    /// state directory) offers, each checked against the root before it.
+    fn update_root(&self, source: &dyn Source) -> Result<(Root, Vec<Rotation>), VerifyError> {
         let mut root = trusted_root(&self.root_bytes)?;
-        let mut bytes = self.root_bytes.clone();
+        let mut rotations = Vec::new();
+        let saved = self.state_dir.clone().map(DirSource);
         for _ in 0..MAX_ROTATIONS {
             let name = format!("{}.root.json", root.version + 1);
-            let Some(next_bytes) = source.fetch(&name, MAX_ROOT_BYTES)? else { break };
+            let next_bytes = match source.fetch(&name, MAX_ROOT_BYTES)? {
+                Some(bytes) => bytes,
+                None => match saved.as_ref().map(|dir| dir.fetch(&name, MAX_ROOT_BYTES)).transpose()?.flatten() {
+                    Some(bytes) => bytes,
+                    None => break,
+                },
+            };
             let envelope = parse_envelope(&name, &next_bytes)?;
             // Signed by a threshold of the old root's keys ...
             check_signatures(&name, "root", &envelope, &root)?;
@@ -344,10 +357,10 @@ impl Verifier {
                     detail: format!("{name} holds root version {}, expected {}", next.version, root.version + 1),
                 });
             }
+            rotations.push((next.version, next_bytes));
             root = next;
-            bytes = next_bytes;
         }
-        Ok((root, bytes))
+        Ok((root, rotations))
     }
 
     fn load_role<T: serde::de::DeserializeOwned>(
