@@ -98,6 +98,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// An `X-Forwarded-For` entry: an address, optionally with a port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:443`).
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+}
+
 /// The client's address: the peer's, or with `trust_forwarded_for` the last entry of
 /// `X-Forwarded-For` (the one the trusted proxy appended).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,19 +119,36 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         if state.settings.trust_forwarded_for {
-            let forwarded = parts
+            // Exactly the last entry, the one the trusted proxy appended: skipping an entry
+            // that does not parse would hand the choice to the client's own entries.
+            let last = parts
                 .headers
                 .get_all("x-forwarded-for")
                 .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-                .next_back();
-            if let Some(ip) = forwarded {
-                return Ok(ClientIp(ip));
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .map(str::trim);
+            if let Some(entry) = last {
+                return parse_forwarded(entry).map(ClientIp).ok_or_else(|| {
+                    ApiError::bad_request("invalid_forwarded_for", "the last X-Forwarded-For entry is not an address")
+                });
             }
         }
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         Ok(ClientIp(peer.unwrap_or(IpAddr::from([127, 0, 0, 1]))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_entries_parse_with_or_without_a_port() {
+        assert_eq!(parse_forwarded("203.0.113.9"), Some(IpAddr::from([203, 0, 113, 9])));
+        assert_eq!(parse_forwarded("203.0.113.9:5678"), Some(IpAddr::from([203, 0, 113, 9])));
+        assert_eq!(parse_forwarded("[2001:db8::1]:443"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_forwarded("unknown"), None);
     }
 }

@@ -80,6 +80,18 @@ impl<K: std::hash::Hash + Eq + Clone> Pair<K> {
     }
 }
 
+/// The address a client's buckets are kept under: IPv4 as is, IPv4-mapped IPv6 as IPv4,
+/// other IPv6 addresses truncated to their /64.
+pub fn bucket_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+    }
+}
+
 /// Every limiter of the report API.
 pub struct RateLimits {
     ip: Pair<IpAddr>,
@@ -117,8 +129,11 @@ impl RateLimits {
         }
     }
 
-    /// Takes a token from the IP's buckets; a refusal greylists the IP.
+    /// Takes a token from the IP's buckets; a refusal greylists the IP. IPv6 clients are
+    /// counted per /64 (one subscriber's prefix: rotating addresses inside it does not
+    /// give fresh buckets), and IPv4-mapped IPv6 addresses as their IPv4 address.
     pub fn check_ip(&self, ip: IpAddr) -> Result<Challenge, Limited> {
+        let ip = bucket_key(ip);
         if let Err(retry_after) = self.ip.check(&ip) {
             self.greylist.lock().expect("greylist lock").insert(ip, Instant::now() + self.greylist_for);
             return Err(Limited { scope: Scope::Ip, retry_after });
@@ -185,6 +200,14 @@ mod tests {
         assert_eq!(refused.scope, Scope::Ip);
         assert!(refused.retry_after > Duration::from_secs(1) && refused.retry_after <= Duration::from_secs(12));
         assert!(l.check_ip("203.0.113.8".parse().unwrap()).is_ok(), "another IP has its own bucket");
+        // One IPv6 /64 is one client, however many addresses it rotates through.
+        for i in 0..5u16 {
+            let ip: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+            assert!(l.check_ip(ip).is_ok());
+        }
+        assert!(l.check_ip("2001:db8:1:2:ffff::1".parse().unwrap()).is_err(), "same /64, no fresh bucket");
+        assert!(l.check_ip("2001:db8:1:3::1".parse().unwrap()).is_ok(), "another /64");
+        assert_eq!(bucket_key("::ffff:203.0.113.9".parse().unwrap()), "203.0.113.9".parse::<IpAddr>().unwrap());
     }
 
     #[test]

@@ -31,8 +31,9 @@ impl HttpSource {
 
 impl Source for HttpSource {
     fn fetch(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, VerifyError> {
-        if name.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
-            return Err(VerifyError::Malformed(format!("target path {name:?} leaves the pack")));
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/');
+        if name.split('/').any(|part| part.is_empty() || part == "." || part == "..") || !name.bytes().all(allowed) {
+            return Err(VerifyError::Malformed(format!("target path {name:?} is not a plain path inside the pack")));
         }
         let url = format!("{}/{name}", self.base);
         let unreadable = |e: ureq::Error| VerifyError::Unreadable(format!("{url}: {e}"));

@@ -154,6 +154,10 @@ impl ReportUrl {
             url.set_host(Some(trimmed)).map_err(|_| invalid("invalid host"))?;
         }
         url.set_fragment(None);
+        // Credentials in a reported URL are the reporter's or a victim's: never stored. The
+        // page is the same without them, so the moderation key is too.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
         let normalised = String::from(url);
         if normalised.len() > Self::MAX_LEN {
             return Err(invalid("longer than 2048 bytes once normalised"));
@@ -493,6 +497,13 @@ mod tests {
         assert_eq!(a.as_str(), "https://paypal.com/signin?x=1");
         assert_eq!(a.hash(), b.hash());
         assert_ne!(a.hash(), ReportUrl::parse("https://paypal.com/signin?x=2").unwrap().hash());
+    }
+
+    #[test]
+    fn credentials_in_a_reported_url_are_never_kept() {
+        let url = ReportUrl::parse("https://victim:hunter2@evil.example/login").unwrap();
+        assert_eq!(url.as_str(), "https://evil.example/login");
+        assert_eq!(url.hash(), ReportUrl::parse("https://evil.example/login").unwrap().hash());
     }
 
     #[test]
