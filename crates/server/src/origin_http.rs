@@ -2,6 +2,7 @@
 //! cache lifetimes (see [`crate::origin`]).
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +30,17 @@ pub const GZIP_SUFFIX: &str = "-gzip";
         (status = 404, description = "No such object (also for names that could never be one: '..', \\, …)",
             body = crate::error::ErrorBody),
     ))]
-pub async fn serve(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+pub async fn serve(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    // A name that does not even decode (invalid UTF-8 in its escapes) is no object either,
+    // and the refusal is JSON like every other.
+    let Ok(Path(name)) = name else {
+        return ApiError::new(StatusCode::NOT_FOUND, "invalid_name", "the object name is not valid UTF-8")
+            .into_response();
+    };
     match state.origin.get(&name).await {
         Ok(object) => respond(&state, &name, &object, &headers),
         // A name that could never be an object is simply not found (code `invalid_name`).

@@ -86,7 +86,7 @@ async fn gzip_is_offered_with_its_own_etag_and_either_tag_revalidates() {
 #[tokio::test]
 async fn names_that_leave_the_origin_are_refused_and_missing_objects_are_404() {
     let app = spawn_app().await;
-    for path in ["/v1/..%2Fdev-keys%2Froot.json", "/v1/a/%2E%2E/b", "/v1/x%5Cy", "/v1/a//b"] {
+    for path in ["/v1/..%2Fdev-keys%2Froot.json", "/v1/a/%2E%2E/b", "/v1/x%5Cy", "/v1/a//b", "/v1/%ff", "/v1/a%00b"] {
         let (status, body) = json_of(app.get(path).await).await;
         assert!(status == 400 || status == 404, "{path}: {status}");
         error_code(&body);
