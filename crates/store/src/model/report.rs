@@ -259,6 +259,20 @@ impl PackVersion {
         if !widths_ok {
             return Err(ValidationError::new("pack_version", "must be YYYY.MM.DD.HH or YYYY.MM.DD.HH.N"));
         }
+        // A real UTC date and hour (packs are named after the hour they were built in).
+        let num = |i: usize| parts[i].parse::<u32>().unwrap_or(0);
+        let (year, month, day, hour) = (num(0), num(1), num(2), num(3));
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => 0,
+        };
+        if year < 1970 || day == 0 || day > days || hour > 23 {
+            return Err(ValidationError::new("pack_version", "is not a real UTC date and hour"));
+        }
         Ok(Self(value.to_owned()))
     }
 
@@ -536,10 +550,19 @@ mod tests {
 
     #[test]
     fn pack_versions_follow_the_design() {
-        for ok in ["2026.11.27.01", "2026.11.27.01.3"] {
+        for ok in ["2026.11.27.01", "2026.11.27.01.3", "2028.02.29.23"] {
             assert!(PackVersion::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["2026.11.27", "26.11.27.01", "2026.11.27.01.x", "2026.11.27.01.1.2", ""] {
+        for bad in [
+            "2026.11.27",
+            "26.11.27.01",
+            "2026.11.27.01.x",
+            "2026.11.27.01.1.2",
+            "",
+            "2026.13.40.25",
+            "2026.02.29.00",
+            "2026.11.27.24",
+        ] {
             assert!(PackVersion::parse(bad).is_err(), "{bad}");
         }
     }
