@@ -158,11 +158,19 @@ pub fn valid_feed_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+const TEMPORARY_MARK: &str = ".tmp-";
+
+/// Whether a file name is one of [`write_atomic`]'s temporary files (left behind only when
+/// a write was interrupted).
+pub(crate) fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(TEMPORARY_MARK)
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory, so readers
 /// see the old file or the new one, never half of one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".{name}{TEMPORARY_MARK}{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;

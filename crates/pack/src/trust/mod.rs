@@ -67,12 +67,10 @@ pub fn tuf_version(version: &PackVersion) -> u64 {
     version.hour().0 / 3600 * 1_000_000 + suffix
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees
-/// half a file.
+/// Writes `bytes` to `path` through a synced temporary file and a rename, so a reader
+/// never sees half a file (the pack crate's one atomic write, with a [`TrustError`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
-    let tmp = path.with_extension("tmp-write");
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::feedfile::write_atomic(path, bytes).map_err(io(path))
 }
 
 /// Every pack file under `dir` (not metadata), by its `/`-separated relative path.
@@ -87,7 +85,10 @@ pub fn pack_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, TrustError> {
             } else if kind.is_file() {
                 let rel = path.strip_prefix(root).expect("under root");
                 let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                if name.ends_with(".tmp-write") || (rel.components().count() == 1 && files::is_metadata(&name)) {
+                let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                if crate::feedfile::is_temporary(&file_name)
+                    || (rel.components().count() == 1 && files::is_metadata(&name))
+                {
                     continue;
                 }
                 out.insert(name, std::fs::read(&path).map_err(io(&path))?);
