@@ -60,17 +60,13 @@ pub fn bootstrap(data_dir: &Path, origin_url: &str) -> Result<Bootstrapped, Stri
 /// start, so a development server keeps serving a valid pack however long it runs. A pack
 /// the development root does not verify (a real publishers' pack) is never replaced.
 pub fn dev_pack_expiring(data_dir: &Path, origin_url: &str, now: Timestamp, margin_secs: u64) -> bool {
-    use ferretwatch_pack::trust::verify::{State, Verifier, VerifyError};
+    use ferretwatch_pack::trust::verify::{State, Verifier};
     let Ok(root) = std::fs::read(data_dir.join(DEV_KEYS_DIR).join("root.json")) else { return false };
     let Ok(origin) = Origin::open(origin_url) else { return false };
-    let source = origin.source(None);
-    if Verifier::new(root.clone(), now, State::default()).verify(&source).is_err() {
-        return false;
+    match Verifier::new(root, now, State::default()).verify(&origin.source(None)) {
+        Ok(verified) => verified.expires <= now.plus(margin_secs),
+        Err(_) => false,
     }
-    matches!(
-        Verifier::new(root, now.plus(margin_secs), State::default()).verify(&source),
-        Err(VerifyError::Expired { .. })
-    )
 }
 
 fn load_or_create_keys(dir: &Path) -> Result<(Vec<PrivateKey>, PathBuf, bool), String> {
