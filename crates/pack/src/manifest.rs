@@ -140,13 +140,7 @@ impl Manifest {
 
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
-        hex.push(char::from_digit(u32::from(byte & 15), 16).unwrap_or('0'));
-    }
-    hex
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The content-addressed name of a file: `STEM.<first 16 hex of SHA-256>.EXT`.

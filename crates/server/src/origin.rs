@@ -23,7 +23,6 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use secrecy::ExposeSecret;
-use sha2::{Digest, Sha256};
 
 use crate::settings::ServerSettings;
 
@@ -228,7 +227,7 @@ impl OriginStore {
         };
         let meta = result.meta.clone();
         let bytes = result.bytes().await.map_err(|e| OriginError::Store(e.to_string()))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let sha256 = ferretwatch_pack::manifest::sha256_hex(&bytes);
         let object = Arc::new(Object { bytes, sha256, immutable: is_immutable(name), meta, checked: Instant::now() });
         self.remember(name, object.clone());
         Ok(object)

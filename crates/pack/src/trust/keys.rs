@@ -5,7 +5,6 @@
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{canonical_json, TrustError};
 
@@ -37,7 +36,7 @@ impl KeyObject {
     pub fn key_id(&self) -> String {
         let bytes = canonical_json(&serde_json::to_value(self).expect("a key object serialises"))
             .expect("a key object has no floats");
-        hex::encode(Sha256::digest(bytes))
+        super::sha256_hex(&bytes)
     }
 
     /// The verifying key, when the object is an ed25519 key with 32 valid bytes.
@@ -157,6 +156,8 @@ impl PrivateKey {
 
 #[cfg(test)]
 mod tests {
+    use sha2::{Digest, Sha256};
+
     use super::*;
 
     #[test]
