@@ -1,6 +1,29 @@
 #!/usr/bin/env bash
-# The project's test command: every test of every crate, including the corpus,
-# property and CLI tests. Installs nothing today: the detection engine needs no service.
+# The project's test command: every test of every crate (unit, engine, corpus, property,
+# storage conformance on SQLite and PostgreSQL, S3 publishing against moto, and end-to-end
+# tests of the real binary).
+#
+# It first makes sure what those tests need is there, idempotently:
+# - PostgreSQL on 127.0.0.1:5432 with trust auth (this machine kind runs it; started if down);
+# - moto, the local S3-compatible server (installed with pip if missing).
+# FERRETWATCH_SKIP_POSTGRES=1 or FERRETWATCH_SKIP_S3=1 skips the matching setup and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [[ "${FERRETWATCH_SKIP_POSTGRES:-}" != 1 ]] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    echo "== starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start \
+        || service postgresql start || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    pg_isready -h 127.0.0.1 -p 5432 || {
+        echo "PostgreSQL is not reachable on 127.0.0.1:5432; start it, or set FERRETWATCH_SKIP_POSTGRES=1" >&2
+        exit 1
+    }
+fi
+
+if [[ "${FERRETWATCH_SKIP_S3:-}" != 1 ]] && ! python3 -c 'import moto.server' 2>/dev/null; then
+    echo "== installing moto (local S3 for the publishing tests)"
+    python3 -m pip install --quiet 'moto[server]==5.*'
+fi
+
 exec cargo test --workspace "$@"

@@ -63,7 +63,7 @@ pub fn moto() -> Option<Moto> {
         .is_ok_and(|s| s.success());
     assert!(
         installed,
-        "the S3 tests need moto: run `python3 -m pip install 'moto[server]==5.*'` (as .ci/run does), or set \
+        "the S3 tests need moto: run `python3 -m pip install 'moto[server]==5.*'` (as scripts/test.sh does), or set \
          FERRETWATCH_SKIP_S3=1 to skip them"
     );
     let port =
