@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ferretwatch_pack::time::Timestamp;
+use ferretwatch_types::Timestamp;
 
 fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_ferretwatch")).parent().unwrap().to_owned()
@@ -73,7 +73,7 @@ fn p(path: &Path) -> &str {
 
 /// The pack version `hours_ago` hours before now.
 fn version(hours_ago: u64) -> String {
-    let t = Timestamp(Timestamp::now().0 - hours_ago * 3600).to_string();
+    let t = Timestamp::now().minus_secs(hours_ago * 3600).to_string();
     format!("{}.{}.{}.{}", &t[0..4], &t[5..7], &t[8..10], &t[11..13])
 }
 
@@ -84,7 +84,7 @@ fn setup() -> Env {
         ok(env.ferretwatch(&["keys", "generate", "--out", p(&env.path(name))]));
     }
     let root = env.path("root.json");
-    let expires = Timestamp(Timestamp::now().0 + 365 * 86_400).to_string();
+    let expires = Timestamp::now().plus_secs(365 * 86_400).to_string();
     ok(env.ferretwatch(&[
         "root",
         "create",

@@ -19,13 +19,13 @@ const TOTAL: usize = 1_000_000;
 
 /// One million distinct indicators: 40% hosts, 40% URLs, 20% IPs, in two feeds.
 fn write_feeds(dir: &Path) {
-    let fetched = Timestamp(1_758_725_700);
+    let fetched = Timestamp::from_secs(1_758_725_700);
     let header = |name: &str, source| FeedHeader {
         name: name.into(),
         source,
         origin: "bench".into(),
         fetched_at: fetched,
-        expires: fetched.plus(72 * 3600),
+        expires: fetched.plus_secs(72 * 3600),
         confidence: 900,
         keep_query: true,
         license: "bench".into(),

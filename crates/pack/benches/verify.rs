@@ -5,11 +5,11 @@
 //! `cargo bench -p ferretwatch-pack --bench verify`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::verify::{DirSource, State, Verifier};
 use ferretwatch_pack::trust::{sign_pack, sign_root};
+use ferretwatch_types::Timestamp;
 
 fn bench(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();

@@ -15,8 +15,8 @@ use crate::feedfile::{feed_paths, write_atomic, FeedFile};
 use crate::manifest::{
     content_name, sha256_hex, Attribution, FileEntry, Manifest, Role, MANIFEST_FORMAT, MANIFEST_NAME,
 };
-use crate::time::{Timestamp, HOUR};
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
+use ferretwatch_types::{Timestamp, HOUR};
 
 /// The default false-positive target of the Bloom filters.
 pub const DEFAULT_FP_RATE: f64 = 1e-6;
@@ -200,7 +200,7 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary, BuildError> {
         format: MANIFEST_FORMAT,
         version: options.version.clone(),
         created,
-        expires: created.plus(options.valid_hours.saturating_mul(HOUR)),
+        expires: created.plus_secs(options.valid_hours.saturating_mul(HOUR)),
         min_client_version: options.min_client_version.clone(),
         files: outputs.iter().map(|o| o.entry.clone()).collect(),
         attribution,

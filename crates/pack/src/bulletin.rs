@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::manifest::content_name;
 use crate::publish::Severity;
-use crate::time::Timestamp;
 use crate::trust::keys::PrivateKey;
 use crate::trust::metadata::{typed, Envelope};
 use crate::trust::verify::{check_signatures, trusted_root, VerifyError};
 use crate::trust::{canonical_json, sha256_hex};
+use ferretwatch_types::Timestamp;
 
 /// The `_type` of bulletin metadata.
 pub const BULLETIN_TYPE: &str = "bulletin";
@@ -157,7 +157,7 @@ impl Bulletin {
             version: spec.version,
             created_at: spec.created_at,
             ttl: spec.ttl,
-            expires: spec.created_at.plus(spec.ttl),
+            expires: spec.created_at.plus_secs(spec.ttl),
             severity: spec.severity,
             locales: spec.locales,
             brands: spec.brands.iter().map(|b| b.trim().to_owned()).collect(),
@@ -188,7 +188,7 @@ impl Bulletin {
         if !(MIN_TTL..=MAX_TTL).contains(&self.ttl) {
             return Err(format!("ttl {} s: between {MIN_TTL} s (5 minutes) and {MAX_TTL} s (30 days)", self.ttl));
         }
-        if self.expires != self.created_at.plus(self.ttl) {
+        if self.expires != self.created_at.plus_secs(self.ttl) {
             return Err("expires is not created_at + ttl".into());
         }
         let chars = self.advisory_text.chars().count();

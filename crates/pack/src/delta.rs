@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::feedfile::{feed_paths, FeedFile};
 use crate::manifest::{sha256_hex, Manifest, Role};
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
 
 /// The magic that opens every delta file.
 pub const DELTA_MAGIC: [u8; 4] = *b"FWDL";

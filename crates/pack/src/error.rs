@@ -4,11 +4,6 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// A pack version that is not `YYYY.MM.DD.HH[.N]`.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("invalid pack version {0:?}: want YYYY.MM.DD.HH or YYYY.MM.DD.HH.N (a real UTC date and hour, N from 1)")]
-pub struct VersionError(pub String);
-
 /// A feed could not be read at all. (Bad rows are not errors: they are counted in the
 /// parse report.)
 #[derive(Debug, Error)]
@@ -102,7 +97,7 @@ pub struct Shrink {
 pub enum BuildError {
     /// The version is malformed.
     #[error(transparent)]
-    Version(#[from] VersionError),
+    Version(#[from] ferretwatch_types::PackVersionError),
     /// The rules do not parse, validate or compile, or the YARA sources do not compile.
     #[error(transparent)]
     Rules(#[from] ferretwatch_detect::RulesError),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::FeedError;
 use crate::feeds::{ParseReport, Record, Source};
 use crate::normalize::Indicator;
-use crate::time::Timestamp;
+use ferretwatch_types::Timestamp;
 
 /// The first line of every feed file.
 pub const FEED_MAGIC: &str = "#ferretwatch-feed 1";

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{FeedError, FetchError};
 use crate::feedfile::{valid_feed_name, write_atomic, FeedFile, FeedHeader, FEED_EXTENSION};
 use crate::feeds::{ttl_seconds, Source};
-use crate::time::Timestamp;
+use ferretwatch_types::Timestamp;
 
 /// The default download limit: large enough for the full URLhaus dump.
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
@@ -134,7 +134,7 @@ pub fn fetch(request: &FetchRequest) -> Result<FetchOutcome, FetchError> {
         source: request.source,
         origin: request.from.clone(),
         fetched_at: request.now,
-        expires: request.now.plus(ttl),
+        expires: request.now.plus_secs(ttl),
         confidence: request.confidence.unwrap_or(profile.confidence).min(1000),
         keep_query,
         license: request.license.clone().unwrap_or_else(|| profile.license.to_owned()),
@@ -159,9 +159,9 @@ pub fn fetch(request: &FetchRequest) -> Result<FetchOutcome, FetchError> {
 /// A 304: keep the indicators, renew the fetch time and expiry.
 fn renew(request: &FetchRequest, feed_path: &Path) -> Result<FetchOutcome, FetchError> {
     let mut feed = FeedFile::read(feed_path)?;
-    let ttl = feed.header.expires.0.saturating_sub(feed.header.fetched_at.0);
+    let ttl = feed.header.expires.secs_since(feed.header.fetched_at);
     feed.header.fetched_at = request.now;
-    feed.header.expires = request.now.plus(ttl);
+    feed.header.expires = request.now.plus_secs(ttl);
     feed.write(feed_path)?;
     Ok(FetchOutcome { status: FetchStatus::NotModified, path: feed_path.to_path_buf(), header: feed.header })
 }

@@ -31,15 +31,12 @@ pub mod load;
 pub mod manifest;
 pub mod normalize;
 pub mod publish;
-pub mod time;
 pub mod trust;
 pub mod validate;
-pub mod version;
 
 pub use build::{build, BuildOptions, BuildSummary};
-pub use error::{BuildError, FeedError, FetchError, VersionError};
+pub use error::{BuildError, FeedError, FetchError};
 pub use feeds::Source;
+pub use ferretwatch_types::{PackVersion, Timestamp};
 pub use fetch::{fetch, FetchOutcome, FetchRequest, FetchStatus};
 pub use manifest::Manifest;
-pub use time::Timestamp;
-pub use version::PackVersion;

@@ -9,7 +9,7 @@ use ferretwatch_detect::signals::reputation::{FilterError, FilterFile};
 use ferretwatch_detect::{Engine, Reputation, Rules, RulesError, DEFAULT_YARA};
 
 use crate::manifest::{sha256_hex, Manifest, Role, MANIFEST_NAME};
-use crate::time::Timestamp;
+use ferretwatch_types::Timestamp;
 
 /// Why a verified pack could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::feeds::Source;
-use crate::time::Timestamp;
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
+use ferretwatch_types::Timestamp;
 
 /// The manifest's file name in a pack directory.
 pub const MANIFEST_NAME: &str = "manifest.json";

@@ -25,10 +25,10 @@ pub mod testing;
 use std::path::PathBuf;
 
 use crate::error::BuildError;
-use crate::time::Timestamp;
 use crate::trust::verify::VerifyError;
 use crate::trust::TrustError;
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
+use ferretwatch_types::Timestamp;
 
 pub use deploy::{current_version, deploy, known_versions, DeployReport};
 pub use origin::{Origin, OriginSource, S3Options};

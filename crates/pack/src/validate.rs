@@ -41,7 +41,7 @@ use serde_json::Value;
 use crate::delta::{Delta, DELTA_DIR, DELTA_EXTENSION};
 use crate::manifest::{content_name, sha256_hex, FileEntry, Manifest, Role, MANIFEST_NAME};
 use crate::trust::metadata::files::is_metadata;
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
 
 /// The size budget of a whole pack (manifest included): 10 MB.
 pub const PACK_BUDGET_BYTES: u64 = 10_000_000;

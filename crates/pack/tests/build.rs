@@ -8,7 +8,7 @@ use ferretwatch_detect::{Engine, Page, Reputation, ScanOptions};
 use ferretwatch_pack::manifest::{Manifest, Role};
 use ferretwatch_pack::{build, fetch, BuildOptions, FetchRequest, PackVersion, Source, Timestamp};
 
-const FETCHED: Timestamp = Timestamp(1_758_725_700); // 2025-09-24T14:55:00Z
+const FETCHED: Timestamp = Timestamp::from_secs(1_758_725_700); // 2025-09-24T14:55:00Z
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds")
@@ -173,7 +173,7 @@ fn versions_only_increase_and_the_creation_time_can_be_given() {
     build(&options("2025.09.24.15.1", feeds.path(), out.path())).unwrap();
     let err = build(&options("2025.09.24.15", feeds.path(), out.path())).unwrap_err();
     assert_eq!(err.code(), "version_not_increasing");
-    let created = Timestamp::parse("2025-09-24T15:42:00Z");
+    let created = Timestamp::parse("2025-09-24T15:42:00Z").ok();
     let summary = build(&BuildOptions { created, ..options("2025.09.24.15.2", feeds.path(), out.path()) }).unwrap();
     assert_eq!(summary.manifest.created.to_string(), "2025-09-24T15:42:00Z");
 }

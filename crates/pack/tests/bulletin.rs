@@ -5,11 +5,11 @@ use ferretwatch_pack::bulletin::{
     add_signature, publish_bulletin, sign_new, verify_bulletin, Bulletin, BulletinIndex, BulletinSpec, INDEX_NAME,
 };
 use ferretwatch_pack::publish::{Origin, PublishError, Severity};
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::sign_root;
 use ferretwatch_pack::trust::verify::VerifyError;
+use ferretwatch_types::Timestamp;
 
 fn t(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()

@@ -9,7 +9,7 @@ use ferretwatch_pack::corpus_test::{self, evaluate, load_pack, score, Corpus, Li
 use ferretwatch_pack::feedfile::{FeedFile, FeedHeader};
 use ferretwatch_pack::feeds::{ParseReport, Record, Source};
 use ferretwatch_pack::normalize::Indicator;
-use ferretwatch_pack::{build, BuildOptions, PackVersion, Timestamp};
+use ferretwatch_pack::{build, BuildOptions, PackVersion};
 
 const ROUNDCUBE: &str = "benign/023-isp-roundcube-webmail.html";
 
@@ -20,13 +20,13 @@ fn corpus_dir() -> PathBuf {
 /// A pack with the built-in rules whose host filter lists `hosts`.
 fn pack(dir: &Path, version: &str, hosts: &[&str]) -> PathBuf {
     let version = PackVersion::parse(version).unwrap();
-    let fetched = Timestamp(version.hour().0 - 300);
+    let fetched = version.hour().minus_secs(300);
     let header = FeedHeader {
         name: "triage".into(),
         source: Source::Plain,
         origin: "test".into(),
         fetched_at: fetched,
-        expires: fetched.plus(72 * 3600),
+        expires: fetched.plus_secs(72 * 3600),
         confidence: 900,
         keep_query: false,
         license: "test".into(),

@@ -12,7 +12,7 @@ use ferretwatch_pack::delta::{
 use ferretwatch_pack::feedfile::{FeedFile, FeedHeader};
 use ferretwatch_pack::feeds::{ParseReport, Record, Source};
 use ferretwatch_pack::normalize::Indicator;
-use ferretwatch_pack::{build, BuildOptions, PackVersion, Timestamp};
+use ferretwatch_pack::{build, BuildOptions, PackVersion};
 
 const BASE: &str = "2025.09.24.15";
 const TARGET: &str = "2025.09.25.15";
@@ -23,13 +23,13 @@ fn version(text: &str) -> PackVersion {
 
 /// Writes a plain feed of `hosts` and `ips` fetched five minutes before `version`'s hour.
 fn write_feed(dir: &Path, version_text: &str, hosts: &[String], ips: &[String]) {
-    let fetched = Timestamp(version(version_text).hour().0 - 300);
+    let fetched = version(version_text).hour().minus_secs(300);
     let header = FeedHeader {
         name: "plain".into(),
         source: Source::Plain,
         origin: "test".into(),
         fetched_at: fetched,
-        expires: fetched.plus(72 * 3600),
+        expires: fetched.plus_secs(72 * 3600),
         confidence: 900,
         keep_query: false,
         license: "test".into(),

@@ -108,7 +108,7 @@ fn conditional_answer() -> Answer {
     })
 }
 
-const T0: Timestamp = Timestamp(1_758_725_700); // 2025-09-24T14:55:00Z
+const T0: Timestamp = Timestamp::from_secs(1_758_725_700); // 2025-09-24T14:55:00Z
 
 #[test]
 fn a_second_fetch_sends_the_validators_and_a_304_keeps_the_indicators_with_a_renewed_expiry() {
@@ -119,16 +119,16 @@ fn a_second_fetch_sends_the_validators_and_a_304_keeps_the_indicators_with_a_ren
     let first = fetch(&request).unwrap();
     assert_eq!(first.status, FetchStatus::Fetched);
     assert_eq!(first.header.indicators, 6, "7 URLs, two of which normalise to one");
-    assert_eq!(first.header.expires, T0.plus(72 * 3600));
+    assert_eq!(first.header.expires, T0.plus_secs(72 * 3600));
     let before = FeedFile::read(&first.path).unwrap();
 
-    let later = Timestamp(T0.0 + 4 * 3600);
+    let later = T0.plus_secs(4 * 3600);
     let second = fetch(&FetchRequest { now: later, ..request }).unwrap();
     assert_eq!(second.status, FetchStatus::NotModified);
     let after = FeedFile::read(&second.path).unwrap();
     assert_eq!(after.entries, before.entries, "a 304 keeps the previous output");
     assert_eq!(after.header.fetched_at, later);
-    assert_eq!(after.header.expires, later.plus(72 * 3600));
+    assert_eq!(after.header.expires, later.plus_secs(72 * 3600));
     assert_eq!(after.header.report, before.header.report);
 
     let requests = server.requests();
@@ -181,7 +181,7 @@ fn files_are_fetched_too_and_feed_names_are_checked() {
     let outcome = fetch(&request).unwrap();
     assert!(outcome.path.ends_with("triage-list.feed"));
     assert_eq!(outcome.header.report.bad, 2);
-    assert_eq!(outcome.header.expires, T0.plus(7 * 24 * 3600));
+    assert_eq!(outcome.header.expires, T0.plus_secs(7 * 24 * 3600));
     request.name = Some("../escape".into());
     assert_eq!(fetch(&request).unwrap_err().code(), "invalid_argument");
 }

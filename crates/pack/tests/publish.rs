@@ -10,12 +10,12 @@ use ferretwatch_pack::manifest::{Manifest, Role};
 use ferretwatch_pack::publish::republish::EmergencyRecord;
 use ferretwatch_pack::publish::testing::{create_bucket, moto, s3_options};
 use ferretwatch_pack::publish::{deploy, emergency, rollback, EmergencyRule, Origin, PublishError, Severity};
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::verify::{State, VerifiedPack, Verifier, VerifyError};
 use ferretwatch_pack::trust::{sign_pack, sign_root};
 use ferretwatch_pack::{build, BuildOptions, PackVersion};
+use ferretwatch_types::Timestamp;
 
 const NOW: &str = "2026-11-27T12:20:00Z";
 const KIT_RULE: &str = "rule kit_marker { strings: $a = \"fw-kit-marker-7731\" condition: $a }\n";
@@ -198,7 +198,7 @@ fn rollback_republishes_old_content_under_a_higher_version_that_clients_accept()
     assert_eq!(yara_names(&back), yara_names(&old), "the old content is back");
     let loaded = load(&back.files, now(), Duration::from_millis(200), true).unwrap();
     assert_eq!(loaded.engine.rules().version, "2026.11.27.12", "the rule set carries the new version");
-    assert_eq!(loaded.manifest.expires.0 - loaded.manifest.created.0, 168 * 3600);
+    assert_eq!(loaded.manifest.expires.secs_since(loaded.manifest.created), 168 * 3600);
     let old_manifest = Manifest::from_json(&old.files["manifest.json"]).unwrap();
     let filters = |m: &Manifest| m.files.iter().filter(|f| f.role == Role::Filter).cloned().collect::<Vec<_>>();
     assert_eq!(filters(&loaded.manifest), filters(&old_manifest));

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::verify::{DirSource, State, Verifier, VerifyError};
 use ferretwatch_pack::trust::{sign_pack, sign_root};
+use ferretwatch_types::Timestamp;
 
 const NOW: &str = "2026-11-27T12:00:00Z";
 

@@ -6,7 +6,7 @@ use ferretwatch_pack::manifest::{content_name, sha256_hex, FileEntry, Manifest, 
 use ferretwatch_pack::validate::{validate, Report, Severity};
 use ferretwatch_pack::{build, fetch, BuildOptions, FetchRequest, PackVersion, Source, Timestamp};
 
-const FETCHED: Timestamp = Timestamp(1_758_725_700); // 2025-09-24T14:55:00Z
+const FETCHED: Timestamp = Timestamp::from_secs(1_758_725_700); // 2025-09-24T14:55:00Z
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds")

@@ -72,7 +72,7 @@ where
                 format!("role {} may not {}", record.role, P::ACTION),
             ));
         }
-        if let Err(e) = state.store.touch_token(record.id, ferretwatch_store::Timestamp::now()).await {
+        if let Err(e) = state.store.touch_token(record.id, ferretwatch_types::Timestamp::now()).await {
             // Recording the last use is bookkeeping; it never refuses a valid token.
             tracing::warn!(error = %crate::error::chain(&e), "could not record token use");
         }

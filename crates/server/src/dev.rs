@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use ferretwatch_pack::build::{build, BuildOptions};
 use ferretwatch_pack::publish::{self, next_version, Origin};
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::{sign_pack, sign_root, write_atomic};
+use ferretwatch_types::Timestamp;
 
 /// The directory under the data directory that holds the development keys.
 pub const DEV_KEYS_DIR: &str = "dev-keys";
@@ -64,7 +64,7 @@ pub fn dev_pack_expiring(data_dir: &Path, origin_url: &str, now: Timestamp, marg
     let Ok(root) = std::fs::read(data_dir.join(DEV_KEYS_DIR).join("root.json")) else { return false };
     let Ok(origin) = Origin::open(origin_url) else { return false };
     match Verifier::new(root, now, State::default()).verify(&origin.source(None)) {
-        Ok(verified) => verified.expires <= now.plus(margin_secs),
+        Ok(verified) => verified.expires <= now.plus_secs(margin_secs),
         Err(_) => false,
     }
 }
@@ -92,7 +92,7 @@ fn load_or_create_keys(dir: &Path) -> Result<(Vec<PrivateKey>, PathBuf, bool), S
         let public = serde_json::to_string_pretty(&key.public()).map_err(|e| e.to_string())?;
         std::fs::write(path.with_extension("pub"), public).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let expires = Timestamp::now().plus(365 * 86_400);
+    let expires = Timestamp::now().plus_secs(365 * 86_400);
     let publics: Vec<_> = keys.iter().map(PrivateKey::public).collect();
     let root = Root::new(1, expires, &publics, 2).map_err(|e| e.to_string())?;
     write_atomic(&root_path, &Envelope::new(&root).to_bytes()).map_err(|e| e.to_string())?;

@@ -115,7 +115,7 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     let dev_refresh = settings.dev_bootstrap && origin.is_local() && {
         let (data_dir, url) = (settings.data_dir.clone(), origin_url.clone());
         tokio::task::spawn_blocking(move || {
-            dev::dev_pack_expiring(&data_dir, &url, ferretwatch_pack::time::Timestamp::now(), 86_400)
+            dev::dev_pack_expiring(&data_dir, &url, ferretwatch_types::Timestamp::now(), 86_400)
         })
         .await
         .unwrap_or(false)

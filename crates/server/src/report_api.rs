@@ -11,9 +11,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferretwatch_store::{
-    ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, PackVersion, ReportKind, ReportReason,
-    ReportUrl, Score, Sha256Digest, Timestamp, ValidationError,
+    ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, ReportKind, ReportReason, ReportUrl,
+    Score, ValidationError,
 };
+use ferretwatch_types::{PackVersion, Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -288,7 +289,7 @@ async fn accept(
 }
 
 /// The most a client's clock may run ahead of the server's.
-const MAX_CLOCK_AHEAD_MS: i64 = 24 * 3600 * 1000;
+const MAX_CLOCK_AHEAD_SECS: u64 = ferretwatch_types::DAY;
 
 /// Builds the store's validated report from the request (parse, don't validate: every
 /// field goes through its type's constructor).
@@ -299,11 +300,9 @@ pub fn to_new_report(
     ip: std::net::IpAddr,
 ) -> Result<NewReport, ValidationError> {
     let received_at = Timestamp::now();
-    let client_secs = ferretwatch_pack::time::Timestamp::parse(&body.timestamp)
-        .filter(|_| body.timestamp.ends_with('Z') && body.timestamp.as_bytes().get(10) == Some(&b'T'))
-        .ok_or_else(|| ValidationError::new("timestamp", "must be YYYY-MM-DDTHH:MM:SSZ (UTC)"))?;
-    let client_ms = i64::try_from(client_secs.0).unwrap_or(i64::MAX).saturating_mul(1000);
-    if client_ms > received_at.as_millis() + MAX_CLOCK_AHEAD_MS {
+    let client_timestamp = Timestamp::parse(&body.timestamp)
+        .map_err(|_| ValidationError::new("timestamp", "must be YYYY-MM-DDTHH:MM:SSZ (UTC)"))?;
+    if client_timestamp > received_at.plus_secs(MAX_CLOCK_AHEAD_SECS) {
         return Err(ValidationError::new("timestamp", "is more than a day in the future"));
     }
     let findings = body
@@ -315,18 +314,18 @@ pub fn to_new_report(
     let screenshot_hash = body
         .screenshot_hash
         .as_deref()
-        .map(|h| {
-            Sha256Digest::from_hex(h).map_err(|_| ValidationError::new("screenshot_hash", "must be 64 hex digits"))
-        })
+        .map(|h| Sha256::from_hex(h).map_err(|_| ValidationError::new("screenshot_hash", "must be 64 hex digits")))
         .transpose()?;
     Ok(NewReport {
         kind,
         url: ReportUrl::parse(&body.url)?,
         reason: ReportReason::parse(body.reason.code(), body.reason_text.as_deref())?,
         received_at,
-        client_timestamp: Timestamp::from_millis(client_ms),
+        client_timestamp,
         extension_version: ExtensionVersion::parse(&body.extension_version)?,
-        pack_version: PackVersion::parse(&body.pack_version)?,
+        pack_version: PackVersion::parse(&body.pack_version).map_err(|_| {
+            ValidationError::new("pack_version", "must be YYYY.MM.DD.HH or YYYY.MM.DD.HH.N (a real UTC date and hour)")
+        })?,
         score: Score::new(body.score)?,
         findings,
         screenshot_hash,

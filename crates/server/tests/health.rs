@@ -3,7 +3,8 @@
 
 mod support;
 
-use ferretwatch_store::{NewToken, Timestamp, TokenName, TokenRole};
+use ferretwatch_store::{NewToken, TokenName, TokenRole};
+use ferretwatch_types::Timestamp;
 use serde_json::json;
 use support::{error_code, json_of, spawn_app};
 

@@ -14,7 +14,6 @@ use std::time::Duration;
 use ferretwatch_pack::manifest::Manifest;
 use ferretwatch_pack::publish::testing::moto;
 use ferretwatch_pack::publish::{deploy, next_version, Origin};
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::http::HttpSource;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
@@ -22,6 +21,7 @@ use ferretwatch_pack::trust::verify::{State, Verifier};
 use ferretwatch_pack::trust::{sign_pack, sign_root};
 use ferretwatch_pack::{build, BuildOptions};
 use ferretwatch_server::Listeners;
+use ferretwatch_types::Timestamp;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use support::{error_code, json_of, test_settings};
@@ -33,7 +33,7 @@ const ORIGIN: &str = "s3://packs/prod/v1";
 /// and no feeds, signed by both. Returns the root's bytes, the pack directory and its version.
 fn signed_pack(dir: &Path, now: Timestamp) -> (Vec<u8>, std::path::PathBuf, String) {
     let (a, b) = (PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap());
-    let root = Root::new(1, now.plus(365 * 86_400), &[a.public(), b.public()], 2).unwrap();
+    let root = Root::new(1, now.plus_secs(365 * 86_400), &[a.public(), b.public()], 2).unwrap();
     let root_path = dir.join("root.json");
     std::fs::write(&root_path, Envelope::new(&root).to_bytes()).unwrap();
     sign_root(&root_path, &a).unwrap();

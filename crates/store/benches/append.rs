@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use ferretwatch_store::{NewReport, Store, Timestamp};
+use ferretwatch_store::{NewReport, Store};
+use ferretwatch_types::Timestamp;
 use support::{Harness, PostgresHarness, SqliteHarness};
 use tokio::runtime::Runtime;
 

@@ -23,6 +23,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use ferretwatch_types::Timestamp;
 
 mod config;
 mod error;

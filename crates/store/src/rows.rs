@@ -3,10 +3,16 @@
 //! (PostgreSQL's JSONB is selected as `::text`).
 
 use crate::model::{
-    Finding, ModerationAudit, ModerationEntry, ModerationState, ReportId, ReportKind, ReportReason, Sha256Digest,
-    StoredReport, Timestamp, TokenId, TokenRecord, TokenRole, UrlHash,
+    Finding, ModerationAudit, ModerationEntry, ModerationState, ReportId, ReportKind, ReportReason, StoredReport,
+    TokenId, TokenRecord, TokenRole, UrlHash,
 };
 use crate::StoreError;
+use ferretwatch_types::{Sha256, Timestamp};
+
+/// A stored digest column: 32 bytes, or a corrupt row.
+fn digest_from_db(bytes: &[u8]) -> Result<Sha256, StoreError> {
+    <[u8; 32]>::try_from(bytes).map(Sha256::from_bytes).map_err(|_| StoreError::corrupt("stored hash is not 32 bytes"))
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ReportRow {
@@ -44,14 +50,14 @@ impl TryFrom<ReportRow> for StoredReport {
             received_at: Timestamp::from_millis(row.received_at),
             kind,
             url: row.url,
-            url_hash: UrlHash(Sha256Digest::from_db(&row.url_hash)?),
+            url_hash: UrlHash(digest_from_db(&row.url_hash)?),
             reason,
             client_timestamp: Timestamp::from_millis(row.client_timestamp),
             extension_version: row.extension_version,
             pack_version: row.pack_version,
             score: u8::try_from(row.score).map_err(|_| StoreError::corrupt("score out of range"))?,
             findings,
-            screenshot_hash: row.screenshot_hash.as_deref().map(Sha256Digest::from_db).transpose()?,
+            screenshot_hash: row.screenshot_hash.as_deref().map(digest_from_db).transpose()?,
             install_token_id: row.install_token_id,
             client_net: row.client_net,
         })
@@ -81,7 +87,7 @@ impl TryFrom<ModerationRow> for ModerationEntry {
 
     fn try_from(row: ModerationRow) -> Result<Self, StoreError> {
         Ok(Self {
-            url_hash: UrlHash(Sha256Digest::from_db(&row.url_hash)?),
+            url_hash: UrlHash(digest_from_db(&row.url_hash)?),
             url: row.url,
             state: state(&row.state)?,
             first_seen: Timestamp::from_millis(row.first_seen),
@@ -112,7 +118,7 @@ impl TryFrom<AuditRow> for ModerationAudit {
     fn try_from(row: AuditRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: row.id,
-            url_hash: UrlHash(Sha256Digest::from_db(&row.url_hash)?),
+            url_hash: UrlHash(digest_from_db(&row.url_hash)?),
             from: state(&row.from_state)?,
             to: state(&row.to_state)?,
             actor: row.actor,

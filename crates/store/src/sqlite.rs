@@ -16,10 +16,12 @@ use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use ferretwatch_types::Timestamp;
+
 use crate::model::{
     generate_secret, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, ModerationState, NewReport,
-    NewToken, Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, Timestamp,
-    TokenHash, TokenId, TokenRecord, UrlHash,
+    NewToken, Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash,
+    TokenId, TokenRecord, UrlHash,
 };
 use crate::rows::{
     convert, moderation_order, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL,

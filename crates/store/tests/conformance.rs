@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use ferretwatch_store::{
     Actor, ClientNet, ErrorKind, InstallTokenId, ModerationFilter, ModerationSort, ModerationState, NewToken, Page,
-    ReportId, ReportKind, ReportReason, ReportUrl, Score, Sha256Digest, StateChange, Store, Timestamp, TokenHash,
-    TokenId, TokenName, TokenRole, UrlHash, TOKEN_PREFIX,
+    ReportId, ReportKind, ReportReason, ReportUrl, Score, StateChange, Store, TokenHash, TokenId, TokenName, TokenRole,
+    UrlHash, TOKEN_PREFIX,
 };
+use ferretwatch_types::{Sha256, Timestamp};
 use support::{report, Harness, PostgresHarness, SqliteHarness};
 
 /// Instantiates every suite test for one backend.
@@ -73,7 +74,7 @@ async fn report_is_appended_and_read_back_with_every_field(h: &impl Harness) {
     let mut new = report("https://xn--pypal-4ve.com/signin?next=%2Faccount#top");
     new.kind = ReportKind::FalsePositive;
     new.reason = ReportReason::parse("other", Some("fake shop with a cloned checkout")).unwrap();
-    new.screenshot_hash = Some(Sha256Digest::of(b"png bytes"));
+    new.screenshot_hash = Some(Sha256::of(b"png bytes"));
     new.install_token_id = Some(InstallTokenId::parse("inst_4f2a9c").unwrap());
     new.client_net = Some(ClientNet::from_ip("198.51.100.23".parse().unwrap()));
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use ferretwatch_store::{NewToken, StoreOptions, Timestamp, TokenName, TokenRole};
+use ferretwatch_store::{NewToken, StoreOptions, TokenName, TokenRole};
+use ferretwatch_types::Timestamp;
 
 use super::{bad_input, fail};
 

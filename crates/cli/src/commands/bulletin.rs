@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use ferretwatch_pack::bulletin::{add_signature, publish_bulletin, sign_new, verify_bulletin, Bulletin, BulletinSpec};
 use ferretwatch_pack::publish::republish::parse_root;
 use ferretwatch_pack::publish::{Origin, PublishError, Severity};
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::write_atomic;
+use ferretwatch_types::Timestamp;
 
 use super::publish::{read_keys, read_root, report_error};
 
@@ -218,7 +218,7 @@ fn run_verify(args: VerifyArgs) -> ExitCode {
         let now = match &args.now {
             None => Timestamp::now(),
             Some(text) => {
-                Timestamp::parse(text).ok_or_else(|| PublishError::Invalid("--now must be RFC 3339 UTC".into()))?
+                Timestamp::parse(text).map_err(|_| PublishError::Invalid("--now must be RFC 3339 UTC".into()))?
             }
         };
         let bytes = std::fs::read(&args.file).map_err(|e| PublishError::Invalid(format!("{subject}: {e}")))?;

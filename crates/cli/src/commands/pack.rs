@@ -77,7 +77,7 @@ pub struct BuildArgs {
 }
 
 fn parse_time(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text).ok_or_else(|| format!("{text:?} is not YYYY-MM-DDTHH:MM:SSZ"))
+    Timestamp::parse(text).map_err(|e| e.to_string())
 }
 
 /// Runs a pack command.

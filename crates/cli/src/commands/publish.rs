@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 use ferretwatch_pack::publish::{self, EmergencyRule, Origin, PublishError, Republished, Severity};
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::verify::VerifyError;
 use ferretwatch_pack::PackVersion;
+use ferretwatch_types::Timestamp;
 
 /// `pack deploy`.
 #[derive(Args)]

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::keys::{KeyObject, PrivateKey};
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::{sign_root, write_atomic};
+use ferretwatch_types::Timestamp;
 
 use super::bad_input;
 

@@ -10,8 +10,8 @@ use ferretwatch_detect::{
 };
 
 use ferretwatch_pack::load::load;
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::verify::{State, Verifier};
+use ferretwatch_types::Timestamp;
 
 use super::{bad_input, read_input};
 
@@ -172,7 +172,7 @@ fn build_engine(args: &ScanArgs) -> Result<Engine, (&'static str, String)> {
 /// Verifies the pack against the root of trust, then builds the engine from the verified
 /// bytes only.
 fn pack_engine(args: &ScanArgs, pack: &str) -> Result<Engine, (&'static str, String)> {
-    let now = args.now.map_or_else(Timestamp::now, Timestamp);
+    let now = args.now.map_or_else(Timestamp::now, Timestamp::from_secs);
     let root = std::fs::read(&args.root).map_err(|e| ("unreadable_root", format!("{}: {e}", args.root.display())))?;
     let verified = Verifier::new(root, now, State::default())
         .verify(super::signing::source(pack).as_ref())

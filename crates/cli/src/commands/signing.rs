@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use ferretwatch_pack::time::Timestamp;
 use ferretwatch_pack::trust::http::HttpSource;
 use ferretwatch_pack::trust::keys::PrivateKey;
 use ferretwatch_pack::trust::metadata::{Envelope, Root};
 use ferretwatch_pack::trust::sign_pack;
 use ferretwatch_pack::trust::verify::{DirSource, Source, VerifiedPack, Verifier, VerifyError};
+use ferretwatch_types::Timestamp;
 
 use super::bad_input;
 
@@ -92,8 +92,8 @@ pub fn run_verify(args: VerifyArgs) -> ExitCode {
     let now = match &args.now {
         None => Timestamp::now(),
         Some(text) => match Timestamp::parse(text) {
-            Some(t) => t,
-            None => return bad_input("invalid_time", "--now must be RFC 3339 UTC", json),
+            Ok(t) => t,
+            Err(_) => return bad_input("invalid_time", "--now must be RFC 3339 UTC", json),
         },
     };
     let root = match std::fs::read(&args.root) {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FeedError;
 use crate::normalize::Indicator;
-use crate::time::HOUR;
+use ferretwatch_types::HOUR;
 
 /// A feed provider and format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

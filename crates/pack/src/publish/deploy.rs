@@ -6,11 +6,11 @@ use std::path::Path;
 use super::origin::{Origin, HISTORY_DIR, HISTORY_FILES};
 use super::PublishError;
 use crate::manifest::{Manifest, MANIFEST_NAME};
-use crate::time::Timestamp;
 use crate::trust::metadata::{files, Envelope};
 use crate::trust::verify::{DirSource, State, Verifier, MAX_ROOT_BYTES, MAX_TARGETS_BYTES};
 use crate::trust::{sha256_hex, TrustError};
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
+use ferretwatch_types::Timestamp;
 
 /// What a deploy did.
 #[derive(Debug, Clone)]

@@ -16,12 +16,12 @@ use super::origin::{Origin, HISTORY_DIR};
 use super::{next_version, PublishError};
 use crate::error::BuildError;
 use crate::manifest::{content_name, sha256_hex, FileEntry, Manifest, Role, MANIFEST_NAME};
-use crate::time::Timestamp;
 use crate::trust::keys::PrivateKey;
 use crate::trust::metadata::{files, Envelope, Root};
 use crate::trust::verify::{State, Verifier};
 use crate::trust::{sign_pack, write_atomic};
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
+use ferretwatch_types::Timestamp;
 
 /// How serious an emergency rule or a bulletin is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -331,7 +331,7 @@ fn write_republished(
     let manifest = Manifest {
         version: version.clone(),
         created,
-        expires: created.plus(old.expires.0.saturating_sub(old.created.0)),
+        expires: created.plus_secs(old.expires.secs_since(old.created)),
         files: entries,
         ..old
     };

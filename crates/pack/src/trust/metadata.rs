@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::keys::{KeyObject, PrivateKey};
 use super::{canonical_json, TrustError};
-use crate::time::Timestamp;
+use ferretwatch_types::Timestamp;
 
 /// The TUF specification version written into metadata.
 pub const SPEC_VERSION: &str = "1.0.31";

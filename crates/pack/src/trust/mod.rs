@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::time::Timestamp;
-use crate::version::PackVersion;
+use ferretwatch_types::PackVersion;
+use ferretwatch_types::Timestamp;
 use keys::PrivateKey;
 use metadata::{files, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, SPEC_VERSION};
 
@@ -63,8 +63,7 @@ pub use crate::manifest::sha256_hex;
 /// The integer TUF version of a pack version: hours since the epoch × 10⁶ + the `.N`
 /// suffix, so it increases exactly when the pack version does.
 pub fn tuf_version(version: &PackVersion) -> u64 {
-    let suffix: u64 = version.as_str().split('.').nth(4).and_then(|n| n.parse().ok()).unwrap_or(0);
-    version.hour().0 / 3600 * 1_000_000 + suffix
+    version.ordinal()
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename, so a reader
@@ -115,7 +114,7 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
     };
     let version = PackVersion::parse(field("version")?).map_err(|e| TrustError::Metadata(e.to_string()))?;
     let expires = Timestamp::parse(field("expires")?)
-        .ok_or_else(|| TrustError::Metadata("manifest.json: expires is not an RFC 3339 UTC time".into()))?;
+        .map_err(|_| TrustError::Metadata("manifest.json: expires is not an RFC 3339 UTC time".into()))?;
     let number = tuf_version(&version);
     let targets = pack_files(dir)?
         .into_iter()

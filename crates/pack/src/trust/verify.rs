@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metadata::{files, typed, Envelope, Pins, Root, Targets};
 use super::{sha256_hex, write_atomic, TrustError};
-use crate::time::Timestamp;
+use ferretwatch_types::Timestamp;
 
 /// Largest root metadata accepted.
 pub const MAX_ROOT_BYTES: u64 = 512 * 1024;

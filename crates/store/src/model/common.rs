@@ -1,82 +1,4 @@
-//! Types shared by every table: time, hashes, pagination.
-
-use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use sha2::{Digest, Sha256};
-
-use crate::error::ValidationError;
-
-/// A point in time: milliseconds since the Unix epoch, UTC.
-///
-/// Both backends store it as a 64-bit integer, so the two agree to the millisecond and no
-/// time-zone conversion ever happens in the database (decision 0010).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(i64);
-
-impl Timestamp {
-    /// The current wall-clock time.
-    pub fn now() -> Self {
-        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        Self(i64::try_from(millis).unwrap_or(i64::MAX))
-    }
-
-    /// A timestamp from milliseconds since the Unix epoch.
-    pub const fn from_millis(millis: i64) -> Self {
-        Self(millis)
-    }
-
-    /// Milliseconds since the Unix epoch.
-    pub const fn as_millis(self) -> i64 {
-        self.0
-    }
-}
-
-/// A SHA-256 digest, used as the key of the moderation table (hash of the normalised URL)
-/// and as the stored form of admin tokens.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sha256Digest([u8; 32]);
-
-impl Sha256Digest {
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
-        Self(Sha256::digest(bytes).into())
-    }
-
-    /// Parses 64 hexadecimal digits (either case).
-    pub fn from_hex(text: &str) -> Result<Self, ValidationError> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(text, &mut out)
-            .map_err(|_| ValidationError::new("hash", "must be 64 hexadecimal digits"))?;
-        Ok(Self(out))
-    }
-
-    /// The 32 raw bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Lower-case hexadecimal.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    pub(crate) fn from_db(bytes: &[u8]) -> Result<Self, crate::StoreError> {
-        <[u8; 32]>::try_from(bytes).map(Self).map_err(|_| crate::StoreError::corrupt("stored hash is not 32 bytes"))
-    }
-}
-
-impl fmt::Display for Sha256Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for Sha256Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sha256Digest({})", self.to_hex())
-    }
-}
+//! Pagination, shared by every listing.
 
 /// Which slice of a listing to return. Offset pagination: the moderation inbox is
 /// filtered by state and small; see decision 0010 for why not keyset.
@@ -159,13 +81,5 @@ mod tests {
         let page = Page::new(10, 2);
         assert_eq!(page.finish(vec![1, 2, 3]), PageOf { items: vec![1, 2], next_offset: Some(12) });
         assert_eq!(page.finish(vec![1, 2]), PageOf { items: vec![1, 2], next_offset: None });
-    }
-
-    #[test]
-    fn digest_round_trips_through_hex() {
-        let d = Sha256Digest::of(b"abc");
-        assert_eq!(d.to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(Sha256Digest::from_hex(&d.to_hex().to_uppercase()).unwrap(), d);
-        assert!(Sha256Digest::from_hex("abc").is_err());
     }
 }

@@ -6,13 +6,13 @@ mod moderation;
 mod report;
 mod token;
 
-pub use common::{Page, PageOf, Sha256Digest, Timestamp};
+pub use common::{Page, PageOf};
 pub use moderation::{
     Actor, ModerationAudit, ModerationEntry, ModerationFilter, ModerationSort, ModerationState, StateChange,
 };
 pub use report::{
-    ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, PackVersion, ReportId, ReportKind,
-    ReportReason, ReportReceipt, ReportUrl, Score, StoredReport, UrlHash,
+    ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, ReportId, ReportKind, ReportReason,
+    ReportReceipt, ReportUrl, Score, StoredReport, UrlHash,
 };
 pub(crate) use token::generate_secret;
 pub use token::{IssuedToken, NewToken, TokenHash, TokenId, TokenName, TokenRecord, TokenRole, TOKEN_PREFIX};

@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use super::common::Timestamp;
 use super::report::UrlHash;
 use crate::error::ValidationError;
+use ferretwatch_types::Timestamp;
 
 /// Where a reported URL stands in triage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

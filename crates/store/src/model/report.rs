@@ -7,8 +7,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Sha256Digest, Timestamp};
 use crate::error::ValidationError;
+use ferretwatch_types::{PackVersion, Sha256, Timestamp};
 
 /// Whether the user reports a dangerous page or a page wrongly flagged as dangerous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,7 +162,7 @@ impl ReportUrl {
         if normalised.len() > Self::MAX_LEN {
             return Err(invalid("longer than 2048 bytes once normalised"));
         }
-        let hash = UrlHash(Sha256Digest::of(normalised.as_bytes()));
+        let hash = UrlHash(Sha256::of(normalised.as_bytes()));
         Ok(Self { normalised, hash })
     }
 
@@ -191,16 +191,16 @@ impl fmt::Display for ReportUrl {
 
 /// SHA-256 of a normalised URL ([`ReportUrl::hash`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UrlHash(pub(crate) Sha256Digest);
+pub struct UrlHash(pub(crate) Sha256);
 
 impl UrlHash {
     /// Parses 64 hexadecimal digits, as shown in the admin API.
     pub fn from_hex(text: &str) -> Result<Self, ValidationError> {
-        Sha256Digest::from_hex(text).map(Self).map_err(|_| ValidationError::new("url_hash", "must be 64 hex digits"))
+        Sha256::from_hex(text).map(Self).map_err(|_| ValidationError::new("url_hash", "must be 64 hex digits"))
     }
 
     /// The digest.
-    pub fn digest(&self) -> &Sha256Digest {
+    pub fn digest(&self) -> &Sha256 {
         &self.0
     }
 }
@@ -230,49 +230,6 @@ impl ExtensionVersion {
     /// Accepts 1 to 32 characters of `[0-9A-Za-z.+-]`.
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
         short_token("extension_version", value, 32, |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'))?;
-        Ok(Self(value.to_owned()))
-    }
-
-    /// The version text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// The version of the pack the page was scored with: `YYYY.MM.DD.HH`, optionally `.N`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PackVersion(String);
-
-impl PackVersion {
-    /// Accepts `YYYY.MM.DD.HH` or `YYYY.MM.DD.HH.N` (digits only; N up to 6 digits).
-    pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        let parts: Vec<&str> = value.split('.').collect();
-        let widths_ok = matches!(parts.len(), 4 | 5)
-            && parts.iter().enumerate().all(|(i, p)| {
-                let width_ok = match i {
-                    0 => p.len() == 4,
-                    1..=3 => p.len() == 2,
-                    _ => (1..=6).contains(&p.len()),
-                };
-                width_ok && p.bytes().all(|b| b.is_ascii_digit())
-            });
-        if !widths_ok {
-            return Err(ValidationError::new("pack_version", "must be YYYY.MM.DD.HH or YYYY.MM.DD.HH.N"));
-        }
-        // A real UTC date and hour (packs are named after the hour they were built in).
-        let num = |i: usize| parts[i].parse::<u32>().unwrap_or(0);
-        let (year, month, day, hour) = (num(0), num(1), num(2), num(3));
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => 0,
-        };
-        if year < 1970 || day == 0 || day > days || hour > 23 {
-            return Err(ValidationError::new("pack_version", "is not a real UTC date and hour"));
-        }
         Ok(Self(value.to_owned()))
     }
 
@@ -436,7 +393,7 @@ pub struct NewReport {
     /// The verdict's top findings with evidence.
     pub findings: Findings,
     /// SHA-256 of a screenshot taken locally, if the user attached one.
-    pub screenshot_hash: Option<Sha256Digest>,
+    pub screenshot_hash: Option<Sha256>,
     /// The client's install token id, if it sent one.
     pub install_token_id: Option<InstallTokenId>,
     /// The truncated network the report came from, if known.
@@ -493,7 +450,7 @@ pub struct StoredReport {
     /// The top findings.
     pub findings: Vec<Finding>,
     /// Screenshot hash, if any.
-    pub screenshot_hash: Option<Sha256Digest>,
+    pub screenshot_hash: Option<Sha256>,
     /// Install token id, if any.
     pub install_token_id: Option<String>,
     /// Truncated client network, if any.
@@ -545,25 +502,6 @@ mod tests {
         for code in ReportReason::CODES {
             let reason = ReportReason::parse(code, (code == "other").then_some("t")).unwrap();
             assert_eq!(reason.code(), code);
-        }
-    }
-
-    #[test]
-    fn pack_versions_follow_the_design() {
-        for ok in ["2026.11.27.01", "2026.11.27.01.3", "2028.02.29.23"] {
-            assert!(PackVersion::parse(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "2026.11.27",
-            "26.11.27.01",
-            "2026.11.27.01.x",
-            "2026.11.27.01.1.2",
-            "",
-            "2026.13.40.25",
-            "2026.02.29.00",
-            "2026.11.27.24",
-        ] {
-            assert!(PackVersion::parse(bad).is_err(), "{bad}");
         }
     }
 

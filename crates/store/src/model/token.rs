@@ -5,8 +5,8 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::common::{Sha256Digest, Timestamp};
 use crate::error::ValidationError;
+use ferretwatch_types::{Sha256, Timestamp};
 
 /// The roles of `spec/admin_interface.md` §2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,13 +65,13 @@ impl fmt::Display for TokenId {
 
 /// The stored form of a token: SHA-256 of its secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TokenHash(pub(crate) Sha256Digest);
+pub struct TokenHash(pub(crate) Sha256);
 
 impl TokenHash {
     /// The hash of a presented secret (for example a bearer token). Does not check the
     /// format; [`TokenHash::of_presented`] does.
     pub fn of_secret(secret: &str) -> Self {
-        Self(Sha256Digest::of(secret.as_bytes()))
+        Self(Sha256::of(secret.as_bytes()))
     }
 
     /// The hash of a presented bearer token, or `None` when it cannot be one of ours
@@ -82,7 +82,7 @@ impl TokenHash {
     }
 
     /// The digest.
-    pub fn digest(&self) -> &Sha256Digest {
+    pub fn digest(&self) -> &Sha256 {
         &self.0
     }
 }

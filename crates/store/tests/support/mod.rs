@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferretwatch_store::{
-    ExtensionVersion, Finding, Findings, NewReport, PackVersion, ReportKind, ReportReason, ReportUrl, Score, Store,
-    StoreOptions, Timestamp,
+    ExtensionVersion, Finding, Findings, NewReport, ReportKind, ReportReason, ReportUrl, Score, Store, StoreOptions,
 };
+use ferretwatch_types::{PackVersion, Timestamp};
 use sqlx::{Connection, Executor};
 
 /// A fresh, empty database for one test.
