@@ -1,17 +1,18 @@
 //! Fuzzes pack verification and the reputation filter decoder: arbitrary bytes as the
 //! timestamp, snapshot and targets metadata (and as the files they list) of a pack
 //! checked against a fixed root of trust, and as a filter file. Nothing may panic; only
-//! a refusal or a verified pack can come out.
+//! a refusal or a verified pack can come out, and a filter file that decodes is exactly
+//! the canonical encoding of what it holds.
 #![no_main]
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use ferretwatch_detect::signals::reputation::FilterFile;
-use ferretwatch_pack::time::Timestamp;
-use ferretwatch_pack::trust::keys::PrivateKey;
-use ferretwatch_pack::trust::metadata::{Envelope, Root};
-use ferretwatch_pack::trust::verify::{Source, State, VerifyError, Verifier};
+use ferretwatch_detect::filter::FilterFile;
+use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
+use ferretwatch_pack_client::trust::verify::{Source, State, VerifyError, Verifier};
+use ferretwatch_pack_publisher::keys::PrivateKey;
+use ferretwatch_types::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
 struct Memory(BTreeMap<String, Vec<u8>>);
@@ -36,10 +37,10 @@ fn root() -> &'static Vec<u8> {
             PrivateKey::from_json(&text).unwrap()
         };
         let (a, b) = (key(&"11".repeat(32)), key(&"22".repeat(32)));
-        let root = Root::new(1, Timestamp(4_102_444_800), &[a.public(), b.public()], 2).unwrap();
+        let root = Root::new(1, Timestamp::from_secs(4_102_444_800), &[a.public(), b.public()], 2).unwrap();
         let mut envelope = Envelope::new(&root);
-        envelope.sign(&a).unwrap();
-        envelope.sign(&b).unwrap();
+        a.sign_envelope(&mut envelope).unwrap();
+        b.sign_envelope(&mut envelope).unwrap();
         envelope.to_bytes()
     })
 }
@@ -53,7 +54,9 @@ fn public_of(seed_hex: &str) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = FilterFile::from_bytes(data);
+    if let Ok(filter) = FilterFile::from_bytes(data) {
+        assert_eq!(filter.to_bytes(), data, "a filter that decodes re-encodes to the same bytes");
+    }
     let mut parts = data.split(|&b| b == 0xff);
     let mut files = BTreeMap::new();
     for name in ["timestamp.json", "snapshot.json", "targets.json", "manifest.json", "2.root.json"] {
@@ -61,6 +64,9 @@ fuzz_target!(|data: &[u8]| {
             files.insert(name.to_owned(), part.to_vec());
         }
     }
-    let verifier = Verifier::new(root().clone(), Timestamp(1_800_000_000), State::default());
-    let _ = verifier.verify(&Memory(files));
+    let verifier = Verifier::new(root().clone(), Timestamp::from_secs(1_800_000_000), State::default());
+    if let Ok(pack) = verifier.verify(&Memory(files.clone())) {
+        // Only what the signed metadata lists comes out, byte for byte as served.
+        assert!(pack.files.iter().all(|(name, bytes)| files.get(name) == Some(bytes)));
+    }
 });

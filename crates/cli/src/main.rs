@@ -1,7 +1,14 @@
-//! `ferretwatch`: the one binary. Wiring only; the work is in the library crates.
+//! `ferretwatch`: the one binary, a thin edge. Clap turns arguments into typed settings
+//! once; the library crates do the work; [`output`] prints results and errors, and
+//! [`exit`] is the one table from error codes to exit statuses (`docs/cli.md`).
 #![forbid(unsafe_code)]
 
+mod clock;
 mod commands;
+mod error;
+mod exit;
+mod input;
+mod output;
 
 use std::process::ExitCode;
 

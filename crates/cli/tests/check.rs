@@ -135,8 +135,8 @@ fn delta_is_written_into_the_target_pack_and_applies_to_the_base() {
     let path = target.join("deltas/2025.09.24.15.fwd");
     assert_eq!(json["path"], path.display().to_string());
 
-    let delta = ferretwatch_pack::delta::Delta::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
-    let filters = delta.apply_to_pack(&base).unwrap();
+    let delta = ferretwatch_pack_client::delta::Delta::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+    let filters = ferretwatch_pack_publisher::delta::apply_to_pack(&delta, &base).unwrap();
     let hosts_now = filters.iter().find(|f| f.kind.name() == "host").unwrap();
     assert!(hosts_now.set.contains("phish-1005.example.com") && !hosts_now.set.contains("phish-5.example.com"));
 

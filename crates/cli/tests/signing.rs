@@ -196,9 +196,10 @@ fn scan_with_a_pack_uses_its_intel_only_after_verifying_it() {
     *bytes.last_mut().unwrap() ^= 0x80;
     std::fs::write(&filter, bytes).unwrap();
     let out = scan(&["--pack", p(&pack), "--root", p(&root)]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(40), "a refused pack has the status `pack verify` gives it");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("error[tampered]"),
+        String::from_utf8_lossy(&out.stderr).contains("REFUSED")
+            && String::from_utf8_lossy(&out.stderr).contains("error[tampered]"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -155,6 +155,7 @@ fn preview(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferretwatch_types::Coded;
 
     #[test]
     fn registrable_domain_uses_the_public_suffix_list() {

@@ -1,5 +1,6 @@
 //! Errors with stable codes, so that `--format json` output can be matched by machines.
 
+use ferretwatch_types::Coded;
 use thiserror::Error;
 
 /// The rule set could not be used.
@@ -20,9 +21,10 @@ impl RulesError {
     pub(crate) fn from_json(err: serde_json::Error) -> Self {
         RulesError::Json(err.to_string())
     }
+}
 
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+impl Coded for RulesError {
+    fn code(&self) -> &'static str {
         match self {
             RulesError::Json(_) => "rules_json",
             RulesError::Invalid(_) => "rules_invalid",
@@ -42,9 +44,8 @@ pub enum InputError {
     UnsupportedUrl(String),
 }
 
-impl InputError {
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+impl Coded for InputError {
+    fn code(&self) -> &'static str {
         match self {
             InputError::InvalidUrl(_) => "invalid_url",
             InputError::UnsupportedUrl(_) => "unsupported_url",

@@ -20,14 +20,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod bloom;
+mod bloom;
 pub mod brands;
-pub mod domain;
+mod domain;
 mod engine;
 pub mod error;
+pub mod filter;
 pub mod html;
 pub mod input;
-pub mod normalize;
+mod normalize;
 mod quiet_emitter;
 pub mod rules;
 pub mod signals;
@@ -37,5 +38,5 @@ pub use engine::{Engine, DEFAULT_YARA};
 pub use error::{InputError, RulesError};
 pub use input::{LocalState, Page, Resource, ResourceKind, ScanOptions};
 pub use rules::{Key, Rules, Thresholds};
-pub use signals::reputation::{IndicatorSet, Reputation};
+pub use signals::reputation::Reputation;
 pub use verdict::{Finding, Level, Verdict};

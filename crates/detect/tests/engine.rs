@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use ferretwatch_detect::filter::IndicatorSet;
 use ferretwatch_detect::input::limits;
 use ferretwatch_detect::{
-    Engine, IndicatorSet, Key, Level, LocalState, Page, Reputation, Resource, ResourceKind, Rules, ScanOptions,
-    Thresholds,
+    Engine, Key, Level, LocalState, Page, Reputation, Resource, ResourceKind, Rules, ScanOptions, Thresholds,
 };
+use ferretwatch_types::Coded;
 
 const KIT: &str = r#"<html><head><title>PayPal: Log in to your account</title></head><body>
 <img src="https://www.paypalobjects.com/webstatic/icon/pp258.png">

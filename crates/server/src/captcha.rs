@@ -55,19 +55,36 @@ struct Answer {
     error_codes: Vec<String>,
 }
 
+/// Why the CAPTCHA verifier could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptchaSetupError {
+    /// The verification URL is unusable.
+    #[error("captcha.verify_url {url:?}: {reason}")]
+    Url {
+        /// The URL as configured.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("captcha client: {0}")]
+    Client(reqwest::Error),
+}
+
 impl SiteVerify {
     /// A verifier for `url` with the site `secret`; each call times out after `timeout`.
-    pub fn new(url: &str, secret: SecretString, timeout: Duration) -> Result<Self, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("captcha.verify_url {url:?}: {e}"))?;
+    pub fn new(url: &str, secret: SecretString, timeout: Duration) -> Result<Self, CaptchaSetupError> {
+        let bad_url = |reason: String| CaptchaSetupError::Url { url: url.to_owned(), reason };
+        let parsed = url::Url::parse(url).map_err(|e| bad_url(e.to_string()))?;
         if !matches!(parsed.scheme(), "https" | "http") {
-            return Err(format!("captcha.verify_url {url:?}: must be https (or http for a local server)"));
+            return Err(bad_url("must be https (or http for a local server)".into()));
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()
-            .map_err(|e| format!("captcha client: {e}"))?;
+            .map_err(CaptchaSetupError::Client)?;
         Ok(SiteVerify { url: url.to_owned(), secret, client })
     }
 

@@ -8,12 +8,17 @@
 
 use std::path::{Path, PathBuf};
 
-use ferretwatch_pack::build::{build, BuildOptions};
-use ferretwatch_pack::publish::{self, next_version, Origin};
-use ferretwatch_pack::trust::keys::PrivateKey;
-use ferretwatch_pack::trust::metadata::{Envelope, Root};
-use ferretwatch_pack::trust::{sign_pack, sign_root, write_atomic};
-use ferretwatch_types::Timestamp;
+use ferretwatch_pack_client::dir::write_atomic;
+use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
+use ferretwatch_pack_client::trust::verify::{State, Verifier};
+use ferretwatch_pack_client::trust::TrustError;
+use ferretwatch_pack_publisher::build::{build, BuildOptions};
+use ferretwatch_pack_publisher::keys::PrivateKey;
+use ferretwatch_pack_publisher::origin::Origin;
+use ferretwatch_pack_publisher::publish::{self, next_version, PublishError};
+use ferretwatch_pack_publisher::sign::{sign_pack, sign_root};
+use ferretwatch_pack_publisher::BuildError;
+use ferretwatch_types::{Timestamp, DAY};
 
 /// The directory under the data directory that holds the development keys.
 pub const DEV_KEYS_DIR: &str = "dev-keys";
@@ -29,29 +34,52 @@ pub struct Bootstrapped {
     pub new_keys: bool,
 }
 
+/// Why the development pack could not be deployed.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// A file or directory under the data directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The development keys or root are unusable.
+    #[error("development keys: {0}")]
+    Trust(#[from] TrustError),
+    /// The default pack does not build.
+    #[error("building the default pack: {0}")]
+    Build(#[from] BuildError),
+    /// The default pack could not be signed or deployed.
+    #[error("publishing the default pack: {0}")]
+    Publish(#[from] PublishError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BootstrapError + '_ {
+    move |source| BootstrapError::Io { path: path.to_owned(), source }
+}
+
 /// Creates (or reuses) development keys and deploys a signed default pack to `origin_url`.
-pub fn bootstrap(data_dir: &Path, origin_url: &str) -> Result<Bootstrapped, String> {
+pub fn bootstrap(data_dir: &Path, origin_url: &str) -> Result<Bootstrapped, BootstrapError> {
     let keys_dir = data_dir.join(DEV_KEYS_DIR);
     let (keys, root_path, new_keys) = load_or_create_keys(&keys_dir)?;
-    let root_bytes = std::fs::read(&root_path).map_err(|e| format!("{}: {e}", root_path.display()))?;
-    let root: Root = serde_json::from_value(
-        Envelope::parse(&root_bytes).map_err(|e| format!("{}: {e}", root_path.display()))?.signed,
-    )
-    .map_err(|e| format!("{}: {e}", root_path.display()))?;
+    let root_bytes = std::fs::read(&root_path).map_err(io(&root_path))?;
+    let root = Root::parse_unverified(&root_bytes)?;
 
-    let origin = Origin::open(origin_url).map_err(|e| e.to_string())?;
-    let current = publish::current_version(&origin).map_err(|e| e.to_string())?;
-    let version = next_version(current.as_ref(), Timestamp::now());
+    let origin = Origin::open(origin_url)?;
+    let current = publish::current_version(&origin)?;
+    let version = next_version(current.as_ref(), Timestamp::now())?;
     let work = data_dir.join("dev-pack").join(version.as_str());
     let feeds = data_dir.join("dev-pack").join("feeds");
     for dir in [&work, &feeds] {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
-    build(&BuildOptions::new(version.clone(), &feeds, &work)).map_err(|e| format!("building the default pack: {e}"))?;
+    build(&BuildOptions::new(version.clone(), &feeds, &work))?;
     for key in &keys {
-        sign_pack(&work, key, Some(&root)).map_err(|e| format!("signing the default pack: {e}"))?;
+        sign_pack(&work, key, Some(&root))?;
     }
-    publish::deploy(&work, &origin, &root_bytes, Timestamp::now()).map_err(|e| format!("deploying: {e}"))?;
+    publish::deploy(&work, &origin, &root_bytes, Timestamp::now())?;
     Ok(Bootstrapped { root: root_path, version: version.to_string(), new_keys })
 }
 
@@ -60,7 +88,6 @@ pub fn bootstrap(data_dir: &Path, origin_url: &str) -> Result<Bootstrapped, Stri
 /// start, so a development server keeps serving a valid pack however long it runs. A pack
 /// the development root does not verify (a real publishers' pack) is never replaced.
 pub fn dev_pack_expiring(data_dir: &Path, origin_url: &str, now: Timestamp, margin_secs: u64) -> bool {
-    use ferretwatch_pack::trust::verify::{State, Verifier};
     let Ok(root) = std::fs::read(data_dir.join(DEV_KEYS_DIR).join("root.json")) else { return false };
     let Ok(origin) = Origin::open(origin_url) else { return false };
     match Verifier::new(root, now, State::default()).verify(&origin.source(None)) {
@@ -69,50 +96,29 @@ pub fn dev_pack_expiring(data_dir: &Path, origin_url: &str, now: Timestamp, marg
     }
 }
 
-fn load_or_create_keys(dir: &Path) -> Result<(Vec<PrivateKey>, PathBuf, bool), String> {
+fn load_or_create_keys(dir: &Path) -> Result<(Vec<PrivateKey>, PathBuf, bool), BootstrapError> {
     let root_path = dir.join("root.json");
     let key_paths = [dir.join("dev-publisher-1.key"), dir.join("dev-publisher-2.key")];
     if root_path.exists() && key_paths.iter().all(|p| p.exists()) {
-        let keys = key_paths
-            .iter()
-            .map(|p| {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-                PrivateKey::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let keys = key_paths.iter().map(|p| PrivateKey::read(p)).collect::<Result<Vec<_>, _>>()?;
         return Ok((keys, root_path, false));
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let keys = [PrivateKey::generate(), PrivateKey::generate()]
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let keys = [PrivateKey::generate()?, PrivateKey::generate()?];
     for (key, path) in keys.iter().zip(&key_paths) {
-        write_private(path, &key.to_json())?;
-        let public = serde_json::to_string_pretty(&key.public()).map_err(|e| e.to_string())?;
-        std::fs::write(path.with_extension("pub"), public).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Keys of an interrupted earlier start are replaced: no root vouches for them yet.
+        key.write_private(path, true)?;
+        let public = path.with_extension("pub");
+        std::fs::write(&public, key.public_json()).map_err(io(&public))?;
     }
-    let expires = Timestamp::now().plus_secs(365 * 86_400);
+    let expires = Timestamp::now().plus_secs(365 * DAY);
     let publics: Vec<_> = keys.iter().map(PrivateKey::public).collect();
-    let root = Root::new(1, expires, &publics, 2).map_err(|e| e.to_string())?;
-    write_atomic(&root_path, &Envelope::new(&root).to_bytes()).map_err(|e| e.to_string())?;
+    let root = Root::new(1, expires, &publics, 2)?;
+    write_atomic(&root_path, &Envelope::new(&root).to_bytes()).map_err(io(&root_path))?;
     for key in &keys {
-        sign_root(&root_path, key).map_err(|e| e.to_string())?;
+        sign_root(&root_path, key)?;
     }
-    Ok((keys, root_path, true))
-}
-
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    Ok((keys.into(), root_path, true))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ferretwatch_pack_client::dir::write_private;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -58,15 +59,34 @@ pub enum InstallError {
     Expired,
 }
 
+/// Why the install-token keys could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallKeyError {
+    /// The configured secret is too short to resist guessing.
+    #[error("install.secret must be at least 32 characters")]
+    TooShort,
+    /// The operating system gave no random bits for a new secret.
+    #[error("no randomness for the install-token secret: {0}")]
+    Random(getrandom::Error),
+    /// The secret file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl InstallKeys {
     /// Keys from a secret (at least 32 bytes).
-    pub fn new(secret: SecretString, validity_days: u32) -> Result<Self, String> {
+    pub fn new(secret: SecretString, validity_days: u32) -> Result<Self, InstallKeyError> {
         if secret.expose_secret().len() < 32 {
-            return Err("install.secret must be at least 32 characters".into());
+            return Err(InstallKeyError::TooShort);
         }
         Ok(InstallKeys { secret, validity_secs: u64::from(validity_days.max(1)) * 86_400 })
     }
@@ -77,22 +97,24 @@ impl InstallKeys {
         configured: Option<SecretString>,
         data_dir: &Path,
         validity_days: u32,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, InstallKeyError> {
         if let Some(secret) = configured {
             return Self::new(secret, validity_days);
         }
         let path = data_dir.join(SECRET_FILE);
+        let io = |source| InstallKeyError::Io { path: path.clone(), source };
         let secret = match std::fs::read_to_string(&path) {
             Ok(text) => text.trim().to_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = [0u8; 32];
-                getrandom::getrandom(&mut bytes).map_err(|e| format!("random: {e}"))?;
+                getrandom::getrandom(&mut bytes).map_err(InstallKeyError::Random)?;
                 let text = hex::encode(bytes);
-                write_private(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+                std::fs::create_dir_all(data_dir).map_err(io)?;
+                write_private(&path, text.as_bytes(), false).map_err(io)?;
                 tracing::info!(path = %path.display(), "generated the install-token secret");
                 text
             }
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => return Err(io(e)),
         };
         Self::new(SecretString::from(secret), validity_days)
     }
@@ -105,9 +127,9 @@ impl InstallKeys {
     }
 
     /// A new token, valid from now, and its expiry.
-    pub fn issue(&self) -> Result<(String, u64), String> {
+    pub fn issue(&self) -> Result<(String, u64), getrandom::Error> {
         let mut id = [0u8; 16];
-        getrandom::getrandom(&mut id).map_err(|e| format!("random: {e}"))?;
+        getrandom::getrandom(&mut id)?;
         let id = hex::encode(id);
         let expires = now_secs() + self.validity_secs;
         let mac = hex::encode(self.mac(&id, expires).finalize().into_bytes());
@@ -136,24 +158,6 @@ impl InstallKeys {
         }
         Ok(VerifiedInstall { id: id.to_ascii_lowercase(), expires })
     }
-}
-
-/// Writes a file readable by its owner only.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }
 
 #[cfg(test)]

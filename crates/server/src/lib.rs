@@ -66,9 +66,21 @@ pub enum LaunchError {
         /// What failed.
         message: String,
     },
-    /// The origin could not be opened or bootstrapped.
+    /// The install-token keys could not be set up.
+    #[error("install tokens: {0}")]
+    Install(#[from] install::InstallKeyError),
+    /// The CAPTCHA verifier could not be set up.
+    #[error("{0}")]
+    Captcha(#[from] captcha::CaptchaSetupError),
+    /// The origin could not be opened.
     #[error("origin: {0}")]
-    Origin(String),
+    Origin(#[from] ferretwatch_pack_publisher::publish::PublishError),
+    /// The development pack could not be deployed.
+    #[error("origin: {0}")]
+    Bootstrap(#[from] dev::BootstrapError),
+    /// A start-up task failed.
+    #[error("start-up task: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// A listener failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
@@ -111,11 +123,11 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     tracing::info!(database = %parsed.redacted(), backend = store.backend().name(), "store opened");
 
     let origin_url = settings.origin_url();
-    let origin = OriginStore::open(&origin_url, &settings.server).map_err(LaunchError::Origin)?;
+    let origin = OriginStore::open(&origin_url, &settings.server)?;
     let dev_refresh = settings.dev_bootstrap && origin.is_local() && {
         let (data_dir, url) = (settings.data_dir.clone(), origin_url.clone());
         tokio::task::spawn_blocking(move || {
-            dev::dev_pack_expiring(&data_dir, &url, ferretwatch_types::Timestamp::now(), 86_400)
+            dev::dev_pack_expiring(&data_dir, &url, ferretwatch_types::Timestamp::now(), ferretwatch_types::DAY)
         })
         .await
         .unwrap_or(false)
@@ -123,10 +135,7 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     if settings.dev_bootstrap && origin.is_local() && (dev_refresh || origin.pack_version().await.is_none()) {
         let data_dir = settings.data_dir.clone();
         let url = origin_url.clone();
-        let done = tokio::task::spawn_blocking(move || dev::bootstrap(&data_dir, &url))
-            .await
-            .map_err(|e| LaunchError::Origin(format!("bootstrap task: {e}")))?
-            .map_err(LaunchError::Origin)?;
+        let done = tokio::task::spawn_blocking(move || dev::bootstrap(&data_dir, &url)).await??;
         tracing::warn!(
             root = %done.root.display(),
             pack_version = %done.version,
@@ -141,13 +150,11 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
         settings.install.secret.clone(),
         &settings.data_dir,
         settings.install.validity_days,
-    )
-    .map_err(LaunchError::Config)?;
+    )?;
     let captcha: Option<Arc<dyn CaptchaVerifier>> = match (&settings.captcha.verify_url, &settings.captcha.secret) {
-        (Some(url), Some(secret)) => Some(Arc::new(
-            SiteVerify::new(url, secret.clone(), Duration::from_millis(settings.captcha.timeout_ms))
-                .map_err(LaunchError::Config)?,
-        )),
+        (Some(url), Some(secret)) => {
+            Some(Arc::new(SiteVerify::new(url, secret.clone(), Duration::from_millis(settings.captcha.timeout_ms))?))
+        }
         (None, None) => None,
         _ => return Err(LaunchError::Config("captcha.verify_url and captcha.secret go together".into())),
     };

@@ -83,12 +83,9 @@ impl<K: std::hash::Hash + Eq + Clone> Pair<K> {
 /// The address a client's buckets are kept under: IPv4 as is, IPv4-mapped IPv6 as IPv4,
 /// other IPv6 addresses truncated to their /64.
 pub fn bucket_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
-        },
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
     }
 }
 

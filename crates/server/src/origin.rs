@@ -11,18 +11,21 @@
 //! - Objects are kept in memory (at most `server.cache_bytes`): immutable ones until
 //!   evicted, the others re-checked against the store's metadata (a `HEAD`) at most every
 //!   `server.revalidate_ms`, so a deploy is visible within that time plus `max-age`.
-//! - Names are checked before the store sees them: no empty, `.` or `..` segments, no
-//!   backslashes, only `[A-Za-z0-9._-]`, and `history/` is not served (400 or 404).
+//! - Names follow the one object-name rule (`ferretwatch_pack_client::layout::check_name`)
+//!   before the store sees them, and `history/` and hidden names are not served (404).
+//! - The store is opened exactly as `pack deploy` opens it
+//!   (`ferretwatch_pack_publisher::origin::open_store`), with the `server.s3_*` settings
+//!   over the environment's.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use object_store::local::LocalFileSystem;
-use object_store::path::Path as StorePath;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
-use secrecy::ExposeSecret;
+use ferretwatch_pack_client::layout::{self, NameError, HISTORY_DIR};
+use ferretwatch_pack_publisher::origin::{open_store, S3Options, Store};
+use ferretwatch_types::Sha256;
+use object_store::{ObjectMeta, ObjectStoreExt};
 
 use crate::settings::ServerSettings;
 
@@ -46,8 +49,8 @@ pub struct Object {
 #[derive(Debug, thiserror::Error)]
 pub enum OriginError {
     /// The name is not one the origin could hold.
-    #[error("{0}")]
-    BadName(&'static str),
+    #[error(transparent)]
+    BadName(#[from] NameError),
     /// No such object.
     #[error("not found")]
     NotFound,
@@ -61,8 +64,7 @@ pub enum OriginError {
 
 /// The origin store and its in-memory cache.
 pub struct OriginStore {
-    store: Arc<dyn ObjectStore>,
-    prefix: Option<String>,
+    store: Store,
     url: String,
     cache: RwLock<Cache>,
     revalidate: Duration,
@@ -81,33 +83,10 @@ impl std::fmt::Debug for OriginStore {
     }
 }
 
-/// Whether a name is content-addressed or otherwise never rewritten.
-pub fn is_immutable(name: &str) -> bool {
-    let file = name.rsplit('/').next().unwrap_or(name);
-    let parts: Vec<&str> = file.split('.').collect();
-    let hashed = parts.len() >= 3 && {
-        let tag = parts[parts.len() - 2];
-        tag.len() == 16 && tag.bytes().all(|b| b.is_ascii_hexdigit())
-    };
-    let root_rotation = !name.contains('/')
-        && file.strip_suffix(".root.json").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    hashed || root_rotation
-}
-
-/// Checks a requested name.
+/// Checks a requested name: the object-name rule, and nothing under `history/` or hidden.
 pub fn check_name(name: &str) -> Result<(), OriginError> {
-    if name.is_empty() || name.len() > 512 {
-        return Err(OriginError::BadName("the object name is empty or too long"));
-    }
-    for segment in name.split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." {
-            return Err(OriginError::BadName("the object name has an empty, '.' or '..' segment"));
-        }
-        if !segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
-            return Err(OriginError::BadName("the object name has characters outside A-Z a-z 0-9 . _ -"));
-        }
-    }
-    if name.starts_with("history/") || name.starts_with('.') {
+    layout::check_name(name)?;
+    if name.starts_with(&format!("{HISTORY_DIR}/")) || name.starts_with('.') {
         return Err(OriginError::NotFound);
     }
     Ok(())
@@ -117,50 +96,19 @@ impl OriginStore {
     /// Opens `file:///DIR`, a plain directory (created when missing) or
     /// `s3://BUCKET[/PREFIX]` (S3 settings from the environment, as `pack deploy` reads them,
     /// overridden by the `server.s3_*` settings).
-    pub fn open(url: &str, settings: &ServerSettings) -> Result<Self, String> {
-        let (store, prefix): (Arc<dyn ObjectStore>, Option<String>) = if let Some(rest) = url.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(format!("origin {url:?}: want s3://BUCKET[/PREFIX]"));
-            }
-            let mut options = ferretwatch_pack::publish::S3Options::from_env();
-            options.endpoint = settings.s3_endpoint.clone().or(options.endpoint);
-            options.region = settings.s3_region.clone().or(options.region);
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-            if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
-                builder = builder.with_region(options.region.as_deref().unwrap_or("us-east-1"));
-            } else if let Some(region) = &options.region {
-                builder = builder.with_region(region);
-            }
-            if let Some(endpoint) = &options.endpoint {
-                builder = builder.with_allow_http(endpoint.starts_with("http://")).with_endpoint(endpoint);
-            }
-            match (&settings.s3_access_key_id, &settings.s3_secret_access_key) {
-                (Some(id), Some(secret)) => {
-                    builder = builder.with_access_key_id(id).with_secret_access_key(secret.expose_secret());
-                }
-                (None, None) => {}
-                _ => return Err("server.s3_access_key_id and server.s3_secret_access_key go together".into()),
-            }
-            let store = builder.build().map_err(|e| format!("origin {url}: {e}"))?;
-            let prefix = prefix.trim_matches('/');
-            (Arc::new(store), (!prefix.is_empty()).then(|| prefix.to_owned()))
-        } else {
-            let dir = match url.strip_prefix("file://") {
-                Some(path) => path,
-                None if url.contains("://") => {
-                    return Err(format!("origin {url:?}: use file:///DIR, s3://BUCKET[/PREFIX] or a directory"))
-                }
-                None => url,
-            };
-            std::fs::create_dir_all(dir).map_err(|e| format!("origin {dir}: {e}"))?;
-            let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| format!("origin {dir}: {e}"))?;
-            (Arc::new(store), None)
+    pub fn open(
+        url: &str,
+        settings: &ServerSettings,
+    ) -> Result<Self, ferretwatch_pack_publisher::publish::PublishError> {
+        let env = S3Options::from_env();
+        let s3 = S3Options {
+            endpoint: settings.s3_endpoint.clone().or(env.endpoint),
+            region: settings.s3_region.clone().or(env.region),
+            access_key_id: settings.s3_access_key_id.clone(),
+            secret_access_key: settings.s3_secret_access_key.clone(),
         };
         Ok(OriginStore {
-            store,
-            prefix,
+            store: open_store(url, &s3)?,
             url: url.to_owned(),
             cache: RwLock::new(Cache::default()),
             revalidate: Duration::from_millis(settings.revalidate_ms),
@@ -175,15 +123,7 @@ impl OriginStore {
 
     /// Whether this origin is a local directory.
     pub fn is_local(&self) -> bool {
-        !self.url.starts_with("s3://")
-    }
-
-    fn path(&self, name: &str) -> Result<StorePath, OriginError> {
-        let full = match &self.prefix {
-            Some(prefix) => format!("{prefix}/{name}"),
-            None => name.to_owned(),
-        };
-        StorePath::parse(&full).map_err(|_| OriginError::BadName("the object name is not a valid path"))
+        self.store.local
     }
 
     /// The object `name`, from the cache when it is known to be current.
@@ -195,8 +135,8 @@ impl OriginStore {
                 return Ok(object.clone());
             }
         }
-        let path = self.path(name)?;
-        let meta = match self.store.head(&path).await {
+        let path = self.store.path(name)?;
+        let meta = match self.store.store.head(&path).await {
             Ok(meta) => meta,
             Err(object_store::Error::NotFound { .. }) => {
                 self.forget(name);
@@ -220,15 +160,16 @@ impl OriginStore {
         if meta.size > MAX_OBJECT_BYTES {
             return Err(OriginError::TooLarge);
         }
-        let result = match self.store.get(&path).await {
+        let result = match self.store.store.get(&path).await {
             Ok(result) => result,
             Err(object_store::Error::NotFound { .. }) => return Err(OriginError::NotFound),
             Err(e) => return Err(OriginError::Store(e.to_string())),
         };
         let meta = result.meta.clone();
         let bytes = result.bytes().await.map_err(|e| OriginError::Store(e.to_string()))?;
-        let sha256 = ferretwatch_pack::manifest::sha256_hex(&bytes);
-        let object = Arc::new(Object { bytes, sha256, immutable: is_immutable(name), meta, checked: Instant::now() });
+        let sha256 = Sha256::of(&bytes).to_hex();
+        let object =
+            Arc::new(Object { bytes, sha256, immutable: layout::is_immutable(name), meta, checked: Instant::now() });
         self.remember(name, object.clone());
         Ok(object)
     }
@@ -270,7 +211,7 @@ impl OriginStore {
     /// The pack version the origin serves now (`custom.pack_version` of `targets.json`),
     /// `None` when it serves none.
     pub async fn pack_version(&self) -> Option<String> {
-        let targets = self.get("targets.json").await.ok()?;
+        let targets = self.get(layout::TARGETS).await.ok()?;
         let value: serde_json::Value = serde_json::from_slice(&targets.bytes).ok()?;
         value.pointer("/signed/custom/pack_version").and_then(|v| v.as_str()).map(str::to_owned)
     }
@@ -285,22 +226,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn content_addressed_and_root_names_are_immutable_and_fixed_names_are_not() {
-        assert!(is_immutable("rules.0123456789abcdef.json"));
-        assert!(is_immutable("bulletins/bulletin-7.0123456789abcdef.json"));
-        assert!(is_immutable("2.root.json"));
-        for fixed in ["manifest.json", "timestamp.json", "targets.json", "bulletins/index.json", "root.json"] {
-            assert!(!is_immutable(fixed), "{fixed}");
-        }
-    }
-
-    #[test]
-    fn names_that_leave_the_origin_are_refused() {
+    fn names_that_leave_the_origin_are_refused_and_history_is_not_served() {
         for bad in ["", "../etc/passwd", "a/../../b", "./x", "a//b", "a\\b", "x%2e", "/abs"] {
             assert!(matches!(check_name(bad), Err(OriginError::BadName(_))), "{bad}");
         }
         assert!(matches!(check_name("history/2025.01.01.00/manifest.json"), Err(OriginError::NotFound)));
-        assert!(matches!(check_name(".hidden"), Err(OriginError::BadName(_)) | Err(OriginError::NotFound)));
+        assert!(matches!(check_name(".hidden"), Err(OriginError::NotFound)));
         assert!(check_name("manifest.json").is_ok());
         assert!(check_name("bulletins/index.json").is_ok());
     }

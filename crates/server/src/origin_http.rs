@@ -44,7 +44,9 @@ pub async fn serve(
     match state.origin.get(&name).await {
         Ok(object) => respond(&state, &name, &object, &headers),
         // A name that could never be an object is simply not found (code `invalid_name`).
-        Err(OriginError::BadName(why)) => ApiError::new(StatusCode::NOT_FOUND, "invalid_name", why).into_response(),
+        Err(OriginError::BadName(why)) => {
+            ApiError::new(StatusCode::NOT_FOUND, "invalid_name", why.to_string()).into_response()
+        }
         Err(OriginError::NotFound) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such object at the origin").into_response()
         }

@@ -77,13 +77,23 @@ pub fn set_pack_version(previous: Option<&str>, current: Option<&str>) {
     }
 }
 
+/// A log filter that is not `tracing` target syntax.
+#[derive(Debug, thiserror::Error)]
+#[error("log filter {filter:?}: {source}")]
+pub struct LogFilterError {
+    /// The filter as given.
+    pub filter: String,
+    /// Why it does not parse.
+    pub source: tracing_subscriber::filter::ParseError,
+}
+
 /// Structured JSON logs on standard output, filtered by `tracing` target syntax.
 /// Idempotent: a second call (tests) keeps the first subscriber.
-pub fn init_logging(filter: &str) -> Result<(), String> {
+pub fn init_logging(filter: &str) -> Result<(), LogFilterError> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let targets: tracing_subscriber::filter::Targets =
-        filter.parse().map_err(|e| format!("log filter {filter:?}: {e}"))?;
+        filter.parse().map_err(|source| LogFilterError { filter: filter.to_owned(), source })?;
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(true)

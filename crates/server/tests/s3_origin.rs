@@ -11,18 +11,18 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use ferretwatch_pack::manifest::Manifest;
-use ferretwatch_pack::publish::testing::moto;
-use ferretwatch_pack::publish::{deploy, next_version, Origin};
-use ferretwatch_pack::trust::http::HttpSource;
-use ferretwatch_pack::trust::keys::PrivateKey;
-use ferretwatch_pack::trust::metadata::{Envelope, Root};
-use ferretwatch_pack::trust::verify::{State, Verifier};
-use ferretwatch_pack::trust::{sign_pack, sign_root};
-use ferretwatch_pack::{build, BuildOptions};
+use ferretwatch_pack_client::manifest::Manifest;
+use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
+use ferretwatch_pack_client::trust::verify::{State, Verifier};
+use ferretwatch_pack_publisher::http::HttpSource;
+use ferretwatch_pack_publisher::keys::PrivateKey;
+use ferretwatch_pack_publisher::origin::Origin;
+use ferretwatch_pack_publisher::publish::{deploy, next_version};
+use ferretwatch_pack_publisher::sign::{sign_pack, sign_root};
+use ferretwatch_pack_publisher::testing::moto;
+use ferretwatch_pack_publisher::{build, BuildOptions};
 use ferretwatch_server::Listeners;
 use ferretwatch_types::Timestamp;
-use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use support::{error_code, json_of, test_settings};
 use tokio::net::TcpListener;
@@ -39,7 +39,7 @@ fn signed_pack(dir: &Path, now: Timestamp) -> (Vec<u8>, std::path::PathBuf, Stri
     sign_root(&root_path, &a).unwrap();
     sign_root(&root_path, &b).unwrap();
 
-    let version = next_version(None, now);
+    let version = next_version(None, now).unwrap();
     let (feeds, out) = (dir.join("intel"), dir.join("dist"));
     std::fs::create_dir_all(&feeds).unwrap();
     build(&BuildOptions::new(version.clone(), &feeds, &out)).unwrap();
@@ -76,7 +76,7 @@ fn a_pack_deployed_to_s3_is_served_from_the_bucket_and_verifies_over_http() {
     settings.server.s3_endpoint = s3.endpoint.clone();
     settings.server.s3_region = s3.region.clone();
     settings.server.s3_access_key_id = s3.access_key_id.clone();
-    settings.server.s3_secret_access_key = s3.secret_access_key.clone().map(SecretString::from);
+    settings.server.s3_secret_access_key = s3.secret_access_key.clone();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (addr, stop, task) = runtime.block_on(async {

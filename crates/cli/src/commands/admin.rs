@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use ferretwatch_store::{NewToken, StoreOptions, TokenName, TokenRole};
+use ferretwatch_store::{ErrorKind, NewToken, StoreOptions, TokenName, TokenRole};
 use ferretwatch_types::Timestamp;
 
-use super::{bad_input, fail};
+use crate::error::{CliError, Failure};
+use crate::output::{self, Format, Report};
 
 /// Admin commands.
 #[derive(Subcommand)]
@@ -47,44 +48,36 @@ pub fn run(command: AdminCommand) -> ExitCode {
 }
 
 fn create(role: &str, name: Option<String>, db: Option<String>, config: Option<PathBuf>) -> ExitCode {
-    let role = match TokenRole::parse(role) {
-        Ok(role) => role,
-        Err(e) => return bad_input("invalid_role", e, false),
-    };
-    let now = Timestamp::now();
-    let name = name.unwrap_or_else(|| format!("{}-{}", role.code(), now.as_millis() / 1000));
-    let name = match TokenName::parse(&name) {
-        Ok(name) => name,
-        Err(e) => return bad_input("invalid_name", e, false),
-    };
-    let settings = match super::serve::settings(config.as_deref(), db) {
-        Ok(settings) => settings,
-        Err(e) => return bad_input("invalid_config", e, false),
-    };
-    let url = settings.db_url();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => return fail("runtime", e, false),
-    };
-    let issued = runtime.block_on(async {
-        let store = ferretwatch_store::open(&url, &StoreOptions::default()).await?;
-        let issued = store.create_token(&NewToken { name, role, created_at: now }).await;
-        store.close().await;
-        issued
-    });
-    match issued {
-        Ok(issued) => {
-            // The secret goes to standard output only, once; the note to standard error.
-            println!("{}", issued.expose_secret());
-            eprintln!(
-                "created {} token {:?} (id {}); it is shown only now: store it in your secret manager",
-                issued.record.role, issued.record.name, issued.record.id
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) if e.kind() == ferretwatch_store::ErrorKind::Conflict => {
-            bad_input("name_taken", format!("an active token is already named that ({e})"), false)
-        }
-        Err(e) => fail("token_failed", e, false),
-    }
+    output::run(Format::Text, None, || {
+        let role = TokenRole::parse(role).map_err(|e| CliError::input("invalid_role", e.to_string()))?;
+        let now = Timestamp::now();
+        let name = name.unwrap_or_else(|| format!("{}-{}", role.code(), now.as_secs()));
+        let name = TokenName::parse(&name).map_err(|e| CliError::input("invalid_name", e.to_string()))?;
+        let url = super::serve::settings(config.as_deref(), db)?.db_url();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::failed("runtime", e.to_string()))?;
+        let issued = runtime.block_on(async {
+            let store = ferretwatch_store::open(&url, &StoreOptions::default()).await?;
+            let issued = store.create_token(&NewToken { name, role, created_at: now }).await;
+            store.close().await;
+            issued
+        });
+        let issued = issued.map_err(|e| -> Failure {
+            match e.kind() {
+                ErrorKind::Conflict => {
+                    CliError::input("name_taken", format!("an active token is already named that ({e})"))
+                }
+                _ => CliError::failed("token_failed", e.to_string()),
+            }
+            .into()
+        })?;
+        // The secret goes to standard output only, once; the note to standard error.
+        output::note(format!(
+            "created {} token {:?} (id {}); it is shown only now: store it in your secret manager",
+            issued.record.role, issued.record.name, issued.record.id
+        ));
+        Ok(Report::text(issued.expose_secret()))
+    })
 }

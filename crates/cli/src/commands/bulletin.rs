@@ -5,13 +5,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use ferretwatch_pack::bulletin::{add_signature, publish_bulletin, sign_new, verify_bulletin, Bulletin, BulletinSpec};
-use ferretwatch_pack::publish::republish::parse_root;
-use ferretwatch_pack::publish::{Origin, PublishError, Severity};
-use ferretwatch_pack::trust::write_atomic;
+use ferretwatch_pack_client::bulletin::{verify_bulletin, Severity};
+use ferretwatch_pack_client::dir::write_atomic;
+use ferretwatch_pack_client::trust::metadata::Root;
+use ferretwatch_pack_client::trust::verify::VerifyError;
+use ferretwatch_pack_publisher::bulletin::{add_signature, create, publish_bulletin, sign_new, BulletinSpec};
+use ferretwatch_pack_publisher::origin::Origin;
 use ferretwatch_types::Timestamp;
 
-use super::publish::{read_keys, read_root, report_error};
+use crate::clock::{self, parse_instant};
+use crate::error::{CliError, Failure};
+use crate::input::{read_input, read_keys, read_root};
+use crate::output::{self, Format, Report};
 
 /// Bulletin commands.
 #[derive(Subcommand)]
@@ -94,9 +99,9 @@ pub struct VerifyArgs {
     /// The root of trust.
     #[arg(long, env = "FERRETWATCH_ROOT", default_value = "root.json")]
     pub root: PathBuf,
-    /// Verify as of this instant (RFC 3339 UTC) instead of now.
-    #[arg(long)]
-    pub now: Option<String>,
+    /// Verify as of this instant (RFC 3339 UTC or Unix seconds) instead of now.
+    #[arg(long, value_parser = parse_instant)]
+    pub now: Option<Timestamp>,
 }
 
 /// `bulletin publish`.
@@ -112,14 +117,20 @@ pub struct PublishArgs {
     pub root: PathBuf,
 }
 
-fn parse_ttl(text: &str) -> Result<u64, String> {
+/// A time to live that is not N followed by m, h or d.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?}: want N followed by m, h or d")]
+pub struct TtlError(String);
+
+fn parse_ttl(text: &str) -> Result<u64, TtlError> {
+    let bad = || TtlError(text.chars().take(32).collect());
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let number: u64 = number.parse().map_err(|_| format!("{text:?}: want N followed by m, h or d"))?;
+    let number: u64 = number.parse().map_err(|_| bad())?;
     let unit = match unit {
         "m" => 60,
         "h" | "" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("{text:?}: want N followed by m, h or d")),
+        _ => return Err(bad()),
     };
     Ok(number.saturating_mul(unit))
 }
@@ -135,8 +146,8 @@ pub fn run(command: BulletinCommand) -> ExitCode {
 }
 
 fn run_create(args: CreateArgs) -> ExitCode {
-    let result = (|| {
-        let mut spec = BulletinSpec::new(args.severity, args.message.clone(), Timestamp::now());
+    output::run(Format::Text, Some("bulletin"), || {
+        let mut spec = BulletinSpec::new(args.severity, args.message.clone(), clock::now(None));
         spec.id = args.id.clone();
         spec.version = args.version;
         spec.ttl = args.ttl;
@@ -146,29 +157,25 @@ fn run_create(args: CreateArgs) -> ExitCode {
         spec.safe_links = args.safe_links.clone();
         spec.frequency_cap = args.frequency_cap;
         spec.min_ext_version = args.min_ext_version.clone();
-        let bulletin = Bulletin::new(spec).map_err(|e| PublishError::Invalid(e.to_string()))?;
+        let bulletin = create(spec)?;
         let keys = read_keys(&args.keys)?;
         let root = if args.to.is_some() || args.root.is_file() { Some(read_root(&args.root)?) } else { None };
         let mut threshold = None;
         if let Some(root) = &root {
-            let parsed = parse_root(root)?;
-            let trusted = parsed.roles.get("targets").map(|r| (r.keyids.clone(), r.threshold));
-            let (keyids, needed) = trusted.unwrap_or_default();
-            if let Some(key) = keys.iter().find(|k| !keyids.contains(&k.public().key_id())) {
-                return Err(PublishError::Invalid(format!(
-                    "key {} is not a publisher key of the root of trust",
-                    key.public().key_id()
-                )));
+            let parsed = Root::parse_unverified(root)?;
+            for key in &keys {
+                parsed.check_signer(&key.public().key_id(), &["targets"])?;
             }
-            threshold = Some(needed);
+            threshold = Some(parsed.threshold("targets"));
         }
-        let envelope = sign_new(&bulletin, &keys).map_err(|e| PublishError::Invalid(e.to_string()))?;
+        let envelope = sign_new(&bulletin, &keys)?;
         let bytes = envelope.to_bytes();
-        std::fs::create_dir_all(&args.out).map_err(|source| PublishError::Io { path: args.out.clone(), source })?;
         let path = args.out.join(bulletin.file_name());
-        write_atomic(&path, &bytes)?;
+        std::fs::create_dir_all(&args.out)
+            .and_then(|()| write_atomic(&path, &bytes))
+            .map_err(|e| CliError::failed("io", format!("writing {}: {e}", path.display())))?;
         let signatures = envelope.signatures.len();
-        println!(
+        let made = format!(
             "bulletin {} ({}, expires {}) → {} ({signatures}{} signature(s))",
             bulletin.id,
             bulletin.severity,
@@ -176,71 +183,66 @@ fn run_create(args: CreateArgs) -> ExitCode {
             path.display(),
             threshold.map(|n| format!(" of {n}")).unwrap_or_default()
         );
-        let (Some(to), Some(root)) = (&args.to, &root) else { return Ok(ExitCode::SUCCESS) };
+        let (Some(to), Some(root)) = (&args.to, &root) else { return Ok(Report::text(made)) };
+        output::emit(Format::Text, &Report::text(made));
         if threshold.is_some_and(|n| (signatures as u64) < u64::from(n)) {
-            eprintln!(
-                "ferretwatch: not published yet: a second publisher signs it with `ferretwatch bulletin sign {} --key \
+            output::note(format!(
+                "not published yet: a second publisher signs it with `ferretwatch bulletin sign {} --key \
                  THEIR.key`, then `ferretwatch bulletin publish {} --to {to}`",
                 path.display(),
                 path.display()
-            );
-            return Ok(ExitCode::from(42));
+            ));
+            let threshold = threshold.unwrap_or_default();
+            return Err(VerifyError::TooFewSignatures {
+                file: path.display().to_string(),
+                role: "targets".into(),
+                valid: signatures,
+                threshold,
+            }
+            .into());
         }
-        let origin = Origin::open(to)?;
-        let name = publish_bulletin(&origin, &bytes, root, Timestamp::now())?;
-        println!("published {name} to {}", origin.url());
-        Ok(ExitCode::SUCCESS)
-    })();
-    result.unwrap_or_else(|e| report_error("bulletin", &e))
+        publish(to, &bytes, root)
+    })
+}
+
+fn publish(to: &str, bytes: &[u8], root: &[u8]) -> Result<Report, Failure> {
+    let origin = Origin::open(to)?;
+    let name = publish_bulletin(&origin, bytes, root, clock::now(None))?;
+    Ok(Report::text(format!("published {name} to {}", origin.url())))
 }
 
 fn run_sign(args: SignArgs) -> ExitCode {
-    let result = (|| {
-        let bytes =
-            std::fs::read(&args.file).map_err(|e| PublishError::Invalid(format!("{}: {e}", args.file.display())))?;
+    output::run(Format::Text, None, || {
+        let bytes = read_input(&args.file)?;
         let key = read_keys(std::slice::from_ref(&args.key))?.remove(0);
-        let envelope = add_signature(&bytes, &key).map_err(|e| PublishError::Invalid(e.to_string()))?;
-        write_atomic(&args.file, &envelope.to_bytes())?;
-        println!(
+        let envelope = add_signature(&bytes, &key)?;
+        write_atomic(&args.file, &envelope.to_bytes())
+            .map_err(|e| CliError::failed("io", format!("writing {}: {e}", args.file.display())))?;
+        Ok(Report::text(format!(
             "{}: signed by {}; {} signature(s)",
             args.file.display(),
             key.public().key_id(),
             envelope.signatures.len()
-        );
-        Ok(ExitCode::SUCCESS)
-    })();
-    result.unwrap_or_else(|e| report_error(&args.file.display().to_string(), &e))
+        )))
+    })
 }
 
 fn run_verify(args: VerifyArgs) -> ExitCode {
     let subject = args.file.display().to_string();
-    let result = (|| {
-        let now = match &args.now {
-            None => Timestamp::now(),
-            Some(text) => {
-                Timestamp::parse(text).map_err(|_| PublishError::Invalid("--now must be RFC 3339 UTC".into()))?
-            }
-        };
-        let bytes = std::fs::read(&args.file).map_err(|e| PublishError::Invalid(format!("{subject}: {e}")))?;
-        let bulletin = verify_bulletin(&bytes, &read_root(&args.root)?, now)?;
-        println!(
+    output::run(Format::Text, Some(&subject), || {
+        let bytes = read_input(&args.file)?;
+        let bulletin = verify_bulletin(&bytes, &read_root(&args.root)?, clock::now(args.now))?;
+        Ok(Report::text(format!(
             "ok: bulletin {} version {} ({}) verified; expires {}; {}",
             bulletin.id, bulletin.version, bulletin.severity, bulletin.expires, bulletin.advisory_text
-        );
-        Ok(ExitCode::SUCCESS)
-    })();
-    result.unwrap_or_else(|e| report_error(&subject, &e))
+        )))
+    })
 }
 
 fn run_publish(args: PublishArgs) -> ExitCode {
     let subject = args.file.display().to_string();
-    let result = (|| {
-        let bytes = std::fs::read(&args.file).map_err(|e| PublishError::Invalid(format!("{subject}: {e}")))?;
-        let root = read_root(&args.root)?;
-        let origin = Origin::open(&args.to)?;
-        let name = publish_bulletin(&origin, &bytes, &root, Timestamp::now())?;
-        println!("published {name} to {}", origin.url());
-        Ok(ExitCode::SUCCESS)
-    })();
-    result.unwrap_or_else(|e| report_error(&subject, &e))
+    output::run(Format::Text, Some(&subject), || {
+        let bytes = read_input(&args.file)?;
+        publish(&args.to, &bytes, &read_root(&args.root)?)
+    })
 }

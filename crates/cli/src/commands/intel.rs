@@ -4,10 +4,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use ferretwatch_pack::fetch::DEFAULT_MAX_BYTES;
-use ferretwatch_pack::{fetch, FetchError, FetchOutcome, FetchRequest, FetchStatus, Source, Timestamp};
+use ferretwatch_pack_client::manifest::FeedSource;
+use ferretwatch_pack_publisher::feeds::SourceExt;
+use ferretwatch_pack_publisher::fetch::DEFAULT_MAX_BYTES;
+use ferretwatch_pack_publisher::{fetch, FetchError, FetchOutcome, FetchRequest, FetchStatus};
+use ferretwatch_types::Timestamp;
+use serde_json::json;
 
-use super::scan::Format;
+use crate::clock;
+use crate::output::{self, FormatArg, Report};
 
 /// Threat-intelligence commands.
 #[derive(Subcommand)]
@@ -22,8 +27,8 @@ pub enum IntelCommand {
 #[derive(Args)]
 pub struct FetchArgs {
     /// The feed's format and provider.
-    #[arg(long, value_parser = parse_source)]
-    source: Source,
+    #[arg(long)]
+    source: FeedSource,
     /// An http(s) URL, a file:// URL or a path.
     #[arg(long)]
     from: String,
@@ -55,8 +60,8 @@ pub struct UpdateArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Fetch only these sources (repeatable).
-    #[arg(long = "only", value_parser = parse_source)]
-    only: Vec<Source>,
+    #[arg(long = "only")]
+    only: Vec<FeedSource>,
     /// Another URLhaus endpoint.
     #[arg(long)]
     urlhaus_url: Option<String>,
@@ -80,35 +85,36 @@ struct CommonArgs {
     /// HTTP timeout for one feed, in seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// The fetch time written into the feed, RFC 3339 UTC or Unix seconds (default: now).
+    #[arg(long, value_parser = clock::parse_instant)]
+    now: Option<Timestamp>,
+    #[command(flatten)]
+    output: FormatArg,
 }
 
-fn parse_source(text: &str) -> Result<Source, String> {
-    text.parse()
+impl CommonArgs {
+    fn request(&self, source: FeedSource, from: &str) -> FetchRequest {
+        let mut request = FetchRequest::new(source, from, self.out.clone(), clock::now(self.now));
+        request.max_bytes = self.max_bytes;
+        request.timeout = std::time::Duration::from_secs(self.timeout_secs);
+        request
+    }
 }
 
 /// Runs an intel command.
 pub fn run(command: IntelCommand) -> ExitCode {
     match command {
         IntelCommand::Fetch(args) => {
-            let format = args.common.format;
+            let format = args.common.output.format;
             let request = fetch_request(&args);
-            match fetch(&request) {
-                Ok(outcome) => {
-                    report(&outcome, format);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => failed(request.source, &e, format),
-            }
+            output::run(format, None, || Ok(report(&fetch(&request).map_err(|e| in_feed(request.source, e))?)))
         }
         IntelCommand::Update(args) => update(&args),
     }
 }
 
 fn fetch_request(args: &FetchArgs) -> FetchRequest {
-    let mut request = FetchRequest::new(args.source, args.from.clone(), args.common.out.clone(), Timestamp::now());
+    let mut request = args.common.request(args.source, &args.from);
     request.name = args.name.clone();
     request.keep_query = if args.keep_query {
         Some(true)
@@ -120,71 +126,72 @@ fn fetch_request(args: &FetchArgs) -> FetchRequest {
     request.ttl_hours = args.ttl_hours;
     request.confidence = args.confidence;
     request.license = args.license.clone();
-    request.max_bytes = args.common.max_bytes;
-    request.timeout = std::time::Duration::from_secs(args.common.timeout_secs);
     request
 }
 
 fn update(args: &UpdateArgs) -> ExitCode {
-    let mut failures = 0;
-    for source in [Source::Urlhaus, Source::Phishtank, Source::Feodo] {
+    let format = args.common.output.format;
+    let mut status = ExitCode::SUCCESS;
+    for source in [FeedSource::Urlhaus, FeedSource::Phishtank, FeedSource::Feodo] {
         if !args.only.is_empty() && !args.only.contains(&source) {
             continue;
         }
         let custom = match source {
-            Source::Urlhaus => &args.urlhaus_url,
-            Source::Phishtank => &args.phishtank_url,
+            FeedSource::Urlhaus => &args.urlhaus_url,
+            FeedSource::Phishtank => &args.phishtank_url,
             _ => &args.feodo_url,
         };
         let Some(url) = custom.as_deref().or(source.profile().default_url) else { continue };
-        let mut request = FetchRequest::new(source, url, args.common.out.clone(), Timestamp::now());
-        request.max_bytes = args.common.max_bytes;
-        request.timeout = std::time::Duration::from_secs(args.common.timeout_secs);
+        let request = args.common.request(source, url);
+        // One feed's outage must not stop the others; the previous feed file stays.
         match fetch(&request) {
-            Ok(outcome) => report(&outcome, args.common.format),
+            Ok(outcome) => {
+                output::emit(format, &report(&outcome));
+            }
             Err(e) => {
-                // One feed's outage must not stop the others; the previous feed file stays.
-                failed(source, &e, args.common.format);
-                failures += 1;
+                output::fail(format, None, &in_feed(source, e));
+                status = ExitCode::FAILURE;
             }
         }
     }
-    if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    status
+}
+
+/// The error, naming the feed it concerns.
+fn in_feed(source: FeedSource, error: FetchError) -> crate::error::CliError {
+    use ferretwatch_types::{Coded, Fault};
+    let message = format!("{source} feed: {error}");
+    match error.fault() {
+        Fault::Input => crate::error::CliError::input(error.code(), message),
+        Fault::Operation => crate::error::CliError::failed(error.code(), message),
     }
 }
 
-fn report(outcome: &FetchOutcome, format: Format) {
+fn report(outcome: &FetchOutcome) -> Report {
     let h = &outcome.header;
-    if format == Format::Json {
-        let line = serde_json::json!({
-            "status": outcome.status,
-            "path": outcome.path,
-            "feed": h,
-        });
-        println!("{line}");
-        return;
-    }
+    let json = json!({ "status": outcome.status, "path": outcome.path, "feed": h });
     let status = match outcome.status {
         FetchStatus::Fetched => "fetched",
         FetchStatus::NotModified => "not modified (304), previous indicators kept",
     };
-    println!("{}: {status} from {} → {}", h.name, h.origin, outcome.path.display());
     let r = &h.report;
-    println!(
-        "  {} rows: {} accepted, {} skipped by policy, {} bad; {} distinct indicators; expires {}",
-        r.rows, r.accepted, r.skipped, r.bad, h.indicators, h.expires
+    let mut text = format!(
+        "{}: {status} from {} → {}\n  {} rows: {} accepted, {} skipped by policy, {} bad; {} distinct indicators; expires {}",
+        h.name,
+        h.origin,
+        outcome.path.display(),
+        r.rows,
+        r.accepted,
+        r.skipped,
+        r.bad,
+        h.indicators,
+        h.expires
     );
     for sample in &r.samples {
-        println!("  bad row at line {}: {}", sample.line, sample.reason);
+        text.push_str(&format!("\n  bad row at line {}: {}", sample.line, sample.reason));
     }
     if r.bad > r.samples.len() as u64 {
-        println!("  … and {} more bad rows", r.bad - r.samples.len() as u64);
+        text.push_str(&format!("\n  … and {} more bad rows", r.bad - r.samples.len() as u64));
     }
-}
-
-fn failed(source: Source, error: &FetchError, format: Format) -> ExitCode {
-    super::fail(error.code(), format!("{source} feed: {error}"), format == Format::Json)
+    Report::new(text, &json)
 }

@@ -3,14 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Subcommand;
-use ferretwatch_pack::trust::keys::{KeyObject, PrivateKey};
-use ferretwatch_pack::trust::metadata::{Envelope, Root};
-use ferretwatch_pack::trust::{sign_root, write_atomic};
+use ferretwatch_pack_client::dir::write_atomic;
+use ferretwatch_pack_client::trust::keys::KeyObject;
+use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
+use ferretwatch_pack_publisher::sign::sign_root;
 use ferretwatch_types::Timestamp;
 
-use super::bad_input;
+use crate::clock::parse_instant;
+use crate::error::{CliError, Failure};
+use crate::input::{read_input, read_keys};
+use crate::output::{self, Format, Report};
 
 /// Root-of-trust commands.
 #[derive(Subcommand)]
@@ -28,9 +31,9 @@ pub enum RootCommand {
         /// Root version: 1 for a new root of trust, previous + 1 for a rotation.
         #[arg(long, default_value_t = 1)]
         version: u64,
-        /// Expiry, RFC 3339 UTC (`2027-11-27T00:00:00Z`).
-        #[arg(long)]
-        expires: String,
+        /// Expiry, RFC 3339 UTC (`2027-11-27T00:00:00Z`) or Unix seconds.
+        #[arg(long, value_parser = parse_instant)]
+        expires: Timestamp,
         /// Where to write it.
         #[arg(long)]
         out: PathBuf,
@@ -47,53 +50,42 @@ pub enum RootCommand {
 
 /// Runs a root command.
 pub fn run(command: RootCommand) -> ExitCode {
-    let result = match command {
+    output::run(Format::Text, None, || match command {
         RootCommand::Create { keys, threshold, version, expires, out } => {
-            create(&keys, threshold, version, &expires, &out)
+            create(&keys, threshold, version, expires, &out)
         }
-        RootCommand::Sign { file, key } => sign(&file, &key),
-    };
-    match result {
-        Ok(message) => {
-            println!("{message}");
-            ExitCode::SUCCESS
+        RootCommand::Sign { file, key } => {
+            let key = read_keys(std::slice::from_ref(&key))?.remove(0);
+            let outcome = sign_root(&file, &key)?;
+            Ok(Report::text(format!(
+                "{}: signed by {}{}; {} signature(s)",
+                file.display(),
+                outcome.keyid,
+                if outcome.replaced { " (replacing its earlier signature)" } else { "" },
+                outcome.signatures
+            )))
         }
-        Err(e) => bad_input("root_failed", format!("{e:#}"), false),
-    }
+    })
 }
 
-fn create(keys: &[PathBuf], threshold: u32, version: u64, expires: &str, out: &Path) -> anyhow::Result<String> {
-    let expires = Timestamp::parse(expires).context("--expires must be RFC 3339 UTC, e.g. 2027-11-27T00:00:00Z")?;
+fn create(keys: &[PathBuf], threshold: u32, version: u64, expires: Timestamp, out: &Path) -> Result<Report, Failure> {
     let keys = keys
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let key: KeyObject =
-                serde_json::from_str(&text).with_context(|| format!("{} is not a public key file", path.display()))?;
+            let key: KeyObject = serde_json::from_slice(&read_input(path)?)
+                .map_err(|e| CliError::input("bad_key", format!("{} is not a public key file: {e}", path.display())))?;
             key.verifying_key()?;
             Ok(key)
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, Failure>>()?;
     let root = Root::new(version, expires, &keys, threshold)?;
-    write_atomic(out, &Envelope::new(&root).to_bytes())?;
-    Ok(format!(
+    write_atomic(out, &Envelope::new(&root).to_bytes())
+        .map_err(|e| CliError::input("io", format!("writing {}: {e}", out.display())))?;
+    Ok(Report::text(format!(
         "{}: root version {version}, {} key(s), threshold {threshold}, expires {expires}; unsigned: each publisher \
          runs `ferretwatch root sign {} --key KEY`",
         out.display(),
         root.keys.len(),
         out.display()
-    ))
-}
-
-fn sign(file: &Path, key: &Path) -> anyhow::Result<String> {
-    let key =
-        PrivateKey::from_json(&std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?)?;
-    let outcome = sign_root(file, &key)?;
-    Ok(format!(
-        "{}: signed by {}{}; {} signature(s)",
-        file.display(),
-        outcome.keyid,
-        if outcome.replaced { " (replacing its earlier signature)" } else { "" },
-        outcome.signatures
-    ))
+    )))
 }

@@ -1,12 +1,14 @@
-//! `ferretwatch rules …`
+//! `ferretwatch rules …`: the built-in rule set, and checking a `rules.json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use ferretwatch_detect::{Engine, Rules};
+use ferretwatch_detect::{Engine, Rules, RulesError};
 
-use super::{bad_input, read_input};
+use crate::error::{CliError, Failure};
+use crate::input::read_input;
+use crate::output::{self, Format, Report};
 
 /// Rule set commands.
 #[derive(Subcommand)]
@@ -22,32 +24,33 @@ pub enum RulesCommand {
 
 /// Runs a rules command.
 pub fn run(command: RulesCommand) -> ExitCode {
-    match command {
-        RulesCommand::Default => {
-            println!("{}", Rules::builtin().to_json_pretty());
-            ExitCode::SUCCESS
+    output::run(Format::Text, None, || match command {
+        RulesCommand::Default => Ok(Report::text(Rules::builtin().to_json_pretty())),
+        RulesCommand::Check { file } => {
+            let rules = load_rules(&file)?;
+            Ok(Report::text(format!(
+                "{}: ok (version {}, {} brands, {} keywords)",
+                file.display(),
+                rules.version,
+                rules.brands.len(),
+                rules.keywords.len()
+            )))
         }
-        RulesCommand::Check { file } => match load_rules(&file) {
-            Ok(rules) => {
-                println!(
-                    "{}: ok (version {}, {} brands, {} keywords)",
-                    file.display(),
-                    rules.version,
-                    rules.brands.len(),
-                    rules.keywords.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err((code, message)) => bad_input(code, message, false),
-        },
-    }
+    })
 }
 
-/// Reads, parses and compiles a rules file into an engine-ready rule set.
-pub fn load_rules(file: &std::path::Path) -> Result<Rules, (&'static str, String)> {
-    let bytes = read_input(file).map_err(|e| ("io", format!("{}: {e}", file.display())))?;
-    let text = String::from_utf8(bytes).map_err(|_| ("rules_json", format!("{}: not UTF-8", file.display())))?;
-    let rules = Rules::from_json(&text).map_err(|e| (e.code(), format!("{}: {e}", file.display())))?;
-    Engine::new(rules.clone()).map_err(|e| (e.code(), e.to_string()))?;
+/// Reads, parses and compiles a rules file into an engine-ready rule set. Errors name the
+/// file.
+pub fn load_rules(file: &Path) -> Result<Rules, Failure> {
+    let bytes = read_input(file)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::input("rules_json", format!("{}: not UTF-8", file.display())))?;
+    let named = |e: RulesError| match e {
+        RulesError::Json(why) => RulesError::Json(format!("{}: {why}", file.display())),
+        RulesError::Invalid(why) => RulesError::Invalid(format!("{}: {why}", file.display())),
+        other => other,
+    };
+    let rules = Rules::from_json(&text).map_err(named)?;
+    Engine::new(rules.clone())?;
     Ok(rules)
 }

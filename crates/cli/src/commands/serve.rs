@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 use ferretwatch_server::Settings;
 
-use super::{bad_input, fail};
+use crate::error::{CliError, Failure};
+use crate::output::{self, Format, Report};
 
 /// `serve`.
 #[derive(Args)]
@@ -25,8 +26,8 @@ pub struct ServeArgs {
 }
 
 /// Loads the settings (file, environment, then these flags).
-pub fn settings(config: Option<&std::path::Path>, db: Option<String>) -> Result<Settings, String> {
-    let mut settings = Settings::load(config).map_err(|e| e.to_string())?;
+pub fn settings(config: Option<&std::path::Path>, db: Option<String>) -> Result<Settings, CliError> {
+    let mut settings = Settings::load(config).map_err(|e| CliError::input("invalid_config", e.to_string()))?;
     if db.is_some() {
         settings.db = db;
     }
@@ -35,26 +36,23 @@ pub fn settings(config: Option<&std::path::Path>, db: Option<String>) -> Result<
 
 /// Runs the service until SIGTERM or Ctrl-C.
 pub fn run(args: ServeArgs) -> ExitCode {
-    let mut settings = match settings(args.config.as_deref(), args.db) {
-        Ok(settings) => settings,
-        Err(e) => return bad_input("invalid_config", e, false),
-    };
-    if let Some(listen) = args.listen {
-        settings.listen = listen;
-    }
-    if let Err(e) = ferretwatch_server::telemetry::init_logging(&settings.log) {
-        return bad_input("invalid_config", e, false);
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => return fail("runtime", e, false),
-    };
-    let result = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-        ferretwatch_server::launch(settings, listener, ferretwatch_server::shutdown_signal()).await
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail("serve_failed", e, false),
-    }
+    output::run(Format::Text, None, || {
+        let mut settings = settings(args.config.as_deref(), args.db)?;
+        if let Some(listen) = args.listen {
+            settings.listen = listen;
+        }
+        ferretwatch_server::telemetry::init_logging(&settings.log)
+            .map_err(|e| CliError::input("invalid_config", e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::failed("runtime", e.to_string()))?;
+        runtime
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+                ferretwatch_server::launch(settings, listener, ferretwatch_server::shutdown_signal()).await
+            })
+            .map_err(|e| Failure::from(CliError::failed("serve_failed", e.to_string())))?;
+        Ok(Report::text(""))
+    })
 }

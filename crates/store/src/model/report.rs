@@ -348,11 +348,7 @@ pub struct ClientNet(String);
 impl ClientNet {
     /// The truncated network of `ip` (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn from_ip(ip: IpAddr) -> Self {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-            v4 => v4,
-        };
-        match ip {
+        match ip.to_canonical() {
             IpAddr::V4(v4) => {
                 let [a, b, c, _] = v4.octets();
                 Self(format!("{a}.{b}.{c}.0/24"))

@@ -1,0 +1,120 @@
+//! Turning a verified pack into an engine. Only bytes that passed verification reach the
+//! parsers here ([`crate::trust::verify::VerifiedPack::files`]); the manifest's own hashes
+//! are checked once more, so a pack whose manifest and TUF targets disagree is refused.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ferretwatch_detect::filter::{FilterError, FilterFile};
+use ferretwatch_detect::{Engine, Reputation, Rules, RulesError, DEFAULT_YARA};
+use ferretwatch_types::{Coded, Sha256, Timestamp};
+
+use crate::manifest::{Manifest, ManifestError, Role, MANIFEST_NAME};
+
+/// Why a verified pack could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The pack has no manifest.
+    #[error("manifest.json: missing")]
+    NoManifest,
+    /// The manifest is malformed.
+    #[error("manifest.json: {0}")]
+    Manifest(#[from] ManifestError),
+    /// The manifest lists no rules file.
+    #[error("manifest.json lists no rules file")]
+    NoRules,
+    /// The manifest lists a file the verified pack lacks, or with other bytes.
+    #[error("{name}: {detail}")]
+    File {
+        /// The file.
+        name: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The rules do not parse or compile.
+    #[error("rules: {0}")]
+    Rules(RulesError),
+    /// A filter does not decode.
+    #[error("{name}: {source}")]
+    Filter {
+        /// The file.
+        name: String,
+        /// The decoding error.
+        source: FilterError,
+    },
+}
+
+impl Coded for LoadError {
+    /// Every cause is one refusal: the verified pack does not make an engine.
+    fn code(&self) -> &'static str {
+        "bad_pack"
+    }
+}
+
+/// An engine built from a pack, and what it was built from.
+#[derive(Debug)]
+pub struct LoadedPack {
+    /// The engine: the pack's rules, its unexpired filters, the built-in YARA rules and the
+    /// pack's own.
+    pub engine: Engine,
+    /// The pack's manifest.
+    pub manifest: Manifest,
+    /// Filters left out because their feeds had expired at `now`.
+    pub expired_filters: Vec<String>,
+}
+
+/// Builds an engine from verified pack files. Filters whose feeds expired before `now`
+/// are left out (the rules stay). The built-in YARA rules are kept unless
+/// `builtin_yara` is false; the pack's YARA sources are added to them.
+pub fn load(
+    files: &BTreeMap<String, Vec<u8>>,
+    now: Timestamp,
+    yara_timeout: Duration,
+    builtin_yara: bool,
+) -> Result<LoadedPack, LoadError> {
+    let manifest_bytes = files.get(MANIFEST_NAME).ok_or(LoadError::NoManifest)?;
+    let manifest = Manifest::from_json(manifest_bytes)?;
+    let mut rules = None;
+    let mut filters = Vec::new();
+    let mut expired_filters = Vec::new();
+    let mut yara: Vec<(String, String)> = Vec::new();
+    if builtin_yara {
+        yara.push(("builtin.yar".into(), DEFAULT_YARA.into()));
+    }
+    for entry in &manifest.files {
+        let file_error = |detail: String| LoadError::File { name: entry.name.clone(), detail };
+        let bytes = files.get(&entry.name).ok_or_else(|| file_error("listed in the manifest but not signed".into()))?;
+        if bytes.len() as u64 != entry.size || Sha256::of(bytes).to_hex() != entry.sha256 {
+            return Err(file_error("differs from its manifest entry".into()));
+        }
+        match entry.role {
+            Role::Rules => {
+                let text = std::str::from_utf8(bytes).map_err(|_| file_error("not UTF-8".into()))?;
+                rules = Some(Rules::from_json(text).map_err(LoadError::Rules)?);
+            }
+            Role::Filter => {
+                if entry.expires.is_some_and(|expires| expires <= now) {
+                    expired_filters.push(entry.name.clone());
+                    continue;
+                }
+                let filter = FilterFile::from_bytes(bytes)
+                    .map_err(|source| LoadError::Filter { name: entry.name.clone(), source })?;
+                filters.push(filter);
+            }
+            Role::Yara => {
+                let text = std::str::from_utf8(bytes).map_err(|_| file_error("not UTF-8".into()))?;
+                yara.push((entry.name.clone(), text.to_owned()));
+            }
+        }
+    }
+    let rules = rules.ok_or(LoadError::NoRules)?;
+    let reputation =
+        Reputation::from_filters(filters).map_err(|source| LoadError::Filter { name: "filters".into(), source })?;
+    let mut engine = Engine::new(rules).map_err(LoadError::Rules)?.with_reputation(reputation);
+    if !yara.is_empty() {
+        engine = engine
+            .with_yara(yara.iter().map(|(name, source)| (name.as_str(), source.as_str())), yara_timeout)
+            .map_err(LoadError::Rules)?;
+    }
+    Ok(LoadedPack { engine, manifest, expired_filters })
+}

@@ -1,0 +1,250 @@
+//! The four TUF roles' metadata as packs use them (TUF specification 1.0): `root` lists the
+//! publisher keys and each role's threshold; `targets` lists every pack file with its
+//! length and sha256; `snapshot` pins the `targets` version; `timestamp` pins the
+//! `snapshot` version. Each is wrapped in an envelope `{"signed": ..., "signatures": [...]}`
+//! whose signatures cover the canonical JSON of `signed`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::keys::KeyObject;
+use super::{canonical_json, TrustError};
+use ferretwatch_types::Timestamp;
+
+/// The TUF specification version written into metadata.
+pub const SPEC_VERSION: &str = "1.0.31";
+
+/// A signature in an envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// The signing key's id.
+    pub keyid: String,
+    /// The ed25519 signature, hex.
+    pub sig: String,
+}
+
+/// A metadata file as read, before anything in `signed` is trusted: `signed` stays an
+/// untyped JSON value until its signatures have been checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// The signed content.
+    pub signed: Value,
+    /// Signatures over the canonical JSON of `signed`.
+    pub signatures: Vec<Signature>,
+}
+
+impl Envelope {
+    /// An unsigned envelope around typed content.
+    pub fn new<T: Serialize>(signed: &T) -> Self {
+        Envelope { signed: serde_json::to_value(signed).expect("metadata serialises"), signatures: Vec::new() }
+    }
+
+    /// Parses an envelope (only its shape; `signed` is not interpreted).
+    pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// The bytes written to disk: pretty JSON with a final newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("an envelope serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// The bytes the signatures cover.
+    pub fn message(&self) -> Result<Vec<u8>, TrustError> {
+        canonical_json(&self.signed)
+    }
+}
+
+/// Which keys may sign for a role, and how many must.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleKeys {
+    /// Key ids allowed to sign.
+    pub keyids: Vec<String>,
+    /// Valid signatures needed (at least 1).
+    pub threshold: u32,
+}
+
+/// `root` metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Root {
+    /// Always `root`.
+    #[serde(rename = "_type")]
+    pub kind: String,
+    /// TUF specification version.
+    pub spec_version: String,
+    /// Packs use content-hashed file names instead (false).
+    pub consistent_snapshot: bool,
+    /// Root version: 1, then +1 per rotation.
+    pub version: u64,
+    /// After this instant the root is no longer trusted.
+    pub expires: Timestamp,
+    /// Keys by key id.
+    pub keys: BTreeMap<String, KeyObject>,
+    /// `root`, `targets`, `snapshot` and `timestamp`.
+    pub roles: BTreeMap<String, RoleKeys>,
+}
+
+/// The four role names every root must define.
+pub const ROLES: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
+/// The roles that sign a pack (and, for `targets`, a bulletin).
+pub const PACK_ROLES: [&str; 3] = ["targets", "snapshot", "timestamp"];
+
+impl Root {
+    /// The root a root file states, read without checking its signatures: a signer uses it
+    /// to learn which keys may sign what (the verifier checks signatures separately, see
+    /// [`super::verify::trusted_root`]).
+    pub fn parse_unverified(bytes: &[u8]) -> Result<Self, TrustError> {
+        let envelope = Envelope::parse(bytes).map_err(|e| TrustError::Metadata(format!("root of trust: {e}")))?;
+        typed("root of trust", &envelope.signed)
+    }
+
+    /// Signatures `role` needs (0 when the root defines no such role).
+    pub fn threshold(&self, role: &str) -> u32 {
+        self.roles.get(role).map_or(0, |r| r.threshold)
+    }
+
+    /// Refuses a key that this root does not list for every one of `roles`.
+    pub fn check_signer(&self, keyid: &str, roles: &[&str]) -> Result<(), TrustError> {
+        match roles.iter().find(|role| !self.roles.get(**role).is_some_and(|r| r.keyids.iter().any(|k| k == keyid))) {
+            Some(role) => {
+                Err(TrustError::Key(format!("key {keyid} may not sign {role} under root version {}", self.version)))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A root in which `keys` sign every role with `threshold`.
+    pub fn new(version: u64, expires: Timestamp, keys: &[KeyObject], threshold: u32) -> Result<Self, TrustError> {
+        let keys: BTreeMap<String, KeyObject> = keys.iter().map(|k| (k.key_id(), k.clone())).collect();
+        let keyids: Vec<String> = keys.keys().cloned().collect();
+        let roles =
+            ROLES.iter().map(|role| (role.to_string(), RoleKeys { keyids: keyids.clone(), threshold })).collect();
+        let root = Root {
+            kind: "root".into(),
+            spec_version: SPEC_VERSION.into(),
+            consistent_snapshot: false,
+            version,
+            expires,
+            keys,
+            roles,
+        };
+        root.check()?;
+        Ok(root)
+    }
+
+    /// Structural checks: every role present with a reachable threshold, every key id the
+    /// hash of its key, every key a valid ed25519 key.
+    pub fn check(&self) -> Result<(), TrustError> {
+        let bad = |why: String| Err(TrustError::Metadata(format!("root version {}: {why}", self.version)));
+        if self.kind != "root" {
+            return bad(format!("_type is {:?}, not \"root\"", self.kind));
+        }
+        if self.version == 0 {
+            return bad("version must start at 1".into());
+        }
+        let mut distinct = std::collections::BTreeSet::new();
+        for (id, key) in &self.keys {
+            if &key.key_id() != id {
+                return bad(format!("key id {id} is not the hash of its key"));
+            }
+            // One key, one vote: the same key under two ids would let one person meet a
+            // threshold of two.
+            if !distinct.insert(key.verifying_key()?.to_bytes()) {
+                return bad(format!("key {id} is listed twice"));
+            }
+        }
+        for role in ROLES {
+            let Some(keys) = self.roles.get(role) else { return bad(format!("role {role} is missing")) };
+            if keys.threshold == 0 {
+                return bad(format!("role {role} has threshold 0"));
+            }
+            if let Some(id) = keys.keyids.iter().find(|id| !self.keys.contains_key(*id)) {
+                return bad(format!("role {role} names key {id}, which the root does not list"));
+            }
+            let distinct: std::collections::BTreeSet<&String> = keys.keyids.iter().collect();
+            if (distinct.len() as u64) < u64::from(keys.threshold) {
+                return bad(format!(
+                    "role {role} needs {} signatures but has only {} keys",
+                    keys.threshold,
+                    distinct.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A metadata file's entry in `snapshot` or `timestamp`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaFile {
+    /// The version the entry pins.
+    pub version: u64,
+}
+
+/// `timestamp` or `snapshot` metadata (same shape: `meta` pins one file's version).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pins {
+    /// `timestamp` or `snapshot`.
+    #[serde(rename = "_type")]
+    pub kind: String,
+    /// TUF specification version.
+    pub spec_version: String,
+    /// The pack's version number.
+    pub version: u64,
+    /// Expiry.
+    pub expires: Timestamp,
+    /// `snapshot.json` (in timestamp) or `targets.json` (in snapshot).
+    pub meta: BTreeMap<String, MetaFile>,
+}
+
+/// A pack file's entry in `targets`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// Exact size in bytes.
+    pub length: u64,
+    /// `sha256` → hex digest.
+    pub hashes: BTreeMap<String, String>,
+}
+
+/// Custom fields of `targets`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackInfo {
+    /// The pack version as people write it (`YYYY.MM.DD.HH[.N]`).
+    pub pack_version: String,
+}
+
+/// `targets` metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Always `targets`.
+    #[serde(rename = "_type")]
+    pub kind: String,
+    /// TUF specification version.
+    pub spec_version: String,
+    /// The pack's version number.
+    pub version: u64,
+    /// Expiry.
+    pub expires: Timestamp,
+    /// Every pack file by its path in the pack.
+    pub targets: BTreeMap<String, TargetFile>,
+    /// The pack version string.
+    pub custom: PackInfo,
+}
+
+/// Parses `signed` into a role's type after its signatures were checked.
+pub fn typed<T: serde::de::DeserializeOwned>(file: &str, signed: &Value) -> Result<T, TrustError> {
+    T::deserialize(signed).map_err(|e| TrustError::Metadata(format!("{file}: {e}")))
+}

@@ -1,0 +1,187 @@
+//! `pack deploy`: verify a signed pack as a client would, then upload it in the order that
+//! keeps the origin consistent for clients at every moment (`docs/formats/origin.md`).
+
+use std::path::Path;
+
+use ferretwatch_pack_client::dir::DirSource;
+use ferretwatch_pack_client::layout::{self as files, is_content_addressed, HISTORY_DIR, HISTORY_FILES};
+use ferretwatch_pack_client::manifest::{Manifest, MANIFEST_NAME};
+use ferretwatch_pack_client::trust::metadata::Envelope;
+use ferretwatch_pack_client::trust::verify::{State, Verifier, MAX_ROOT_BYTES, MAX_TARGETS_BYTES};
+use ferretwatch_types::{PackVersion, Timestamp};
+
+use super::PublishError;
+use crate::origin::Origin;
+
+/// What a deploy did.
+#[derive(Debug, Clone)]
+pub struct DeployReport {
+    /// The version now served.
+    pub version: PackVersion,
+    /// The version served before, if any.
+    pub previous: Option<PackVersion>,
+    /// The origin.
+    pub origin: String,
+    /// Objects written, in upload order (`timestamp.json` last).
+    pub uploaded: Vec<String>,
+    /// Content-addressed files the origin already held.
+    pub unchanged: Vec<String>,
+}
+
+/// Verifies the pack in `dir` against the root of trust at `now`, then publishes it to
+/// `origin`: content-addressed files, root rotations, `history/VERSION/`, then the
+/// manifest and the metadata with `timestamp.json` last. Nothing is deleted. Afterwards
+/// the origin itself is verified the way a client reads it.
+pub fn deploy(dir: &Path, origin: &Origin, root: &[u8], now: Timestamp) -> Result<DeployReport, PublishError> {
+    let verified = Verifier::new(root.to_vec(), now, State::default()).verify(&DirSource(dir.to_owned()))?;
+    let manifest_bytes = verified
+        .files
+        .get(MANIFEST_NAME)
+        .ok_or_else(|| PublishError::Invalid(format!("{}: the signed pack has no manifest.json", dir.display())))?;
+    let manifest = Manifest::from_json(manifest_bytes)
+        .map_err(|e| PublishError::Invalid(format!("{}: manifest.json: {e}", dir.display())))?;
+    if manifest.version.as_str() != verified.pack_version {
+        return Err(PublishError::Invalid(format!(
+            "manifest.json says version {} but targets.json says {}",
+            manifest.version, verified.pack_version
+        )));
+    }
+    for name in verified.files.keys().filter(|n| n.as_str() != MANIFEST_NAME) {
+        if !is_content_addressed(name, &verified.files[name]) {
+            return Err(PublishError::Invalid(format!(
+                "{name} is not content-addressed (STEM.<first 16 hex of its sha256>.EXT): uploading it would \
+                 overwrite what clients of the previous version still read"
+            )));
+        }
+    }
+
+    let read = |name: &str| -> Result<Vec<u8>, PublishError> {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| PublishError::Io { path, source })
+    };
+    let metadata: Vec<(&str, Vec<u8>)> = [files::TARGETS, files::SNAPSHOT, files::TIMESTAMP]
+        .into_iter()
+        .map(|n| Ok((n, read(n)?)))
+        .collect::<Result<_, PublishError>>()?;
+
+    let previous = current_version(origin)?;
+    if let Some(previous) = &previous {
+        if manifest.version < *previous {
+            return Err(PublishError::VersionNotIncreasing {
+                version: manifest.version.to_string(),
+                current: previous.to_string(),
+            });
+        }
+        if manifest.version == *previous && !same_signed_targets(origin, &metadata[0].1)? {
+            return Err(PublishError::Invalid(format!(
+                "version {previous} is already deployed at {} with other content; build the next version",
+                origin.url()
+            )));
+        }
+    }
+
+    let mut report = DeployReport {
+        version: manifest.version.clone(),
+        previous,
+        origin: origin.url().to_owned(),
+        uploaded: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    // 1. Content-addressed files: new names, so nothing a client reads now changes.
+    for (name, bytes) in verified.files.iter().filter(|(n, _)| n.as_str() != MANIFEST_NAME) {
+        if origin.size(name)? == Some(bytes.len() as u64) {
+            report.unchanged.push(name.clone());
+        } else {
+            origin.put(name, bytes)?;
+            report.uploaded.push(name.clone());
+        }
+    }
+    // 2. Root rotations the pack carries, before any metadata signed under them.
+    for (name, bytes) in root_rotations(dir)? {
+        match origin.get(&name, MAX_ROOT_BYTES)? {
+            Some(existing) if existing == bytes => report.unchanged.push(name),
+            Some(_) => {
+                return Err(PublishError::Invalid(format!(
+                    "the origin already holds a different {name}; a root version is published once"
+                )))
+            }
+            None => {
+                origin.put(&name, &bytes)?;
+                report.uploaded.push(name);
+            }
+        }
+    }
+    // 3. The history copy (no client reads it; rollbacks and audits do).
+    let version_dir = format!("{HISTORY_DIR}/{}", manifest.version);
+    let live: Vec<(&str, &[u8])> = std::iter::once((MANIFEST_NAME, manifest_bytes.as_slice()))
+        .chain(metadata.iter().map(|(n, b)| (*n, b.as_slice())))
+        .collect();
+    debug_assert_eq!(live.iter().map(|(n, _)| *n).collect::<Vec<_>>(), HISTORY_FILES);
+    for (name, bytes) in &live {
+        let object = format!("{version_dir}/{name}");
+        origin.put(&object, bytes)?;
+        report.uploaded.push(object);
+    }
+    // 4. What clients read, the entry point last.
+    for (name, bytes) in &live {
+        origin.put(name, bytes)?;
+        report.uploaded.push((*name).to_owned());
+    }
+
+    Verifier::new(root.to_vec(), now, State::default()).verify(&origin.source(None)).map_err(|e| {
+        PublishError::Store {
+            origin: origin.url().to_owned(),
+            detail: format!("uploaded, but the origin does not verify as a client reads it: {e}"),
+        }
+    })?;
+    Ok(report)
+}
+
+/// The version the origin serves now (from its `targets.json`, unverified: this is only
+/// used to keep versions increasing), `None` when it serves no pack.
+pub fn current_version(origin: &Origin) -> Result<Option<PackVersion>, PublishError> {
+    let Some(bytes) = origin.get(files::TARGETS, MAX_TARGETS_BYTES)? else { return Ok(None) };
+    let unreadable = |why: String| PublishError::Store {
+        origin: origin.url().to_owned(),
+        detail: format!("targets.json: {why}; repair the origin before publishing"),
+    };
+    let envelope = Envelope::parse(&bytes).map_err(|e| unreadable(e.to_string()))?;
+    let text = envelope
+        .signed
+        .pointer("/custom/pack_version")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| unreadable("no custom.pack_version".into()))?;
+    PackVersion::parse(text).map(Some).map_err(|e| unreadable(e.to_string()))
+}
+
+/// Every version the origin has served: its history directories and its current version,
+/// sorted.
+pub fn known_versions(origin: &Origin) -> Result<Vec<PackVersion>, PublishError> {
+    let mut versions: Vec<PackVersion> =
+        origin.subdirs(HISTORY_DIR)?.iter().filter_map(|name| PackVersion::parse(name).ok()).collect();
+    versions.extend(current_version(origin)?);
+    versions.sort();
+    versions.dedup();
+    Ok(versions)
+}
+
+fn same_signed_targets(origin: &Origin, ours: &[u8]) -> Result<bool, PublishError> {
+    let theirs = origin.get(files::TARGETS, MAX_TARGETS_BYTES)?.unwrap_or_default();
+    let signed = |bytes: &[u8]| Envelope::parse(bytes).ok().map(|e| e.signed);
+    Ok(signed(&theirs).is_some() && signed(&theirs) == signed(ours))
+}
+
+/// The pack's `N.root.json` files, in version order.
+fn root_rotations(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
+    let io = |source| PublishError::Io { path: dir.to_owned(), source };
+    let mut rotations = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(number) = files::root_rotation_version(&name) else { continue };
+        let bytes = std::fs::read(entry.path()).map_err(|source| PublishError::Io { path: entry.path(), source })?;
+        rotations.push((number, name, bytes));
+    }
+    rotations.sort();
+    Ok(rotations.into_iter().map(|(_, name, bytes)| (name, bytes)).collect())
+}

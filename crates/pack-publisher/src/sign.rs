@@ -1,0 +1,136 @@
+//! Signing packs and roots with TUF metadata (`docs/formats/signing.md`): publishing needs
+//! a threshold of publishers (two in production), each signing with their own key, one
+//! after the other. [`sign_pack`] adds one signature to each of the pack's roles; a later
+//! signer signs exactly what the first signed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ferretwatch_pack_client::dir::{pack_files, write_atomic};
+use ferretwatch_pack_client::layout;
+use ferretwatch_pack_client::trust::metadata::{
+    typed, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, PACK_ROLES, SPEC_VERSION,
+};
+use ferretwatch_pack_client::trust::TrustError;
+use ferretwatch_types::{PackVersion, Sha256, Timestamp};
+use serde_json::Value;
+
+use crate::keys::PrivateKey;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrustError + '_ {
+    move |source| TrustError::Io { path: path.to_owned(), source }
+}
+
+/// Writes `bytes` atomically, naming the file in the error.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
+    write_atomic(path, bytes).map_err(io(path))
+}
+
+/// The unsigned `targets`, `snapshot` and `timestamp` metadata of the pack in `dir`, from
+/// its files and the `version` and `expires` fields of its `manifest.json`.
+pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
+    let manifest_path = dir.join(layout::MANIFEST);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).map_err(io(&manifest_path))?)
+        .map_err(|e| TrustError::Metadata(format!("manifest.json: {e}")))?;
+    let field = |name: &str| {
+        manifest
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| TrustError::Metadata(format!("manifest.json has no string field {name:?}")))
+    };
+    let version = PackVersion::parse(field("version")?).map_err(|e| TrustError::Metadata(e.to_string()))?;
+    let expires = Timestamp::parse(field("expires")?)
+        .map_err(|_| TrustError::Metadata("manifest.json: expires is not an RFC 3339 UTC time".into()))?;
+    let number = version.ordinal();
+    let targets = pack_files(dir)?
+        .into_iter()
+        .map(|(name, bytes)| {
+            let hashes = BTreeMap::from([("sha256".to_owned(), Sha256::of(&bytes).to_hex())]);
+            (name, TargetFile { length: bytes.len() as u64, hashes })
+        })
+        .collect();
+    let targets = Targets {
+        kind: "targets".into(),
+        spec_version: SPEC_VERSION.into(),
+        version: number,
+        expires,
+        targets,
+        custom: PackInfo { pack_version: version.as_str().to_owned() },
+    };
+    let pins = |kind: &str, file: &str| Pins {
+        kind: kind.into(),
+        spec_version: SPEC_VERSION.into(),
+        version: number,
+        expires,
+        meta: BTreeMap::from([(file.to_owned(), MetaFile { version: number })]),
+    };
+    Ok((targets, pins("snapshot", layout::TARGETS), pins("timestamp", layout::SNAPSHOT)))
+}
+
+/// What [`sign_pack`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOutcome {
+    /// The signing key's id.
+    pub keyid: String,
+    /// Signatures `targets.json` now carries.
+    pub signatures: usize,
+    /// Whether this key had signed before (its signature was replaced).
+    pub replaced: bool,
+}
+
+/// Adds `key`'s signature to the pack's `targets`, `snapshot` and `timestamp` metadata,
+/// creating them on the first signature. A later signer signs exactly what the first
+/// signed: when the pack's files no longer match the metadata, signing is refused. When
+/// `root` is given, a key the root does not list for these roles is refused.
+pub fn sign_pack(dir: &Path, key: &PrivateKey, root: Option<&Root>) -> Result<SignOutcome, TrustError> {
+    let keyid = key.public().key_id();
+    if let Some(root) = root {
+        root.check_signer(&keyid, &PACK_ROLES)?;
+    }
+    let (targets, snapshot, timestamp) = pack_metadata(dir)?;
+    let mut envelopes = Vec::new();
+    for (name, expected) in [
+        (layout::TARGETS, Envelope::new(&targets)),
+        (layout::SNAPSHOT, Envelope::new(&snapshot)),
+        (layout::TIMESTAMP, Envelope::new(&timestamp)),
+    ] {
+        let path = dir.join(name);
+        let envelope = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let existing = Envelope::parse(&bytes).map_err(|e| TrustError::Metadata(format!("{name}: {e}")))?;
+                if existing.signed != expected.signed {
+                    return Err(TrustError::Metadata(format!(
+                        "{name} does not describe the pack's current files: the pack changed after it was first \
+                         signed; rebuild it and collect every signature again"
+                    )));
+                }
+                existing
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => expected,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        envelopes.push((path, envelope));
+    }
+    let mut replaced = false;
+    for (_, envelope) in &mut envelopes {
+        replaced |= key.sign_envelope(envelope)?;
+    }
+    let signatures = envelopes[0].1.signatures.len();
+    // Timestamp last: a reader that starts from it finds the others already signed.
+    for (path, envelope) in &envelopes {
+        write(path, &envelope.to_bytes())?;
+    }
+    Ok(SignOutcome { keyid, signatures, replaced })
+}
+
+/// Adds `key`'s signature to a root metadata file (a new root during rotation is signed
+/// by a threshold of the old keys and of the new ones).
+pub fn sign_root(path: &Path, key: &PrivateKey) -> Result<SignOutcome, TrustError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let mut envelope = Envelope::parse(&bytes).map_err(|e| TrustError::Metadata(format!("{}: {e}", path.display())))?;
+    let root: Root = typed(&path.display().to_string(), &envelope.signed)?;
+    root.check()?;
+    let replaced = key.sign_envelope(&mut envelope)?;
+    write(path, &envelope.to_bytes())?;
+    Ok(SignOutcome { keyid: key.public().key_id(), signatures: envelope.signatures.len(), replaced })
+}
