@@ -26,7 +26,7 @@ fn main() {
         std::hint::black_box(without_yara.scan(&page, &options).unwrap());
     });
     report(&format!("HTML extraction only, {kb} KB"), || {
-        std::hint::black_box(ferretwatch_detect::html::extract(&html));
+        std::hint::black_box(ferretwatch_detect::bench::extract(&html));
     });
 
     // URL-only: every URL of a browsing-traffic stream timed on its own.

@@ -16,7 +16,7 @@ fn main() {
         return;
     }
     let html = common::page_200kb();
-    let text = ferretwatch_detect::html::extract(&html).text;
+    let text = ferretwatch_detect::bench::extract(&html).text;
     let mut buffer = html.clone().into_bytes();
     buffer.push(b'\n');
     buffer.extend_from_slice(text.as_bytes());

@@ -15,7 +15,7 @@ pub struct BloomFilter {
 }
 
 /// The most probes a filter may use; more never helps below a 1e-12 target.
-pub const MAX_HASHES: u32 = 64;
+pub(crate) const MAX_HASHES: u32 = 64;
 
 impl BloomFilter {
     /// An empty filter sized for `items` at false-positive rate `rate` (0 < rate < 1), with

@@ -12,7 +12,7 @@ use crate::rules::{parse_phash, Rules};
 
 /// A label an attacker imitates, e.g. `paypal`.
 #[derive(Debug)]
-pub struct Label {
+pub(crate) struct Label {
     /// The label, ASCII lower case.
     pub text: String,
     /// Its canonical (confusable-folded) form.
@@ -25,7 +25,7 @@ pub struct Label {
 
 /// Index over the rule set's brands.
 #[derive(Debug)]
-pub struct BrandIndex {
+pub(crate) struct BrandIndex {
     /// Brand names, by index.
     pub names: Vec<String>,
     /// The first official domain of each brand, for evidence.
@@ -55,7 +55,7 @@ pub struct BrandIndex {
 
 impl BrandIndex {
     /// Builds the index; the rules are assumed validated.
-    pub fn new(rules: &Rules) -> Self {
+    pub(crate) fn new(rules: &Rules) -> Self {
         let mut owners = HashMap::default();
         for host in &rules.allowlists.brand_hosts {
             owners.insert(host.clone(), None);
@@ -144,34 +144,34 @@ impl BrandIndex {
     }
 
     /// Whether a registrable domain belongs to a brand or an allowlisted brand host, and which.
-    pub fn owner(&self, registrable: &str) -> Option<Option<usize>> {
+    pub(crate) fn owner(&self, registrable: &str) -> Option<Option<usize>> {
         self.owners.get(registrable).copied()
     }
 
     /// Whether a registrable domain is a brand's or an allowlisted brand host.
-    pub fn is_brand_domain(&self, registrable: &str) -> bool {
+    pub(crate) fn is_brand_domain(&self, registrable: &str) -> bool {
         self.owners.contains_key(registrable)
     }
 
     /// Labels equal to `text`.
-    pub fn exact(&self, text: &str) -> &[usize] {
+    pub(crate) fn exact(&self, text: &str) -> &[usize] {
         self.exact.get(text).map_or(&[], Vec::as_slice)
     }
 
     /// Labels whose canonical form equals `canon`.
-    pub fn by_canon(&self, canon: &str) -> &[usize] {
+    pub(crate) fn by_canon(&self, canon: &str) -> &[usize] {
         self.canon.get(canon).map_or(&[], Vec::as_slice)
     }
 
     /// (mask, label index) of the labels whose length is `len`.
-    pub fn of_len(&self, len: usize) -> &[(u64, usize)] {
+    pub(crate) fn of_len(&self, len: usize) -> &[(u64, usize)] {
         self.by_len.get(len).map_or(&[], Vec::as_slice)
     }
 }
 
 /// Bitmask of which bytes occur (a–z, 0–9, other), for a cheap edit-distance lower bound:
 /// one edit changes the set of present characters by at most two.
-pub fn char_mask(bytes: &[u8]) -> u64 {
+pub(crate) fn char_mask(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0u64, |m, &b| {
         m | match b {
             b'a'..=b'z' => 1 << (b - b'a'),
@@ -183,7 +183,7 @@ pub fn char_mask(bytes: &[u8]) -> u64 {
 
 /// Canonical form used to compare labels: the UTS #39 confusable skeleton, lower-cased,
 /// with digits attackers use as letters folded and hyphens dropped.
-pub fn canonical(label: &str) -> String {
+pub(crate) fn canonical(label: &str) -> String {
     if label.is_ascii() {
         return canonical_ascii(label.as_bytes());
     }

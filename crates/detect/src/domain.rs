@@ -54,30 +54,30 @@ impl Target {
     }
 
     /// The registrable domain without its public suffix: `paypal` for `www.paypal.co.uk`.
-    pub fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         let reg = self.registrable();
         &reg[..reg.len() - self.suffix_len]
     }
 
     /// The part of the host before the registrable domain, without the joining dot.
-    pub fn subdomain(&self) -> &str {
+    pub(crate) fn subdomain(&self) -> &str {
         self.host()[..self.reg_start].trim_end_matches('.')
     }
 
     /// The public suffix of the registrable domain, without a leading dot.
-    pub fn suffix(&self) -> &str {
+    pub(crate) fn suffix(&self) -> &str {
         let reg = self.registrable();
         reg[reg.len() - self.suffix_len..].trim_start_matches('.')
     }
 
     /// Whether `other` (a host) shares this page's registrable domain.
-    pub fn same_site(&self, other_host: &str) -> bool {
+    pub(crate) fn same_site(&self, other_host: &str) -> bool {
         registrable_of(other_host) == self.registrable()
     }
 }
 
 /// The registrable domain of a host: eTLD+1, or the host itself when it has none.
-pub fn registrable_of(host: &str) -> &str {
+pub(crate) fn registrable_of(host: &str) -> &str {
     let host = host.trim_end_matches('.');
     let (start, _) = registrable_span(host);
     &host[start..]
@@ -97,7 +97,7 @@ fn registrable_span(host: &str) -> (usize, usize) {
 }
 
 /// Whether `host` is `domain` or a subdomain of it.
-pub fn host_within(host: &str, domain: &str) -> bool {
+pub(crate) fn host_within(host: &str, domain: &str) -> bool {
     host == domain
         || (host.len() > domain.len()
             && host.ends_with(domain)
@@ -105,7 +105,7 @@ pub fn host_within(host: &str, domain: &str) -> bool {
 }
 
 /// Host of a resource URL resolved against the page, lower case, when it is http(s).
-pub fn resolve_host(base: &Url, reference: &str) -> Option<String> {
+pub(crate) fn resolve_host(base: &Url, reference: &str) -> Option<String> {
     let reference = reference.trim();
     if is_path_relative(reference) {
         // No scheme and no authority: the page's own host, without parsing anything.
@@ -131,7 +131,7 @@ fn is_path_relative(reference: &str) -> bool {
 }
 
 /// Decodes a punycode label for display; returns the input when it is not punycode.
-pub fn to_unicode(label: &str) -> String {
+pub(crate) fn to_unicode(label: &str) -> String {
     if !label.contains("xn--") {
         return label.to_owned();
     }

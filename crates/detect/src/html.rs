@@ -413,7 +413,7 @@ fn link(facts: &mut PageFacts, attr: &dyn Fn(&str) -> Option<String>) {
 
 /// Redirect targets written in inline script: `location.href = "..."`, `location.replace("...")`,
 /// `window.location = '...'`, `location.assign(...)`.
-pub fn script_redirects(script: &str) -> Vec<String> {
+pub(crate) fn script_redirects(script: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = script;
     while let Some(pos) = rest.find("location") {

@@ -6,7 +6,7 @@
 use html5gum::{Emitter, Error, State};
 
 /// Wraps an emitter, forwarding every call but error reporting.
-pub struct Quiet<E>(pub E);
+pub(crate) struct Quiet<E>(pub E);
 
 impl<E: Emitter> Emitter for Quiet<E> {
     type Token = E::Token;

@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RulesError;
 
+/// The perceptual hash of a favicon or logo (ICO, PNG, GIF, JPEG or BMP), as a brand's
+/// `favicon_phashes` lists it (16 hex digits of this number); `None` for an image that
+/// does not decode.
+#[cfg(feature = "favicon")]
+pub use crate::signals::favicon::phash as favicon_phash;
+
 /// Declares the weight keys once: the `Weights` struct, its defaults, the `Key` enum naming
 /// each finding, and the signal group each key is capped in.
 macro_rules! weight_keys {

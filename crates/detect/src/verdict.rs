@@ -30,7 +30,7 @@ impl Level {
 
 /// What a signal observed, before weighting.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Signal {
+pub(crate) struct Signal {
     /// Finding key (names its weight).
     pub key: Key,
     /// Confidence in thousandths (0..=1000).
@@ -43,12 +43,12 @@ pub struct Signal {
 
 impl Signal {
     /// A signal with no brand.
-    pub fn new(key: Key, confidence: u16, evidence: impl Into<String>) -> Self {
+    pub(crate) fn new(key: Key, confidence: u16, evidence: impl Into<String>) -> Self {
         Signal { key, confidence: confidence.min(1000), evidence: evidence.into(), brand: None }
     }
 
     /// The same signal, naming a brand.
-    pub fn with_brand(mut self, brand: &str) -> Self {
+    pub(crate) fn with_brand(mut self, brand: &str) -> Self {
         self.brand = Some(brand.to_owned());
         self
     }
@@ -108,7 +108,7 @@ fn ser_thousandths<S: Serializer, T: Copy + Into<u32>>(value: &T, s: S) -> Resul
 }
 
 /// Scoring inputs taken from the rule set and user options.
-pub struct Scoring<'a> {
+pub(crate) struct Scoring<'a> {
     /// Weights per key.
     pub weights: &'a Weights,
     /// Caps per group.
@@ -119,7 +119,7 @@ pub struct Scoring<'a> {
 
 impl Scoring<'_> {
     /// Turns signals into a scored, ordered list of findings and the total score.
-    pub fn score(&self, mut signals: Vec<Signal>) -> (u8, Vec<Finding>) {
+    pub(crate) fn score(&self, mut signals: Vec<Signal>) -> (u8, Vec<Finding>) {
         let raw = |s: &Signal| self.weights.get(s.key) * u32::from(s.confidence);
         // Fixed order: group, then strongest first, then key and evidence as tie-breakers.
         signals.sort_by(|a, b| {
@@ -158,7 +158,7 @@ impl Scoring<'_> {
     }
 
     /// Level of `score`.
-    pub fn level(&self, score: u8) -> Level {
+    pub(crate) fn level(&self, score: u8) -> Level {
         if score >= self.thresholds.red {
             Level::Red
         } else if score >= self.thresholds.yellow {

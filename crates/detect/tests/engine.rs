@@ -218,7 +218,7 @@ fn a_favicon_that_looks_like_a_brands_is_a_mismatch_off_the_brand_host() {
     image::DynamicImage::ImageRgb8(logo.clone())
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
-    let hash = ferretwatch_detect::signals::favicon::phash(&png).unwrap();
+    let hash = ferretwatch_detect::rules::favicon_phash(&png).unwrap();
     let mut rules = Rules::builtin();
     rules.brands.iter_mut().find(|b| b.name == "PayPal").unwrap().favicon_phashes = vec![format!("{hash:016x}")];
     let engine = Engine::new(rules).unwrap();

@@ -9,11 +9,11 @@
 use std::marker::PhantomData;
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use ferretwatch_store::{TokenHash, TokenRecord, TokenRole};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Something an admin API route requires.
@@ -60,17 +60,13 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("unauthenticated", "send Authorization: Bearer <admin token>"))?;
-        let invalid = || ApiError::unauthorized("invalid_token", "the token is unknown or revoked");
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <admin token>"))?;
+        let invalid = || ApiError::new(ErrorCode::InvalidToken, "the token is unknown or revoked");
         let hash = TokenHash::of_presented(presented).ok_or_else(invalid)?;
         let record = state.store.find_token_by_hash(&hash).await.map_err(ApiError::store)?;
         let record = record.filter(TokenRecord::is_active).ok_or_else(invalid)?;
         if !P::allows(record.role) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("role {} may not {}", record.role, P::ACTION),
-            ));
+            return Err(ApiError::new(ErrorCode::Forbidden, format!("role {} may not {}", record.role, P::ACTION)));
         }
         if let Err(e) = state.store.touch_token(record.id, ferretwatch_types::Timestamp::now()).await {
             // Recording the last use is bookkeeping; it never refuses a valid token.

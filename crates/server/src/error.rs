@@ -26,74 +26,209 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// An error answer.
+/// Every error code the API answers with. Each has one HTTP status ([`ErrorCode::status`])
+/// and one spelling ([`ErrorCode::as_str`]); `docs/formats/report-api.md` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 400: the body is not JSON.
+    InvalidJson,
+    /// 400: the last `X-Forwarded-For` entry is not an address.
+    InvalidForwardedFor,
+    /// 400: `POST /health` with another check.
+    UnknownCheck,
+    /// 401: no install token.
+    InstallTokenRequired,
+    /// 401: the install token is malformed or its MAC does not match.
+    InstallTokenInvalid,
+    /// 401: the install token has expired.
+    InstallTokenExpired,
+    /// 401: no admin token.
+    Unauthenticated,
+    /// 401: the admin token is unknown or revoked.
+    InvalidToken,
+    /// 403: the admin token's role may not do this.
+    Forbidden,
+    /// 403: a CAPTCHA must be solved first.
+    CaptchaRequired,
+    /// 403: the CAPTCHA was not accepted.
+    CaptchaFailed,
+    /// 404: no such resource or origin object.
+    NotFound,
+    /// 404: a name that could never be an origin object.
+    InvalidName,
+    /// 405: the route does not take that method.
+    MethodNotAllowed,
+    /// 409: the request conflicts with what is stored.
+    Conflict,
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 422: JSON whose shape is wrong (a missing, unknown or mistyped field).
+    InvalidBody,
+    /// 422: a field's value is refused.
+    InvalidField,
+    /// 422: the store refused the input.
+    Invalid,
+    /// 429: rate limited (with `Retry-After`).
+    RateLimited,
+    /// 500: a bug or a corrupt row (the cause is logged, never sent).
+    Internal,
+    /// 503: storage or another dependency is unavailable (with `Retry-After`).
+    Unavailable,
+    /// 503: the origin store is not answering.
+    OriginUnavailable,
+    /// 503: the CAPTCHA verifier is not answering.
+    CaptchaUnavailable,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: [ErrorCode; 25] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidForwardedFor,
+        ErrorCode::UnknownCheck,
+        ErrorCode::InstallTokenRequired,
+        ErrorCode::InstallTokenInvalid,
+        ErrorCode::InstallTokenExpired,
+        ErrorCode::Unauthenticated,
+        ErrorCode::InvalidToken,
+        ErrorCode::Forbidden,
+        ErrorCode::CaptchaRequired,
+        ErrorCode::CaptchaFailed,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidName,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::InvalidBody,
+        ErrorCode::InvalidField,
+        ErrorCode::Invalid,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+        ErrorCode::OriginUnavailable,
+        ErrorCode::CaptchaUnavailable,
+    ];
+
+    /// The stable spelling in JSON bodies, logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidForwardedFor => "invalid_forwarded_for",
+            ErrorCode::UnknownCheck => "unknown_check",
+            ErrorCode::InstallTokenRequired => "install_token_required",
+            ErrorCode::InstallTokenInvalid => "install_token_invalid",
+            ErrorCode::InstallTokenExpired => "install_token_expired",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CaptchaRequired => "captcha_required",
+            ErrorCode::CaptchaFailed => "captcha_failed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::OriginUnavailable => "origin_unavailable",
+            ErrorCode::CaptchaUnavailable => "captcha_unavailable",
+        }
+    }
+
+    /// The HTTP status it is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidJson | ErrorCode::InvalidForwardedFor | ErrorCode::UnknownCheck => {
+                StatusCode::BAD_REQUEST
+            }
+            ErrorCode::InstallTokenRequired
+            | ErrorCode::InstallTokenInvalid
+            | ErrorCode::InstallTokenExpired
+            | ErrorCode::Unauthenticated
+            | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden | ErrorCode::CaptchaRequired | ErrorCode::CaptchaFailed => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound | ErrorCode::InvalidName => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidBody | ErrorCode::InvalidField | ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unavailable | ErrorCode::OriginUnavailable | ErrorCode::CaptchaUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
+
+    /// The code of a store failure's category.
+    pub fn of_store(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Invalid => ErrorCode::Invalid,
+            ErrorKind::NotFound => ErrorCode::NotFound,
+            ErrorKind::Conflict => ErrorCode::Conflict,
+            ErrorKind::Unavailable => ErrorCode::Unavailable,
+            ErrorKind::Internal => ErrorCode::Internal,
+        }
+    }
+}
+
+/// An error answer: a code (which fixes the status), a message for the client developer,
+/// and for 429 and 503 a `Retry-After`.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     retry_after: Option<Duration>,
 }
 
+/// How long a client waits after a 503 before retrying.
+const UNAVAILABLE_RETRY: Duration = Duration::from_secs(5);
+
 impl ApiError {
-    /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None }
+    /// An error with this code and message (a 503 carries `Retry-After: 5`).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let retry_after = (code.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(UNAVAILABLE_RETRY);
+        ApiError { code, message: message.into(), retry_after }
     }
 
-    /// Adds a `Retry-After` header (whole seconds, rounded up, at least 1).
+    /// Sets `Retry-After` (whole seconds, rounded up, at least 1).
     pub fn retry_after(mut self, wait: Duration) -> Self {
         self.retry_after = Some(wait);
         self
     }
 
-    /// 400 with a code.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
     /// 422: well-formed JSON whose content is refused.
     pub fn invalid(err: &ValidationError) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
+        Self::new(ErrorCode::InvalidField, err.to_string())
     }
 
-    /// 401 with a `WWW-Authenticate` challenge.
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    /// 503: try again later.
-    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message).retry_after(Duration::from_secs(5))
-    }
-
-    /// A store failure: logged with its cause chain, answered by category.
+    /// A store failure: logged with its cause chain when it is the server's, answered by
+    /// category.
     pub fn store(err: StoreError) -> Self {
-        let status = match err.kind() {
-            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status.is_server_error() {
+        let code = ErrorCode::of_store(err.kind());
+        if code.status().is_server_error() {
             tracing::error!(error = %chain(&err), kind = err.kind().code(), "store failed");
         }
-        let mut api = Self::new(status, err.kind().code(), err.to_string());
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            api = api.retry_after(Duration::from_secs(5));
-        }
-        api
+        Self::new(code, err.to_string())
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 
     /// The code.
     pub fn code(&self) -> &'static str {
-        self.code
+        self.code.as_str()
     }
 }
 
@@ -111,13 +246,14 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let status = self.code.status();
+        let body = ErrorBody { error: ErrorDetail { code: self.code.as_str().to_owned(), message: self.message } };
+        let mut response = (status, axum::Json(body)).into_response();
         if let Some(wait) = self.retry_after {
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
@@ -126,10 +262,35 @@ impl IntoResponse for ApiError {
 
 /// Answers a request no route matches.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    ApiError::new(ErrorCode::NotFound, "no such resource")
 }
 
 /// Answers a known route called with another method.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this resource does not accept that method")
+    ApiError::new(ErrorCode::MethodNotAllowed, "this resource does not accept that method")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_spelling_and_a_client_or_server_status() {
+        let mut spellings: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        spellings.sort_unstable();
+        spellings.dedup();
+        assert_eq!(spellings.len(), ErrorCode::ALL.len());
+        for code in ErrorCode::ALL {
+            let status = code.status();
+            assert!(status.is_client_error() || status.is_server_error(), "{code:?}");
+            let response = ApiError::new(code, "m").into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers().contains_key(header::RETRY_AFTER), status == StatusCode::SERVICE_UNAVAILABLE);
+        }
+        for kind in
+            [ErrorKind::Invalid, ErrorKind::NotFound, ErrorKind::Conflict, ErrorKind::Unavailable, ErrorKind::Internal]
+        {
+            assert_eq!(ErrorCode::of_store(kind).as_str(), kind.code(), "the store's codes keep their spelling");
+        }
+    }
 }

@@ -5,11 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// A JSON request body of at most `limits.max_body_bytes`.
@@ -50,13 +50,11 @@ pub async fn read_json_bytes(req: Request, limit: usize) -> Result<bytes::Bytes,
         .unwrap_or(false);
     if !is_json {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with Content-Type: application/json",
         ));
     }
-    let too_large =
-        || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is over {limit} bytes"));
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is over {limit} bytes"));
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
@@ -78,21 +76,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if value.is_ok() {
         deserializer
             .end()
-            .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?;
     }
     value.map_err(|err| {
         use serde_json::error::Category;
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
-            Category::Data if path == "." => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", inner.to_string())
-            }
-            Category::Data => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", format!("{path}: {inner}"))
-            }
+            Category::Data if path == "." => ApiError::new(ErrorCode::InvalidBody, inner.to_string()),
+            Category::Data => ApiError::new(ErrorCode::InvalidBody, format!("{path}: {inner}")),
             Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {inner}"))
+                ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {inner}"))
             }
         }
     })
@@ -131,7 +125,7 @@ where
                 .map(str::trim);
             if let Some(entry) = last {
                 return parse_forwarded(entry).map(ClientIp).ok_or_else(|| {
-                    ApiError::bad_request("invalid_forwarded_for", "the last X-Forwarded-For entry is not an address")
+                    ApiError::new(ErrorCode::InvalidForwardedFor, "the last X-Forwarded-For entry is not an address")
                 });
             }
         }

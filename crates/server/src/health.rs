@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Admin, ReadHealth};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_json, read_json_bytes};
 use crate::state::AppState;
 
@@ -78,7 +78,7 @@ pub async fn check(State(state): State<AppState>, req: Request) -> Result<Json<H
     let bytes = read_json_bytes(req, state.settings.limits.max_body_bytes).await?;
     let body: HealthCheck = parse_json(&bytes)?;
     if body.check != "health" {
-        return Err(ApiError::bad_request("unknown_check", "the only check is {\"check\":\"health\"}"));
+        return Err(ApiError::new(ErrorCode::UnknownCheck, "the only check is {\"check\":\"health\"}"));
     }
     state.store.ping().await.map_err(ApiError::store)?;
     Ok(Json(Health { status: "ok".into() }))

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::origin::{Object, OriginError};
 use crate::state::AppState;
 
@@ -38,24 +38,19 @@ pub async fn serve(
     // A name that does not even decode (invalid UTF-8 in its escapes) is no object either,
     // and the refusal is JSON like every other.
     let Ok(Path(name)) = name else {
-        return ApiError::new(StatusCode::NOT_FOUND, "invalid_name", "the object name is not valid UTF-8")
-            .into_response();
+        return ApiError::new(ErrorCode::InvalidName, "the object name is not valid UTF-8").into_response();
     };
     match state.origin.get(&name).await {
         Ok(object) => respond(&state, &name, &object, &headers),
         // A name that could never be an object is simply not found (code `invalid_name`).
-        Err(OriginError::BadName(why)) => {
-            ApiError::new(StatusCode::NOT_FOUND, "invalid_name", why.to_string()).into_response()
-        }
-        Err(OriginError::NotFound) => {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such object at the origin").into_response()
-        }
-        Err(OriginError::TooLarge) => {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such object at the origin").into_response()
+        Err(OriginError::BadName(why)) => ApiError::new(ErrorCode::InvalidName, why.to_string()).into_response(),
+        // An object too large to serve is not served at all.
+        Err(OriginError::NotFound | OriginError::TooLarge) => {
+            ApiError::new(ErrorCode::NotFound, "no such object at the origin").into_response()
         }
         Err(OriginError::Store(detail)) => {
             tracing::error!(object = %name, error = %detail, "origin store failed");
-            ApiError::unavailable("origin_unavailable", "the origin store is not answering; retry").into_response()
+            ApiError::new(ErrorCode::OriginUnavailable, "the origin store is not answering; retry").into_response()
         }
     }
 }

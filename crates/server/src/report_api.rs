@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::captcha::Verdict;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_json, read_json_bytes, ClientIp};
 use crate::install::{InstallError, HEADER};
 use crate::limits::{Challenge, Limited};
@@ -44,15 +44,10 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
+    /// The store's code for this reason (the variants are declared in the order of
+    /// [`ReportReason::CODES`]; a test holds the two together).
     fn code(self) -> &'static str {
-        match self {
-            ReasonCode::PhishingLogin => "phishing_login",
-            ReasonCode::PaymentFraud => "payment_fraud",
-            ReasonCode::MalwareDownload => "malware_download",
-            ReasonCode::BrandImpersonation => "brand_impersonation",
-            ReasonCode::DataExfiltration => "data_exfiltration",
-            ReasonCode::Other => "other",
-        }
+        ReportReason::CODES[self as usize]
     }
 }
 
@@ -138,8 +133,7 @@ fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
     metrics::counter!("ferretwatch_rate_limited_total", "scope" => limited.scope.label()).increment(1);
     let _ = state;
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        ErrorCode::RateLimited,
         format!("too many requests from this {}; retry later", limited.scope.label().replace('_', " ")),
     )
     .retry_after(limited.retry_after)
@@ -156,7 +150,7 @@ pub async fn install(State(state): State<AppState>, ClientIp(ip): ClientIp) -> R
     state.limits.check_ip(ip).map_err(|l| rate_limited(&state, l))?;
     let (install_token, expires_at) = state.install.issue().map_err(|e| {
         tracing::error!(error = %e, "could not issue an install token");
-        ApiError::unavailable("unavailable", "could not issue a token; retry later")
+        ApiError::new(ErrorCode::Unavailable, "could not issue a token; retry later")
     })?;
     metrics::counter!("ferretwatch_install_tokens_issued_total").increment(1);
     Ok((StatusCode::CREATED, Json(InstallIssued { install_token, expires_at })).into_response())
@@ -229,16 +223,17 @@ async fn accept(
         .headers()
         .get(HEADER)
         .ok_or_else(|| {
-            ApiError::unauthorized(
-                "install_token_required",
+            ApiError::new(
+                ErrorCode::InstallTokenRequired,
                 "send the install token from POST /v1/install as X-Install-Token",
             )
         })?
         .to_str()
-        .map_err(|_| ApiError::unauthorized("install_token_invalid", InstallError::Malformed.to_string()))?;
+        .map_err(|_| ApiError::new(ErrorCode::InstallTokenInvalid, InstallError::Malformed.to_string()))?;
     let install = state.install.verify(token).map_err(|e| {
-        let code = if e == InstallError::Expired { "install_token_expired" } else { "install_token_invalid" };
-        ApiError::unauthorized(code, e.to_string())
+        let code =
+            if e == InstallError::Expired { ErrorCode::InstallTokenExpired } else { ErrorCode::InstallTokenInvalid };
+        ApiError::new(code, e.to_string())
     })?;
     state.limits.check_install(&install.id).map_err(|l| rate_limited(state, l))?;
 
@@ -250,27 +245,22 @@ async fn accept(
     if challenge == Challenge::Required {
         if let Some(verifier) = &state.captcha {
             let token = captcha_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "captcha_required",
-                    "solve the CAPTCHA and send its token as captcha_token",
-                )
+                ApiError::new(ErrorCode::CaptchaRequired, "solve the CAPTCHA and send its token as captcha_token")
             })?;
             match verifier.verify(&token, Some(ip)).await {
                 Verdict::Passed => metrics::counter!("ferretwatch_captcha_total", "result" => "passed").increment(1),
                 Verdict::Failed(codes) => {
                     metrics::counter!("ferretwatch_captcha_total", "result" => "failed").increment(1);
                     return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "captcha_failed",
+                        ErrorCode::CaptchaFailed,
                         format!("the CAPTCHA was not accepted ({})", codes.join(", ")),
                     ));
                 }
                 Verdict::Unavailable(why) => {
                     metrics::counter!("ferretwatch_captcha_total", "result" => "unavailable").increment(1);
                     tracing::warn!(reason = %why, "CAPTCHA verifier unavailable; refusing the challenged request");
-                    return Err(ApiError::unavailable(
-                        "captcha_unavailable",
+                    return Err(ApiError::new(
+                        ErrorCode::CaptchaUnavailable,
                         "the CAPTCHA cannot be checked now; retry later",
                     ));
                 }
@@ -332,4 +322,25 @@ pub fn to_new_report(
         install_token_id: Some(InstallTokenId::parse(install_id)?),
         client_net: Some(ClientNet::from_ip(ip)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_are_spelled_as_the_store_spells_them() {
+        let all = [
+            ReasonCode::PhishingLogin,
+            ReasonCode::PaymentFraud,
+            ReasonCode::MalwareDownload,
+            ReasonCode::BrandImpersonation,
+            ReasonCode::DataExfiltration,
+            ReasonCode::Other,
+        ];
+        assert_eq!(all.len(), ReportReason::CODES.len());
+        for reason in all {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.code(), "{reason:?}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::rules::Key;
 use crate::verdict::Signal;
 
 /// Largest Hamming distance that counts as the same image.
-pub const MAX_DISTANCE: u32 = 8;
+pub(crate) const MAX_DISTANCE: u32 = 8;
 
 /// Decodes an image (ICO, PNG, GIF, JPEG, BMP) within tight limits and hashes it.
 /// Returns `None` for anything that does not decode.
@@ -32,7 +32,7 @@ pub fn phash(bytes: &[u8]) -> Option<u64> {
 }
 
 /// Compares the favicon's hash with the brands'.
-pub fn check(target: &Target, favicon: Option<&[u8]>, index: &BrandIndex, out: &mut Vec<Signal>) {
+pub(crate) fn check(target: &Target, favicon: Option<&[u8]>, index: &BrandIndex, out: &mut Vec<Signal>) {
     let Some(bytes) = favicon else { return };
     if index.phashes.is_empty() || index.is_brand_domain(target.registrable()) {
         return;

@@ -8,7 +8,7 @@ use crate::rules::Key;
 use crate::verdict::Signal;
 
 /// Checks the page's resources.
-pub fn check<'a>(
+pub(crate) fn check<'a>(
     target: &Target,
     resources: impl Iterator<Item = (ResourceKind, &'a str)>,
     index: &BrandIndex,

@@ -11,7 +11,7 @@ use crate::rules::Key;
 use crate::verdict::Signal;
 
 /// Runs every lookalike check on the page's host.
-pub fn check(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
+pub(crate) fn check(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
     if target.ip.is_some() || index.is_brand_domain(target.registrable()) {
         return;
     }
@@ -220,7 +220,7 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
 /// Where the page sends visitors (form actions, redirect targets, links): a host that is a
 /// lookalike of a brand is reported as such, at 80% of the confidence it would have as the
 /// page's own host. At most `MAX_OUTBOUND` distinct hosts are examined.
-pub fn check_outbound<'a>(
+pub(crate) fn check_outbound<'a>(
     page: &Target,
     hosts: impl Iterator<Item = &'a str>,
     index: &BrandIndex,
@@ -250,7 +250,7 @@ pub fn check_outbound<'a>(
 
 /// The spec's elevation: a medium lookalike of brand B becomes high when the page also
 /// shows B's assets (title or site name, favicon, hotlinked B assets) on this foreign host.
-pub fn elevate(signals: &mut [Signal]) {
+pub(crate) fn elevate(signals: &mut [Signal]) {
     let shown: Vec<String> = signals
         .iter()
         .filter(|s| matches!(s.key, Key::brand_title_mismatch | Key::brand_asset_mismatch | Key::cross_domain_hotlink))
@@ -314,7 +314,7 @@ fn nearest_label(index: &BrandIndex, candidate: &str) -> Option<(usize, usize)> 
 /// Optimal-string-alignment distance (edits plus adjacent transpositions) when it is at
 /// most `k`; `None` otherwise. Strings are at most 63 bytes. Only the diagonal band
 /// `|i - j| <= k` is computed; cells outside it hold `k + 1`, which stands for "too far".
-pub fn osa_distance_within(a: &[u8], b: &[u8], k: usize) -> Option<usize> {
+pub(crate) fn osa_distance_within(a: &[u8], b: &[u8], k: usize) -> Option<usize> {
     let (n, m) = (a.len(), b.len());
     if n.abs_diff(m) > k || n > 63 || m > 63 || k > 61 {
         return None;
@@ -351,7 +351,7 @@ pub fn osa_distance_within(a: &[u8], b: &[u8], k: usize) -> Option<usize> {
 }
 
 /// Names the typo class of a one-edit difference between an attacker's label and a brand's.
-pub fn typo_class(candidate: &str, brand: &str) -> String {
+pub(crate) fn typo_class(candidate: &str, brand: &str) -> String {
     let (a, b) = (candidate.as_bytes(), brand.as_bytes());
     let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let i = common;

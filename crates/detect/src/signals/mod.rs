@@ -2,12 +2,12 @@
 //! scoring turns them into weighted, capped, explained findings.
 
 #[cfg(feature = "favicon")]
-pub mod favicon;
-pub mod hotlink;
-pub mod lookalike;
-pub mod new_domain;
-pub mod reputation;
-pub mod ui;
-pub mod url;
+pub(crate) mod favicon;
+pub(crate) mod hotlink;
+pub(crate) mod lookalike;
+pub(crate) mod new_domain;
+pub(crate) mod reputation;
+pub(crate) mod ui;
+pub(crate) mod url;
 #[cfg(feature = "yara")]
-pub mod yara;
+pub(crate) mod yara;

@@ -8,10 +8,10 @@ use crate::rules::Key;
 use crate::verdict::Signal;
 
 /// How long a domain counts as new.
-pub const NEW_FOR_SECONDS: u64 = 24 * 3600;
+pub(crate) const NEW_FOR_SECONDS: u64 = 24 * 3600;
 
 /// Checks the first-seen state.
-pub fn check(target: &Target, state: Option<LocalState>, index: &BrandIndex, out: &mut Vec<Signal>) {
+pub(crate) fn check(target: &Target, state: Option<LocalState>, index: &BrandIndex, out: &mut Vec<Signal>) {
     let Some(state) = state else { return };
     if index.is_brand_domain(target.registrable()) {
         return;

@@ -7,7 +7,7 @@ use crate::rules::Key;
 use crate::verdict::Signal;
 
 /// Checks the URL.
-pub fn check(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
+pub(crate) fn check(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
     if let Some(ip) = target.ip {
         out.push(Signal::new(Key::raw_ip_host, 800, format!("the page is served from the bare IP address {ip}")));
     }

@@ -15,7 +15,7 @@ use crate::verdict::Signal;
 
 /// Compiled YARA rules.
 #[derive(Clone)]
-pub struct Yara {
+pub(crate) struct Yara {
     scanner: Scanner,
     rules: usize,
 }
@@ -27,7 +27,7 @@ impl std::fmt::Debug for Yara {
 }
 
 /// What a scan found.
-pub struct YaraOutcome {
+pub(crate) struct YaraOutcome {
     /// One signal per matched rule.
     pub signals: Vec<Signal>,
     /// True when the time limit cut the scan short.
@@ -36,7 +36,7 @@ pub struct YaraOutcome {
 
 impl Yara {
     /// Compiles named YARA sources; the error names the source and the rule problem.
-    pub fn compile<'a>(
+    pub(crate) fn compile<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
         timeout: Duration,
     ) -> Result<Self, RulesError> {
@@ -51,13 +51,8 @@ impl Yara {
         Ok(Yara { scanner, rules })
     }
 
-    /// Approximate number of rules compiled.
-    pub fn rule_count(&self) -> usize {
-        self.rules
-    }
-
     /// Scans `buffer`.
-    pub fn scan(&self, buffer: &[u8]) -> YaraOutcome {
+    pub(crate) fn scan(&self, buffer: &[u8]) -> YaraOutcome {
         let (result, timed_out) = match self.scanner.scan_mem(buffer) {
             Ok(result) => (result, false),
             Err((ScanError::Timeout, result)) => (result, true),
