@@ -6,7 +6,8 @@
 # It first makes sure what those tests need is there, idempotently:
 # - PostgreSQL on 127.0.0.1:5432 with trust auth (this machine kind runs it; started if down);
 # - moto, the local S3-compatible server (installed with pip if missing).
-# FERRETWATCH_SKIP_POSTGRES=1 or FERRETWATCH_SKIP_S3=1 skips the matching setup and tests.
+# FERRETWATCH_SKIP_POSTGRES=1 or FERRETWATCH_SKIP_S3=1 skips the matching setup, and the
+# matching tests are built as ignored: cargo reports them as "ignored", never as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,9 @@ if [[ "${FERRETWATCH_SKIP_S3:-}" != 1 ]] && ! python3 -c 'import moto.server' 2>
     echo "== installing moto (local S3 for the publishing tests)"
     python3 -m pip install --quiet 'moto[server]==5.*'
 fi
+
+for skip in FERRETWATCH_SKIP_POSTGRES FERRETWATCH_SKIP_S3; do
+    [[ "${!skip:-}" == 1 ]] && echo "== $skip=1: those tests are reported as ignored"
+done
 
 exec cargo test --workspace "$@"

@@ -1,5 +1,12 @@
-//! Rebuild when a migration changes: `sqlx::migrate!` embeds the files at compile time.
+//! Rebuild when a migration changes (`sqlx::migrate!` embeds the files at compile time),
+//! and mark the PostgreSQL tests ignored, so they are reported as skipped, when
+//! `FERRETWATCH_SKIP_POSTGRES=1`.
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
+    println!("cargo::rerun-if-env-changed=FERRETWATCH_SKIP_POSTGRES");
+    println!("cargo::rustc-check-cfg=cfg(skip_postgres)");
+    if std::env::var("FERRETWATCH_SKIP_POSTGRES").as_deref() == Ok("1") {
+        println!("cargo::rustc-cfg=skip_postgres");
+    }
 }

@@ -518,7 +518,12 @@ mod tests {
             "<img src='dat\u{e9}'>",
             "<meta http-equiv=refresh content='0;ur\u{e9}x'>",
         ] {
-            let _ = extract(html);
+            // Broken markup still gives facts, each bounded by what the page holds.
+            let facts = extract(html);
+            assert!(facts.forms.len() <= html.matches("<form").count(), "{html}");
+            assert!(facts.text.len() <= html.len() && facts.title.len() <= html.len(), "{html}");
+            assert!(facts.inline_scripts.len() <= html.len(), "{html}");
+            assert_eq!(facts.forms.len(), extract(html).forms.len(), "{html}: extraction is deterministic");
         }
     }
 }

@@ -80,22 +80,15 @@ impl<'a> Page<'a> {
     }
 }
 
-/// Per-scan options the user controls.
-#[derive(Clone, Debug)]
+/// Per-scan options the user controls. (The YARA scan's hard time limit is set with the
+/// rules, [`crate::Engine::with_yara`].)
+#[derive(Clone, Debug, Default)]
 pub struct ScanOptions {
     /// Overrides the rule set's thresholds.
     pub thresholds: Option<crate::rules::Thresholds>,
     /// Domains the user trusts; a listed domain covers its subdomains. Warnings on them
     /// are suppressed unless a severe signal (reputation hit, high-severity YARA) fires.
     pub user_allowlist: Vec<String>,
-    /// Hard limit of the YARA scan; on expiry the verdict is partial.
-    pub yara_timeout: std::time::Duration,
-}
-
-impl Default for ScanOptions {
-    fn default() -> Self {
-        Self { thresholds: None, user_allowlist: Vec::new(), yara_timeout: std::time::Duration::from_millis(200) }
-    }
 }
 
 /// Cuts `text` to at most `max` bytes at a character boundary.

@@ -1,7 +1,11 @@
-//! Property tests: no input panics, and verdicts are deterministic and well-formed.
+//! Property tests: no input panics, every verdict is well-formed (its score is the sum of
+//! its contributions, capped at 100, and its level follows the thresholds) and verdicts
+//! are deterministic; an input that is refused is refused with a URL error.
 
-use ferretwatch_detect::{Engine, Page, Resource, ResourceKind, ScanOptions};
+use ferretwatch_detect::{Engine, Level, Page, Resource, ResourceKind, ScanOptions, Verdict};
+use ferretwatch_types::Coded;
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use std::sync::OnceLock;
 
 fn engine() -> &'static Engine {
@@ -52,27 +56,50 @@ fn html() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..30).prop_map(|p| p.concat())
 }
 
+/// A verdict's invariants: the score is the rounded sum of the contributions, capped at
+/// 100; each contribution is at most its weight at full confidence; every finding has
+/// evidence; the level is the one the built-in thresholds give the score (unless the
+/// user allowlisted the site, which no generated page does).
+fn well_formed(verdict: &Verdict) -> Result<(), TestCaseError> {
+    prop_assert!(verdict.score <= 100);
+    let total: u32 = verdict.findings.iter().map(|f| f.contribution).sum();
+    prop_assert_eq!(u32::from(verdict.score), ((total + 500) / 1000).min(100));
+    for f in &verdict.findings {
+        prop_assert!(f.confidence <= 1000);
+        prop_assert!(f.contribution <= f.weight * 1000);
+        prop_assert!(!f.evidence.is_empty());
+    }
+    let t = engine().rules().thresholds;
+    let level = if verdict.score >= t.red {
+        Level::Red
+    } else if verdict.score >= t.yellow {
+        Level::Yellow
+    } else {
+        Level::Green
+    };
+    prop_assert!(!verdict.allowlisted);
+    prop_assert_eq!(verdict.level, level, "score {}", verdict.score);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn any_url_scans_without_panic(url in url()) {
-        let _ = engine().scan(&Page::url(&url), &ScanOptions::default());
+    fn any_url_gives_a_well_formed_verdict_or_a_url_error(url in url()) {
+        match engine().scan(&Page::url(&url), &ScanOptions::default()) {
+            Ok(verdict) => well_formed(&verdict)?,
+            Err(e) => prop_assert!(matches!(e.code(), "invalid_url" | "unsupported_url"), "{}", e),
+        }
     }
 
     #[test]
-    fn any_page_scans_without_panic_and_the_verdict_is_well_formed(url in url(), html in html(), res in "\\PC{0,30}") {
+    fn any_page_gives_a_well_formed_verdict_or_a_url_error(url in url(), html in html(), res in "\\PC{0,30}") {
         let resources = [Resource { kind: ResourceKind::Image, url: res }];
         let page = Page { url: &url, html: Some(&html), resources: &resources, favicon: Some(html.as_bytes()), state: None };
-        if let Ok(verdict) = engine().scan(&page, &ScanOptions::default()) {
-            prop_assert!(verdict.score <= 100);
-            let total: u32 = verdict.findings.iter().map(|f| f.contribution).sum();
-            prop_assert_eq!(u32::from(verdict.score), ((total + 500) / 1000).min(100));
-            for f in &verdict.findings {
-                prop_assert!(f.confidence <= 1000);
-                prop_assert!(f.contribution <= f.weight * 1000);
-                prop_assert!(!f.evidence.is_empty());
-            }
+        match engine().scan(&page, &ScanOptions::default()) {
+            Ok(verdict) => well_formed(&verdict)?,
+            Err(e) => prop_assert!(matches!(e.code(), "invalid_url" | "unsupported_url"), "{}", e),
         }
     }
 

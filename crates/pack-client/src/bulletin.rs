@@ -123,34 +123,31 @@ pub struct InvalidBulletin(pub String);
 impl Bulletin {
     /// Every bound the format sets (used when making and when verifying).
     pub fn check(&self) -> Result<(), InvalidBulletin> {
-        self.check_fields().map_err(InvalidBulletin)
-    }
-
-    fn check_fields(&self) -> Result<(), String> {
+        let refuse = |why: String| Err(InvalidBulletin(why));
         if self.kind != BULLETIN_TYPE {
-            return Err(format!("_type is {:?}, not \"bulletin\"", self.kind));
+            return refuse(format!("_type is {:?}, not \"bulletin\"", self.kind));
         }
         if self.id.is_empty()
             || self.id.len() > 64
             || !self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(format!("id {:?}: use a-z, 0-9 and '-', at most 64", preview(&self.id)));
+            return refuse(format!("id {:?}: use a-z, 0-9 and '-', at most 64", preview(&self.id)));
         }
         if self.version == 0 {
-            return Err("version starts at 1".into());
+            return refuse("version starts at 1".into());
         }
         if !(MIN_TTL..=MAX_TTL).contains(&self.ttl) {
-            return Err(format!("ttl {} s: between {MIN_TTL} s (5 minutes) and {MAX_TTL} s (30 days)", self.ttl));
+            return refuse(format!("ttl {} s: between {MIN_TTL} s (5 minutes) and {MAX_TTL} s (30 days)", self.ttl));
         }
         if self.expires != self.created_at.plus_secs(self.ttl) {
-            return Err("expires is not created_at + ttl".into());
+            return refuse("expires is not created_at + ttl".into());
         }
         let chars = self.advisory_text.chars().count();
         if chars == 0 || chars > MAX_ADVISORY_CHARS {
-            return Err(format!("message: 1 to {MAX_ADVISORY_CHARS} characters (got {chars})"));
+            return refuse(format!("message: 1 to {MAX_ADVISORY_CHARS} characters (got {chars})"));
         }
         if self.advisory_text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err("message: control characters are not allowed".into());
+            return refuse("message: control characters are not allowed".into());
         }
         for (name, list) in [
             ("locales", &self.locales),
@@ -159,37 +156,38 @@ impl Bulletin {
             ("safe_links", &self.safe_links),
         ] {
             if list.len() > MAX_LIST {
-                return Err(format!("{name}: at most {MAX_LIST}"));
+                return refuse(format!("{name}: at most {MAX_LIST}"));
             }
         }
         if self.locales.is_empty() {
-            return Err("locales: at least one".into());
+            return refuse("locales: at least one".into());
         }
         if let Some(bad) = self.locales.iter().find(|l| !valid_locale(l)) {
-            return Err(format!("locale {:?} is not a language tag such as en or de-CH", preview(bad)));
+            return refuse(format!("locale {:?} is not a language tag such as en or de-CH", preview(bad)));
         }
         if let Some(bad) =
             self.brands.iter().find(|b| b.is_empty() || b.chars().count() > 64 || b.chars().any(char::is_control))
         {
-            return Err(format!("brand {:?}: 1 to 64 printable characters", preview(bad)));
+            return refuse(format!("brand {:?}: 1 to 64 printable characters", preview(bad)));
         }
         if let Some(bad) = self.etld_plus1.iter().find(|d| normalise_etld1(d).ok().as_deref() != Some(d.as_str())) {
-            return Err(format!("{:?} is not a normalised eTLD+1", preview(bad)));
+            return refuse(format!("{:?} is not a normalised eTLD+1", preview(bad)));
         }
         for link in &self.safe_links {
-            let url = url::Url::parse(link).map_err(|_| format!("safe link {:?} is not a URL", preview(link)))?;
+            let url = url::Url::parse(link)
+                .map_err(|_| InvalidBulletin(format!("safe link {:?} is not a URL", preview(link))))?;
             if url.scheme() != "https" || url.host_str().is_none() || link.len() > 2048 {
-                return Err(format!("safe link {:?}: https URLs only", preview(link)));
+                return refuse(format!("safe link {:?}: https URLs only", preview(link)));
             }
         }
         let version_parts: Vec<&str> = self.min_ext_version.split('.').collect();
         if version_parts.len() != 3
             || version_parts.iter().any(|p| p.is_empty() || p.len() > 9 || !p.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(format!("min_ext_version {:?} is not MAJOR.MINOR.PATCH", preview(&self.min_ext_version)));
+            return refuse(format!("min_ext_version {:?} is not MAJOR.MINOR.PATCH", preview(&self.min_ext_version)));
         }
         if !(1..=100).contains(&self.frequency_cap) {
-            return Err("frequency_cap: 1 to 100 displays a day".into());
+            return refuse("frequency_cap: 1 to 100 displays a day".into());
         }
         Ok(())
     }

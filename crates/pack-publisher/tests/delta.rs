@@ -266,19 +266,34 @@ fn small_delta() -> Vec<u8> {
     Delta { base_version: version(BASE), target_version: version(TARGET), sections: vec![section] }.to_bytes()
 }
 
+/// Bytes either decode to a delta whose own encoding decodes to the same delta, or are
+/// refused with a delta code.
+fn round_trips(bytes: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+    match Delta::from_bytes(bytes) {
+        Ok(delta) => {
+            proptest::prop_assert!(delta.target_version > delta.base_version);
+            proptest::prop_assert_eq!(Delta::from_bytes(&delta.to_bytes()).unwrap(), delta);
+        }
+        Err(e) => proptest::prop_assert!(e.code().starts_with("delta_"), "{}", e),
+    }
+    Ok(())
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
-        let _ = Delta::from_bytes(&bytes);
+    fn arbitrary_bytes_are_refused_or_decode_to_a_delta_that_round_trips(
+        bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+    ) {
+        round_trips(&bytes)?;
     }
 
     #[test]
-    fn arbitrary_bodies_behind_a_valid_frame_never_panic(
+    fn arbitrary_bodies_behind_a_valid_frame_are_refused_or_decode_to_a_delta_that_round_trips(
         body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
     ) {
-        let _ = Delta::from_bytes(&framed(&body));
+        round_trips(&framed(&body))?;
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! PostgreSQL: a fresh database on `FERRETWATCH_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/test`), dropped afterwards; skipped with a note when
-//! `FERRETWATCH_SKIP_POSTGRES=1`.
+//! the crate was built with `FERRETWATCH_SKIP_POSTGRES=1`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -98,7 +98,7 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--test");
     let mut c = Criterion::default().configure_from_args();
 
-    let sqlite = rt.block_on(SqliteHarness::create("bench")).expect("sqlite harness");
+    let sqlite = rt.block_on(SqliteHarness::create());
     let store = rt.block_on(sqlite.open());
     bench_backend(&mut c, &rt, "sqlite", &store);
     if !quick {
@@ -106,16 +106,16 @@ fn main() {
     }
     rt.block_on(store.close());
 
-    match rt.block_on(PostgresHarness::create("bench")) {
-        Some(postgres) => {
-            let store = rt.block_on(postgres.open());
-            bench_backend(&mut c, &rt, "postgres", &store);
-            if !quick {
-                load_report(&rt, "postgres", &store, 10_000, 32);
-            }
-            rt.block_on(store.close());
+    if cfg!(skip_postgres) {
+        println!("note: PostgreSQL bench skipped (FERRETWATCH_SKIP_POSTGRES=1)");
+    } else {
+        let postgres = rt.block_on(PostgresHarness::create());
+        let store = rt.block_on(postgres.open());
+        bench_backend(&mut c, &rt, "postgres", &store);
+        if !quick {
+            load_report(&rt, "postgres", &store, 10_000, 32);
         }
-        None => println!("note: PostgreSQL bench skipped (FERRETWATCH_SKIP_POSTGRES=1)"),
+        rt.block_on(store.close());
     }
     c.final_summary();
 }

@@ -121,6 +121,19 @@ impl StoreError {
     }
 }
 
+impl ferretwatch_types::Coded for StoreError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+
+    fn fault(&self) -> ferretwatch_types::Fault {
+        match self.kind() {
+            ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict => ferretwatch_types::Fault::Input,
+            ErrorKind::Unavailable | ErrorKind::Internal => ferretwatch_types::Fault::Operation,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         classify(err)

@@ -4,7 +4,8 @@
 //! - PostgreSQL: a database with a random name created on the server named by
 //!   `FERRETWATCH_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`) and
 //!   dropped when the harness is dropped, also when the test panics. If the server is
-//!   unreachable the test fails with instructions, unless `FERRETWATCH_SKIP_POSTGRES=1`.
+//!   unreachable the test fails with instructions. `FERRETWATCH_SKIP_POSTGRES=1` marks the
+//!   PostgreSQL tests ignored at build time (`build.rs`), so they are reported as skipped.
 
 #![allow(dead_code)]
 
@@ -19,8 +20,8 @@ use sqlx::{Connection, Executor};
 
 /// A fresh, empty database for one test.
 pub trait Harness: Sized + Send + Sync {
-    /// Creates the database; `None` means the backend is skipped on purpose.
-    fn create(test: &str) -> impl std::future::Future<Output = Option<Self>> + Send;
+    /// Creates the database.
+    fn create() -> impl std::future::Future<Output = Self> + Send;
     /// Opens a store on it (again and again: each call is a new pool, like a restart).
     fn open(&self) -> impl std::future::Future<Output = Arc<dyn Store>> + Send;
     /// Every byte the database holds, as near as the backend allows: for SQLite the
@@ -42,11 +43,11 @@ impl SqliteHarness {
 }
 
 impl Harness for SqliteHarness {
-    async fn create(_test: &str) -> Option<Self> {
+    async fn create() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         // A subdirectory that does not exist yet: opening must create it.
         let path = dir.path().join("data").join("ferretwatch.db");
-        Some(Self { _dir: dir, path })
+        Self { _dir: dir, path }
     }
 
     async fn open(&self) -> Arc<dyn Store> {
@@ -81,10 +82,6 @@ fn postgres_base_url() -> String {
     std::env::var("FERRETWATCH_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn skip_postgres() -> bool {
-    std::env::var("FERRETWATCH_SKIP_POSTGRES").is_ok_and(|v| v == "1")
-}
-
 /// The URL of database `name` on the server of `base`.
 fn with_database(base: &str, name: &str) -> String {
     let mut url = url::Url::parse(base).expect("FERRETWATCH_TEST_POSTGRES is a URL");
@@ -93,12 +90,8 @@ fn with_database(base: &str, name: &str) -> String {
 }
 
 impl Harness for PostgresHarness {
-    async fn create(test: &str) -> Option<Self> {
+    async fn create() -> Self {
         let admin_url = postgres_base_url();
-        if skip_postgres() {
-            eprintln!("note: {test}: PostgreSQL part skipped (FERRETWATCH_SKIP_POSTGRES=1)");
-            return None;
-        }
         let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
             Ok(conn) => conn,
             Err(err) => panic!(
@@ -113,7 +106,7 @@ impl Harness for PostgresHarness {
         let name = format!("fw_test_{}", hex::encode(random));
         admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("CREATE DATABASE");
         let _ = admin.close().await;
-        Some(Self { url: with_database(&admin_url, &name), admin_url, name })
+        Self { url: with_database(&admin_url, &name), admin_url, name }
     }
 
     async fn open(&self) -> Arc<dyn Store> {
