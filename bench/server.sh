@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Server benchmarks (issue 4), with wrk on loopback against a release `ferretwatch serve`:
+# Server benchmarks, with wrk on loopback against a release `ferretwatch serve`:
 #   1. report submission on PostgreSQL: accepted reports/s and p99 latency (distinct URLs,
 #      rate limits raised through FERRETWATCH_LIMITS_* for the run);
 #   2. conditional GET of /v1/manifest.json answered 304: requests/s;

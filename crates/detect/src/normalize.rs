@@ -1,5 +1,5 @@
-//! Indicator normalisation shared by the engine's reputation lookups and the pack builder,
-//! as `external_data_sources.md` describes: lower-case host (IDNA to ASCII by the URL
+//! Indicator normalisation shared by the engine's reputation lookups and the pack builder
+//! (`docs/formats/feed.md`): lower-case host (IDNA to ASCII by the URL
 //! parser), default ports stripped, repeated slashes collapsed, query and fragment dropped
 //! unless kept. The scheme is not part of the key: a listed `http://` URL served over
 //! `https://` is the same page.

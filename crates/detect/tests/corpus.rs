@@ -1,4 +1,4 @@
-//! The corpus test, with the built-in rules and no local state. Issue targets: at least 95%
+//! The corpus test, with the built-in rules and no local state. Targets: at least 95%
 //! of phishing pages at yellow or red, at most 2% of benign pages at red.
 //!
 //! Both targets are asserted; the rates per family and every page whose level differs from
@@ -28,9 +28,9 @@ struct Entry {
     expected: String,
 }
 
-/// The issue's detection target: phishing pages at yellow or red.
+/// The detection target: phishing pages at yellow or red.
 const DETECTION_TARGET: f64 = 0.95;
-/// The issue's ceiling on benign pages at red.
+/// The ceiling on benign pages at red.
 const MAX_BENIGN_RED: f64 = 0.02;
 
 fn corpus_dir() -> PathBuf {

@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 pub const CORPUS_MANIFEST: &str = "manifest.json";
 /// The known false positives' file name, beside the corpus manifest.
 pub const KNOWN_FP_FILE: &str = "known_fp.json";
-/// The detection target.
+/// The detection target: phishing pages at yellow or red.
 pub const DEFAULT_MIN_DETECTION: f64 = 0.95;
-/// The false-positive ceiling.
+/// The false-positive ceiling: benign pages at red.
 pub const DEFAULT_MAX_FP: f64 = 0.02;
 
 /// One corpus page (`tests/corpus/README.md`).

@@ -1,5 +1,5 @@
 //! Signing and verification, one test per attack the client must refuse (TUF's threat
-//! model as issue 3 lists it), plus the happy paths: two publishers in turn, root rotation.
+//! model lists them), plus the happy paths: two publishers in turn, root rotation.
 
 use std::path::Path;
 

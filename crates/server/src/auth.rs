@@ -24,8 +24,8 @@ pub trait Permission: Send + Sync + 'static {
     fn allows(role: TokenRole) -> bool;
 }
 
-/// Reading health and dashboards: every role but `auditor` (admin_interface.md §2:
-/// auditors read audit logs and exports only).
+/// Reading health and dashboards: every role but `auditor` (auditors read audit logs and
+/// exports only; `docs/formats/store.md` lists the roles).
 #[derive(Debug)]
 pub struct ReadHealth;
 

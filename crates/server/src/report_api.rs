@@ -86,7 +86,7 @@ pub struct ReportRequest {
     #[schema(example = "1.4.2", pattern = "^[0-9A-Za-z.+-]{1,32}$")]
     pub extension_version: String,
     /// The pack version the page was scored with: `YYYY.MM.DD.HH` or `YYYY.MM.DD.HH.N`.
-    #[schema(example = "2026.11.27.01", pattern = "^[0-9]{4}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}(\\.[0-9]{1,6})?$")]
+    #[schema(example = "2026.11.27.01", pattern = "^[0-9]{4}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}(\\.[1-9][0-9]{0,5})?$")]
     pub pack_version: String,
     /// The verdict's score, 0–100.
     #[schema(minimum = 0, maximum = 100, example = 87)]

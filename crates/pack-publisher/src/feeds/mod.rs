@@ -34,8 +34,8 @@ pub struct SourceProfile {
 
 /// A source's defaults and parser.
 pub trait SourceExt {
-    /// The source's defaults (`external_data_sources.md`: abuse.ch feeds 72 h, PhishTank
-    /// 7 days).
+    /// The source's defaults (`docs/formats/feed.md`: abuse.ch feeds live 72 h, PhishTank
+    /// entries 7 days).
     fn profile(self) -> SourceProfile;
 
     /// Parses a document of this source.
@@ -43,8 +43,6 @@ pub trait SourceExt {
 }
 
 impl SourceExt for FeedSource {
-    /// The source's defaults (`external_data_sources.md`: abuse.ch feeds 72 h, PhishTank
-    /// 7 days).
     fn profile(self) -> SourceProfile {
         match self {
             FeedSource::Urlhaus => SourceProfile {

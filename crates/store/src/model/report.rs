@@ -1,6 +1,6 @@
 //! A user's report, as the report API accepts it (`NewReport`) and as the log keeps it
 //! (`StoredReport`). Every field of a new report is a type whose constructor enforces the
-//! rules of `spec/reporting_and_admin.md`; a `NewReport` that exists is valid.
+//! report API's rules (`docs/formats/report-api.md`); a `NewReport` that exists is valid.
 
 use std::fmt;
 use std::net::IpAddr;

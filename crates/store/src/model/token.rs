@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::error::ValidationError;
 use ferretwatch_types::{Sha256, Timestamp};
 
-/// The roles of `spec/admin_interface.md` §2.
+/// The admin console's roles (`docs/formats/store.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TokenRole {
     /// Read-only: dashboards, health and audit logs.
