@@ -111,8 +111,10 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
+    // Any valid host label: no hyphen at either end and no "--" (which would make an
+    // `xn--` label that is not valid punycode, a URL the engine rightly refuses).
     #[test]
-    fn brand_domains_are_never_flagged_whatever_the_subdomain(sub in "[a-z0-9-]{1,15}", i in 0usize..10_000) {
+    fn brand_domains_are_never_flagged_whatever_the_subdomain(sub in "[a-z0-9]{1,7}(-[a-z0-9]{1,7})?", i in 0usize..10_000) {
         let brands = &engine().rules().brands;
         let brand = &brands[i % brands.len()];
         let domain = &brand.domains[i % brand.domains.len()];
