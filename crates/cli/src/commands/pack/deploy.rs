@@ -73,7 +73,7 @@ pub fn deploy_when_signed(
             made.signatures, made.threshold
         ));
         return Err(ferretwatch_pack_client::trust::verify::VerifyError::TooFewSignatures {
-            file: "targets.json".into(),
+            file: made.out.join("targets.json").display().to_string(),
             role: "targets".into(),
             valid: made.signatures,
             threshold: made.threshold,
