@@ -67,8 +67,12 @@ pub fn read_root(path: &Path) -> Result<Vec<u8>, CliError> {
 /// The root of trust as a signer reads it: which keys may sign what (its signatures are
 /// the verifier's to check).
 pub fn read_root_for_signers(path: &Path) -> Result<Root, CliError> {
-    let bytes = read_root(path)?;
-    Root::parse_unverified(&bytes).map_err(|e| CliError::input("bad_root", format!("{}: {e}", path.display())))
+    root_for_signers(path, &read_root(path)?)
+}
+
+/// The root of trust read from `path` (its `bytes`), as a signer reads it.
+pub fn root_for_signers(path: &Path, bytes: &[u8]) -> Result<Root, CliError> {
+    Root::parse_unverified(bytes).map_err(|e| CliError::input("bad_root", format!("{}: {e}", path.display())))
 }
 
 /// Publisher private keys, read from their files.

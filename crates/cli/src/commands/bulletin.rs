@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use ferretwatch_pack_client::bulletin::{verify_bulletin, Severity};
 use ferretwatch_pack_client::dir::write_atomic;
-use ferretwatch_pack_client::trust::metadata::Root;
 use ferretwatch_pack_client::trust::verify::VerifyError;
 use ferretwatch_pack_publisher::bulletin::{add_signature, create, publish_bulletin, sign_new, BulletinSpec};
 use ferretwatch_pack_publisher::origin::Origin;
@@ -15,7 +14,7 @@ use ferretwatch_types::Timestamp;
 
 use crate::clock::{self, parse_instant};
 use crate::error::{CliError, Failure};
-use crate::input::{read_input, read_keys, read_root};
+use crate::input::{read_input, read_keys, read_root, root_for_signers};
 use crate::output::{self, Format, Report};
 
 /// Bulletin commands.
@@ -162,7 +161,7 @@ fn run_create(args: CreateArgs) -> ExitCode {
         let root = if args.to.is_some() || args.root.is_file() { Some(read_root(&args.root)?) } else { None };
         let mut threshold = None;
         if let Some(root) = &root {
-            let parsed = Root::parse_unverified(root)?;
+            let parsed = root_for_signers(&args.root, root)?;
             for key in &keys {
                 parsed.check_signer(&key.public().key_id(), &["targets"])?;
             }

@@ -58,19 +58,22 @@ pub fn deployed(report: &DeployReport) -> Report {
     Report::new(text, &json)
 }
 
-/// Deploys a republished pack once it carries the signatures the root requires; until
-/// then says how a second publisher adds theirs, and exits as `pack verify` would (42).
+/// Deploys a republished pack to `origin` once it carries the signatures the root
+/// requires; until then says how a second publisher adds theirs, and exits as
+/// `pack verify` would (42).
 pub fn deploy_when_signed(
     made: &ferretwatch_pack_publisher::publish::Republished,
-    to: &str,
+    origin: &Origin,
     root: &[u8],
 ) -> Result<Report, Failure> {
     if !made.fully_signed() {
         let out = made.out.display();
         output::note(format!(
             "{out} has {} of the {} signatures the root requires; a second publisher signs it with \
-             `ferretwatch pack sign {out} --key THEIR.key`, then `ferretwatch pack deploy {out} --to {to}`",
-            made.signatures, made.threshold
+             `ferretwatch pack sign {out} --key THEIR.key`, then `ferretwatch pack deploy {out} --to {}`",
+            made.signatures,
+            made.threshold,
+            origin.url()
         ));
         return Err(ferretwatch_pack_client::trust::verify::VerifyError::TooFewSignatures {
             file: made.out.join("targets.json").display().to_string(),
@@ -80,6 +83,5 @@ pub fn deploy_when_signed(
         }
         .into());
     }
-    let origin = Origin::open(to)?;
-    Ok(deployed(&publish::deploy(&made.out, &origin, root, clock::now(None))?))
+    Ok(deployed(&publish::deploy(&made.out, origin, root, clock::now(None))?))
 }

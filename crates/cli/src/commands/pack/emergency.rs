@@ -66,6 +66,6 @@ pub fn run(args: EmergencyArgs) -> ExitCode {
             return Ok(Report::text(text));
         }
         output::emit(Format::Text, &Report::text(text));
-        deploy_when_signed(&made, &args.to, &root)
+        deploy_when_signed(&made, &origin, &root)
     })
 }

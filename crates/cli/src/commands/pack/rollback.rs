@@ -58,6 +58,9 @@ pub fn run(args: RollbackArgs) -> ExitCode {
             return Ok(Report::text(text));
         }
         output::emit(Format::Text, &Report::text(text));
-        deploy_when_signed(&made, args.to.as_deref().unwrap_or(&args.from), &root)
+        match args.to.as_deref().filter(|to| *to != args.from) {
+            Some(to) => deploy_when_signed(&made, &Origin::open(to)?, &root),
+            None => deploy_when_signed(&made, &origin, &root),
+        }
     })
 }
