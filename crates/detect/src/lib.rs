@@ -38,7 +38,7 @@ mod verdict;
 pub use engine::{Engine, DEFAULT_YARA};
 pub use error::{InputError, RulesError};
 pub use input::{LocalState, Page, Resource, ResourceKind, ScanOptions};
-pub use rules::{Key, Rules, Thresholds};
+pub use rules::{Gate, Key, Rules, Thresholds};
 pub use signals::reputation::{Listing, Reputation};
 pub use verdict::{Finding, Level, Verdict};
 

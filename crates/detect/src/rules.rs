@@ -196,8 +196,56 @@ pub struct Brand {
     pub favicon_phashes: Vec<String>,
 }
 
+/// A pre-publish gate on labelled URL lists: the share of URLs with `label` (and `class`,
+/// when given) at `level` or above must stay within `min` and `max`. The engine never reads
+/// gates; `pack test` applies them, so a pack carries the bar it was published against.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// `phishing` or `benign`.
+    pub label: String,
+    /// One class of the lists (`homoglyph`, `popular`, ...); absent: all URLs with the label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// With no `class`: apply the gate to every class of the label separately as well.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub each_class: bool,
+    /// `yellow` (yellow or red) or `red`.
+    pub level: String,
+    /// The lowest acceptable share, 0–1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The highest acceptable share, 0–1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl Gate {
+    fn validate(&self) -> Result<(), RulesError> {
+        let bad = |what: String| Err(RulesError::Invalid(format!("gate on {} at {}: {what}", self.label, self.level)));
+        if !matches!(self.label.as_str(), "phishing" | "benign") {
+            return bad("label must be phishing or benign".into());
+        }
+        if !matches!(self.level.as_str(), "yellow" | "red") {
+            return bad("level must be yellow or red".into());
+        }
+        if self.min.is_none() && self.max.is_none() {
+            return bad("needs min or max".into());
+        }
+        for bound in self.min.iter().chain(&self.max) {
+            if !(0.0..=1.0).contains(bound) {
+                return bad(format!("bound {bound} is not between 0 and 1"));
+            }
+        }
+        if self.each_class && self.class.is_some() {
+            return bad("each_class and class exclude each other".into());
+        }
+        Ok(())
+    }
+}
+
 /// A complete rule set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// Rule set version; reported in every verdict as `pack_version`.
@@ -220,6 +268,9 @@ pub struct Rules {
     /// Phrases typical of phishing lures (matched case-insensitively in visible text).
     #[serde(default = "default_keywords")]
     pub keywords: Vec<String>,
+    /// Pre-publish gates for `pack test` on labelled URL lists.
+    #[serde(default = "default_gates", skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
 }
 
 const DEFAULT_RULES: &str = include_str!("../data/default_rules.json");
@@ -247,6 +298,13 @@ fn default_keywords() -> Vec<String> {
     serde_json::from_str::<serde_json::Value>(DEFAULT_RULES)
         .ok()
         .and_then(|v| serde_json::from_value(v["keywords"].clone()).ok())
+        .unwrap_or_default()
+}
+
+fn default_gates() -> Vec<Gate> {
+    serde_json::from_str::<serde_json::Value>(DEFAULT_RULES)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["gates"].clone()).ok())
         .unwrap_or_default()
 }
 
@@ -311,6 +369,9 @@ impl Rules {
         }
         for domain in &self.allowlists.cdn_domains {
             check_domain(domain)?;
+        }
+        for gate in &self.gates {
+            gate.validate()?;
         }
         Ok(())
     }

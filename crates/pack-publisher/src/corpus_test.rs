@@ -342,12 +342,15 @@ pub struct CorpusReport {
     pub max_fp: f64,
     /// Why the run fails; empty when it passes.
     pub failures: Vec<Failure>,
+    /// The labelled URL lists, URL only, against the pack's gates (absent with no lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urls: Option<crate::url_eval::UrlReport>,
 }
 
 impl CorpusReport {
-    /// Whether the pack passes.
+    /// Whether the pack passes: the corpus limits, the known false positives and every gate.
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.urls.as_ref().is_none_or(|u| u.passed())
     }
 }
 
@@ -441,13 +444,21 @@ pub fn evaluate(corpus: &Corpus, current: &Scores, previous: Option<&Scores>, li
         min_detection: limits.min_detection,
         max_fp: limits.max_fp,
         failures,
+        urls: None,
     }
 }
 
 /// Runs `pack test`: loads the pack (and the previous one), scores both over the corpus
-/// and evaluates the result.
-pub fn run(pack: &Path, corpus: &Path, previous: Option<&Path>, limits: Limits) -> Result<CorpusReport, CorpusError> {
-    let corpus = Corpus::read(corpus)?;
+/// and evaluates the result; then scans the labelled URL lists (`urls`, or the corpus's
+/// `urls/*.tsv` when none are given) against the pack's gates.
+pub fn run(
+    pack: &Path,
+    corpus_dir: &Path,
+    previous: Option<&Path>,
+    limits: Limits,
+    urls: &[PathBuf],
+) -> Result<CorpusReport, CorpusError> {
+    let corpus = Corpus::read(corpus_dir)?;
     let (engine, version) = load_pack(pack)?;
     let current = score(&engine, &version, &corpus)?;
     let previous = match previous {
@@ -457,5 +468,10 @@ pub fn run(pack: &Path, corpus: &Path, previous: Option<&Path>, limits: Limits) 
         }
         None => None,
     };
-    Ok(evaluate(&corpus, &current, previous.as_ref(), limits))
+    let mut report = evaluate(&corpus, &current, previous.as_ref(), limits);
+    let lists = if urls.is_empty() { crate::url_eval::default_lists(corpus_dir) } else { urls.to_vec() };
+    if !lists.is_empty() {
+        report.urls = Some(crate::url_eval::run(&engine, &lists, &engine.rules().gates)?);
+    }
+    Ok(report)
 }

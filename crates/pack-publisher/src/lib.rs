@@ -36,6 +36,7 @@ pub mod sign;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod testing;
+pub mod url_eval;
 pub mod validate;
 
 pub use build::{build, BuildOptions, BuildSummary};

@@ -66,7 +66,7 @@ fn the_corpus_and_its_known_false_positives_load() {
 fn a_pack_with_the_built_in_rules_meets_the_targets_with_rates_per_family() {
     let tmp = tempfile::tempdir().unwrap();
     let dist = pack(tmp.path(), "2025.09.24.15", &["unrelated-phish.example.com"]);
-    let report = corpus_test::run(&dist, &corpus_dir(), None, Limits::default()).unwrap();
+    let report = corpus_test::run(&dist, &corpus_dir(), None, Limits::default(), &[]).unwrap();
     assert!(report.passed(), "{:?}", report.failures);
     assert_eq!((report.detection.total, report.false_positive.total), (77, 83));
     assert!(report.detection.rate >= 0.95 && report.false_positive.rate <= 0.02);
@@ -75,7 +75,7 @@ fn a_pack_with_the_built_in_rules_meets_the_targets_with_rates_per_family() {
     assert_eq!((wallet.class.as_str(), wallet.rate.total), ("phishing", 9));
     assert!(report.previous_version.is_none() && report.changed.is_empty());
 
-    let strict = corpus_test::run(&dist, &corpus_dir(), None, Limits { min_detection: 0.999, max_fp: 0.02 }).unwrap();
+    let strict = corpus_test::run(&dist, &corpus_dir(), None, Limits { min_detection: 0.999, max_fp: 0.02 }, &[]).unwrap();
     assert_eq!(strict.failures.iter().map(|f| f.code).collect::<Vec<_>>(), ["detection_below_minimum"]);
 }
 
@@ -86,7 +86,7 @@ fn a_known_false_positive_that_comes_back_fails_the_run_and_the_change_is_listed
     // A feed lists the ISP's webmail host: the fixed false positive would return.
     let host = host_of(ROUNDCUBE);
     let current = pack(tmp.path(), "2025.09.25.15", &[host.as_str()]);
-    let report = corpus_test::run(&current, &corpus_dir(), Some(&previous), Limits::default()).unwrap();
+    let report = corpus_test::run(&current, &corpus_dir(), Some(&previous), Limits::default(), &[]).unwrap();
     assert!(!report.passed());
     let failure = report.failures.iter().find(|f| f.code == "known_false_positive_regressed").unwrap();
     assert_eq!(failure.file.as_deref(), Some(ROUNDCUBE));

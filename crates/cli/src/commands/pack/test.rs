@@ -8,6 +8,7 @@ use clap::Args;
 use ferretwatch_pack_publisher::corpus_test::{
     self, CorpusReport, Limits, Rate, DEFAULT_MAX_FP, DEFAULT_MIN_DETECTION,
 };
+use ferretwatch_pack_publisher::url_eval::{LevelCounts, UrlReport};
 use serde_json::json;
 
 use crate::error::CliError;
@@ -33,6 +34,10 @@ pub struct TestArgs {
     /// Fail above this share of benign pages at red.
     #[arg(long, default_value_t = DEFAULT_MAX_FP)]
     pub max_fp: f64,
+    /// A labelled URL list (`label<TAB>class<TAB>url`), scanned URL only against the gates
+    /// in the pack's rules; repeatable. Default: the corpus's `urls/*.tsv`.
+    #[arg(long = "urls", value_name = "FILE")]
+    pub urls: Vec<PathBuf>,
     #[command(flatten)]
     pub output: FormatArg,
 }
@@ -50,7 +55,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         }
         let limits = Limits { min_detection: args.min_detection, max_fp: args.max_fp };
         let previous = args.previous.as_deref().map(pack_dir);
-        let report = corpus_test::run(&pack_dir(&args.dir), &args.corpus, previous.as_deref(), limits)?;
+        let report = corpus_test::run(&pack_dir(&args.dir), &args.corpus, previous.as_deref(), limits, &args.urls)?;
         let status = if report.passed() { exit::SUCCESS } else { exit::FAILED };
         let json = json!({ "passed": report.passed(), "report": report });
         Ok(Report::new(text(&report), &json).with_status(status))
@@ -96,8 +101,14 @@ fn text(r: &CorpusReport) -> String {
             let _ = writeln!(out, "    {} expected {} got {} ({})", p.file, p.expected, p.level.as_str(), p.score);
         }
     }
+    if let Some(urls) = &r.urls {
+        url_text(&mut out, urls);
+    }
     for f in &r.failures {
         let _ = writeln!(out, "FAIL[{}]: {}", f.code, f.message);
+    }
+    for g in r.urls.iter().flat_map(|u| &u.gates).filter(|g| !g.passed) {
+        let _ = writeln!(out, "FAIL[gate_failed]: {} measured {:.4} on {} URLs", g.gate, g.share, g.total);
     }
     let _ = write!(
         out,
@@ -107,4 +118,44 @@ fn text(r: &CorpusReport) -> String {
         r.max_fp
     );
     out
+}
+
+fn url_text(out: &mut String, u: &UrlReport) {
+    let pct = |rate: f64| format!("{:.2}%", rate * 100.0);
+    let _ = writeln!(out, "labelled URLs, URL only ({}):", u.lists.join(", "));
+    let mut table = |title: &str, rows: &std::collections::BTreeMap<String, LevelCounts>, total: &LevelCounts| {
+        if total.total == 0 {
+            return;
+        }
+        let _ = writeln!(out, "  {title:<26} {:>8} {:>9} {:>9}", "urls", "yellow+", "red");
+        for (class, c) in rows.iter().chain(std::iter::once((&"(all)".to_owned(), total))) {
+            let _ = writeln!(out, "    {class:<24} {:>8} {:>9} {:>9}", c.total, pct(c.warned_rate), pct(c.red_rate));
+        }
+    };
+    table("phishing (recall)", &u.phishing, &u.phishing_total);
+    table("benign (false positives)", &u.benign, &u.benign_total);
+    for (label, rows) in [("missed", &u.phishing), ("false positive", &u.benign)] {
+        for (class, c) in rows {
+            for e in &c.examples {
+                let finding = e.finding.as_deref().unwrap_or("no finding");
+                let _ = writeln!(out, "    {label} {class}: {} {} {}: {finding}", e.url, e.level.as_str(), e.score);
+            }
+        }
+    }
+    if u.bad_lines > 0 {
+        let _ = writeln!(out, "  malformed lines: {} (skipped)", u.bad_lines);
+        for b in &u.bad_line_examples {
+            let _ = writeln!(out, "    {}:{}: {}", b.file, b.line, b.reason);
+        }
+    }
+    for g in &u.gates {
+        let _ = writeln!(
+            out,
+            "  gate {:<48} {:>8} on {:>7} {}",
+            g.gate,
+            pct(g.share),
+            g.total,
+            if g.passed { "ok" } else { "FAILED" }
+        );
+    }
 }
