@@ -57,3 +57,13 @@ if [ ! -f "$src/words" ]; then
 fi
 
 "$venv/bin/python" bench/eval_sets.py crates/detect/data/brands.json "$src" "$out"
+
+# The popular-domain guard: with --guard, rewrite crates/detect/data/popular_domains.json
+# from the tuning popularity list (needs a built `ferretwatch`).
+if [ "${2:-}" = "--guard" ]; then
+    "$venv/bin/pip" install --quiet "tldextract==5.1.3" >/dev/null
+    bin=${FERRETWATCH:-target/debug/ferretwatch}
+    "$bin" rules default | python3 -c 'import json,sys; r=json.load(sys.stdin); r["allowlists"]["popular_domains"]=[]; print(json.dumps(r))' > "$out/unguarded.json"
+    cut -f3 "$out/tune/popular.tsv" | "$bin" scan --batch - --rules "$out/unguarded.json" > "$out/popular-scan.jsonl"
+    "$venv/bin/python" bench/popular_guard.py "$out/tune/popular.tsv" "$out/popular-scan.jsonl" crates/detect/data/popular_domains.json
+fi

@@ -19,6 +19,7 @@ of the brand or word; Tranco's top 10k and the bank websites are measure-only, C
 top 20k and MetaMask's whitelist tune-only. Nothing measured is used to choose a default.
 """
 
+import collections
 import hashlib
 import json
 import os
@@ -51,6 +52,11 @@ HOSTING = ["weebly-site.com", "secure-session.top", "account-check.info", "verif
 # Latin letter -> Cyrillic look-alike (whole- and mixed-script variants)
 CYRILLIC = {"a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х", "y": "у", "i": "і", "j": "ј", "s": "ѕ", "h": "һ", "l": "ӏ", "d": "ԁ", "q": "ԛ", "w": "ԝ", "g": "ɡ"}
 DIACRITICS = {"a": "áàâäãå", "e": "éèêë", "i": "íìîï", "o": "óòôöõø", "u": "úùûü", "n": "ñṉ", "c": "ç", "s": "śš", "y": "ýÿ", "z": "žź", "g": "ğ", "l": "ĺļ", "r": "ŕ"}
+
+
+def is_country(suffix):
+    parts = suffix.split(".")
+    return len(parts) <= 2 and len(parts[-1]) == 2 and parts[-1].isalpha()
 
 
 def bucket(key):
@@ -126,6 +132,12 @@ def main():
     popular = set(tranco10k) | set(cisco)
     eth = json.load(open(os.path.join(sources, "eth-phishing-detect", "config.json")))
     owned = {d for b in brands for d in b["domains"]}
+    # A brand that registers its name under two or more country-code suffixes owns it under
+    # all of them (the engine's rule): such hosts are the brand's own, not lookalikes.
+    country = set()
+    for b in brands:
+        per = collections.Counter(d.split(".", 1)[0] for d in b["domains"] if is_country(d.split(".", 1)[1]))
+        country |= {label for label, n in per.items() if n >= 2}
 
     rows = {"tune": {}, "measure": {}}
 
@@ -156,6 +168,9 @@ def main():
             if not host or host.split(".", 1)[-1] in owned or host in owned:
                 continue
             reg = ".".join(host.split(".")[-2:])
+            first, rest = host.split(".", 1)
+            if first in country and is_country(rest):
+                continue
             if reg in popular or reg in owned:
                 skipped_popular += 1
                 continue

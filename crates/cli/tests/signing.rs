@@ -179,9 +179,9 @@ fn scan_with_a_pack_uses_its_intel_only_after_verifying_it() {
     };
     // Without the pack the URL looks ordinary.
     assert_eq!(scan(&[]).status.code(), Some(0));
-    // The spec weighs a reputation hit alone at 50: yellow.
+    // A listing alone is red (exit 20), taken at the lowest confidence of the pack's feeds.
     let out = scan(&["--pack", p(&pack), "--root", p(&root)]);
-    assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(20), "{}", String::from_utf8_lossy(&out.stderr));
     let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["pack_version"], "2025.09.24.15");
     assert!(verdict["findings"].as_array().unwrap().iter().any(|f| f["key"] == "reputation_hit"), "{verdict}");

@@ -71,10 +71,16 @@ impl Engine {
         Ok(self)
     }
 
-    /// Adds reputation data.
-    pub fn with_reputation(mut self, reputation: Reputation) -> Self {
+    /// Adds reputation data; the rules' `reputation_exempt` domains are added to its exempt list.
+    pub fn with_reputation(mut self, mut reputation: Reputation) -> Self {
+        reputation.exempt.extend(self.rules.allowlists.reputation_exempt.iter().cloned());
         self.reputation = Some(reputation);
         self
+    }
+
+    /// The reputation data, when any.
+    pub fn reputation(&self) -> Option<&Reputation> {
+        self.reputation.as_ref()
     }
 
     /// The rule set.

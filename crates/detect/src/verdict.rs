@@ -184,10 +184,10 @@ mod tests {
             Signal::new(Key::phishing_form_cross_domain, 900, "a"),
             Signal::new(Key::idn_homograph_high, 900, "b"),
         ]);
-        // 30*0.9 + 40*0.9 = 63
-        assert_eq!(score, 63);
+        // 30*0.9 + 60*0.9 = 81
+        assert_eq!(score, 81);
         assert_eq!(findings[0].key, Key::idn_homograph_high);
-        assert_eq!(findings[0].contribution, 36_000);
+        assert_eq!(findings[0].contribution, 54_000);
     }
 
     #[test]

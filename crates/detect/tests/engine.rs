@@ -112,9 +112,11 @@ fn user_allowlist_suppresses_warnings_but_not_severe_signals() {
 fn user_thresholds_override_the_rules() {
     let engine = Engine::builtin();
     let page = Page::url("https://paypa1.com/");
-    assert_eq!(scan(&engine, &page).level, Level::Green);
+    assert_eq!(scan(&engine, &page).level, Level::Yellow);
     let options = ScanOptions { thresholds: Some(Thresholds { yellow: 20, red: 30 }), ..ScanOptions::default() };
     assert_eq!(engine.scan(&page, &options).unwrap().level, Level::Red);
+    let options = ScanOptions { thresholds: Some(Thresholds { yellow: 90, red: 95 }), ..ScanOptions::default() };
+    assert_eq!(engine.scan(&page, &options).unwrap().level, Level::Green);
 }
 
 #[test]
@@ -255,7 +257,8 @@ fn reputation_hits_are_severe_and_explained() {
         Engine::builtin().with_reputation(Reputation { urls: IndicatorSet::Exact(urls), ..Reputation::default() });
     let verdict = scan(&engine, &Page::url("https://evil.example.org//login.php?session=1"));
     assert_eq!(keys(&verdict), vec!["reputation_hit"]);
-    assert_eq!(verdict.level, Level::Yellow);
+    // A listing in an exact set is red on its own, as a browser's blocklist page is.
+    assert_eq!(verdict.level, Level::Red);
 }
 
 #[test]

@@ -108,8 +108,11 @@ pub fn load(
         }
     }
     let rules = rules.ok_or(LoadError::NoRules)?;
-    let reputation =
+    let mut reputation =
         Reputation::from_filters(filters).map_err(|source| LoadError::Filter { name: "filters".into(), source })?;
+    if let Some(lowest) = manifest.attribution.iter().filter(|a| a.included).map(|a| a.confidence).min() {
+        reputation.feed_confidence = lowest;
+    }
     let mut engine = Engine::new(rules).map_err(LoadError::Rules)?.with_reputation(reputation);
     if !yara.is_empty() {
         engine = engine

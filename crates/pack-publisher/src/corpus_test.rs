@@ -345,6 +345,34 @@ pub struct CorpusReport {
     /// The labelled URL lists, URL only, against the pack's gates (absent with no lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub urls: Option<crate::url_eval::UrlReport>,
+    /// Domains the rules exempt from reputation that the pack's filters do list: each is a
+    /// feed's mistake the pack corrects, and is reported so it is reviewed, not forgotten.
+    pub reputation_exempt: Vec<ExemptListing>,
+}
+
+/// An exempt domain the filters list.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExemptListing {
+    /// The exempt domain.
+    pub domain: String,
+    /// What the filters say about it.
+    pub listing: String,
+}
+
+/// The exempt domains of the engine's rules that its filters list.
+pub fn exempt_listings(engine: &Engine) -> Vec<ExemptListing> {
+    let Some(reputation) = engine.reputation() else { return Vec::new() };
+    engine
+        .rules()
+        .allowlists
+        .reputation_exempt
+        .iter()
+        .filter_map(|domain| {
+            let target = ferretwatch_detect::filter::Target::parse(&format!("https://{domain}/")).ok()?;
+            let listing = reputation.lookup(&target)?;
+            Some(ExemptListing { domain: domain.clone(), listing: listing.evidence })
+        })
+        .collect()
 }
 
 impl CorpusReport {
@@ -445,6 +473,7 @@ pub fn evaluate(corpus: &Corpus, current: &Scores, previous: Option<&Scores>, li
         max_fp: limits.max_fp,
         failures,
         urls: None,
+        reputation_exempt: Vec::new(),
     }
 }
 
@@ -469,6 +498,7 @@ pub fn run(
         None => None,
     };
     let mut report = evaluate(&corpus, &current, previous.as_ref(), limits);
+    report.reputation_exempt = exempt_listings(&engine);
     let lists = if urls.is_empty() { crate::url_eval::default_lists(corpus_dir) } else { urls.to_vec() };
     if !lists.is_empty() {
         report.urls = Some(crate::url_eval::run(&engine, &lists, &engine.rules().gates)?);

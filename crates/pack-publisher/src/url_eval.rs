@@ -180,8 +180,8 @@ pub fn run(engine: &Engine, lists: &[PathBuf], gates: &[Gate]) -> Result<UrlRepo
     let options = ScanOptions::default();
     for path in lists {
         let name = path.display().to_string();
-        let text = std::fs::read(path)
-            .map_err(|e| CorpusError::Corpus { path: path.clone(), reason: e.to_string() })?;
+        let text =
+            std::fs::read(path).map_err(|e| CorpusError::Corpus { path: path.clone(), reason: e.to_string() })?;
         let text = String::from_utf8_lossy(&text);
         for item in parse_list(&name, &text, &mut bad) {
             let page = Page { url: &item.url, ..Page::default() };

@@ -51,9 +51,20 @@ pub const MAX_YARA_BYTES: u64 = 1 << 20;
 /// A Bloom filter whose expected false-positive rate at its count exceeds this is reported
 /// (the build targets 1e-6).
 pub const MAX_FILTER_FP_RATE: f64 = 1e-5;
-/// The highest weight a finding may carry: no single finding
-/// reaches red on its own; the spec's example weights run from 8 to 50.
+/// The highest weight a finding may carry, so that no single finding reaches red on its own
+/// (a lookalike host alone is a caution, not a block page)...
 pub const MAX_WEIGHT: u32 = 60;
+/// ...except a reputation listing: a host a trusted feed lists is red on its own, as in
+/// every browser's blocklist.
+pub const MAX_REPUTATION_WEIGHT: u32 = 100;
+
+fn max_weight(key: Key) -> u32 {
+    if key == Key::reputation_hit {
+        MAX_REPUTATION_WEIGHT
+    } else {
+        MAX_WEIGHT
+    }
+}
 /// Directory of a pack that holds earlier manifests kept by deploys; never validated.
 pub const HISTORY_DIR: &str = "history";
 
@@ -395,7 +406,7 @@ fn check_rules(manifest: &Manifest, contents: &BTreeMap<&str, Vec<u8>>, report: 
 }
 
 /// The sanity rules for scoring: thresholds
-/// `0 < yellow < red ≤ 100`; every weight 0–[`MAX_WEIGHT`] and no larger than its group's cap; every
+/// `0 < yellow < red ≤ 100`; every weight 0–[`MAX_WEIGHT`] ([`MAX_REPUTATION_WEIGHT`] for `reputation_hit`) and no larger than its group's cap; every
 /// cap 0–100; some weight non-zero; and the caps together able to reach red.
 pub fn check_scoring(rules: &Rules, file: Option<&str>, report: &mut Report) {
     let t = rules.thresholds;
@@ -410,8 +421,9 @@ pub fn check_scoring(rules: &Rules, file: Option<&str>, report: &mut Report) {
     for key in Key::ALL {
         let (weight, cap) = (rules.weights.get(*key), rules.caps.get(key.group()));
         groups.insert(key.group(), cap);
-        if weight > MAX_WEIGHT {
-            report.error("weight_range", file, format!("weight {} is {weight}, above {MAX_WEIGHT}", key.name()));
+        if weight > max_weight(*key) {
+            let max = max_weight(*key);
+            report.error("weight_range", file, format!("weight {} is {weight}, above {max}", key.name()));
         } else if weight > cap {
             report.error(
                 "weight_above_cap",

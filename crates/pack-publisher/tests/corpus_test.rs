@@ -75,7 +75,8 @@ fn a_pack_with_the_built_in_rules_meets_the_targets_with_rates_per_family() {
     assert_eq!((wallet.class.as_str(), wallet.rate.total), ("phishing", 9));
     assert!(report.previous_version.is_none() && report.changed.is_empty());
 
-    let strict = corpus_test::run(&dist, &corpus_dir(), None, Limits { min_detection: 0.999, max_fp: 0.02 }, &[]).unwrap();
+    let strict =
+        corpus_test::run(&dist, &corpus_dir(), None, Limits { min_detection: 0.999, max_fp: 0.02 }, &[]).unwrap();
     assert_eq!(strict.failures.iter().map(|f| f.code).collect::<Vec<_>>(), ["detection_below_minimum"]);
 }
 

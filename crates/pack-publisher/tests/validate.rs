@@ -123,7 +123,8 @@ fn insane_scoring_is_reported_with_one_code_per_rule() {
     let mut rules: serde_json::Value =
         serde_json::from_str(&ferretwatch_detect::Rules::builtin().to_json_pretty()).unwrap();
     rules["thresholds"] = serde_json::json!({ "yellow": 60, "red": 60 });
-    rules["weights"]["reputation_hit"] = serde_json::json!(80);
+    rules["weights"]["reputation_hit"] = serde_json::json!(80); // allowed: a listing may be red alone
+    rules["weights"]["idn_homograph_high"] = serde_json::json!(61); // not: a lookalike alone may not
     rules["weights"]["yara_phishing_high"] = serde_json::json!(45);
     rules["caps"]["yara"] = serde_json::json!(40);
     let (_tmp, dir) = built(Some(&rules.to_string()));
@@ -132,6 +133,9 @@ fn insane_scoring_is_reported_with_one_code_per_rule() {
     for code in ["thresholds", "weight_range", "weight_above_cap"] {
         assert!(found.contains(&code), "{code} missing from {found:?}");
     }
+    let range: Vec<_> = report.problems.iter().filter(|p| p.code == "weight_range").collect();
+    assert_eq!(range.len(), 1, "{range:?}");
+    assert!(range[0].message.contains("idn_homograph_high"), "{}", range[0].message);
     let capped = report.problems.iter().find(|p| p.code == "weight_above_cap").unwrap();
     assert!(capped.message.contains("yara_phishing_high"), "{}", capped.message);
 }

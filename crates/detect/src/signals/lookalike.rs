@@ -10,20 +10,121 @@ use crate::domain::{to_unicode, Target};
 use crate::rules::Key;
 use crate::verdict::Signal;
 
-/// Runs every lookalike check on the page's host.
+/// Runs every lookalike check on the page's host and keeps the strongest finding: one host
+/// is one lookalike, however many ways it resembles a brand.
 pub(crate) fn check(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
-    if target.ip.is_some() || index.is_brand_domain(target.registrable()) {
+    let registrable = target.registrable();
+    if target.ip.is_some() || index.is_brand_domain(registrable) || index.is_popular(registrable) {
         return;
     }
+    let mut found = Vec::new();
     let label = target.label();
     if !label.is_empty() {
         if label.contains("xn--") {
-            check_idn(target, label, index, out);
+            check_idn(target, label, index, &mut found);
         } else {
-            check_ascii(target, label, index, out);
+            check_ascii(target.registrable(), target.suffix(), label, index, Depth::Full, &mut found);
         }
     }
-    check_subdomain(target, index, out);
+    check_split(target, index, &mut found);
+    check_subdomain(target, index, &mut found);
+    let strongest = found.into_iter().max_by_key(|s| (s.key == Key::idn_homograph_high, s.confidence));
+    out.extend(strongest);
+}
+
+/// How far the ASCII checks go: all of them, or only the near-certain ones (exact,
+/// hyphen-split, confusable and brand-plus-words matches) where a looser match would be noise.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    Full,
+    Strict,
+}
+
+/// Words phishing hosts add to a brand's name; a brand inside a longer label counts as an
+/// imitation when the rest is one of these (`paypalsecure`, `myamazonlogin`).
+const LURE_WORDS: &[&str] = &[
+    "login",
+    "logon",
+    "signin",
+    "signon",
+    "secure",
+    "security",
+    "account",
+    "accounts",
+    "verify",
+    "verification",
+    "update",
+    "support",
+    "help",
+    "online",
+    "service",
+    "services",
+    "auth",
+    "wallet",
+    "pay",
+    "payment",
+    "billing",
+    "my",
+    "app",
+    "web",
+    "mail",
+    "bank",
+    "banking",
+    "id",
+    "confirm",
+    "unlock",
+    "recovery",
+    "restore",
+    "claim",
+    "reward",
+    "rewards",
+    "bonus",
+    "gift",
+    "refund",
+    "alert",
+    "notice",
+    "center",
+    "centre",
+    "portal",
+    "access",
+    "customer",
+    "client",
+    "official",
+    "team",
+    "check",
+    "review",
+    "validate",
+    "sso",
+    "token",
+    "airdrop",
+    "connect",
+];
+
+/// The part of `label` around the brand label at `start..end`, when it is only lure words.
+fn only_lure_words(rest: &str) -> bool {
+    if rest.is_empty() {
+        return true;
+    }
+    LURE_WORDS.iter().any(|w| rest.strip_prefix(w).is_some_and(only_lure_words))
+}
+
+/// The brand spread over the last subdomain label and the domain's label (`am.azon.com`,
+/// `pay.pal-secure.com`): the joined label is checked with the near-certain checks only.
+fn check_split(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
+    let sub = target.subdomain();
+    let label = target.label();
+    let Some(last) = sub.rsplit('.').next().filter(|l| !l.is_empty() && l.len() <= 24) else { return };
+    if label.is_empty() || label.contains("xn--") || last.contains("xn--") {
+        return;
+    }
+    let joined = format!("{last}{label}");
+    let mut found = Vec::new();
+    let shown = format!("{last}.{}", target.registrable());
+    check_ascii(&shown, target.suffix(), &joined, index, Depth::Strict, &mut found);
+    for mut signal in found {
+        signal.evidence = format!("{shown} splits a brand across labels ('{last}' + '{label}'): {}", signal.evidence);
+        out.push(signal);
+    }
 }
 
 fn brand_of(index: &BrandIndex, label: usize) -> (&str, &str) {
@@ -54,7 +155,7 @@ fn check_idn(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<Sig
             target.suffix()
         );
         out.push(signal(index, Key::idn_homograph_high, 950, l, evidence));
-    } else if let Some((l, distance)) = nearest_label(index, &canon) {
+    } else if let Some((l, distance)) = nearest_label(index, &canon, true) {
         let (name, domain) = brand_of(index, l);
         let evidence = format!(
             "{} is displayed as {}.{}, within {distance} edit(s) of {name} ({domain}) after confusable folding{scripts}{confusables}",
@@ -86,14 +187,11 @@ fn describe_confusables(shown: &str) -> String {
     text
 }
 
-fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<Signal>) {
-    let reg = target.registrable();
+fn check_ascii(reg: &str, suffix: &str, label: &str, index: &BrandIndex, depth: Depth, out: &mut Vec<Signal>) {
     if let Some(&l) = index.exact(label).first() {
         let (name, domain) = brand_of(index, l);
-        let evidence = format!(
-            "{reg} uses the name of {name} under another suffix (.{}); {name}'s domain is {domain}",
-            target.suffix()
-        );
+        let evidence =
+            format!("{reg} uses the name of {name} under another suffix (.{suffix}); {name}'s domain is {domain}");
         out.push(signal(index, Key::idn_homograph_high, 800, l, evidence));
         return;
     }
@@ -139,9 +237,15 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
             }
         }
     }
+    if depth == Depth::Strict {
+        return;
+    }
     let candidates = std::iter::once(joined.as_ref()).chain(tokens.filter(|_| label.contains('-')));
-    for candidate in candidates {
-        if let Some((l, distance)) = nearest_label(index, candidate) {
+    // The nearest brand by edits, raw or after folding; then a brand inside the label,
+    // which may be the stronger finding (`paypalsecure` is 2 edits from nothing useful).
+    let mut near = usize::MAX;
+    for candidate in candidates.clone() {
+        if let Some((l, distance)) = nearest_label(index, candidate, false) {
             let (name, domain) = brand_of(index, l);
             let brand_label = &index.labels[l].text;
             let class = typo_class(candidate, brand_label);
@@ -155,16 +259,44 @@ fn check_ascii(target: &Target, label: &str, index: &BrandIndex, out: &mut Vec<S
                 l,
                 evidence,
             ));
-            return;
+            near = distance;
+            break;
+        }
+    }
+    // Folding confusables first can bring a label nearer (`bankofm0ntrcal`: 2 edits raw,
+    // 1 after folding); only a nearer match is reported, so the raw one stays when equal.
+    for candidate in candidates.filter(|_| near > 1) {
+        let canon = canonical(candidate);
+        if let Some((l, distance)) = nearest_label(index, &canon, true).filter(|&(_, d)| d < near) {
+            let (name, domain) = brand_of(index, l);
+            let brand_label = &index.labels[l].text;
+            let evidence = format!(
+                "{reg}: '{candidate}' reads as '{canon}' with confusable characters folded, {distance} edit(s) from {name}'s '{brand_label}' ('{}'); {name}'s domain is {domain}",
+                index.labels[l].canon
+            );
+            out.push(signal(
+                index,
+                Key::idn_homograph_medium,
+                fuzzy_confidence(brand_label.len(), distance),
+                l,
+                evidence,
+            ));
+            break;
         }
     }
     if let Some(ac) = &index.contained {
         if let Some(m) = ac.find(joined.as_ref()) {
             let l = index.contained_ids[m.pattern().as_usize()];
             let (name, domain) = brand_of(index, l);
-            let evidence =
-                format!("{reg} contains {name}'s name ('{}'); {name}'s domain is {domain}", index.labels[l].text);
-            out.push(signal(index, Key::idn_homograph_medium, 650, l, evidence));
+            let text = &index.labels[l].text;
+            let rest = format!("{}{}", &joined[..m.start()], &joined[m.end()..]);
+            let (confidence, how) = if only_lure_words(&joined[..m.start()]) && only_lure_words(&joined[m.end()..]) {
+                (850, format!(" with a lure word ('{rest}')"))
+            } else {
+                (650, String::new())
+            };
+            let evidence = format!("{reg} contains {name}'s name ('{text}'){how}; {name}'s domain is {domain}");
+            out.push(signal(index, Key::idn_homograph_medium, confidence, l, evidence));
         }
     }
 }
@@ -211,7 +343,7 @@ fn check_subdomain(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
             let (name, domain) = brand_of(index, l);
             let evidence =
                 format!("{name}'s name appears in the subdomain {sub} of {reg}; {name}'s domain is {domain}");
-            out.push(signal(index, Key::idn_homograph_medium, 750, l, evidence));
+            out.push(signal(index, Key::idn_homograph_medium, 850, l, evidence));
             return;
         }
     }
@@ -276,15 +408,16 @@ fn max_distance(len: usize) -> usize {
 
 fn fuzzy_confidence(brand_len: usize, distance: usize) -> u16 {
     match (brand_len, distance) {
-        (_, 2) => 600,
         (0..=4, _) => 500,
-        (5..=6, _) => 700,
-        _ => 850,
+        (_, 1) => 850,
+        (0..=8, _) => 600,
+        _ => 800,
     }
 }
 
-/// The brand label nearest to `candidate` within the tolerated distance (> 0).
-fn nearest_label(index: &BrandIndex, candidate: &str) -> Option<(usize, usize)> {
+/// The brand label nearest to `candidate` within the tolerated distance (> 0), compared
+/// with the labels' text, or with their canonical forms when `canon`.
+fn nearest_label(index: &BrandIndex, candidate: &str, canon: bool) -> Option<(usize, usize)> {
     let bytes = candidate.as_bytes();
     let n = bytes.len();
     if !(4..=63).contains(&n) {
@@ -297,11 +430,12 @@ fn nearest_label(index: &BrandIndex, candidate: &str) -> Option<(usize, usize)> 
         if k == 0 || len.abs_diff(n) > k {
             continue;
         }
-        for &(label_mask, l) in index.of_len(len) {
+        for &(label_mask, l) in index.of_len(len, canon) {
             if (label_mask ^ mask).count_ones() as usize > 2 * k {
                 continue;
             }
-            if let Some(d) = osa_distance_within(bytes, index.labels[l].text.as_bytes(), k) {
+            let label = if canon { &index.labels[l].canon } else { &index.labels[l].text };
+            if let Some(d) = osa_distance_within(bytes, label.as_bytes(), k) {
                 if d > 0 && best.is_none_or(|(_, bd)| d < bd) {
                     best = Some((l, d));
                 }

@@ -10,7 +10,7 @@ use crate::rules::Key;
 use crate::verdict::Signal;
 
 /// Reputation data: hosts (and registrable domains), normalised URLs, IPs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Reputation {
     /// Listed hosts and registrable domains.
     pub hosts: IndicatorSet,
@@ -18,6 +18,24 @@ pub struct Reputation {
     pub urls: IndicatorSet,
     /// Listed IP addresses, in their canonical text form.
     pub ips: IndicatorSet,
+    /// The confidence of the feeds behind the filters, per mille: the lowest of the feeds a
+    /// pack merged (a hit cannot tell which feed listed it, so it is taken at the weakest).
+    pub feed_confidence: u16,
+    /// Domains a feed lists wrongly (the rules' `reputation_exempt`): they and their
+    /// subdomains never hit.
+    pub exempt: Vec<String>,
+}
+
+impl Default for Reputation {
+    fn default() -> Self {
+        Reputation {
+            hosts: IndicatorSet::default(),
+            urls: IndicatorSet::default(),
+            ips: IndicatorSet::default(),
+            feed_confidence: 1000,
+            exempt: Vec::new(),
+        }
+    }
 }
 
 impl Reputation {
@@ -54,7 +72,9 @@ impl Reputation {
     /// Looks a page up: its IP address, then its host and each parent down to the
     /// registrable domain, then its URL key without and with the query.
     pub fn lookup(&self, target: &Target) -> Option<Listing> {
-        let hit = |set: &IndicatorSet, evidence: String| Some(Listing { confidence: confidence(set), evidence });
+        let hit = |set: &IndicatorSet, evidence: String| {
+            Some(Listing { confidence: confidence(set).min(self.feed_confidence), evidence })
+        };
         if let Some(ip) = target.ip {
             let text = ip.to_string();
             if self.ips.contains(&text) {
@@ -94,8 +114,18 @@ impl Reputation {
     }
 }
 
-/// Pushes the reputation signal when the page is listed.
+impl Reputation {
+    /// The exempt domain covering `host`, when one does.
+    pub fn exempted(&self, host: &str) -> Option<&str> {
+        self.exempt.iter().map(String::as_str).find(|domain| crate::domain::host_within(host, domain))
+    }
+}
+
+/// Pushes the reputation signal when the page is listed and not exempt.
 pub(crate) fn check(target: &Target, reputation: &Reputation, out: &mut Vec<Signal>) {
+    if reputation.exempted(target.host()).is_some() {
+        return;
+    }
     if let Some(listing) = reputation.lookup(target) {
         out.push(Signal::new(Key::reputation_hit, listing.confidence, listing.evidence));
     }
@@ -123,7 +153,21 @@ mod tests {
             hosts: set(&["evil.example", "phish.blogspot.com", "kit.sites.example.org"]),
             urls: set(&["forms.example.net/f/abc", "docs.example.net/view?id=7"]),
             ips: IndicatorSet::Bloom(bloom),
+            ..Reputation::default()
         }
+    }
+
+    #[test]
+    fn feed_confidence_bounds_the_hit_and_exempt_domains_never_hit() {
+        let mut reputation = reputation();
+        reputation.feed_confidence = 800;
+        let mut out = Vec::new();
+        check(&Target::parse("https://evil.example/").unwrap(), &reputation, &mut out);
+        assert_eq!(out[0].confidence, 800);
+        reputation.exempt = vec!["evil.example".into()];
+        assert!(!hit_in(&reputation, "https://login.evil.example/"));
+        assert_eq!(reputation.exempted("login.evil.example"), Some("evil.example"));
+        assert!(hit_in(&reputation, "https://phish.blogspot.com/"));
     }
 
     fn hit_in(reputation: &Reputation, url: &str) -> bool {

@@ -104,6 +104,13 @@ fn text(r: &CorpusReport) -> String {
     if let Some(urls) = &r.urls {
         url_text(&mut out, urls);
     }
+    for e in &r.reputation_exempt {
+        let _ = writeln!(
+            out,
+            "  reputation exempt: {} ({}), suppressed by the rules' reputation_exempt",
+            e.domain, e.listing
+        );
+    }
     for f in &r.failures {
         let _ = writeln!(out, "FAIL[{}]: {}", f.code, f.message);
     }
