@@ -8,6 +8,10 @@
 # - moto, the local S3-compatible server (installed with pip if missing).
 # FERRETWATCH_SKIP_POSTGRES=1 or FERRETWATCH_SKIP_S3=1 skips the matching setup, and the
 # matching tests are built as ignored: cargo reports them as "ignored", never as passed.
+#
+# Then, with no arguments, detection on the measuring sets (scripts/detection-eval.sh:
+# labelled URL lists built from PyPI, npm and Debian packages, against the gates of the
+# built-in rules). FERRETWATCH_SKIP_EVAL=1 skips it and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +35,13 @@ for skip in FERRETWATCH_SKIP_POSTGRES FERRETWATCH_SKIP_S3; do
     [[ "${!skip:-}" == 1 ]] && echo "== $skip=1: those tests are reported as ignored"
 done
 
-exec cargo test --workspace "$@"
+cargo test --workspace "$@"
+
+if [[ $# -eq 0 ]]; then
+    if [[ "${FERRETWATCH_SKIP_EVAL:-}" == 1 ]]; then
+        echo "== detection evaluation: SKIPPED (FERRETWATCH_SKIP_EVAL=1)"
+    else
+        echo "== detection evaluation on the measuring sets"
+        ./scripts/detection-eval.sh
+    fi
+fi

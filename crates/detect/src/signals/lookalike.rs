@@ -118,8 +118,16 @@ fn check_split(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
         return;
     }
     let joined = format!("{last}{label}");
-    let mut found = Vec::new();
     let shown = format!("{last}.{}", target.registrable());
+    if let Some(&l) = index.exact(&joined).first() {
+        let (name, domain) = brand_of(index, l);
+        let evidence = format!(
+            "{shown} splits a brand across labels: '{last}' + '{label}' reads '{joined}', {name}'s name; {name}'s domain is {domain}"
+        );
+        out.push(signal(index, Key::idn_homograph_high, 900, l, evidence));
+        return;
+    }
+    let mut found = Vec::new();
     check_ascii(&shown, target.suffix(), &joined, index, Depth::Strict, &mut found);
     for mut signal in found {
         signal.evidence = format!("{shown} splits a brand across labels ('{last}' + '{label}'): {}", signal.evidence);
@@ -668,6 +676,69 @@ mod tests {
         other.push(Signal::new(Key::brand_title_mismatch, 800, "title").with_brand("Chase"));
         elevate(&mut other);
         assert_eq!(other[0].key, Key::idn_homograph_medium);
+    }
+
+    #[test]
+    fn diacritics_and_letters_with_hooks_fold_to_the_brand() {
+        for url in ["https://amazoṉ.com/", "https://paypál.com/", "https://łöwes.com/", "https://ƴāndex.com/"] {
+            let f = findings(url);
+            assert_eq!(f.len(), 1, "{url}: {f:?}");
+            assert_eq!(f[0].key, Key::idn_homograph_high, "{url}: {f:?}");
+            assert!(f[0].evidence.contains("looks like") || f[0].evidence.contains("homograph"), "{}", f[0].evidence);
+        }
+    }
+
+    #[test]
+    fn several_confusables_with_an_edit_are_found_and_named() {
+        // g00gie: two digit swaps and an i for l; arnericarexpress: rn for m and an edit.
+        for (url, brand) in [("https://g00gie.com/", "Google"), ("https://arnericarexpress.com/", "American Express")] {
+            let f = findings(url);
+            assert_eq!(f.len(), 1, "{url}: {f:?}");
+            assert_eq!(f[0].brand.as_deref(), Some(brand), "{url}");
+            assert!(f[0].confidence >= 800, "{url}: {f:?}");
+        }
+        let f = findings("https://rnyetherwallet.com/");
+        assert_eq!(f[0].brand.as_deref(), Some("MyEtherWallet"), "{f:?}");
+        assert!(f[0].evidence.contains("confusable"), "{}", f[0].evidence);
+    }
+
+    #[test]
+    fn a_brand_split_across_labels_is_high_and_says_so() {
+        for url in ["https://am.azon.com/", "https://pay.pal-secure.com/"] {
+            let f = findings(url);
+            assert_eq!(f.len(), 1, "{url}: {f:?}");
+            assert!(f[0].evidence.contains("splits a brand across labels"), "{url}: {}", f[0].evidence);
+            assert!(f[0].confidence >= 850, "{url}: {f:?}");
+        }
+        // Ordinary subdomains of ordinary domains do not join into anything.
+        assert!(findings("https://my.bank-of-nowhere.example/").is_empty());
+    }
+
+    #[test]
+    fn a_brand_with_a_lure_word_warns_and_a_longer_word_does_not() {
+        let f = findings("https://paypalsecurelogin.com/");
+        assert!(f[0].confidence >= 850 && f[0].evidence.contains("lure word"), "{f:?}");
+        let f = findings("https://altruist.com/");
+        assert!(f.iter().all(|s| s.confidence < 800), "{f:?}");
+    }
+
+    #[test]
+    fn one_host_gives_one_lookalike_finding() {
+        // Hyphen split, brand in the subdomain and an edit all apply; only the strongest is kept.
+        let f = findings("https://paypal.pay-pal.com/");
+        assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    #[test]
+    fn popular_domains_and_country_domains_of_a_brand_are_never_flagged() {
+        let mut rules = Rules::builtin();
+        rules.allowlists.popular_domains = vec!["paypak.com".into()];
+        let index = BrandIndex::new(&rules);
+        let mut out = Vec::new();
+        check(&Target::parse("https://www.paypak.com/").unwrap(), &index, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        assert!(findings("https://google.co.ke/").is_empty());
+        assert!(!findings("https://google.xyz/").is_empty());
     }
 
     #[test]
