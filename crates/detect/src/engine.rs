@@ -113,20 +113,28 @@ impl Engine {
             if cut {
                 truncated.push("html");
             }
-            let facts = html::extract(source);
+            let mut facts = html::extract(source);
             if facts.text_truncated {
                 truncated.push("text");
             }
-            (source, facts)
+            let written = crate::decode::written_payloads(&facts.inline_scripts).join("\n");
+            if !written.is_empty() {
+                facts.merge_written(html::extract(&written));
+            }
+            (source, written, facts)
         });
-        let from_html = facts.iter().flat_map(|(_, f)| f.resources.iter().map(|(k, u)| (*k, u.as_str())));
+        let from_html = facts.iter().flat_map(|(_, _, f)| f.resources.iter().map(|(k, u)| (*k, u.as_str())));
         let resources = self.bounded(from_html.chain(extra), &mut truncated);
         hotlink::check(&target, resources.into_iter(), &self.index, &self.rules.allowlists.cdn_domains, &mut signals);
-        if let Some((source, facts)) = &facts {
+        if let Some((source, written, facts)) = &facts {
             ui::check(&target, facts, &self.index, self.keywords.as_ref(), &mut signals);
             let outbound = ui::outbound_hosts(&target, facts);
             lookalike::check_outbound(&target, outbound.iter().map(String::as_str), &self.index, &mut signals);
-            partial |= self.check_yara(source, facts, &mut truncated, &mut signals);
+            if let Some(reputation) = &self.reputation {
+                let redirects = ui::redirect_targets(&target, facts);
+                reputation::check_redirects(&target, redirects.iter().map(String::as_str), reputation, &mut signals);
+            }
+            partial |= self.check_yara(source, written, facts, &mut truncated, &mut signals);
         }
 
         lookalike::elevate(&mut signals);
@@ -178,18 +186,20 @@ impl Engine {
     fn check_favicon(&self, _: &Target, _: &Page<'_>, _: &mut Vec<&'static str>, _: &mut Vec<Signal>) {}
 
     /// Runs YARA over the HTML source (which holds the inline scripts and event handlers
-    /// verbatim) followed by the visible text; returns whether it timed out.
+    /// verbatim), the visible text and the markup the script decodes and writes; returns
+    /// whether it timed out.
     #[cfg(feature = "yara")]
     fn check_yara(
         &self,
         source: &str,
+        written: &str,
         facts: &html::PageFacts,
         truncated: &mut Vec<&'static str>,
         out: &mut Vec<Signal>,
     ) -> bool {
         let Some(yara) = &self.yara else { return false };
         let mut buffer = Vec::with_capacity(source.len() + facts.text.len() + 1);
-        for part in [source, facts.text.as_str()] {
+        for part in [source, facts.text.as_str(), written] {
             let room = limits::MAX_YARA_BYTES.saturating_sub(buffer.len());
             let (part, cut) = truncate_str(part, room);
             if cut {
@@ -204,7 +214,14 @@ impl Engine {
     }
 
     #[cfg(not(feature = "yara"))]
-    fn check_yara(&self, _: &str, _: &html::PageFacts, _: &mut Vec<&'static str>, _: &mut Vec<Signal>) -> bool {
+    fn check_yara(
+        &self,
+        _: &str,
+        _: &str,
+        _: &html::PageFacts,
+        _: &mut Vec<&'static str>,
+        _: &mut Vec<Signal>,
+    ) -> bool {
         false
     }
 }

@@ -27,6 +27,8 @@ pub struct Form {
     pub action: Option<String>,
     /// Inputs, selects and textareas.
     pub inputs: Vec<Input>,
+    /// Whether the form exists only in markup the page's script decodes and writes.
+    pub written_by_script: bool,
 }
 
 /// Facts collected from a page.
@@ -66,6 +68,34 @@ impl PageFacts {
     /// All inputs of all forms.
     pub fn inputs(&self) -> impl Iterator<Item = &Input> {
         self.forms.iter().flat_map(|f| f.inputs.iter())
+    }
+
+    /// Adds the facts of markup the page's script writes (already decoded and bounded):
+    /// its forms (marked as written by script), redirects, links, resources, text and code.
+    pub(crate) fn merge_written(&mut self, written: PageFacts) {
+        self.forms.extend(written.forms.into_iter().filter(|f| f.action.is_some() || !f.inputs.is_empty()).map(
+            |mut f| {
+                f.written_by_script = true;
+                f
+            },
+        ));
+        self.script_redirects.extend(written.script_redirects);
+        if self.meta_refresh.is_none() {
+            self.meta_refresh = written.meta_refresh;
+        }
+        let room = 200usize.saturating_sub(self.links.len());
+        self.links.extend(written.links.into_iter().take(room));
+        self.resources.extend(written.resources);
+        self.data_scripts += written.data_scripts;
+        if !written.text.is_empty() && self.text.len() < crate::input::limits::MAX_TEXT_BYTES {
+            self.text.push(' ');
+            self.text.push_str(&written.text);
+        }
+        self.inline_scripts.push('\n');
+        self.inline_scripts.push_str(&written.inline_scripts);
+        if self.title.is_empty() {
+            self.title = written.title;
+        }
     }
 }
 
@@ -245,7 +275,8 @@ impl Collector {
                 if let Some(form) = self.current_form.take() {
                     facts.forms.push(form);
                 }
-                self.current_form = Some(Form { action: tag.attr("action"), inputs: Vec::new() });
+                self.current_form =
+                    Some(Form { action: tag.attr("action"), inputs: Vec::new(), written_by_script: false });
             }
             b"input" | b"textarea" | b"select" => {
                 let kind = if name == b"input" {

@@ -23,6 +23,7 @@
 
 mod bloom;
 mod brands;
+mod decode;
 mod domain;
 mod engine;
 mod error;

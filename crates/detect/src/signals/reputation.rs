@@ -131,6 +131,30 @@ pub(crate) fn check(target: &Target, reputation: &Reputation, out: &mut Vec<Sign
     }
 }
 
+/// A page that sends its visitors on by itself (meta refresh, script redirect) to a listed
+/// URL or host is as bad as the listed page: the listing counts at its own confidence.
+pub(crate) fn check_redirects<'a>(
+    page: &Target,
+    targets: impl Iterator<Item = &'a str>,
+    reputation: &Reputation,
+    out: &mut Vec<Signal>,
+) {
+    if out.iter().any(|s| s.key == Key::reputation_hit) {
+        return;
+    }
+    for url in targets {
+        let Ok(target) = Target::parse(url) else { continue };
+        if target.host() == page.host() || reputation.exempted(target.host()).is_some() {
+            continue;
+        }
+        if let Some(listing) = reputation.lookup(&target) {
+            let evidence = format!("the page redirects to {url}: {}", listing.evidence);
+            out.push(Signal::new(Key::reputation_hit, listing.confidence, evidence));
+            return;
+        }
+    }
+}
+
 /// How sure a hit is: certain in an exact set, nearly so in a Bloom filter.
 fn confidence(set: &IndicatorSet) -> u16 {
     match set {

@@ -18,11 +18,12 @@ pub(super) fn forms(target: &Target, facts: &PageFacts, out: &mut Vec<Signal>) {
             continue;
         }
         let has_password = form.inputs.iter().any(|i| i.kind == "password");
+        let written = if form.written_by_script { " (a form the page's script decodes and writes)" } else { "" };
         if has_password {
             out.push(Signal::new(
                 Key::phishing_form_cross_domain,
                 900,
-                format!("a password form on {} posts to {host}", target.registrable()),
+                format!("a password form on {} posts to {host}{written}", target.registrable()),
             ));
         } else if !reported_other {
             reported_other = true;

@@ -66,6 +66,18 @@ pub(crate) fn check(
     evasive_redirect(target, facts, out);
 }
 
+/// Absolute URLs the page redirects to by itself (meta refresh, script redirects), at most 8.
+pub(crate) fn redirect_targets(target: &Target, facts: &PageFacts) -> Vec<String> {
+    let refresh = facts.meta_refresh.iter().map(|(url, _)| url.as_str());
+    refresh
+        .chain(facts.script_redirects.iter().map(String::as_str))
+        .filter_map(|url| target.url.join(url.trim()).ok())
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .map(String::from)
+        .take(8)
+        .collect()
+}
+
 /// Hosts the page sends visitors to: form actions, redirect targets, then links.
 pub(crate) fn outbound_hosts(target: &Target, facts: &PageFacts) -> Vec<String> {
     let actions = facts.forms.iter().filter_map(|f| f.action.as_deref());
