@@ -209,11 +209,14 @@ fn a_domain_first_seen_within_a_day_is_new() {
 
 #[test]
 fn a_favicon_that_looks_like_a_brands_is_a_mismatch_off_the_brand_host() {
+    // A logo with some structure: a ring and a bar, as icons have.
     let logo = image::RgbImage::from_fn(64, 64, |x, y| {
-        if (x / 16 + y / 16) % 2 == 0 {
+        let (dx, dy) = (x as i32 - 24, y as i32 - 28);
+        let d2 = dx * dx + dy * dy;
+        if (120..=380).contains(&d2) || (44..52).contains(&x) && y > 10 {
             image::Rgb([0, 48, 135])
         } else {
-            image::Rgb([0, 156, 222])
+            image::Rgb([255, 255, 255])
         }
     });
     let mut png = Vec::new();
@@ -225,11 +228,11 @@ fn a_favicon_that_looks_like_a_brands_is_a_mismatch_off_the_brand_host() {
     rules.brands.iter_mut().find(|b| b.name == "PayPal").unwrap().favicon_phashes = vec![format!("{hash:016x}")];
     let engine = Engine::new(rules).unwrap();
 
-    // A slightly altered copy (one block recoloured) still matches.
+    // A slightly altered copy (a corner recoloured) still matches.
     let mut altered = logo;
-    for x in 0..8 {
-        for y in 0..8 {
-            altered.put_pixel(x, y, image::Rgb([10, 60, 140]));
+    for x in 0..6 {
+        for y in 0..6 {
+            altered.put_pixel(x, y, image::Rgb([200, 210, 230]));
         }
     }
     let mut altered_png = Vec::new();
@@ -300,4 +303,30 @@ fn a_redirect_to_a_listed_host_is_a_reputation_hit() {
     let clean = r#"<html><head><meta http-equiv="refresh" content="0; url=https://ok.example/"></head></html>"#;
     let verdict = scan(&engine, &Page { url: "https://short.example/abc", html: Some(clean), ..Page::default() });
     assert!(!keys(&verdict).contains(&"reputation_hit"));
+}
+
+#[test]
+fn the_built_in_brands_recognise_their_logos_as_favicons() {
+    let fixture = |name: &str| {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/icons").join(name))
+            .unwrap()
+    };
+    let engine = Engine::builtin();
+    for (file, brand) in [("paypal-32.png", "PayPal"), ("netflix-16.png", "Netflix")] {
+        let icon = fixture(file);
+        let page = Page { url: "https://account-review.example/", favicon: Some(&icon), ..Page::default() };
+        let verdict = scan(&engine, &page);
+        let finding = verdict.findings.iter().find(|f| f.key == Key::brand_asset_mismatch).expect(file);
+        assert_eq!(finding.brand.as_deref(), Some(brand), "{file}");
+        assert!(finding.evidence.contains("perceptual hash distance"), "{}", finding.evidence);
+    }
+    // Other projects' logos match no brand, and a brand's own host may show its logo.
+    for file in ["rust-32.png", "wikipedia-32.png"] {
+        let icon = fixture(file);
+        let verdict = scan(&engine, &Page { url: "https://example.org/", favicon: Some(&icon), ..Page::default() });
+        assert!(keys(&verdict).is_empty(), "{file}: {:?}", keys(&verdict));
+    }
+    let icon = fixture("paypal-32.png");
+    let own = scan(&engine, &Page { url: "https://www.paypal.com/", favicon: Some(&icon), ..Page::default() });
+    assert!(own.findings.is_empty());
 }

@@ -20,6 +20,13 @@ pub enum RulesCommand {
         /// The file to check (`-` for standard input).
         file: PathBuf,
     },
+    /// Print the perceptual hash of favicons or logos (ICO, PNG, GIF, JPEG, BMP), as a
+    /// brand's `favicon_phashes` lists them: `HASH  FILE` per line.
+    Phash {
+        /// The image files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Runs a rules command.
@@ -35,6 +42,17 @@ pub fn run(command: RulesCommand) -> ExitCode {
                 rules.brands.len(),
                 rules.keywords.len()
             )))
+        }
+        RulesCommand::Phash { files } => {
+            let mut lines = Vec::new();
+            for file in &files {
+                let bytes = read_input(file)?;
+                let hash = ferretwatch_detect::rules::favicon_phash(&bytes).ok_or_else(|| {
+                    CliError::input("image_invalid", format!("{}: not an image this build decodes", file.display()))
+                })?;
+                lines.push(format!("{hash:016x}  {}", file.display()));
+            }
+            Ok(Report::text(lines.join("\n")))
         }
     })
 }

@@ -25,7 +25,7 @@ pub fn phash(bytes: &[u8]) -> Option<u64> {
     limits.max_alloc = Some(16 * 1024 * 1024);
     reader.limits(limits);
     let image = reader.decode().ok()?;
-    let hasher = HasherConfig::new().hash_size(8, 8).hash_alg(HashAlg::Mean).preproc_dct().to_hasher();
+    let hasher = HasherConfig::new().hash_size(8, 8).hash_alg(HashAlg::Median).preproc_dct().to_hasher();
     let hash = hasher.hash_image(&image);
     let bytes: [u8; 8] = hash.as_bytes().try_into().ok()?;
     Some(u64::from_be_bytes(bytes))
