@@ -19,7 +19,7 @@ KINDS = [
     ("idn-mixed", r"is displayed as .*, which mixes scripts"),
     ("other-suffix", r"uses the name of .* under another suffix"),
     ("hyphen-split", r"name split by hyphens"),
-    ("split-labels", r"split across labels"),
+    ("split-labels", r"splits a brand across labels"),
     ("confusable", r"reads as .* with confusable characters"),
     ("brand-plus-words", r"combines .*'s name with other words"),
     ("confusable-plus-words", r"combines .* written with confusable"),

@@ -176,6 +176,11 @@ impl BrandIndex {
         if let Some(owner) = self.owners.get(registrable) {
             return Some(*owner);
         }
+        // Country-code suffixes end in a dot and two letters: most hosts stop here.
+        let bytes = registrable.as_bytes();
+        if self.country_labels.is_empty() || bytes.len() < 4 || bytes[bytes.len() - 3] != b'.' {
+            return None;
+        }
         let (label, suffix) = registrable.split_once('.')?;
         if !is_country_suffix(suffix) {
             return None;

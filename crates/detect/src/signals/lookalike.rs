@@ -113,12 +113,13 @@ fn only_lure_words(rest: &str) -> bool {
 fn check_split(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
     let sub = target.subdomain();
     let label = target.label();
-    let Some(last) = sub.rsplit('.').next().filter(|l| !l.is_empty() && l.len() <= 24) else { return };
+    let Some(last) = sub.rsplit('.').next().filter(|l| !l.is_empty() && l.len() <= 24 && *l != "www") else { return };
     if label.is_empty() || label.contains("xn--") || last.contains("xn--") {
         return;
     }
     let joined = format!("{last}{label}");
-    let shown = format!("{last}.{}", target.registrable());
+    let host = target.host();
+    let shown = &host[host.len() - (last.len() + 1 + target.registrable().len())..];
     if let Some(&l) = index.exact(&joined).first() {
         let (name, domain) = brand_of(index, l);
         let evidence = format!(
@@ -128,7 +129,7 @@ fn check_split(target: &Target, index: &BrandIndex, out: &mut Vec<Signal>) {
         return;
     }
     let mut found = Vec::new();
-    check_ascii(&shown, target.suffix(), &joined, index, Depth::Strict, &mut found);
+    check_ascii(shown, target.suffix(), &joined, index, Depth::Strict, &mut found);
     for mut signal in found {
         signal.evidence = format!("{shown} splits a brand across labels ('{last}' + '{label}'): {}", signal.evidence);
         out.push(signal);
@@ -213,7 +214,8 @@ fn check_ascii(reg: &str, suffix: &str, label: &str, index: &BrandIndex, depth: 
             return;
         }
     }
-    if let Some(&l) = index.by_canon(&canonical(label)).first() {
+    let folded = canonical(label);
+    if let Some(&l) = index.by_canon(&folded).first() {
         let (name, domain) = brand_of(index, l);
         let brand_label = &index.labels[l].text;
         let evidence = format!(
@@ -274,7 +276,12 @@ fn check_ascii(reg: &str, suffix: &str, label: &str, index: &BrandIndex, depth: 
     // Folding confusables first can bring a label nearer (`bankofm0ntrcal`: 2 edits raw,
     // 1 after folding); only a nearer match is reported, so the raw one stays when equal.
     for candidate in candidates.filter(|_| near > 1) {
-        let canon = canonical(candidate);
+        // The whole label's folded form is already at hand; a label that folds to itself
+        // was compared as written.
+        let canon = if candidate.len() == joined.len() { folded.clone() } else { canonical(candidate) };
+        if canon == candidate || !has_confusables(candidate) {
+            continue;
+        }
         if let Some((l, distance)) = nearest_label(index, &canon, true).filter(|&(_, d)| d < near) {
             let (name, domain) = brand_of(index, l);
             let brand_label = &index.labels[l].text;
@@ -402,6 +409,23 @@ pub(crate) fn elevate(signals: &mut [Signal]) {
             signal.evidence.push_str("; elevated: the page also shows this brand's name or assets");
         }
     }
+}
+
+/// Whether a label holds the look-alikes attackers combine with edits: digits, `|`, `!`,
+/// `q`, or the pairs `rn`, `vv`, `cl`, `lc`. Only such labels are compared again after
+/// folding (an ordinary word would only cost a second search).
+fn has_confusables(label: &str) -> bool {
+    // A digit read as a letter sits before a letter (`g00gie`, `1nstagram`); trailing
+    // numbers (`shop74`) are just numbers. One pass over the bytes.
+    let mut prev = 0u8;
+    for &b in label.as_bytes() {
+        let pair = matches!((prev, b), (b'r', b'n') | (b'v', b'v') | (b'c', b'l') | (b'l', b'c'));
+        if pair || matches!(b, b'|' | b'!' | b'q') || (prev.is_ascii_digit() && b.is_ascii_lowercase()) {
+            return true;
+        }
+        prev = b;
+    }
+    false
 }
 
 /// Largest edit distance tolerated for a brand label of `len` characters (spec: ≤ 1 for
