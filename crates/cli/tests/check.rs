@@ -162,3 +162,65 @@ fn delta_is_written_into_the_target_pack_and_applies_to_the_base() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("delta_feeds_mismatch"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn labelled_lists_are_gated_by_the_packs_rules_and_exempt_listings_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (feeds, _) = build(tmp.path(), "2025.09.24.15", &hosts(0..5));
+    // Rules that exempt one listed host (a feed's mistake) and gate every phishing class.
+    let defaults = ferretwatch(&["rules", "default"]);
+    let mut rules: serde_json::Value = serde_json::from_slice(&defaults.stdout).unwrap();
+    rules["allowlists"]["reputation_exempt"] = serde_json::json!(["phish-1.example.com"]);
+    rules["gates"] = serde_json::json!([{ "label": "phishing", "each_class": true, "level": "yellow", "min": 0.99 }]);
+    let rules_file = tmp.path().join("rules.json");
+    std::fs::write(&rules_file, rules.to_string()).unwrap();
+    let dist = tmp.path().join("dist-gated");
+    let built = ferretwatch(&[
+        "pack",
+        "build",
+        "--version",
+        "2025.09.24.16",
+        "--rules",
+        rules_file.to_str().unwrap(),
+        "--feeds",
+        feeds.to_str().unwrap(),
+        "--out",
+        dist.to_str().unwrap(),
+    ]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let list = tmp.path().join("labelled.tsv");
+    std::fs::write(
+        &list,
+        "# label\tclass\turl\nphishing\tlookalike\thttps://paypa1.com/\nphishing\tlisted\thttps://phish-0.example.com/\n\
+         phishing\tlisted\thttps://phish-1.example.com/\nphish\tlisted\thttps://phish-2.example.com/\n\
+         benign\tpopular\thttps://www.wikipedia.org/\n",
+    )
+    .unwrap();
+    let corpus = repo().join("tests/corpus");
+    let args = ["pack", "test", dist.to_str().unwrap(), corpus.to_str().unwrap(), "--urls", list.to_str().unwrap()];
+    let out = ferretwatch(&[&args[..], &["--format", "json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let urls = &json["report"]["urls"];
+    assert_eq!(urls["phishing"]["lookalike"]["warned_rate"], 1.0);
+    assert_eq!(urls["phishing"]["listed"]["total"], 2);
+    assert_eq!(urls["phishing"]["listed"]["warned_rate"], 0.5, "the exempt host is not a hit");
+    assert_eq!(urls["benign"]["popular"]["warned_rate"], 0.0);
+    assert_eq!(urls["bad_lines"], 1);
+    assert_eq!(urls["bad_line_examples"][0]["line"], 5);
+    let failed: Vec<&str> = urls["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["passed"] == false)
+        .map(|g| g["gate"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["phishing/all at yellow >= 0.99", "phishing/listed at yellow >= 0.99"]);
+    assert_eq!(json["report"]["reputation_exempt"][0]["domain"], "phish-1.example.com");
+
+    let out = ferretwatch(&args);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("FAIL[gate_failed]: phishing/listed"), "{stdout}");
+    assert!(stdout.contains("reputation exempt: phish-1.example.com"), "{stdout}");
+    assert!(stdout.contains(":5: label \"phish\""), "{stdout}");
+}
