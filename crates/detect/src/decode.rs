@@ -206,6 +206,19 @@ mod tests {
         assert!(payloads.iter().map(String::len).sum::<usize>() <= MAX_TOTAL_BYTES);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_script_decodes_within_bounds(
+            body in "[ -~\\\\]{0,400}",
+            sink in proptest::sample::select(vec!["document.write(", "eval(", "x.innerHTML = ", "atob("]),
+        ) {
+            let script = format!("{sink}atob('{body}') + '{body}' + unescape(\"{body}\"))");
+            let payloads = written_payloads(&script);
+            proptest::prop_assert!(payloads.len() <= MAX_PAYLOADS);
+            proptest::prop_assert!(payloads.iter().map(String::len).sum::<usize>() <= MAX_TOTAL_BYTES);
+        }
+    }
+
     #[test]
     fn malformed_literals_are_skipped() {
         for script in [
