@@ -5,9 +5,12 @@
 #
 # It first makes sure what those tests need is there, idempotently:
 # - PostgreSQL on 127.0.0.1:5432 with trust auth (this machine kind runs it; started if down);
-# - moto, the local S3-compatible server (installed with pip if missing).
-# FERRETWATCH_SKIP_POSTGRES=1 or FERRETWATCH_SKIP_S3=1 skips the matching setup, and the
-# matching tests are built as ignored: cargo reports them as "ignored", never as passed.
+# - moto, the local S3-compatible server (installed with pip if missing);
+# - Redis on 127.0.0.1:6379 for the shared rate limits (this machine kind runs it; the
+#   redis-server package is installed if missing and started if down).
+# FERRETWATCH_SKIP_POSTGRES=1, FERRETWATCH_SKIP_S3=1 or FERRETWATCH_SKIP_REDIS=1 skips the
+# matching setup, and the matching tests are built as ignored: cargo reports them as
+# "ignored", never as passed.
 #
 # Then, with no arguments, detection on the measuring sets (scripts/detection-eval.sh:
 # labelled URL lists built from PyPI, npm and Debian packages, against the gates of the
@@ -31,7 +34,27 @@ if [[ "${FERRETWATCH_SKIP_S3:-}" != 1 ]] && ! python3 -c 'import moto.server' 2>
     python3 -m pip install --quiet 'moto[server]==5.*'
 fi
 
-for skip in FERRETWATCH_SKIP_POSTGRES FERRETWATCH_SKIP_S3; do
+if [[ "${FERRETWATCH_SKIP_REDIS:-}" != 1 ]]; then
+    # The outage tests start redis-server processes of their own; the shared-limit tests
+    # use the one on 6379.
+    if ! command -v redis-server >/dev/null; then
+        echo "== installing redis-server"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q redis-server >/dev/null \
+            || { apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null; }
+    fi
+    if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+        echo "== starting Redis on 127.0.0.1:6379"
+        redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null
+        for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
+        redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || {
+            echo "Redis is not reachable on 127.0.0.1:6379; start it, or set FERRETWATCH_SKIP_REDIS=1" >&2
+            exit 1
+        }
+    fi
+fi
+
+for skip in FERRETWATCH_SKIP_POSTGRES FERRETWATCH_SKIP_S3 FERRETWATCH_SKIP_REDIS; do
     [[ "${!skip:-}" == 1 ]] && echo "== $skip=1: those tests are reported as ignored"
 done
 

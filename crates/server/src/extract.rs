@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::settings::Limits;
 use crate::state::AppState;
 
 /// A JSON request body of at most `limits.max_body_bytes`.
@@ -30,14 +31,17 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = AppState::from_ref(state).settings.limits.max_body_bytes;
-        let bytes = read_json_bytes(req, limit).await?;
+        let state = AppState::from_ref(state);
+        let bytes = read_json_bytes(req, &state.settings.limits).await?;
         parse_json(&bytes).map(JsonBody)
     }
 }
 
-/// Checks the content type and the size, and reads the body.
-pub async fn read_json_bytes(req: Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
+/// Checks the content type and the size, and reads the body within
+/// `limits.body_timeout_ms` (408 `request_timeout` beyond: a client trickling its body
+/// holds a connection no longer than that).
+pub async fn read_json_bytes(req: Request, limits: &Limits) -> Result<bytes::Bytes, ApiError> {
+    let limit = limits.max_body_bytes;
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -61,12 +65,19 @@ pub async fn read_json_bytes(req: Request, limit: usize) -> Result<bytes::Bytes,
         return Err(too_large());
     }
     let body: Body = req.into_body();
-    axum::body::to_bytes(body, limit).await.map_err(|err| {
-        // A length-limit error is the only one a client can cause on purpose; any other
-        // (an aborted upload) is answered the same way rather than as a 5xx.
-        let _ = err;
-        too_large()
-    })
+    let timeout = std::time::Duration::from_millis(limits.body_timeout_ms.max(1));
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|err| {
+            // A length-limit error is the only one a client can cause on purpose; any other
+            // (an aborted upload) is answered the same way rather than as a 5xx.
+            let _ = err;
+            too_large()
+        }),
+        Err(_) => Err(ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!("the body did not arrive within {} ms", timeout.as_millis()),
+        )),
+    }
 }
 
 /// Parses JSON, telling a syntax error (400) from a shape error (422, naming the field).

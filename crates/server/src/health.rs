@@ -75,7 +75,7 @@ pub async fn live() -> Json<Health> {
         (status = 503, description = "The database does not answer", body = crate::error::ErrorBody),
     ))]
 pub async fn check(State(state): State<AppState>, req: Request) -> Result<Json<Health>, ApiError> {
-    let bytes = read_json_bytes(req, state.settings.limits.max_body_bytes).await?;
+    let bytes = read_json_bytes(req, &state.settings.limits).await?;
     let body: HealthCheck = parse_json(&bytes)?;
     if body.check != "health" {
         return Err(ApiError::new(ErrorCode::UnknownCheck, "the only check is {\"check\":\"health\"}"));

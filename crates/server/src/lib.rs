@@ -15,7 +15,8 @@
 //!   request body is read by our own extractor so that axum's plain-text rejections never
 //!   reach a client.
 //! - Metrics are on their own listener, so they are never exposed by accident.
-//! - Token buckets are per process (`governor`); a shared limiter is the scale-out option.
+//! - Rate limits are GCRA, in this process or shared through Redis (decision 0016); the
+//!   API listener sets header and body timeouts and caps connections per address.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,7 @@ pub mod extract;
 pub mod health;
 pub mod install;
 pub mod limits;
+pub mod listener;
 pub mod openapi;
 pub mod origin;
 pub mod origin_http;
@@ -37,7 +39,6 @@ pub mod state;
 pub mod telemetry;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -158,7 +159,14 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
         (None, None) => None,
         _ => return Err(LaunchError::Config("captcha.verify_url and captcha.secret go together".into())),
     };
-    let limits = RateLimits::new(&settings.limits, &settings.captcha, captcha.is_some());
+    let mut limits = RateLimits::new(&settings.limits, &settings.captcha, captcha.is_some());
+    if let Some(url) = &settings.limits.redis {
+        let timeout = Duration::from_millis(settings.limits.redis_timeout_ms.max(1));
+        limits = limits
+            .with_redis(url, &settings.limits.redis_prefix, timeout)
+            .await
+            .map_err(|e| LaunchError::Config(e.to_string()))?;
+    }
     let pack_version = origin.pack_version().await;
     telemetry::set_pack_version(None, pack_version.as_deref());
     let state = AppState {
@@ -182,7 +190,8 @@ impl Server {
     /// Replaces the CAPTCHA verifier and rebuilds the limiters around it (tests).
     pub fn with_captcha(mut self, verifier: Arc<dyn CaptchaVerifier>) -> Self {
         let settings = &self.state.settings;
-        self.state.limits = Arc::new(RateLimits::new(&settings.limits, &settings.captcha, true));
+        let captcha = settings.captcha.clone();
+        Arc::get_mut(&mut self.state.limits).expect("the limits are not shared before run").challenge(&captcha);
         self.state.captcha = Some(verifier);
         self
     }
@@ -223,9 +232,14 @@ impl Server {
         let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
 
         let grace = Duration::from_secs(state.settings.shutdown_grace_seconds);
-        let app = router::api(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let limits = &state.settings.limits;
+        let policy = listener::ConnectionPolicy {
+            header_timeout: Duration::from_millis(limits.header_timeout_ms.max(1)),
+            per_ip: (!state.settings.trust_forwarded_for).then_some(limits.max_connections_per_ip.max(1)),
+        };
+        let app = router::api(state.clone());
         let mut grace_rx = stop_rx.clone();
-        let serve = axum::serve(listeners.api, app).with_graceful_shutdown(async move {
+        let serve = listener::serve(listeners.api, app, policy, async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections; finishing in-flight requests");
             let _ = stop_tx.send(true);
@@ -235,7 +249,7 @@ impl Server {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            served = serve => served?,
+            () = serve => {},
             () = grace_timer => tracing::warn!(seconds = grace.as_secs(), "grace period over; dropping the requests still open"),
         }
         let _ = metrics_task.await;
@@ -277,7 +291,8 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Every minute: forget idle rate-limit buckets. Every few seconds: notice a new pack.
+/// Every minute: forget idle rate-limit entries. Every few seconds: notice a new pack,
+/// reconnect Redis if it was lost, and log one line for the refusals since the last.
 async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut ticks: u64 = 0;
@@ -287,9 +302,13 @@ async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
             _ = stop.wait_for(|s| *s) => return,
         }
         ticks += 1;
+        if ticks % 2 == 0 {
+            telemetry::log_refusals(Duration::from_secs(10));
+        }
         if ticks % 12 == 0 {
             state.limits.shrink();
         }
+        state.limits.maintain().await;
         let current = state.origin.pack_version().await;
         let previous = state.current_pack_version();
         if current != previous {

@@ -147,7 +147,7 @@ fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
             headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn install(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Response, ApiError> {
-    state.limits.check_ip(ip).map_err(|l| rate_limited(&state, l))?;
+    state.limits.check_ip(ip).await.map_err(|l| rate_limited(&state, l))?;
     let (install_token, expires_at) = state.install.issue().map_err(|e| {
         tracing::error!(error = %e, "could not issue an install token");
         ApiError::new(ErrorCode::Unavailable, "could not issue a token; retry later")
@@ -218,7 +218,7 @@ async fn accept(
     req: Request,
     kind: ReportKind,
 ) -> Result<ReportAccepted, ApiError> {
-    let challenge = state.limits.check_ip(ip).map_err(|l| rate_limited(state, l))?;
+    let challenge = state.limits.check_ip(ip).await.map_err(|l| rate_limited(state, l))?;
     let token = req
         .headers()
         .get(HEADER)
@@ -235,9 +235,9 @@ async fn accept(
             if e == InstallError::Expired { ErrorCode::InstallTokenExpired } else { ErrorCode::InstallTokenInvalid };
         ApiError::new(code, e.to_string())
     })?;
-    state.limits.check_install(&install.id).map_err(|l| rate_limited(state, l))?;
+    state.limits.check_install(&install.id).await.map_err(|l| rate_limited(state, l))?;
 
-    let bytes = read_json_bytes(req, state.settings.limits.max_body_bytes).await?;
+    let bytes = read_json_bytes(req, &state.settings.limits).await?;
     let body: ReportRequest = parse_json(&bytes)?;
     let captcha_token = body.captcha_token.clone();
     let report = to_new_report(body, kind, &install.id, ip).map_err(|e| ApiError::invalid(&e))?;

@@ -5,8 +5,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 use crate::{error, health, openapi, origin_http, report_api, telemetry};
@@ -33,6 +32,7 @@ pub fn api(state: AppState) -> Router {
         .layer(CompressionLayer::new().gzip(true))
         .layer(middleware::map_response(origin_http::gzip_etag))
         .layer(middleware::from_fn(telemetry::track))
+        .layer(middleware::from_fn(close_unread))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
@@ -43,10 +43,29 @@ pub fn api(state: AppState) -> Router {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 })
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                // One line per response, except rate-limit refusals: counted, and
+                // summarised every few seconds (a flood must not flood the log).
+                .on_response(|res: &axum::response::Response, latency: std::time::Duration, _: &tracing::Span| {
+                    telemetry::log_response(res.status(), latency)
+                }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// A refusal of a request that carries a body says `Connection: close`: the body may be
+/// unread (a rate limit, a bad token, a wrong type or size are refused before reading
+/// it), so the connection cannot carry another request, and a client reusing it must know.
+async fn close_unread(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    use axum::http::header;
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
+    let mut response = next.run(req).await;
+    let status = response.status();
+    if has_body && (status.is_client_error() || status.is_server_error()) {
+        response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// The metrics listener's one route.

@@ -90,6 +90,23 @@ pub struct Limits {
     pub install_per_day: u32,
     /// The largest request body accepted, in bytes (413 beyond).
     pub max_body_bytes: usize,
+    /// Milliseconds a client has to send a request's headers (from the connection's
+    /// start or the end of the previous response) before the connection is closed.
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's body (408 beyond).
+    pub body_timeout_ms: u64,
+    /// Open connections per client address (more are closed at once). Not applied with
+    /// `trust_forwarded_for`, where every connection comes from the proxy.
+    pub max_connections_per_ip: u32,
+    /// Redis that keeps the limits and the CAPTCHA greylist for every instance:
+    /// `redis://HOST:PORT[/DB]`. None: limits are kept in this process.
+    pub redis: Option<String>,
+    /// The prefix of every key the limits keep in Redis (separate environments sharing
+    /// one Redis use different prefixes).
+    pub redis_prefix: String,
+    /// The longest wait for Redis on one decision, in milliseconds, before it is taken
+    /// locally.
+    pub redis_timeout_ms: u64,
 }
 
 /// Install tokens (`POST /v1/install`).
@@ -229,6 +246,12 @@ impl Default for Limits {
             install_per_minute: 3,
             install_per_day: 100,
             max_body_bytes: 10_240,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_connections_per_ip: 32,
+            redis: None,
+            redis_prefix: "ferretwatch:limits:".into(),
+            redis_timeout_ms: 100,
         }
     }
 }
@@ -319,6 +342,7 @@ impl Settings {
 fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     let mut example = Settings { db: Some(String::new()), origin: Some(String::new()), ..Settings::default() };
     example.install.secret = Some(SecretString::from(""));
+    example.limits.redis = Some(String::new());
     example.captcha.verify_url = Some(String::new());
     example.captcha.secret = Some(SecretString::from(""));
     example.server.s3_endpoint = Some(String::new());

@@ -10,8 +10,9 @@
 //! - `ferretwatch_pack_info{version}` (1 for the version served);
 //! - `ferretwatch_db_pool_connections{state="open"|"idle"|"max"}`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -55,6 +56,51 @@ pub async fn track(req: Request, next: Next) -> Response {
     metrics::counter!("ferretwatch_http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
     response
+}
+
+/// A refusal that floods can produce by the thousand: never logged one by one.
+#[derive(Debug, Clone, Copy)]
+pub enum Refusal {
+    /// 429 `rate_limited`.
+    RateLimited,
+    /// A connection over `limits.max_connections_per_ip`, closed unread.
+    Connections,
+}
+
+static RATE_LIMITED: AtomicU64 = AtomicU64::new(0);
+static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a refusal for the next summary line (metrics count it too).
+pub fn count_refusal(kind: Refusal) {
+    let counter = match kind {
+        Refusal::RateLimited => &RATE_LIMITED,
+        Refusal::Connections => &CONNECTIONS,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Logs one line for the refusals counted since the last call, if any (the housekeeping
+/// task calls it every few seconds: a flood costs a line per interval, not per request).
+pub fn log_refusals(interval: Duration) {
+    let limited = RATE_LIMITED.swap(0, Ordering::Relaxed);
+    let connections = CONNECTIONS.swap(0, Ordering::Relaxed);
+    if limited + connections > 0 {
+        tracing::warn!(
+            rate_limited = limited,
+            connections_refused = connections,
+            seconds = interval.as_secs(),
+            "refused requests (one line per interval; see ferretwatch_rate_limited_total)"
+        );
+    }
+}
+
+/// The per-request log line: every response but the refusals [`count_refusal`] counts.
+pub fn log_response(status: axum::http::StatusCode, latency: Duration) {
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        count_refusal(Refusal::RateLimited);
+        return;
+    }
+    tracing::info!(status = status.as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
 }
 
 /// `GET /metrics` on the metrics listener.
