@@ -34,6 +34,15 @@ if [[ "${FERRETWATCH_SKIP_S3:-}" != 1 ]] && ! python3 -c 'import moto.server' 2>
     python3 -m pip install --quiet 'moto[server]==5.*'
 fi
 
+# The deployment test (three instances behind nginx, crates/cli/tests/deploy.rs) runs
+# Debian's nginx.
+if [[ "${FERRETWATCH_SKIP_POSTGRES:-}" != 1 ]] && ! command -v nginx >/dev/null; then
+    echo "== installing nginx"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q nginx-light >/dev/null 2>&1 || apt-get install -y -q nginx >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null; }
+fi
+
 if [[ "${FERRETWATCH_SKIP_REDIS:-}" != 1 ]]; then
     # The outage tests start redis-server processes of their own; the shared-limit tests
     # use the one on 6379.

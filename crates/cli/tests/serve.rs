@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferretwatch_store::{ReportId, StoreOptions};
-use sqlx::{Connection, Executor};
+use support::PgDatabase;
+
+mod support;
 
 /// A running `ferretwatch serve`.
 struct Served {
@@ -192,51 +194,6 @@ fn kill_mid_stream_and_find_every_acknowledged_report(db: &str) {
 #[test]
 fn every_acknowledged_report_survives_sigkill_on_sqlite() {
     kill_mid_stream_and_find_every_acknowledged_report("sqlite://data/ferretwatch.db");
-}
-
-/// A fresh PostgreSQL database, dropped when this is dropped.
-struct PgDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create() -> Self {
-        let admin = std::env::var("FERRETWATCH_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut random = [0u8; 6];
-        getrandom::getrandom(&mut random).unwrap();
-        let name = format!("fw_serve_{}", hex::encode(random));
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL is not reachable at {admin} ({e}). Start it (service postgresql start), point \
-                     FERRETWATCH_TEST_POSTGRES elsewhere, or set FERRETWATCH_SKIP_POSTGRES=1 to skip this test."
-                )
-            });
-            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-            let _ = conn.close().await;
-        });
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&name);
-        PgDatabase { admin, name, url: url.into() }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let dropped = runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&self.admin).await?;
-            conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await?;
-            conn.close().await
-        });
-        if let Err(e) = dropped {
-            eprintln!("warning: could not drop {}: {e}", self.name);
-        }
-    }
 }
 
 #[test]

@@ -27,6 +27,7 @@ use ferretwatch_types::Timestamp;
 
 mod config;
 mod error;
+mod group_commit;
 mod model;
 mod postgres;
 mod rows;

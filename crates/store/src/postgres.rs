@@ -1,12 +1,14 @@
 //! The PostgreSQL backend: production.
 //!
-//! `append_report` is one statement (two data-modifying CTEs), hence one round trip and
-//! one implicit transaction: the moderation upsert and the log insert commit together or
-//! not at all. `synchronous_commit=on` is set on every connection, so even a server
+//! `append_report` goes through a group commit (`group_commit.rs`): reports that arrive
+//! together are written by one transaction, and each `Ok` is returned after its commit.
+//! A report on its own is one statement (two data-modifying CTEs): the moderation upsert
+//! and the log insert commit together or not at all. `synchronous_commit=on` is set on every connection, so even a server
 //! configured with `off` cannot turn an `Ok` into a lost report.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
@@ -14,6 +16,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use ferretwatch_types::Timestamp;
 
+use crate::group_commit::GroupCommit;
 use crate::model::{
     generate_secret, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, ModerationState, NewReport,
     NewToken, Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash,
@@ -59,12 +62,39 @@ SELECT logged.id, entry.report_count FROM logged CROSS JOIN entry";
 pub struct PostgresStore {
     pool: PgPool,
     max_connections: u32,
+    writer: Arc<GroupCommit>,
 }
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresStore").field("max_connections", &self.max_connections).finish_non_exhaustive()
     }
+}
+
+/// One report in one statement (the group commit's batch of one, and its fallback).
+pub(crate) async fn append_one(pool: &PgPool, r: &NewReport) -> Result<ReportReceipt> {
+    let url_hash = r.url.hash();
+    let hash = url_hash.digest().as_bytes().as_slice();
+    let score = i16::from(r.score.get());
+    let (id, report_count): (i64, i64) = sqlx::query_as(APPEND_SQL)
+        .bind(hash)
+        .bind(r.url.as_str())
+        .bind(r.received_at.as_millis())
+        .bind(i64::from(r.kind == crate::ReportKind::FalsePositive))
+        .bind(score)
+        .bind(r.kind.code())
+        .bind(r.reason.code())
+        .bind(r.reason.text())
+        .bind(r.client_timestamp.as_millis())
+        .bind(r.extension_version.as_str())
+        .bind(r.pack_version.as_str())
+        .bind(r.findings.to_json())
+        .bind(r.screenshot_hash.as_ref().map(|h| h.as_bytes().as_slice()))
+        .bind(r.install_token_id.as_ref().map(|t| t.as_str()))
+        .bind(r.client_net.as_ref().map(|n| n.as_str()))
+        .fetch_one(pool)
+        .await?;
+    Ok(ReportReceipt { id: ReportId(id), url_hash, new_url: report_count == 1, report_count })
 }
 
 impl PostgresStore {
@@ -82,7 +112,11 @@ impl PostgresStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, max_connections })
+        // Writers take turns at the queue: while one commits, the next gathers. Half the
+        // pool (at least one, at most four) leaves connections for reads.
+        let writers = (max_connections as usize / 2).clamp(1, 4);
+        let writer = Arc::new(GroupCommit::start(pool.clone(), writers));
+        Ok(Self { pool, max_connections, writer })
     }
 }
 
@@ -98,28 +132,7 @@ impl Store for PostgresStore {
     }
 
     async fn append_report(&self, r: &NewReport) -> Result<ReportReceipt> {
-        let url_hash = r.url.hash();
-        let hash = url_hash.digest().as_bytes().as_slice();
-        let score = i16::from(r.score.get());
-        let (id, report_count): (i64, i64) = sqlx::query_as(APPEND_SQL)
-            .bind(hash)
-            .bind(r.url.as_str())
-            .bind(r.received_at.as_millis())
-            .bind(i64::from(r.kind == crate::ReportKind::FalsePositive))
-            .bind(score)
-            .bind(r.kind.code())
-            .bind(r.reason.code())
-            .bind(r.reason.text())
-            .bind(r.client_timestamp.as_millis())
-            .bind(r.extension_version.as_str())
-            .bind(r.pack_version.as_str())
-            .bind(r.findings.to_json())
-            .bind(r.screenshot_hash.as_ref().map(|h| h.as_bytes().as_slice()))
-            .bind(r.install_token_id.as_ref().map(|t| t.as_str()))
-            .bind(r.client_net.as_ref().map(|n| n.as_str()))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(ReportReceipt { id: ReportId(id), url_hash, new_url: report_count == 1, report_count })
+        self.writer.append(r).await
     }
 
     async fn get_report(&self, id: ReportId) -> Result<StoredReport> {
@@ -290,6 +303,7 @@ impl Store for PostgresStore {
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

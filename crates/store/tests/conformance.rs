@@ -23,6 +23,7 @@ macro_rules! conformance {
                 report_is_appended_and_read_back_with_every_field,
                 a_second_report_of_the_same_url_increments_the_count_and_never_duplicates,
                 fifty_concurrent_reports_of_one_url_make_one_entry_counting_fifty,
+                concurrent_reports_of_several_urls_each_get_their_own_row_and_count,
                 unknown_ids_are_not_found,
                 queued_entries_are_decided_and_decided_entries_only_reopen_with_an_audit,
                 concurrent_decisions_on_one_entry_let_exactly_one_win,
@@ -164,6 +165,55 @@ async fn fifty_concurrent_reports_of_one_url_make_one_entry_counting_fifty(h: &i
     assert_eq!(entry.first_seen.as_millis(), 1_790_000_000_000);
     assert_eq!(entry.last_seen.as_millis(), 1_790_000_000_049);
     assert_eq!(store.counts().await.unwrap().reports, 50);
+}
+
+/// Many reports at once over a few URLs, with false positives and scores that vary: on
+/// PostgreSQL they are written in batches (group commit), and every receipt must still
+/// name its own row, and every count must add up.
+async fn concurrent_reports_of_several_urls_each_get_their_own_row_and_count(h: &impl Harness) {
+    let store = h.open().await;
+    let urls: Vec<String> = (0..7).map(|u| format!("https://batch-{u}.example/login")).collect();
+    let tasks: Vec<_> = (0..300i64)
+        .map(|i| {
+            let (store, url) = (Arc::clone(&store), urls[(i * 7 / 13) as usize % 7].clone());
+            tokio::spawn(async move {
+                let mut new = report(&url);
+                new.received_at = Timestamp::from_millis(1_790_000_000_000 + i);
+                new.score = Score::new(i % 101).unwrap();
+                if i % 5 == 0 {
+                    new.kind = ReportKind::FalsePositive;
+                }
+                (i, url, store.append_report(&new).await.expect("every append succeeds"))
+            })
+        })
+        .collect();
+    let mut by_url: std::collections::HashMap<String, Vec<(i64, ferretwatch_store::ReportReceipt)>> =
+        Default::default();
+    for task in tasks {
+        let (i, url, receipt) = task.await.unwrap();
+        by_url.entry(url).or_default().push((i, receipt));
+    }
+    assert_eq!(by_url.len(), 7);
+    for (url, receipts) in &by_url {
+        let n = receipts.len() as i64;
+        let counts: HashSet<i64> = receipts.iter().map(|(_, r)| r.report_count).collect();
+        assert_eq!(counts, (1..=n).collect(), "{url}: each append saw a distinct count");
+        assert_eq!(receipts.iter().filter(|(_, r)| r.new_url).count(), 1, "{url}: one created the entry");
+        for (i, receipt) in receipts {
+            let stored = store.get_report(receipt.id).await.unwrap();
+            assert_eq!(&stored.url, url, "the receipt's id is this report's row");
+            assert_eq!(stored.received_at.as_millis(), 1_790_000_000_000 + i, "and no other report's");
+            assert_eq!(stored.kind == ReportKind::FalsePositive, i % 5 == 0);
+        }
+        let entry = store.get_moderation(&hash_of(url)).await.unwrap();
+        assert_eq!(entry.report_count, n);
+        assert_eq!(entry.false_positive_count, receipts.iter().filter(|(i, _)| i % 5 == 0).count() as i64);
+        assert_eq!(i64::from(entry.max_score), receipts.iter().map(|(i, _)| i % 101).max().unwrap());
+        assert_eq!(entry.first_seen.as_millis(), 1_790_000_000_000 + receipts.iter().map(|(i, _)| *i).min().unwrap());
+        assert_eq!(entry.last_seen.as_millis(), 1_790_000_000_000 + receipts.iter().map(|(i, _)| *i).max().unwrap());
+    }
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.reports, counts.false_positives), (240, 60));
 }
 
 fn kind_of<T: std::fmt::Debug>(result: Result<T, ferretwatch_store::StoreError>) -> ErrorKind {
