@@ -39,7 +39,7 @@ fi
 if [[ "${FERRETWATCH_SKIP_POSTGRES:-}" != 1 ]] && ! command -v nginx >/dev/null; then
     echo "== installing nginx"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q nginx-light >/dev/null 2>&1 || apt-get install -y -q nginx >/dev/null 2>&1 \
+    apt-get install -y -q nginx >/dev/null 2>&1 \
         || { apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null; }
 fi
 

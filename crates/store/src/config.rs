@@ -38,6 +38,7 @@ impl StoreUrl {
             return Ok(Self::SqliteFile(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            require_verified_tls(url)?;
             return Ok(Self::Postgres(url.to_owned()));
         }
         let scheme = url.split_once(':').map_or("(none)", |(s, _)| s);
@@ -62,6 +63,35 @@ impl StoreUrl {
             },
         }
     }
+}
+
+/// A database on another machine is reached over TLS with its certificate verified
+/// (`sslmode=verify-full`, or `verify-ca`, with `sslrootcert=CA.pem`): reports and admin
+/// tokens must not cross a network in clear, nor to a server that only claims to be the
+/// database. Loopback and Unix-socket connections may go without.
+fn require_verified_tls(raw: &str) -> Result<(), StoreError> {
+    let url = url::Url::parse(raw).map_err(|_| StoreError::Config("invalid postgres URL".into()))?;
+    let query = |key: &str| url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned());
+    let local = match url.host() {
+        None => true,
+        // postgres:// is not a special scheme: an address comes back as an opaque name.
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            name == "localhost" || name.is_empty() || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+    } || query("host").is_some_and(|h| h.starts_with('/'));
+    let mode = query("sslmode").unwrap_or_default();
+    if local || matches!(mode.as_str(), "verify-full" | "verify-ca") {
+        return Ok(());
+    }
+    Err(StoreError::Config(format!(
+        "the database at {} is not on this machine: connect with TLS and a verified certificate \
+         (add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem){}",
+        url.host_str().unwrap_or("?"),
+        if mode.is_empty() { String::new() } else { format!("; sslmode={mode} does not verify the server") }
+    )))
 }
 
 impl fmt::Debug for StoreUrl {
@@ -114,7 +144,10 @@ mod tests {
         assert_eq!(StoreUrl::parse("sqlite://data/fw.db").unwrap(), StoreUrl::SqliteFile("data/fw.db".into()));
         assert_eq!(StoreUrl::parse("sqlite:///var/lib/fw.db").unwrap(), StoreUrl::SqliteFile("/var/lib/fw.db".into()));
         assert_eq!(StoreUrl::parse("sqlite::memory:").unwrap(), StoreUrl::SqliteMemory);
-        assert!(matches!(StoreUrl::parse("postgresql://u@h/db").unwrap(), StoreUrl::Postgres(_)));
+        assert!(matches!(
+            StoreUrl::parse("postgresql://u@h/db?sslmode=verify-full&sslrootcert=ca.pem").unwrap(),
+            StoreUrl::Postgres(_)
+        ));
         let err = StoreUrl::parse("mysql://root@localhost/fw").unwrap_err();
         assert!(err.to_string().contains("\"mysql\""), "{err}");
         assert!(StoreUrl::parse("sqlite://").is_err());
@@ -123,8 +156,32 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_logs() {
-        let url = StoreUrl::parse("postgres://fw:hunter2@db.internal:5432/fw").unwrap();
-        assert_eq!(format!("{url:?}"), "postgres://fw:***@db.internal:5432/fw");
+        let url = StoreUrl::parse("postgres://fw:hunter2@127.0.0.1:5432/fw").unwrap();
+        assert_eq!(format!("{url:?}"), "postgres://fw:***@127.0.0.1:5432/fw");
         assert!(!url.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_remote_database_needs_a_verified_tls_connection() {
+        for remote in [
+            "postgres://fw@db.internal:5432/fw",
+            "postgres://fw@10.0.0.5/fw?sslmode=require",
+            "postgres://fw@[2001:db8::5]/fw?sslmode=prefer",
+        ] {
+            let err = StoreUrl::parse(remote).unwrap_err().to_string();
+            assert!(err.contains("sslmode=verify-full"), "{remote}: {err}");
+        }
+        let err = StoreUrl::parse("postgres://fw@10.0.0.5/fw?sslmode=require").unwrap_err().to_string();
+        assert!(err.contains("sslmode=require does not verify the server"), "{err}");
+        for allowed in [
+            "postgres://fw@db.internal/fw?sslmode=verify-full&sslrootcert=/etc/ferretwatch/ca.pem",
+            "postgres://fw@db.internal/fw?sslmode=verify-ca&sslrootcert=ca.pem",
+            "postgres://fw@127.0.0.1:5432/fw",
+            "postgres://fw@localhost/fw",
+            "postgres://fw@[::1]/fw",
+            "postgres:///fw?host=/var/run/postgresql",
+        ] {
+            assert!(StoreUrl::parse(allowed).is_ok(), "{allowed}");
+        }
     }
 }
