@@ -1,45 +1,54 @@
 #!/usr/bin/env bash
-# Reports accepted per second by `ferretwatch serve` on PostgreSQL, side by side with its
-# reference: pgbench running the same one-row report append (the moderation upsert and
-# the log insert of one report, as the server's one-statement append writes them) with
-# the same number of clients, against the same database, in the same run, alternating.
+# Reports accepted per second on PostgreSQL, each configuration side by side with its
+# reference in the same run, in turn (round-robin, RUNS rounds):
+#   one      one `ferretwatch serve`, limits in memory, reached directly;
+#   redis    one instance with its limits in Redis (the round trip's cost on latency);
+#   three    three instances sharing Redis behind nginx (deploy/, via deploy/local-cluster.sh);
+#   pgbench  PostgreSQL itself running the same one-report append (the moderation upsert
+#            and the log insert, one transaction per report), with as many clients.
+# Every configuration writes to the same fresh database. wrk sends distinct URLs (a new
+# moderation entry each time: the heavier case) on CONNECTIONS connections; a second,
+# light load (LIGHT connections) measures latency away from saturation.
 #
-#   bench/report-rate.sh [--instances N]
+#   bench/report-rate.sh [--only one,redis,three,pgbench]
 #
-# With --instances N (default 1), N servers share the database and Redis (rate limits),
-# behind nginx (deploy/local-cluster.sh runs deploy/ as it is), and wrk drives nginx. Every server runs with rate limits raised for the run.
-#
-# Needs: wrk and pgbench (apt-get install wrk postgresql-client), PostgreSQL on
-# 127.0.0.1:5432 with trust auth; for N > 1, nginx and Redis.
-# Knobs: RUNS (3), DURATION (10s), CONNECTIONS (32).
+# Needs: wrk, pgbench, nginx, redis-server (Debian packages), PostgreSQL on
+# 127.0.0.1:5432 with trust auth. Knobs: RUNS (3), DURATION (10s), CONNECTIONS (32),
+# LIGHT (4). FERRETWATCH_BIN: a binary to measure instead of building this checkout's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-instances=1
+only="one,redis,three,pgbench"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --instances) instances="$2"; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --only) only="$2"; shift 2 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "bench/report-rate.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 RUNS="${RUNS:-3}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-32}"
+LIGHT="${LIGHT:-4}"
 PG="${FERRETWATCH_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
-for tool in wrk pgbench psql; do
+for tool in wrk pgbench psql nginx redis-server; do
     command -v "$tool" >/dev/null || { echo "bench/report-rate.sh: install $tool" >&2; exit 2; }
 done
 
-cargo build --release --quiet -p ferretwatch-cli
-target="${CARGO_TARGET_DIR:-target}"
-bin="$(cd "$target/release" && pwd)/ferretwatch"
+if [ -z "${FERRETWATCH_BIN:-}" ]; then
+    cargo build --release --quiet -p ferretwatch-cli
+    target="${CARGO_TARGET_DIR:-target}"
+    FERRETWATCH_BIN="$(cd "$target/release" && pwd)/ferretwatch"
+fi
+export FERRETWATCH_BIN
 work="$(mktemp -d)"
 dbname="fw_rate_$$"
 psql "$PG" -qAt -c "CREATE DATABASE $dbname"
 dburl="${PG%/*}/$dbname"
+cluster_pids=()
 cleanup() {
-    [ -n "${cluster_pid:-}" ] && { kill "$cluster_pid" 2>/dev/null || true; wait "$cluster_pid" 2>/dev/null || true; }
+    for pid in "${cluster_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
     psql "$PG" -qAt -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null || true
     rm -rf "$work"
 }
@@ -48,14 +57,35 @@ trap cleanup EXIT
 export FERRETWATCH_LIMITS_IP_PER_MINUTE=100000000 FERRETWATCH_LIMITS_IP_PER_DAY=100000000
 export FERRETWATCH_LIMITS_INSTALL_PER_MINUTE=100000000 FERRETWATCH_LIMITS_INSTALL_PER_DAY=100000000
 export FERRETWATCH_LOG="${FERRETWATCH_LOG:-warn}"
-FERRETWATCH_BIN="$bin" bash deploy/local-cluster.sh --instances "$instances" --db "$dburl" --dir "$work/cluster" \
-    >"$work/cluster.log" 2>&1 &
-cluster_pid=$!
-for _ in $(seq 1 600); do [ -f "$work/cluster/base" ] && break; sleep 0.2; done
-[ -f "$work/cluster/base" ] || { cat "$work/cluster.log" >&2; exit 1; }
-base="$(cat "$work/cluster/base")"
+export FERRETWATCH_INSTALL_SECRET="bench-install-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-token="$(curl -sf -X POST "$base/v1/install" | python3 -c 'import json, sys; print(json.load(sys.stdin)["install_token"])')"
+start() { # NAME INSTANCES REDIS
+    bash deploy/local-cluster.sh --instances "$2" --redis "$3" --db "$dburl" --dir "$work/$1" >"$work/$1.log" 2>&1 &
+    cluster_pids+=("$!")
+}
+configs=()
+for c in one redis three; do
+    case ",$only," in *",$c,"*) configs+=("$c") ;; esac
+done
+for c in "${configs[@]}"; do
+    case "$c" in
+        one) start one 1 none ;;
+        redis) start redis 1 own ;;
+        three) start three 3 own ;;
+    esac
+done
+for c in "${configs[@]}"; do
+    for _ in $(seq 1 900); do [ -f "$work/$c/base" ] && break; sleep 0.2; done
+    [ -f "$work/$c/base" ] || { cat "$work/$c.log" >&2; exit 1; }
+done
+case ",$only," in *",pgbench,"*) configs+=(pgbench) ;; esac
+
+token=""
+for c in "${configs[@]}"; do
+    [ "$c" = pgbench ] && continue
+    token="$(curl -sf -X POST "$(cat "$work/$c/base")/v1/install" | python3 -c 'import json, sys; print(json.load(sys.stdin)["install_token"])')"
+    break
+done
 cat >"$work/report.lua" <<LUA
 local counter = 0
 local thread_id = 0
@@ -69,8 +99,6 @@ request = function()
     return wrk.format("POST", "/v1/report", {["Content-Type"] = "application/json", ["X-Install-Token"] = "$token"}, body)
 end
 LUA
-
-# The same append, one report per transaction: a new URL each time (as wrk sends).
 cat >"$work/append.sql" <<'SQL'
 \set r random(1, 2000000000)
 WITH entry AS (
@@ -92,29 +120,53 @@ WITH entry AS (
 SELECT logged.id, entry.report_count FROM logged CROSS JOIN entry;
 SQL
 
-parse_wrk() {
-    awk '
+# "rate p99_ms non2xx" from wrk --latency; "tps p99_ms 0" from pgbench.
+wrk_run() { # BASE CONNECTIONS
+    wrk -t2 -c"$2" -d"$DURATION" --latency -s "$work/report.lua" "$1" | awk '
         /Requests\/sec/ { rps = $2 }
         /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } p99 = v }
         /Non-2xx/ { bad = $NF }
         END { printf "%s %s %s\n", rps, p99, (bad == "" ? 0 : bad) }'
 }
+pgbench_run() { # CONNECTIONS
+    pgbench -n -c "$1" -j 2 -T "${DURATION%s}" -M prepared -f "$work/append.sql" -r "$dburl" 2>/dev/null \
+        | awk '/^tps/ { tps = $3 } /latency average/ { lat = $4 } END { printf "%s %s 0\n", tps, lat }'
+}
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-secs="${DURATION%s}"
 
-: >"$work/rates.txt"
+: >"$work/results.txt"
 for run in $(seq 1 "$RUNS"); do
-    read -r rps p99 bad < <(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/report.lua" "$base" | parse_wrk)
-    tps="$(pgbench -n -c "$CONNECTIONS" -j 2 -T "$secs" -M prepared -f "$work/append.sql" "$dburl" 2>/dev/null \
-        | awk '/^tps/ { print $3; exit }')"
-    ratio="$(awk -v a="$rps" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')"
-    echo "run $run: server $rps reports/s (p99 $p99 ms, non-2xx $bad), pgbench $tps tps, ratio $ratio"
-    echo "$rps $p99 $bad $tps $ratio" >>"$work/rates.txt"
+    for c in "${configs[@]}"; do
+        for load in "$CONNECTIONS" "$LIGHT"; do
+            if [ "$c" = pgbench ]; then
+                [ "$load" = "$LIGHT" ] && continue
+                read -r rate p99 bad < <(pgbench_run "$load")
+                echo "run $run: pgbench, $load clients: $rate tps (mean latency $p99 ms)"
+            else
+                read -r rate p99 bad < <(wrk_run "$(cat "$work/$c/base")" "$load")
+                echo "run $run: $c, $load connections: $rate reports/s, p99 $p99 ms, non-2xx $bad"
+            fi
+            echo "$c $load $rate $p99 $bad" >>"$work/results.txt"
+        done
+    done
 done
-rows="$(psql "$dburl" -qAt -c "SELECT count(*) FROM reports WHERE install_token_id <> 'bench-token'")"
 
 echo
-echo "== medians of $RUNS runs ($DURATION each, $CONNECTIONS connections, $instances instance(s); $(nproc) cores shared by wrk, servers, nginx, Redis and PostgreSQL)"
-echo "server: $(cut -d' ' -f1 "$work/rates.txt" | median) reports/s, p99 $(cut -d' ' -f2 "$work/rates.txt" | median) ms; non-2xx in all runs: $(awk '{ s += $3 } END { print s }' "$work/rates.txt"); server rows in the log: $rows"
-echo "pgbench, same append: $(cut -d' ' -f4 "$work/rates.txt" | median) tps"
-echo "ratio server / pgbench: $(cut -d' ' -f5 "$work/rates.txt" | median)"
+echo "== medians of $RUNS rounds ($DURATION each; $(nproc) cores shared by wrk, servers, nginx, Redis and PostgreSQL)"
+med() { awk -v c="$1" -v l="$2" -v f="$3" '$1 == c && $2 == l { print $f }' "$work/results.txt" | median; }
+for c in "${configs[@]}"; do
+    if [ "$c" = pgbench ]; then
+        echo "pgbench ($CONNECTIONS clients): $(med pgbench "$CONNECTIONS" 3) tps"
+    else
+        echo "$c ($CONNECTIONS connections): $(med "$c" "$CONNECTIONS" 3) reports/s, p99 $(med "$c" "$CONNECTIONS" 4) ms; ($LIGHT connections): $(med "$c" "$LIGHT" 3) reports/s, p99 $(med "$c" "$LIGHT" 4) ms; non-2xx in all runs: $(awk -v c="$c" '$1 == c { s += $5 } END { print s + 0 }' "$work/results.txt")"
+    fi
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+has() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
+if has one && has pgbench; then echo "one / pgbench: $(ratio "$(med one "$CONNECTIONS" 3)" "$(med pgbench "$CONNECTIONS" 3)")"; fi
+if has three && has one; then echo "three / one: $(ratio "$(med three "$CONNECTIONS" 3)" "$(med one "$CONNECTIONS" 3)")"; fi
+if has redis && has one; then
+    echo "Redis limits, p99 added: $(awk -v a="$(med redis "$LIGHT" 4)" -v b="$(med one "$LIGHT" 4)" 'BEGIN { printf "%.2f", a - b }') ms at $LIGHT connections, $(awk -v a="$(med redis "$CONNECTIONS" 4)" -v b="$(med one "$CONNECTIONS" 4)" 'BEGIN { printf "%.2f", a - b }') ms at $CONNECTIONS"
+fi
+rows="$(psql "$dburl" -qAt -c "SELECT count(*) FROM reports WHERE install_token_id IS DISTINCT FROM 'bench-token'")"
+echo "rows the servers wrote: $rows"

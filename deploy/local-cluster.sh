@@ -5,24 +5,26 @@
 # behind nginx configured by deploy/nginx/ferretwatch.conf (when N > 1). For tests,
 # benchmarks and trying the deployment out; it runs until it gets SIGTERM or SIGINT.
 #
-#   deploy/local-cluster.sh --instances N --db postgres://… --dir DIR [--redis own|URL]
+#   deploy/local-cluster.sh --instances N --db postgres://… --dir DIR [--redis own|none|URL] [--proxy]
 #
 # --redis own (the default) starts a redis-server of its own on a free port (its pid in
-# DIR/redis.pid, so a test can stop it). Once everything answers, DIR/base holds the URL
-# to send requests to, and DIR/instances one "PORT PID METRICS_PORT" line per instance.
+# DIR/redis.pid, so a test can stop it); --redis none keeps the limits in each instance. Once everything answers, DIR/base holds the URL
+# to send requests to (nginx; with one instance, the instance itself unless --proxy),
+# and DIR/instances one "PORT PID METRICS_PORT" line per instance.
 # Environment: FERRETWATCH_BIN (the binary; default target/release/ferretwatch), and any
 # FERRETWATCH_* setting, passed to every instance (FERRETWATCH_INSTALL_SECRET is generated
 # when unset: the instances must share it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-instances=3 db="" dir="" redis=own
+instances=3 db="" dir="" redis=own proxy=auto
 while [ $# -gt 0 ]; do
     case "$1" in
         --instances) instances="$2"; shift 2 ;;
         --db) db="$2"; shift 2 ;;
         --dir) dir="$2"; shift 2 ;;
         --redis) redis="$2"; shift 2 ;;
+        --proxy) proxy=yes; shift ;;
         -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "local-cluster.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -54,6 +56,8 @@ if [ "$redis" = own ]; then
     for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
     redis_url="redis://127.0.0.1:$redis_port"
     echo "$redis_port" >"$dir/redis.port"
+elif [ "$redis" = none ]; then
+    redis_url=""
 else
     redis_url="$redis"
 fi
@@ -65,8 +69,12 @@ sed -e "s|^data_dir = .*|data_dir = \"$dir/data\"|" \
     -e "s|^dev_bootstrap = .*|dev_bootstrap = true|" \
     -e "s|^redis = .*|redis = \"$redis_url\"|" \
     "$here/ferretwatch.toml" >"$dir/ferretwatch.toml"
-if [ "$instances" -eq 1 ]; then
-    # One instance is reached directly: no proxy, so the client address is the peer's.
+[ -n "$redis_url" ] || sed -i -e '/^redis = /d' "$dir/ferretwatch.toml"
+if [ "$proxy" = auto ]; then
+    if [ "$instances" -eq 1 ]; then proxy=no; else proxy=yes; fi
+fi
+if [ "$proxy" = no ]; then
+    # One instance reached directly: no proxy, so the client address is the peer's.
     sed -i -e 's|^trust_forwarded_for = .*|trust_forwarded_for = false|' "$dir/ferretwatch.toml"
 fi
 export FERRETWATCH_INSTALL_SECRET="${FERRETWATCH_INSTALL_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
@@ -109,7 +117,7 @@ for i in $(seq 1 "$instances"); do
 done
 for port in "${ports[@]}"; do wait_ready "http://127.0.0.1:$port"; done
 
-if [ "$instances" -eq 1 ]; then
+if [ "$proxy" = no ]; then
     echo "http://127.0.0.1:${ports[0]}" >"$dir/base"
 else
     command -v nginx >/dev/null || { echo "local-cluster.sh: install nginx" >&2; exit 2; }
@@ -144,7 +152,7 @@ NGINX
     wait_ready "http://127.0.0.1:$nginx_port"
     echo "http://127.0.0.1:$nginx_port" >"$dir/base"
 fi
-echo "ready: $(cat "$dir/base") ($instances instance(s), Redis $redis_url)"
+echo "ready: $(cat "$dir/base") ($instances instance(s), Redis ${redis_url:-none})"
 
 # Run until told to stop, or until every instance is gone.
 while :; do

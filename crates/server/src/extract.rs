@@ -80,6 +80,26 @@ pub async fn read_json_bytes(req: Request, limits: &Limits) -> Result<bytes::Byt
     }
 }
 
+/// Marks a refusal whose request body was read to its end (the connection stays usable).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDrained;
+
+/// Reads and drops the body of a request refused on its headers, when it declares a length
+/// within `limits.max_body_bytes` and arrives within 250 ms (a body sent with its headers
+/// is already here). True when the body was read to its end.
+pub async fn drain_small_body(req: Request, limits: &Limits) -> bool {
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(0) => true,
+        Some(n) if n <= limits.max_body_bytes as u64 && !req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let read = axum::body::to_bytes(req.into_body(), limits.max_body_bytes);
+            matches!(tokio::time::timeout(std::time::Duration::from_millis(250), read).await, Ok(Ok(_)))
+        }
+        _ => false,
+    }
+}
+
 /// Parses JSON, telling a syntax error (400) from a shape error (422, naming the field).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

@@ -116,6 +116,7 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     let options = StoreOptions {
         max_connections: (settings.pool.max_connections > 0).then_some(settings.pool.max_connections),
         acquire_timeout: Duration::from_millis(settings.pool.acquire_timeout_ms.max(1)),
+        writers: settings.pool.writers.max(1) as usize,
         ..StoreOptions::default()
     };
     let store = ferretwatch_store::open_url(&parsed, &options)

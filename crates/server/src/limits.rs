@@ -133,33 +133,38 @@ struct Local {
 }
 
 impl Local {
+    #[cfg(test)]
     fn check_ip(&self, rates: &Rates, ip: IpAddr, now: u64) -> Result<Challenge, u64> {
-        let mut map = self.ip.lock().expect("limiter lock");
-        let entry = map.entry(ip).or_default();
-        match decide_pair(rates.ip, entry.tats, now) {
-            Err(wait) => {
-                entry.grey_until = now + rates.greylist;
-                Err(wait)
-            }
-            Ok(tats) => {
-                entry.tats = tats;
-                let Some(soft) = rates.soft else { return Ok(Challenge::None) };
-                let mut challenge = if entry.grey_until > now { Challenge::Required } else { Challenge::None };
-                match soft.decide(entry.soft, now) {
-                    Ok(tat) => entry.soft = tat,
-                    Err(_) => challenge = Challenge::Required,
-                }
-                Ok(challenge)
-            }
-        }
+        self.check(rates, ip, None, now).map_err(|(_, wait)| wait)
     }
 
-    fn check_install(&self, rates: &Rates, id: &str, now: u64) -> Result<(), u64> {
-        let mut map = self.install.lock().expect("limiter lock");
-        let tats = map.get(id).copied().unwrap_or_default();
-        let tats = decide_pair(rates.install, tats, now)?;
-        map.insert(id.to_owned(), tats);
-        Ok(())
+    /// Decides the address's limits and, with `install`, the token's, all together:
+    /// either everything is spent or nothing is (a refusal by the address's limits
+    /// greylists it). The refusal names the scope that refused and the wait.
+    fn check(&self, rates: &Rates, ip: IpAddr, install: Option<&str>, now: u64) -> Result<Challenge, (Scope, u64)> {
+        let mut ips = self.ip.lock().expect("limiter lock");
+        let entry = ips.entry(ip).or_default();
+        let ip_tats = match decide_pair(rates.ip, entry.tats, now) {
+            Ok(tats) => tats,
+            Err(wait) => {
+                entry.grey_until = now + rates.greylist;
+                return Err((Scope::Ip, wait));
+            }
+        };
+        if let Some(id) = install {
+            let mut tokens = self.install.lock().expect("limiter lock");
+            let tats = tokens.get(id).copied().unwrap_or_default();
+            let tats = decide_pair(rates.install, tats, now).map_err(|wait| (Scope::InstallToken, wait))?;
+            tokens.insert(id.to_owned(), tats);
+        }
+        entry.tats = ip_tats;
+        let Some(soft) = rates.soft else { return Ok(Challenge::None) };
+        let mut challenge = if entry.grey_until > now { Challenge::Required } else { Challenge::None };
+        match soft.decide(entry.soft, now) {
+            Ok(tat) => entry.soft = tat,
+            Err(_) => challenge = Challenge::Required,
+        }
+        Ok(challenge)
     }
 
     /// Forgets entries whose limits are all full again and whose greylisting is over.
@@ -178,51 +183,64 @@ impl Local {
     }
 }
 
-/// The GCRA decision for one key in Redis, on Redis's clock, atomically. The hash holds
-/// `m` and `d` (arrival times of the two limits), `s` (the soft limit) and `g` (greylisted
-/// until), in microseconds since the Unix epoch; it expires when every limit is full again.
+/// The GCRA decision in Redis, on Redis's clock, atomically: the address's limits
+/// (`KEYS[1]`) and, when given, the install token's (`KEYS[2]`), all spent or none. The
+/// address's hash holds `m` and `d` (arrival times of the two limits), `s` (the soft
+/// limit) and `g` (greylisted until), in microseconds since the Unix epoch; the token's
+/// holds `m` and `d`. Each expires when its limits are full again.
 ///
-/// ARGV: emission and tolerance of the minute, day and soft limits (soft emission 0: no
-/// soft limit), then the greylist duration (0: none). Returns `{1, challenge}` or
-/// `{0, wait}`. Numbers go back into Redis through `%d`: Lua's default formatting would
-/// round a 16-digit timestamp.
+/// ARGV: emission and tolerance of the address's minute, day and soft limits (soft
+/// emission 0: no soft limit), the greylist duration (0: none), then emission and
+/// tolerance of the token's minute and day limits. Returns `{1, challenge}` or
+/// `{0, wait, scope}` (scope 1: the address, 2: the token). Numbers go back into Redis
+/// through `%d`: Lua's default formatting would round a 16-digit timestamp.
 const GCRA_LUA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local em, tm, ed, td = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local es, ts, grey = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local v = redis.call('HMGET', KEYS[1], 'm', 'd', 's', 'g')
 local function at(x)
   local n = tonumber(x)
   if n == nil or n < now then return now end
   return n
 end
+local function f(n) return string.format('%d', n) end
+local function expire(key, last) redis.call('PEXPIRE', key, math.floor((last - now) / 1000) + 1000) end
+local em, tm, ed, td = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local es, ts, grey = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local v = redis.call('HMGET', KEYS[1], 'm', 'd', 's', 'g')
 local m, d, s, g = at(v[1]), at(v[2]), at(v[3]), at(v[4])
 local wait = math.max(m - now - tm, d - now - td)
-local admitted, challenge = 1, 0
 if wait > 0 then
-  admitted = 0
   if grey > 0 then
     g = now + grey
-    redis.call('HSET', KEYS[1], 'g', string.format('%d', g))
+    redis.call('HSET', KEYS[1], 'g', f(g))
+    expire(KEYS[1], math.max(m, d, s, g))
   end
-else
-  m, d = m + em, d + ed
-  redis.call('HSET', KEYS[1], 'm', string.format('%d', m), 'd', string.format('%d', d))
-  if es > 0 then
-    if g > now then challenge = 1 end
-    if s - now > ts then
-      challenge = 1
-    else
-      s = s + es
-      redis.call('HSET', KEYS[1], 's', string.format('%d', s))
-    end
+  return {0, math.floor(wait), 1}
+end
+if #KEYS == 2 then
+  local iem, itm, ied, itd = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+  local w = redis.call('HMGET', KEYS[2], 'm', 'd')
+  local im, id = at(w[1]), at(w[2])
+  local iwait = math.max(im - now - itm, id - now - itd)
+  if iwait > 0 then return {0, math.floor(iwait), 2} end
+  im, id = im + iem, id + ied
+  redis.call('HSET', KEYS[2], 'm', f(im), 'd', f(id))
+  expire(KEYS[2], math.max(im, id))
+end
+m, d = m + em, d + ed
+redis.call('HSET', KEYS[1], 'm', f(m), 'd', f(d))
+local challenge = 0
+if es > 0 then
+  if g > now then challenge = 1 end
+  if s - now > ts then
+    challenge = 1
+  else
+    s = s + es
+    redis.call('HSET', KEYS[1], 's', f(s))
   end
 end
-local last = math.max(m, d, s, g)
-redis.call('PEXPIRE', KEYS[1], math.floor((last - now) / 1000) + 1000)
-if admitted == 1 then return {1, challenge} end
-return {0, math.floor(wait)}
+expire(KEYS[1], math.max(m, d, s, g))
+return {1, challenge}
 ";
 
 /// Limits kept in Redis, shared by every `serve` process that names the same server.
@@ -322,43 +340,33 @@ impl RateLimits {
         self.epoch.elapsed().as_micros() as u64
     }
 
-    /// Charges the address's limits; a refusal greylists the address. IPv6 clients are
-    /// counted per /64 and IPv4-mapped IPv6 addresses as their IPv4 address.
+    /// Charges the address's limits (an install, or a report whose token is not valid); a
+    /// refusal greylists the address. IPv6 clients are counted per /64 and IPv4-mapped
+    /// IPv6 addresses as their IPv4 address.
     pub async fn check_ip(&self, ip: IpAddr) -> Result<Challenge, Limited> {
+        self.check(ip, None).await
+    }
+
+    /// Charges a report to the address's and the install token's limits together (one
+    /// decision, one Redis round trip): both are spent, or, when either refuses, neither.
+    pub async fn check_report(&self, ip: IpAddr, install: &str) -> Result<Challenge, Limited> {
+        self.check(ip, Some(install)).await
+    }
+
+    async fn check(&self, ip: IpAddr, install: Option<&str>) -> Result<Challenge, Limited> {
         let ip = bucket_key(ip);
-        let refused = |wait: u64| Limited { scope: Scope::Ip, retry_after: Duration::from_micros(wait) };
+        let refused = |(scope, wait): (Scope, u64)| Limited { scope, retry_after: Duration::from_micros(wait) };
         if let Some(shared) = &self.shared {
-            let key = format!("{}ip:{ip}", shared.prefix);
-            let soft = self.rates.soft.unwrap_or(Rate { emission: 0, tolerance: 0 });
-            let args = [self.rates.ip[0], self.rates.ip[1], soft];
-            if let Some(answer) = self.ask(shared, &key, args, self.rates.greylist).await {
-                return match answer {
-                    Ok(true) => Ok(Challenge::Required),
-                    Ok(false) => Ok(Challenge::None),
-                    Err(wait) => Err(refused(wait)),
-                };
+            if let Some(answer) = self.ask(shared, ip, install).await {
+                return answer.map_err(refused);
             }
         }
-        self.local.check_ip(&self.rates, ip, self.now()).map_err(refused)
+        self.local.check(&self.rates, ip, install, self.now()).map_err(refused)
     }
 
-    /// Charges the install token's limits.
-    pub async fn check_install(&self, id: &str) -> Result<(), Limited> {
-        let refused = |wait: u64| Limited { scope: Scope::InstallToken, retry_after: Duration::from_micros(wait) };
-        if let Some(shared) = &self.shared {
-            let key = format!("{}install:{id}", shared.prefix);
-            let none = Rate { emission: 0, tolerance: 0 };
-            if let Some(answer) = self.ask(shared, &key, [self.rates.install[0], self.rates.install[1], none], 0).await
-            {
-                return answer.map(|_| ()).map_err(refused);
-            }
-        }
-        self.local.check_install(&self.rates, id, self.now()).map_err(refused)
-    }
-
-    /// One decision in Redis: `Some(Ok(challenge))`, `Some(Err(wait))`, or `None` when
-    /// Redis is down or did not answer in time (the caller decides locally).
-    async fn ask(&self, shared: &Shared, key: &str, rates: [Rate; 3], greylist: u64) -> Option<Result<bool, u64>> {
+    /// One decision in Redis: `Some(answer)`, or `None` when Redis is down or did not
+    /// answer in time (the caller decides locally).
+    async fn ask(&self, shared: &Shared, ip: IpAddr, install: Option<&str>) -> Option<Result<Challenge, (Scope, u64)>> {
         let now = self.now();
         if shared.down_until.load(Ordering::Relaxed) > now {
             metrics::counter!("ferretwatch_limiter_fallback_total").increment(1);
@@ -368,13 +376,20 @@ impl RateLimits {
         let answer = match conn {
             None => Err("not connected".to_owned()),
             Some(mut conn) => {
-                let mut call = shared.script.key(key);
-                for rate in rates {
+                let mut call = shared.script.key(format!("{}ip:{ip}", shared.prefix));
+                let soft = self.rates.soft.unwrap_or(Rate { emission: 0, tolerance: 0 });
+                for rate in [self.rates.ip[0], self.rates.ip[1], soft] {
                     call.arg(rate.emission).arg(rate.tolerance);
                 }
-                call.arg(greylist);
+                call.arg(self.rates.greylist);
+                if let Some(id) = install {
+                    call.key(format!("{}install:{id}", shared.prefix));
+                    for rate in self.rates.install {
+                        call.arg(rate.emission).arg(rate.tolerance);
+                    }
+                }
                 match tokio::time::timeout(shared.timeout, call.invoke_async::<Vec<i64>>(&mut conn)).await {
-                    Ok(Ok(reply)) if reply.len() == 2 => Ok(reply),
+                    Ok(Ok(reply)) if reply.len() >= 2 => Ok(reply),
                     Ok(Ok(_)) => Err("unexpected reply".to_owned()),
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(_) => Err(format!("no answer within {} ms", shared.timeout.as_millis())),
@@ -387,7 +402,12 @@ impl RateLimits {
                     tracing::warn!(redis = %shared.url, "shared rate limits restored: Redis answers again");
                     metrics::gauge!("ferretwatch_limiter_shared").set(1.0);
                 }
-                Some(if reply[0] == 1 { Ok(reply[1] == 1) } else { Err(reply[1].max(0) as u64) })
+                Some(match reply.as_slice() {
+                    [1, challenge, ..] => Ok(if *challenge == 1 { Challenge::Required } else { Challenge::None }),
+                    [_, wait, 2, ..] => Err((Scope::InstallToken, (*wait).max(0) as u64)),
+                    [_, wait, ..] => Err((Scope::Ip, (*wait).max(0) as u64)),
+                    [] | [_] => unreachable!("checked above: at least two numbers"),
+                })
             }
             Err(why) => {
                 shared.down_until.store(now + RETRY_REDIS_AFTER.as_micros() as u64, Ordering::Relaxed);
@@ -545,14 +565,24 @@ mod tests {
     }
 
     #[test]
-    fn install_tokens_have_their_own_limits() {
-        let l = RateLimits::new(&limits(5, 300, 3, 100), &CaptchaSettings::default(), false);
+    fn install_tokens_have_their_own_limits_and_a_refusal_spends_neither_scope() {
+        let l = RateLimits::new(&limits(100, 1000, 3, 100), &CaptchaSettings::default(), false);
+        let ip: IpAddr = "192.0.2.30".parse().unwrap();
+        let check = |id, t| l.local.check(&l.rates, ip, Some(id), t);
         for _ in 0..3 {
-            assert!(l.local.check_install(&l.rates, "a", 0).is_ok());
+            assert!(check("a", 0).is_ok());
         }
-        assert!(l.local.check_install(&l.rates, "a", 0).is_err());
-        assert!(l.local.check_install(&l.rates, "b", 0).is_ok());
-        assert!(l.local.check_install(&l.rates, "a", 20 * SEC).is_ok(), "one refilled after 20 s");
+        assert_eq!(check("a", 0).unwrap_err().0, Scope::InstallToken);
+        // Three admitted reports spent three of the address's tokens; the refusal none.
+        let emission = Rate::per(100, Duration::from_secs(60)).emission;
+        assert_eq!(l.local.ip.lock().unwrap()[&ip].tats[0], 3 * emission);
+        assert!(check("b", 0).is_ok());
+        assert!(check("a", 20 * SEC).is_ok(), "one refilled after 20 s");
+        // And a refusal by the address spends nothing of the token.
+        let l = RateLimits::new(&limits(1, 1000, 3, 100), &CaptchaSettings::default(), false);
+        assert!(l.local.check(&l.rates, ip, Some("c"), 0).is_ok());
+        assert_eq!(l.local.check(&l.rates, ip, Some("c"), 0).unwrap_err().0, Scope::Ip);
+        assert_eq!(l.local.install.lock().unwrap()["c"][0], Rate::per(3, Duration::from_secs(60)).emission);
     }
 
     #[test]
@@ -575,9 +605,9 @@ mod tests {
     fn shrink_forgets_full_limits_only() {
         let l = RateLimits::new(&limits(5, 300, 3, 100), &CaptchaSettings::default(), false);
         assert!(l.local.check_ip(&l.rates, "192.0.2.7".parse().unwrap(), 0).is_ok());
-        assert!(l.local.check_install(&l.rates, "t", 0).is_ok());
+        assert!(l.local.check(&l.rates, "192.0.2.8".parse().unwrap(), Some("t"), 0).is_ok());
         l.local.shrink(60 * SEC);
-        assert_eq!(l.local.len(), 2, "the day limits are not full again yet");
+        assert_eq!(l.local.len(), 3, "the day limits are not full again yet");
         l.local.shrink(86_400 * SEC);
         assert_eq!(l.local.len(), 0);
     }

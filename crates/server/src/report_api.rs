@@ -199,7 +199,23 @@ pub async fn false_positive(state: State<AppState>, ip: ClientIp, req: Request) 
 }
 
 async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Request, kind: ReportKind) -> Response {
-    match accept(&state, ip, req, kind).await {
+    let outcome = match admit(&state, ip, req.headers()).await {
+        Ok((install, challenge)) => accept(&state, ip, req, kind, install, challenge).await,
+        Err(err) => {
+            // Refused on its headers: the body is read and dropped when it is small and
+            // already here, so that the connection can carry the client's next request;
+            // otherwise the answer says Connection: close (router::close_unread).
+            let drained = crate::extract::drain_small_body(req, &state.settings.limits).await;
+            metrics::counter!("ferretwatch_reports_rejected_total", "kind" => kind.code(), "reason" => err.code())
+                .increment(1);
+            let mut response = err.into_response();
+            if drained {
+                response.extensions_mut().insert(crate::extract::BodyDrained);
+            }
+            return response;
+        }
+    };
+    match outcome {
         Ok(accepted) => {
             metrics::counter!("ferretwatch_reports_accepted_total", "kind" => kind.code()).increment(1);
             (StatusCode::CREATED, Json(accepted)).into_response()
@@ -212,31 +228,56 @@ async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Requ
     }
 }
 
+/// The checks on the headers alone: the install token, then the limits of the address and
+/// the token together (or of the address alone, for a request without a valid token).
+async fn admit(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+) -> Result<(crate::install::VerifiedInstall, Challenge), ApiError> {
+    // The token first (an HMAC: no state, no I/O), so that a report is charged to the
+    // address and the token in one decision. A request without a valid token is charged
+    // to the address alone: a flood of bad tokens meets the address's limit like any other.
+    let verified = match headers.get(HEADER) {
+        None => Err(ApiError::new(
+            ErrorCode::InstallTokenRequired,
+            "send the install token from POST /v1/install as X-Install-Token",
+        )),
+        Some(value) => value
+            .to_str()
+            .map_err(|_| ApiError::new(ErrorCode::InstallTokenInvalid, InstallError::Malformed.to_string()))
+            .and_then(|token| {
+                state.install.verify(token).map_err(|e| {
+                    let code = if e == InstallError::Expired {
+                        ErrorCode::InstallTokenExpired
+                    } else {
+                        ErrorCode::InstallTokenInvalid
+                    };
+                    ApiError::new(code, e.to_string())
+                })
+            }),
+    };
+    match verified {
+        Ok(install) => {
+            let challenge = state.limits.check_report(ip, &install.id).await.map_err(|l| rate_limited(state, l))?;
+            Ok((install, challenge))
+        }
+        Err(refused) => {
+            state.limits.check_ip(ip).await.map_err(|l| rate_limited(state, l))?;
+            Err(refused)
+        }
+    }
+}
+
+/// The body, then the CAPTCHA when the address looks abusive, then the database.
 async fn accept(
     state: &AppState,
     ip: std::net::IpAddr,
     req: Request,
     kind: ReportKind,
+    install: crate::install::VerifiedInstall,
+    challenge: Challenge,
 ) -> Result<ReportAccepted, ApiError> {
-    let challenge = state.limits.check_ip(ip).await.map_err(|l| rate_limited(state, l))?;
-    let token = req
-        .headers()
-        .get(HEADER)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InstallTokenRequired,
-                "send the install token from POST /v1/install as X-Install-Token",
-            )
-        })?
-        .to_str()
-        .map_err(|_| ApiError::new(ErrorCode::InstallTokenInvalid, InstallError::Malformed.to_string()))?;
-    let install = state.install.verify(token).map_err(|e| {
-        let code =
-            if e == InstallError::Expired { ErrorCode::InstallTokenExpired } else { ErrorCode::InstallTokenInvalid };
-        ApiError::new(code, e.to_string())
-    })?;
-    state.limits.check_install(&install.id).await.map_err(|l| rate_limited(state, l))?;
-
     let bytes = read_json_bytes(req, &state.settings.limits).await?;
     let body: ReportRequest = parse_json(&bytes)?;
     let captcha_token = body.captcha_token.clone();

@@ -53,16 +53,18 @@ pub fn api(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A refusal of a request that carries a body says `Connection: close`: the body may be
-/// unread (a rate limit, a bad token, a wrong type or size are refused before reading
-/// it), so the connection cannot carry another request, and a client reusing it must know.
+/// A refusal of a request that carries a body says `Connection: close`, unless the handler
+/// read the body to its end ([`crate::extract::BodyDrained`]): an unread body means the
+/// connection cannot carry another request (hyper closes it), and a client reusing it
+/// must know.
 async fn close_unread(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
     use axum::http::header;
     let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
         || req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
     let mut response = next.run(req).await;
     let status = response.status();
-    if has_body && (status.is_client_error() || status.is_server_error()) {
+    let drained = response.extensions().get::<crate::extract::BodyDrained>().is_some();
+    if has_body && !drained && (status.is_client_error() || status.is_server_error()) {
         response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
     }
     response

@@ -169,6 +169,9 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// Milliseconds a request waits for a connection before failing with 503.
     pub acquire_timeout_ms: u64,
+    /// PostgreSQL: writers taking turns at the group commit of reports (at least 1, at
+    /// most half the pool).
+    pub writers: u32,
 }
 
 /// Origin serving.
@@ -276,7 +279,7 @@ impl Default for CaptchaSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        PoolSettings { max_connections: 0, acquire_timeout_ms: 5_000 }
+        PoolSettings { max_connections: 0, acquire_timeout_ms: 5_000, writers: 1 }
     }
 }
 

@@ -237,3 +237,59 @@ async fn counters_record_accepted_and_rejected_reports_by_reason() {
     assert!(text.contains("ferretwatch_reports_rejected_total{kind=\"report\",reason=\"invalid_body\"}"), "{text}");
     app.stop().await;
 }
+
+/// Sends raw HTTP/1.1 on one connection and reads one response head; returns the status
+/// and whether it says `Connection: close`.
+async fn raw_exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> (u16, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed before a response");
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = &text[..end].to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                let status = head[9..12].parse().unwrap();
+                return (status, head.lines().any(|l| l == "connection: close"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refused_small_body_keeps_the_connection_and_an_unread_one_says_close() {
+    let app = spawn_with(|s| s.limits.ip_per_minute = 1, None).await;
+    let token = app.install_token().await; // spends the address's one request
+    let body = serde_json::to_string(&report_body("https://keep.example/")).unwrap();
+    let request = format!(
+        "POST /v1/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Install-Token: {token}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // Refused by the limit, body read and dropped: the same connection serves again.
+    for _ in 0..3 {
+        assert_eq!(raw_exchange(&mut stream, request.as_bytes()).await, (429, false));
+    }
+    // A refusal whose declared body is not there (or too large to drain): Connection: close,
+    // and the server closes.
+    let partial = format!(
+        "POST /v1/report HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Install-Token: {token}\r\n\
+         Content-Length: 9000\r\n\r\n{{\"url\":"
+    );
+    assert_eq!(raw_exchange(&mut stream, partial.as_bytes()).await, (429, true));
+    use tokio::io::AsyncReadExt;
+    let mut rest = [0u8; 16];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the server closed the connection");
+    app.stop().await;
+}

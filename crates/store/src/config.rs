@@ -122,6 +122,11 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// SQLite: how long a writer waits for the write lock before failing as unavailable.
     pub busy_timeout: Duration,
+    /// PostgreSQL: report writers taking turns at the group commit (at least 1). One
+    /// writer makes the largest batches (fewest commits), and measured fastest on two
+    /// cores (docs/benchmarks.md); more overlap commits, for a database whose commits are
+    /// slow but parallel.
+    pub writers: usize,
 }
 
 impl Default for StoreOptions {
@@ -131,6 +136,7 @@ impl Default for StoreOptions {
             min_connections: 1,
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
+            writers: 1,
         }
     }
 }

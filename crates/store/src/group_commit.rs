@@ -5,9 +5,9 @@
 //! Callers put their report on a queue. A few writer tasks take turns at it. Each writer
 //! takes everything queued (up to [`MAX_BATCH`]) and writes it:
 //! - a batch of one goes through the one-statement append;
-//! - a larger batch becomes one upsert of the moderation entries (grouped by URL hash,
-//!   in hash order so that concurrent batches lock rows in the same order and cannot
-//!   deadlock) and one multi-row insert into the log, in one transaction.
+//! - a larger batch is one statement too: an upsert of the moderation entries (grouped by
+//!   URL hash, in hash order so that concurrent batches lock rows in the same order and
+//!   cannot deadlock) and a multi-row insert into the log, committed together.
 //!
 //! While one writer commits, the next collects what arrived meanwhile: under load, batches
 //! grow with the load and the number of commits (each an fsync) stays near the number of
@@ -104,34 +104,42 @@ async fn write(pool: &PgPool, batch: Vec<Pending>) {
     }
 }
 
-const UPSERT_MANY_SQL: &str = "\
-INSERT INTO moderation AS m (url_hash, url, state, first_seen, last_seen, report_count,
-                             false_positive_count, max_score)
-SELECT h, u, 'queued', f, l, n, fp, s
-FROM UNNEST($1::bytea[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int2[])
-     AS t(h, u, f, l, n, fp, s)
-ON CONFLICT (url_hash) DO UPDATE SET
-    first_seen = LEAST(m.first_seen, EXCLUDED.first_seen),
-    last_seen = GREATEST(m.last_seen, EXCLUDED.last_seen),
-    report_count = m.report_count + EXCLUDED.report_count,
-    false_positive_count = m.false_positive_count + EXCLUDED.false_positive_count,
-    max_score = GREATEST(m.max_score, EXCLUDED.max_score)
-RETURNING m.url_hash, m.report_count";
-
-const INSERT_MANY_SQL: &str = "\
-INSERT INTO reports (received_at, kind, url, url_hash, reason, reason_text, client_timestamp,
-                     extension_version, pack_version, score, findings, screenshot_hash,
-                     install_token_id, client_net)
-SELECT received_at, kind, url, url_hash, reason, reason_text, client_timestamp,
-       extension_version, pack_version, score, findings::jsonb, screenshot_hash,
-       install_token_id, client_net
-FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::int8[],
-            $8::text[], $9::text[], $10::int2[], $11::text[], $12::bytea[], $13::text[], $14::text[])
-     WITH ORDINALITY AS t(received_at, kind, url, url_hash, reason, reason_text, client_timestamp,
-                          extension_version, pack_version, score, findings, screenshot_hash,
-                          install_token_id, client_net, ord)
-ORDER BY ord
-RETURNING id";
+/// A batch in one statement (one round trip, one implicit transaction, as the append of
+/// one report): the moderation upserts (one row per URL, in hash order) and the log rows
+/// (in batch order). The result is the entries' totals (`e`) and the reports' ids (`r`).
+const APPEND_MANY_SQL: &str = "\
+WITH entry AS (
+    INSERT INTO moderation AS m (url_hash, url, state, first_seen, last_seen, report_count,
+                                 false_positive_count, max_score)
+    SELECT h, u, 'queued', f, l, n, fp, s
+    FROM UNNEST($1::bytea[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int2[])
+         AS t(h, u, f, l, n, fp, s)
+    ORDER BY h
+    ON CONFLICT (url_hash) DO UPDATE SET
+        first_seen = LEAST(m.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST(m.last_seen, EXCLUDED.last_seen),
+        report_count = m.report_count + EXCLUDED.report_count,
+        false_positive_count = m.false_positive_count + EXCLUDED.false_positive_count,
+        max_score = GREATEST(m.max_score, EXCLUDED.max_score)
+    RETURNING m.url_hash, m.report_count
+), logged AS (
+    INSERT INTO reports (received_at, kind, url, url_hash, reason, reason_text, client_timestamp,
+                         extension_version, pack_version, score, findings, screenshot_hash,
+                         install_token_id, client_net)
+    SELECT received_at, kind, url, url_hash, reason, reason_text, client_timestamp,
+           extension_version, pack_version, score, findings::jsonb, screenshot_hash,
+           install_token_id, client_net
+    FROM UNNEST($8::int8[], $9::text[], $10::text[], $11::bytea[], $12::text[], $13::text[], $14::int8[],
+                $15::text[], $16::text[], $17::int2[], $18::text[], $19::bytea[], $20::text[], $21::text[])
+         WITH ORDINALITY AS t(received_at, kind, url, url_hash, reason, reason_text, client_timestamp,
+                              extension_version, pack_version, score, findings, screenshot_hash,
+                              install_token_id, client_net, ord)
+    ORDER BY ord
+    RETURNING id
+)
+SELECT 'e' AS part, url_hash, report_count AS n FROM entry
+UNION ALL
+SELECT 'r', NULL, id FROM logged";
 
 /// One moderation entry's share of a batch.
 #[derive(Default)]
@@ -144,7 +152,7 @@ struct Group {
     max_score: i16,
 }
 
-/// Writes `reports` in one transaction; receipts in the same order.
+/// Writes `reports` in one statement; receipts in the same order.
 async fn append_many(pool: &PgPool, reports: &[&NewReport]) -> Result<Vec<ReportReceipt>> {
     // Per URL hash (ordered, for a consistent lock order): the entry's increments, and
     // each report's position among the batch's reports of that URL.
@@ -167,8 +175,7 @@ async fn append_many(pool: &PgPool, reports: &[&NewReport]) -> Result<Vec<Report
         group.max_score = group.max_score.max(i16::from(r.score.get()));
     }
 
-    let mut tx = pool.begin().await?;
-    let totals: Vec<(Vec<u8>, i64)> = sqlx::query_as(UPSERT_MANY_SQL)
+    let rows: Vec<(String, Option<Vec<u8>>, i64)> = sqlx::query_as(APPEND_MANY_SQL)
         .bind(groups.keys().map(|h| h.to_vec()).collect::<Vec<_>>())
         .bind(groups.values().map(|g| g.url.clone()).collect::<Vec<_>>())
         .bind(groups.values().map(|g| g.first_seen).collect::<Vec<_>>())
@@ -176,11 +183,6 @@ async fn append_many(pool: &PgPool, reports: &[&NewReport]) -> Result<Vec<Report
         .bind(groups.values().map(|g| g.count).collect::<Vec<_>>())
         .bind(groups.values().map(|g| g.false_positives).collect::<Vec<_>>())
         .bind(groups.values().map(|g| g.max_score).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
-        .await?;
-    let totals: BTreeMap<Vec<u8>, i64> = totals.into_iter().collect();
-
-    let mut ids: Vec<(i64,)> = sqlx::query_as(INSERT_MANY_SQL)
         .bind(reports.iter().map(|r| r.received_at.as_millis()).collect::<Vec<_>>())
         .bind(reports.iter().map(|r| r.kind.code()).collect::<Vec<_>>())
         .bind(reports.iter().map(|r| r.url.as_str()).collect::<Vec<_>>())
@@ -195,9 +197,18 @@ async fn append_many(pool: &PgPool, reports: &[&NewReport]) -> Result<Vec<Report
         .bind(reports.iter().map(|r| r.screenshot_hash.as_ref().map(|h| h.as_bytes().to_vec())).collect::<Vec<_>>())
         .bind(reports.iter().map(|r| r.install_token_id.as_ref().map(|t| t.as_str())).collect::<Vec<_>>())
         .bind(reports.iter().map(|r| r.client_net.as_ref().map(|n| n.as_str())).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
+        .fetch_all(pool)
         .await?;
-    tx.commit().await?;
+    let mut totals: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
+    let mut ids = Vec::with_capacity(reports.len());
+    for (part, hash, n) in rows {
+        match (part.as_str(), hash) {
+            ("e", Some(hash)) => {
+                totals.insert(hash, n);
+            }
+            _ => ids.push((n,)),
+        }
+    }
 
     if ids.len() != reports.len() {
         return Err(StoreError::Internal(format!("{} rows for {} reports", ids.len(), reports.len()).into()));

@@ -112,9 +112,9 @@ impl PostgresStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        // Writers take turns at the queue: while one commits, the next gathers. Half the
-        // pool (at least one, at most four) leaves connections for reads.
-        let writers = (max_connections as usize / 2).clamp(1, 4);
+        // Writers take turns at the queue: while one commits, the next gathers. At most
+        // half the pool, so that reads always find a connection.
+        let writers = options.writers.clamp(1, (max_connections as usize / 2).max(1));
         let writer = Arc::new(GroupCommit::start(pool.clone(), writers));
         Ok(Self { pool, max_connections, writer })
     }

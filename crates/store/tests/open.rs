@@ -45,6 +45,6 @@ async fn an_unreachable_postgres_is_unavailable_not_internal() {
 
 #[test]
 fn database_urls_are_redacted_in_logs() {
-    let url = StoreUrl::parse("postgres://fw:s3cret@db:5432/fw").unwrap();
+    let url = StoreUrl::parse("postgres://fw:s3cret@db:5432/fw?sslmode=verify-full&sslrootcert=ca.pem").unwrap();
     assert!(!format!("{url:?} {url}").contains("s3cret"));
 }
