@@ -3,22 +3,24 @@
 # reference in the same run, in turn (round-robin, RUNS rounds):
 #   one      one `ferretwatch serve`, limits in memory, reached directly;
 #   redis    one instance with its limits in Redis (the round trip's cost on latency);
+#   proxied  one instance with its limits in Redis behind nginx (the deployment's shape);
 #   three    three instances sharing Redis behind nginx (deploy/, via deploy/local-cluster.sh);
 #   pgbench  PostgreSQL itself running the same one-report append (the moderation upsert
 #            and the log insert, one transaction per report), with as many clients.
 # Every configuration writes to the same fresh database. wrk sends distinct URLs (a new
-# moderation entry each time: the heavier case) on CONNECTIONS connections; a second,
-# light load (LIGHT connections) measures latency away from saturation.
+# moderation entry each time: the heavier case) on CONNECTIONS connections as fast as they
+# go; a second, light load (LIGHT connections, each pausing PAUSE_MS between requests)
+# measures latency away from saturation.
 #
-#   bench/report-rate.sh [--only one,redis,three,pgbench]
+#   bench/report-rate.sh [--only one,redis,proxied,three,pgbench]
 #
 # Needs: wrk, pgbench, nginx, redis-server (Debian packages), PostgreSQL on
 # 127.0.0.1:5432 with trust auth. Knobs: RUNS (3), DURATION (10s), CONNECTIONS (32),
-# LIGHT (4). FERRETWATCH_BIN: a binary to measure instead of building this checkout's.
+# LIGHT (4), PAUSE_MS (5). FERRETWATCH_BIN: a binary to measure instead of building this checkout's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only="one,redis,three,pgbench"
+only="one,redis,proxied,three,pgbench"
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) only="$2"; shift 2 ;;
@@ -30,6 +32,7 @@ RUNS="${RUNS:-3}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 LIGHT="${LIGHT:-4}"
+PAUSE_MS="${PAUSE_MS:-5}"
 PG="${FERRETWATCH_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 for tool in wrk pgbench psql nginx redis-server; do
     command -v "$tool" >/dev/null || { echo "bench/report-rate.sh: install $tool" >&2; exit 2; }
@@ -59,18 +62,19 @@ export FERRETWATCH_LIMITS_INSTALL_PER_MINUTE=100000000 FERRETWATCH_LIMITS_INSTAL
 export FERRETWATCH_LOG="${FERRETWATCH_LOG:-warn}"
 export FERRETWATCH_INSTALL_SECRET="bench-install-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-start() { # NAME INSTANCES REDIS
-    bash deploy/local-cluster.sh --instances "$2" --redis "$3" --db "$dburl" --dir "$work/$1" >"$work/$1.log" 2>&1 &
+start() { # NAME INSTANCES REDIS [--proxy]
+    bash deploy/local-cluster.sh --instances "$2" --redis "$3" ${4:-} --db "$dburl" --dir "$work/$1" >"$work/$1.log" 2>&1 &
     cluster_pids+=("$!")
 }
 configs=()
-for c in one redis three; do
+for c in one redis proxied three; do
     case ",$only," in *",$c,"*) configs+=("$c") ;; esac
 done
 for c in "${configs[@]}"; do
     case "$c" in
         one) start one 1 none ;;
         redis) start redis 1 own ;;
+        proxied) start proxied 1 own --proxy ;;
         three) start three 3 own ;;
     esac
 done
@@ -99,6 +103,7 @@ request = function()
     return wrk.format("POST", "/v1/report", {["Content-Type"] = "application/json", ["X-Install-Token"] = "$token"}, body)
 end
 LUA
+{ cat "$work/report.lua"; echo "delay = function() return $PAUSE_MS end"; } >"$work/light.lua"
 cat >"$work/append.sql" <<'SQL'
 \set r random(1, 2000000000)
 WITH entry AS (
@@ -121,8 +126,8 @@ SELECT logged.id, entry.report_count FROM logged CROSS JOIN entry;
 SQL
 
 # "rate p99_ms non2xx" from wrk --latency; "tps p99_ms 0" from pgbench.
-wrk_run() { # BASE CONNECTIONS
-    wrk -t2 -c"$2" -d"$DURATION" --latency -s "$work/report.lua" "$1" | awk '
+wrk_run() { # BASE CONNECTIONS SCRIPT
+    wrk -t2 -c"$2" -d"$DURATION" --latency -s "$3" "$1" | awk '
         /Requests\/sec/ { rps = $2 }
         /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } p99 = v }
         /Non-2xx/ { bad = $NF }
@@ -143,7 +148,9 @@ for run in $(seq 1 "$RUNS"); do
                 read -r rate p99 bad < <(pgbench_run "$load")
                 echo "run $run: pgbench, $load clients: $rate tps (mean latency $p99 ms)"
             else
-                read -r rate p99 bad < <(wrk_run "$(cat "$work/$c/base")" "$load")
+                script="$work/report.lua"
+                [ "$load" = "$LIGHT" ] && script="$work/light.lua"
+                read -r rate p99 bad < <(wrk_run "$(cat "$work/$c/base")" "$load" "$script")
                 echo "run $run: $c, $load connections: $rate reports/s, p99 $p99 ms, non-2xx $bad"
             fi
             echo "$c $load $rate $p99 $bad" >>"$work/results.txt"
@@ -165,6 +172,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 has() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
 if has one && has pgbench; then echo "one / pgbench: $(ratio "$(med one "$CONNECTIONS" 3)" "$(med pgbench "$CONNECTIONS" 3)")"; fi
 if has three && has one; then echo "three / one: $(ratio "$(med three "$CONNECTIONS" 3)" "$(med one "$CONNECTIONS" 3)")"; fi
+if has three && has proxied; then echo "three / proxied one: $(ratio "$(med three "$CONNECTIONS" 3)" "$(med proxied "$CONNECTIONS" 3)")"; fi
 if has redis && has one; then
     echo "Redis limits, p99 added: $(awk -v a="$(med redis "$LIGHT" 4)" -v b="$(med one "$LIGHT" 4)" 'BEGIN { printf "%.2f", a - b }') ms at $LIGHT connections, $(awk -v a="$(med redis "$CONNECTIONS" 4)" -v b="$(med one "$CONNECTIONS" 4)" 'BEGIN { printf "%.2f", a - b }') ms at $CONNECTIONS"
 fi
