@@ -75,5 +75,5 @@ LUA
     echo "$us $requests $lines" >>"$work/results.txt"
 done
 echo
-echo "== median of $RUNS runs ($DURATION floods, $CONNECTIONS connections, limits ${redis:+in Redis}${redis:-in memory}; $(nproc) cores shared by wrk and the server)"
+echo "== median of $RUNS runs ($DURATION floods, $CONNECTIONS connections, limits ${redis:+in Redis at $redis}${redis:-in memory}; $(nproc) cores shared by wrk and the server)"
 echo "CPU per refused request: $(cut -d' ' -f1 "$work/results.txt" | median) µs; requests per flood: $(cut -d' ' -f2 "$work/results.txt" | median); log lines per flood: $(cut -d' ' -f3 "$work/results.txt" | median)"
