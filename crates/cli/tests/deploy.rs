@@ -299,3 +299,36 @@ fn three_instances_behind_nginx_share_limits_and_lose_no_acknowledged_report() {
         .count();
     assert_eq!(degraded, 2, "both surviving instances report the limits as per instance");
 }
+
+/// The unit file as systemd reads it: `systemd-analyze verify` finds nothing to say, and its
+/// offline security review rates the confinement at an exposure of at most 2.0 (of 10).
+/// Needs `systemd-analyze` (Debian's systemd package).
+#[test]
+fn the_systemd_unit_verifies_and_is_confined() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/systemd/ferretwatch@.service"),
+    )
+    .unwrap()
+    .replace("/usr/local/bin/ferretwatch", env!("CARGO_BIN_EXE_ferretwatch"));
+    let path = dir.path().join("ferretwatch@.service");
+    std::fs::write(&path, unit).unwrap();
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze is installed (Debian's systemd package)");
+    let said = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
+    assert!(verify.status.success() && said.trim().is_empty(), "systemd-analyze verify: {said}");
+    let security = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--threshold=20", "--no-pager"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&security.stdout);
+    assert!(
+        security.status.success(),
+        "exposure above 2.0: {}",
+        report.lines().filter(|l| l.contains('✗') || l.contains("Overall")).collect::<Vec<_>>().join("\n")
+    );
+}
