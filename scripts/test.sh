@@ -35,13 +35,15 @@ if [[ "${FERRETWATCH_SKIP_S3:-}" != 1 ]] && ! python3 -c 'import moto.server' 2>
 fi
 
 # The deployment test (three instances behind nginx, crates/cli/tests/deploy.rs) runs
-# Debian's nginx.
-if [[ "${FERRETWATCH_SKIP_POSTGRES:-}" != 1 ]] && ! command -v nginx >/dev/null; then
-    echo "== installing nginx"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q nginx >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null; }
-fi
+# Debian's nginx, and checks the systemd unit with systemd-analyze.
+for need in nginx:nginx systemd-analyze:systemd; do
+    if ! command -v "${need%%:*}" >/dev/null; then
+        echo "== installing ${need#*:}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q "${need#*:}" >/dev/null 2>&1 \
+            || { apt-get update -q >/dev/null && apt-get install -y -q "${need#*:}" >/dev/null; }
+    fi
+done
 
 if [[ "${FERRETWATCH_SKIP_REDIS:-}" != 1 ]]; then
     # The outage tests start redis-server processes of their own; the shared-limit tests

@@ -1,10 +1,16 @@
-//! Marks the PostgreSQL test ignored, so it is reported as skipped, when
-//! `FERRETWATCH_SKIP_POSTGRES=1`.
+//! Marks the tests that need PostgreSQL ignored when `FERRETWATCH_SKIP_POSTGRES=1`, and
+//! those that need Redis when `FERRETWATCH_SKIP_REDIS=1`, so they are reported as skipped,
+//! never as passed.
 
 fn main() {
     println!("cargo::rerun-if-env-changed=FERRETWATCH_SKIP_POSTGRES");
+    println!("cargo::rerun-if-env-changed=FERRETWATCH_SKIP_REDIS");
     println!("cargo::rustc-check-cfg=cfg(skip_postgres)");
+    println!("cargo::rustc-check-cfg=cfg(skip_redis)");
     if std::env::var("FERRETWATCH_SKIP_POSTGRES").as_deref() == Ok("1") {
         println!("cargo::rustc-cfg=skip_postgres");
+    }
+    if std::env::var("FERRETWATCH_SKIP_REDIS").as_deref() == Ok("1") {
+        println!("cargo::rustc-cfg=skip_redis");
     }
 }

@@ -9,8 +9,9 @@
 //! - Redis stopped under load loses no acknowledged report and refuses nothing more:
 //!   limits fall back to each instance's memory.
 //!
-//! Needs PostgreSQL (fails loudly without it; FERRETWATCH_SKIP_POSTGRES=1 reports the test
-//! as ignored), nginx and redis-server (installed by scripts/test.sh).
+//! Needs PostgreSQL and redis-server (fails loudly without them; FERRETWATCH_SKIP_POSTGRES=1
+//! or FERRETWATCH_SKIP_REDIS=1 reports the test as ignored), nginx and systemd-analyze
+//! (installed by scripts/test.sh).
 
 mod support;
 
@@ -208,6 +209,7 @@ fn assert_all_stored(db: &str, acked: &[(i64, String)]) {
 
 #[test]
 #[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]
+#[cfg_attr(skip_redis, ignore = "FERRETWATCH_SKIP_REDIS=1")]
 fn three_instances_behind_nginx_share_limits_and_lose_no_acknowledged_report() {
     let database = PgDatabase::create();
     let dir = tempfile::tempdir().unwrap();
