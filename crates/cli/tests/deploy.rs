@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use sqlx::Connection;
-use support::PgDatabase;
+use support::{agent, post_report, PgDatabase};
 
 const SECRET: &str = "deploy-test-install-secret-0123456789abcdef";
 const TOKEN_PER_MINUTE: u64 = 60;
@@ -91,35 +91,9 @@ impl Drop for Cluster {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn report_json(url: &str) -> String {
-    serde_json::json!({
-        "url": url,
-        "reason": "phishing_login",
-        "timestamp": "2026-01-02T03:04:05Z",
-        "extension_version": "1.4.2",
-        "pack_version": "2026.01.02.03",
-        "score": 90,
-        "findings": [{"key": "idn_homograph_high", "evidence": "pаypal.com"}]
-    })
-    .to_string()
-}
-
 /// Sends one report; the status (0 when the connection failed) and the acknowledged id.
 fn post(agent: &ureq::Agent, base: &str, token: &str, url: &str) -> (u16, Option<i64>) {
-    let sent = agent
-        .post(&format!("{base}/v1/report"))
-        .header("content-type", "application/json")
-        .header("x-install-token", token)
-        .send(report_json(url).as_bytes());
-    match sent {
+    match post_report(agent, base, token, url) {
         Ok(mut response) => {
             let status = response.status().as_u16();
             let id = (status == 201)

@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
+use support::{agent, post_report};
+
+mod support;
 
 const SECRET: &str = "flood-test-install-secret-0123456789abcdef";
 /// The address's budget: 30 a minute (one every 2 s after the burst), 300 a day.
@@ -75,27 +78,6 @@ fn serve(dir: &Path) -> Served {
     Served { child, base: format!("http://{addr}"), lines, warn_lines }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn report_json(url: &str) -> String {
-    serde_json::json!({
-        "url": url,
-        "reason": "phishing_login",
-        "timestamp": "2026-01-02T03:04:05Z",
-        "extension_version": "1.4.2",
-        "pack_version": "2026.01.02.03",
-        "score": 90,
-        "findings": [{"key": "idn_homograph_high", "evidence": "pаypal.com"}]
-    })
-    .to_string()
-}
-
 /// Kilobytes of the server's peak resident memory.
 fn peak_rss_kb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -144,11 +126,7 @@ fn a_flood_from_one_address_is_held_to_its_budget_and_costs_the_service_nothing(
                 n += 1;
                 let token = &tokens[n as usize % tokens.len()];
                 tally.sent.fetch_add(1, Ordering::Relaxed);
-                let sent = agent
-                    .post(&format!("{base}/v1/report"))
-                    .header("content-type", "application/json")
-                    .header("x-install-token", token)
-                    .send(report_json(&format!("https://flood.example/{t}/{n}")).as_bytes());
+                let sent = post_report(&agent, &base, token, &format!("https://flood.example/{t}/{n}"));
                 match sent {
                     Ok(response) => match response.status().as_u16() {
                         201 => drop(tally.created.fetch_add(1, Ordering::Relaxed)),
@@ -319,14 +297,10 @@ fn a_flood_from_one_address_is_held_to_its_budget_and_costs_the_service_nothing(
     // has passed (one emission of the per-minute limit, 2 s; never the day's wait).
     let keys_token = keys.issue().unwrap().0;
     let agent = agent();
+    let legit = || post_report(&agent, &base, &keys_token, "https://legit.example/after-the-flood");
     let mut retry_after = None;
     for _ in 0..(PER_MINUTE + 5) {
-        let response = agent
-            .post(&format!("{base}/v1/report"))
-            .header("content-type", "application/json")
-            .header("x-install-token", &keys_token)
-            .send(report_json("https://legit.example/after-the-flood").as_bytes())
-            .unwrap();
+        let response = legit().unwrap();
         if response.status() == 429 {
             let seconds: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
             retry_after = Some(seconds);
@@ -336,12 +310,7 @@ fn a_flood_from_one_address_is_held_to_its_budget_and_costs_the_service_nothing(
     let seconds = retry_after.expect("the address is at its limit");
     assert!(seconds <= 60 / PER_MINUTE, "Retry-After {seconds} s is the minute's, not the day's");
     std::thread::sleep(Duration::from_secs(seconds));
-    let response = agent
-        .post(&format!("{base}/v1/report"))
-        .header("content-type", "application/json")
-        .header("x-install-token", &keys_token)
-        .send(report_json("https://legit.example/after-the-flood").as_bytes())
-        .unwrap();
+    let response = legit().unwrap();
     assert_eq!(response.status(), 201, "served again as soon as Retry-After allowed");
 
     // Connections over the per-address cap are closed unread; those within it stay open.

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferretwatch_store::{ReportId, StoreOptions};
-use support::PgDatabase;
+use support::{agent, post_report, PgDatabase};
 
 mod support;
 
@@ -56,27 +56,6 @@ fn serve(dir: &Path, db: &str) -> Served {
     Served { child, base: format!("http://{addr}") }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn report_json(url: &str) -> String {
-    serde_json::json!({
-        "url": url,
-        "reason": "phishing_login",
-        "timestamp": "2026-01-02T03:04:05Z",
-        "extension_version": "1.4.2",
-        "pack_version": "2026.01.02.03",
-        "score": 90,
-        "findings": [{"key": "idn_homograph_high", "evidence": "pаypal.com"}]
-    })
-    .to_string()
-}
-
 /// Streams reports from `clients` threads until told to stop; returns every (id, url)
 /// acknowledged with a 201.
 fn stream_reports(
@@ -95,11 +74,7 @@ fn stream_reports(
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let url = format!("https://durable.example/{client}/{n}");
-                    let sent = agent
-                        .post(&format!("{base}/v1/report"))
-                        .header("content-type", "application/json")
-                        .header("x-install-token", &token)
-                        .send(report_json(&url).as_bytes());
+                    let sent = post_report(&agent, &base, &token, &url);
                     match sent {
                         Ok(mut response) if response.status() == 201 => {
                             let body = response.body_mut().read_to_string().unwrap_or_default();
@@ -151,13 +126,7 @@ fn kill_mid_stream_and_find_every_acknowledged_report(db: &str) {
     // and accept reports again.
     let mut again = serve(dir.path(), db);
     let token = install_token(&again.base);
-    let status = agent()
-        .post(&format!("{}/v1/report", again.base))
-        .header("content-type", "application/json")
-        .header("x-install-token", &token)
-        .send(report_json("https://durable.example/after-restart").as_bytes())
-        .unwrap()
-        .status();
+    let status = post_report(&agent(), &again.base, &token, "https://durable.example/after-restart").unwrap().status();
     assert_eq!(status, 201);
     // Graceful stop (SIGTERM), then read the database directly.
     Command::new("kill").args(["-TERM", &again.child.id().to_string()]).status().unwrap();

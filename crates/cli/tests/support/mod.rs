@@ -2,7 +2,46 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use sqlx::{Connection, Executor};
+
+/// An HTTP client that returns 4xx and 5xx as responses, with a 10 s overall timeout.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// A valid report body for `url`.
+pub fn report_json(url: &str) -> String {
+    serde_json::json!({
+        "url": url,
+        "reason": "phishing_login",
+        "timestamp": "2026-01-02T03:04:05Z",
+        "extension_version": "1.4.2",
+        "pack_version": "2026.01.02.03",
+        "score": 90,
+        "findings": [{"key": "idn_homograph_high", "evidence": "pаypal.com"}]
+    })
+    .to_string()
+}
+
+/// `POST {base}/v1/report` of `url` with the install token `token`.
+pub fn post_report(
+    agent: &ureq::Agent,
+    base: &str,
+    token: &str,
+    url: &str,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    agent
+        .post(&format!("{base}/v1/report"))
+        .header("content-type", "application/json")
+        .header("x-install-token", token)
+        .send(report_json(url).as_bytes())
+}
 
 /// A fresh PostgreSQL database, dropped when this is dropped.
 pub struct PgDatabase {
