@@ -178,6 +178,7 @@ impl Local {
         install.shrink_to_fit();
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.ip.lock().expect("limiter lock").len() + self.install.lock().expect("limiter lock").len()
     }
@@ -261,6 +262,20 @@ struct Shared {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Redis failed (`why`): the first failure since it last answered logs a warning and
+    /// sets `ferretwatch_limiter_shared` to 0.
+    fn lost(&self, why: &dyn std::fmt::Display) {
+        if !self.degraded.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                redis = %self.url, reason = %why,
+                "Redis unavailable: rate limits are per instance until it answers"
+            );
+            metrics::gauge!("ferretwatch_limiter_shared").set(0.0);
+        }
     }
 }
 
@@ -411,13 +426,7 @@ impl RateLimits {
             }
             Err(why) => {
                 shared.down_until.store(now + RETRY_REDIS_AFTER.as_micros() as u64, Ordering::Relaxed);
-                if !shared.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        redis = %shared.url, reason = %why,
-                        "Redis unavailable: rate limits are per instance until it answers"
-                    );
-                    metrics::gauge!("ferretwatch_limiter_shared").set(0.0);
-                }
+                shared.lost(&why);
                 metrics::counter!("ferretwatch_limiter_fallback_total").increment(1);
                 None
             }
@@ -443,15 +452,7 @@ impl RateLimits {
                 metrics::gauge!("ferretwatch_limiter_shared").set(1.0);
                 tracing::info!(redis = %shared.url, "rate limits shared through Redis");
             }
-            Err(e) => {
-                if !shared.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        redis = %shared.url, error = %e,
-                        "Redis unavailable: rate limits are per instance until it answers"
-                    );
-                }
-                metrics::gauge!("ferretwatch_limiter_shared").set(0.0);
-            }
+            Err(e) => shared.lost(&e),
         }
     }
 
@@ -459,11 +460,6 @@ impl RateLimits {
     /// follows the active clients rather than every client ever seen).
     pub fn shrink(&self) {
         self.local.shrink(self.now());
-    }
-
-    /// Local entries kept (addresses and tokens).
-    pub fn local_entries(&self) -> usize {
-        self.local.len()
     }
 }
 

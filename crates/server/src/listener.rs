@@ -53,7 +53,8 @@ impl ConnectionCounts {
     }
 
     /// Addresses with a connection open.
-    pub fn addresses(&self) -> usize {
+    #[cfg(test)]
+    fn addresses(&self) -> usize {
         self.open.lock().expect("connection counts lock").len()
     }
 }
