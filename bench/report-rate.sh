@@ -90,20 +90,7 @@ for c in "${configs[@]}"; do
     token="$(curl -sf -X POST "$(cat "$work/$c/base")/v1/install" | python3 -c 'import json, sys; print(json.load(sys.stdin)["install_token"])')"
     break
 done
-cat >"$work/report.lua" <<LUA
-local counter = 0
-local thread_id = 0
-setup = function(thread) thread:set("thread_id", counter); counter = counter + 1 end
-request = function()
-    counter = counter + 1
-    local body = '{"url":"https://rate-' .. thread_id .. '.example/p/' .. counter .. '?s=' .. math.random(1, 1000000000) .. '",'
-        .. '"reason":"phishing_login","timestamp":"2026-01-02T03:04:05Z","extension_version":"1.4.2",'
-        .. '"pack_version":"2026.01.02.03","score":87,"findings":[{"key":"idn_homograph_high",'
-        .. '"evidence":"xn--pypal-4ve.com is displayed as paypal.com"}]}'
-    return wrk.format("POST", "/v1/report", {["Content-Type"] = "application/json", ["X-Install-Token"] = "$token"}, body)
-end
-LUA
-{ cat "$work/report.lua"; echo "delay = function() return $PAUSE_MS end"; } >"$work/light.lua"
+export FW_TOKEN="$token"
 cat >"$work/append.sql" <<'SQL'
 \set r random(1, 2000000000)
 WITH entry AS (
@@ -126,8 +113,8 @@ SELECT logged.id, entry.report_count FROM logged CROSS JOIN entry;
 SQL
 
 # "rate p99_ms non2xx" from wrk --latency; "tps p99_ms 0" from pgbench.
-wrk_run() { # BASE CONNECTIONS SCRIPT
-    wrk -t2 -c"$2" -d"$DURATION" --latency -s "$3" "$1" | awk '
+wrk_run() { # BASE CONNECTIONS [PAUSE_MS]
+    FW_PAUSE_MS="${3:-}" wrk -t2 -c"$2" -d"$DURATION" --latency -s bench/report.lua "$1" | awk '
         /Requests\/sec/ { rps = $2 }
         /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } p99 = v }
         /Non-2xx/ { bad = $NF }
@@ -148,9 +135,9 @@ for run in $(seq 1 "$RUNS"); do
                 read -r rate p99 bad < <(pgbench_run "$load")
                 echo "run $run: pgbench, $load clients: $rate tps (mean latency $p99 ms)"
             else
-                script="$work/report.lua"
-                [ "$load" = "$LIGHT" ] && script="$work/light.lua"
-                read -r rate p99 bad < <(wrk_run "$(cat "$work/$c/base")" "$load" "$script")
+                pause=""
+                [ "$load" = "$LIGHT" ] && pause="$PAUSE_MS"
+                read -r rate p99 bad < <(wrk_run "$(cat "$work/$c/base")" "$load" "$pause")
                 echo "run $run: $c, $load connections: $rate reports/s, p99 $p99 ms, non-2xx $bad"
             fi
             echo "$c $load $rate $p99 $bad" >>"$work/results.txt"

@@ -54,20 +54,7 @@ rss_rest="$(rss)"
 echo "RSS at rest: $rss_rest MB"
 
 token="$(curl -sf -X POST "$base/v1/install" | python3 -c 'import json, sys; print(json.load(sys.stdin)["install_token"])')"
-cat >"$work/report.lua" <<LUA
--- Every request reports a different URL (a fresh moderation entry each time).
-local counter = 0
-local thread_id = 0
-setup = function(thread) thread:set("thread_id", counter); counter = counter + 1 end
-request = function()
-    counter = counter + 1
-    local body = '{"url":"https://bench-' .. thread_id .. '.example/p/' .. counter .. '?s=' .. math.random(1, 1000000000) .. '",'
-        .. '"reason":"phishing_login","timestamp":"2026-01-02T03:04:05Z","extension_version":"1.4.2",'
-        .. '"pack_version":"2026.01.02.03","score":87,"findings":[{"key":"idn_homograph_high",'
-        .. '"evidence":"xn--pypal-4ve.com is displayed as paypal.com"}]}'
-    return wrk.format("POST", "/v1/report", {["Content-Type"] = "application/json", ["X-Install-Token"] = "$token"}, body)
-end
-LUA
+export FW_TOKEN="$token"
 
 # Requests/s, p99 (ms), non-2xx count from a wrk --latency output.
 parse() {
@@ -81,7 +68,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 : >"$work/reports.txt"
 for run in $(seq 1 "$RUNS"); do
-    read -r rps p99 bad < <(wrk -t2 -c"$REPORT_CONNECTIONS" -d"$DURATION" --latency -s "$work/report.lua" "$base" | parse)
+    read -r rps p99 bad < <(wrk -t2 -c"$REPORT_CONNECTIONS" -d"$DURATION" --latency -s bench/report.lua "$base" | parse)
     echo "reports run $run: $rps accepted/s, p99 $p99 ms, non-2xx $bad"
     echo "$rps $p99 $bad" >>"$work/reports.txt"
 done
