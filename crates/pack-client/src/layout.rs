@@ -61,6 +61,20 @@ pub fn is_metadata(name: &str) -> bool {
     matches!(name, ROOT | TARGETS | SNAPSHOT | TIMESTAMP) || root_rotation_version(name).is_some()
 }
 
+/// The consistent-snapshot name of target `path` (TUF): `DIR/SHA256.NAME`, with the full
+/// hex sha256 before the file name.
+pub fn hash_prefixed(path: &str, sha256: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, file)) => format!("{dir}/{sha256}.{file}"),
+        None => format!("{sha256}.{path}"),
+    }
+}
+
+/// The consistent-snapshot name of role metadata: `VERSION.ROLE.json`.
+pub fn versioned(role: &str, version: u64) -> String {
+    format!("{version}.{role}.json")
+}
+
 /// The content-addressed name of a file: `STEM.<first 16 hex of its SHA-256>.EXT`.
 pub fn content_name(stem: &str, sha256: &Sha256, extension: &str) -> String {
     format!("{stem}.{}.{extension}", &sha256.to_hex()[..16])
@@ -80,10 +94,19 @@ pub fn is_content_addressed(name: &str, bytes: &[u8]) -> bool {
 }
 
 /// Whether an object never changes once written: a content-addressed name (its tag is 16
-/// hex digits), or a root rotation at the top level.
+/// hex digits), a hash-prefixed target (`SHA256.NAME`), versioned metadata
+/// (`VERSION.snapshot.json`, `VERSION.targets.json`, `VERSION.ROLE.json`), or a root
+/// rotation at the top level.
 pub fn is_immutable(name: &str) -> bool {
     let hashed = hash_tag(name).is_some_and(|tag| tag.len() == 16 && tag.bytes().all(|b| b.is_ascii_hexdigit()));
-    hashed || (!name.contains('/') && root_rotation_version(name).is_some())
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let prefixed =
+        file.split_once('.').is_some_and(|(head, _)| head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()));
+    let versioned = !name.contains('/') && name != TIMESTAMP && {
+        let (head, rest) = file.split_once('.').unwrap_or(("", ""));
+        !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit()) && rest.ends_with(".json") && !rest.contains('/')
+    };
+    hashed || prefixed || versioned
 }
 
 /// Why an object name is refused.
@@ -127,6 +150,10 @@ mod tests {
         assert!(is_immutable("rules.0123456789abcdef.json"));
         assert!(is_immutable("bulletins/bulletin-7.0123456789abcdef.json"));
         assert!(is_immutable("2.root.json"));
+        assert!(is_immutable("29399242000000.snapshot.json") && is_immutable("7.targets.json"));
+        assert!(is_immutable(&hash_prefixed("filters/hosts.bin", &"ab".repeat(32))));
+        assert_eq!(hash_prefixed("a/b.json", "ff"), "a/ff.b.json");
+        assert_eq!(hash_prefixed("b.json", "ff"), "ff.b.json");
         for fixed in
             ["manifest.json", "timestamp.json", "targets.json", "bulletins/index.json", "root.json", "x/2.root.json"]
         {

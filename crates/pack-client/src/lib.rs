@@ -28,3 +28,4 @@ pub mod layout;
 pub mod load;
 pub mod manifest;
 pub mod trust;
+pub mod update;

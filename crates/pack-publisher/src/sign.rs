@@ -12,7 +12,7 @@ use ferretwatch_pack_client::trust::metadata::{
     typed, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, PACK_ROLES, SPEC_VERSION,
 };
 use ferretwatch_pack_client::trust::TrustError;
-use ferretwatch_types::{PackVersion, Sha256, Timestamp};
+use ferretwatch_types::{PackVersion, Timestamp};
 use serde_json::Value;
 
 use crate::keys::PrivateKey;
@@ -42,27 +42,22 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
     let expires = Timestamp::parse(field("expires")?)
         .map_err(|_| TrustError::Metadata("manifest.json: expires is not an RFC 3339 UTC time".into()))?;
     let number = version.ordinal();
-    let targets = pack_files(dir)?
-        .into_iter()
-        .map(|(name, bytes)| {
-            let hashes = BTreeMap::from([("sha256".to_owned(), Sha256::of(&bytes).to_hex())]);
-            (name, TargetFile { length: bytes.len() as u64, hashes })
-        })
-        .collect();
+    let targets = pack_files(dir)?.into_iter().map(|(name, bytes)| (name, TargetFile::of(&bytes))).collect();
     let targets = Targets {
         kind: "targets".into(),
         spec_version: SPEC_VERSION.into(),
         version: number,
         expires,
         targets,
-        custom: PackInfo { pack_version: version.as_str().to_owned() },
+        custom: Some(PackInfo { pack_version: version.as_str().to_owned() }.to_value()),
+        delegations: None,
     };
     let pins = |kind: &str, file: &str| Pins {
         kind: kind.into(),
         spec_version: SPEC_VERSION.into(),
         version: number,
         expires,
-        meta: BTreeMap::from([(file.to_owned(), MetaFile { version: number })]),
+        meta: BTreeMap::from([(file.to_owned(), MetaFile::version(number))]),
     };
     Ok((targets, pins("snapshot", layout::TARGETS), pins("timestamp", layout::SNAPSHOT)))
 }

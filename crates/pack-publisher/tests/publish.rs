@@ -95,9 +95,17 @@ fn deploy_uploads_files_first_and_timestamp_last_and_the_origin_verifies() {
 
     let position = |name: &str| report.uploaded.iter().position(|n| n == name).unwrap();
     let live = ["manifest.json", "targets.json", "snapshot.json", "timestamp.json"];
-    let last_content = report.uploaded.iter().rposition(|n| !n.contains('/') && !live.contains(&n.as_str())).unwrap();
+    let versioned = |n: &str| n.ends_with(".snapshot.json") || n.ends_with(".targets.json");
+    let last_content =
+        report.uploaded.iter().rposition(|n| !n.contains('/') && !live.contains(&n.as_str()) && !versioned(n)).unwrap();
     assert!(last_content < position("history/2026.11.27.10/timestamp.json"), "{:?}", report.uploaded);
-    assert!(position("history/2026.11.27.10/timestamp.json") < position("manifest.json"));
+    // The root of trust is published as 1.root.json, before any metadata.
+    assert!(position("1.root.json") < position("history/2026.11.27.10/timestamp.json"));
+    // Consistent snapshots: the versioned metadata lands before the entry point moves.
+    let snapshot = report.uploaded.iter().position(|n| n.ends_with(".snapshot.json")).unwrap();
+    let targets = report.uploaded.iter().position(|n| n.ends_with(".targets.json")).unwrap();
+    assert!(position("history/2026.11.27.10/timestamp.json") < snapshot.min(targets));
+    assert!(snapshot.max(targets) < position("manifest.json"));
     assert!(position("manifest.json") < position("targets.json"));
     assert!(position("targets.json") < position("snapshot.json"));
     assert_eq!(report.uploaded.last().map(String::as_str), Some("timestamp.json"));
@@ -105,9 +113,18 @@ fn deploy_uploads_files_first_and_timestamp_last_and_the_origin_verifies() {
     let served = client(&w.root, &origin, State::default()).unwrap();
     assert_eq!(served.pack_version, "2026.11.27.10");
     let on_disk = w.tmp.path().join("origin");
-    for name in served.files.keys() {
-        assert!(on_disk.join(name).is_file(), "{name} at the origin");
+    for (name, bytes) in &served.files {
+        assert!(name == "manifest.json" || on_disk.join(name).is_file(), "{name} at the origin");
+        let prefixed =
+            ferretwatch_pack_client::layout::hash_prefixed(name, &ferretwatch_types::Sha256::of(bytes).to_hex());
+        assert_eq!(&std::fs::read(on_disk.join(&prefixed)).unwrap(), bytes, "{prefixed} at the origin");
     }
+    // A client reading consistent names gets the same pack.
+    let consistent = Verifier::new(w.root.clone(), now(), State::default())
+        .consistent_when_root_says()
+        .verify(&origin.source(None))
+        .unwrap();
+    assert_eq!(consistent.files, served.files);
     for name in ["manifest.json", "targets.json", "snapshot.json", "timestamp.json"] {
         assert_eq!(
             std::fs::read(on_disk.join("history/2026.11.27.10").join(name)).unwrap(),

@@ -80,7 +80,8 @@ pub struct Root {
     pub kind: String,
     /// TUF specification version.
     pub spec_version: String,
-    /// Packs use content-hashed file names instead (false).
+    /// Whether the origin also serves `VERSION.snapshot.json`, `VERSION.targets.json` and
+    /// hash-prefixed targets (`DIR/SHA256.NAME`), so no client poll fails during a deploy.
     pub consistent_snapshot: bool,
     /// Root version: 1, then +1 per rotation.
     pub version: u64,
@@ -130,7 +131,7 @@ impl Root {
         let root = Root {
             kind: "root".into(),
             spec_version: SPEC_VERSION.into(),
-            consistent_snapshot: false,
+            consistent_snapshot: true,
             version,
             expires,
             keys,
@@ -182,66 +183,166 @@ impl Root {
     }
 }
 
-/// A metadata file's entry in `snapshot` or `timestamp`.
+/// A metadata file's entry in `snapshot` or `timestamp`. `length` and `hashes` are
+/// optional in TUF; when present they are checked against the file's bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MetaFile {
     /// The version the entry pins.
     pub version: u64,
+    /// The file's exact size, when pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    /// `sha256` (and possibly other algorithms) → hex digest, when pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<BTreeMap<String, String>>,
 }
 
-/// `timestamp` or `snapshot` metadata (same shape: `meta` pins one file's version).
+impl MetaFile {
+    /// An entry pinning the version only.
+    pub fn version(version: u64) -> Self {
+        MetaFile { version, length: None, hashes: None }
+    }
+
+    /// An entry pinning the version, the length and the sha256 of `bytes`.
+    pub fn pinning(version: u64, bytes: &[u8]) -> Self {
+        let hashes = BTreeMap::from([("sha256".to_owned(), ferretwatch_types::Sha256::of(bytes).to_hex())]);
+        MetaFile { version, length: Some(bytes.len() as u64), hashes: Some(hashes) }
+    }
+}
+
+/// `timestamp` or `snapshot` metadata (same shape: `meta` pins metadata files' versions).
+/// Fields other TUF tools add are kept out of the type but stay covered by the signatures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Pins {
     /// `timestamp` or `snapshot`.
     #[serde(rename = "_type")]
     pub kind: String,
     /// TUF specification version.
     pub spec_version: String,
-    /// The pack's version number.
+    /// The role's version number.
     pub version: u64,
     /// Expiry.
     pub expires: Timestamp,
-    /// `snapshot.json` (in timestamp) or `targets.json` (in snapshot).
+    /// `snapshot.json` (in timestamp) or `targets.json` and delegated roles (in snapshot).
     pub meta: BTreeMap<String, MetaFile>,
 }
 
 /// A pack file's entry in `targets`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TargetFile {
     /// Exact size in bytes.
     pub length: u64,
     /// `sha256` → hex digest.
     pub hashes: BTreeMap<String, String>,
+    /// Per-target custom data other tools write (not interpreted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
 }
 
-/// Custom fields of `targets`.
+impl TargetFile {
+    /// The entry for `bytes`: their length and sha256.
+    pub fn of(bytes: &[u8]) -> Self {
+        let hashes = BTreeMap::from([("sha256".to_owned(), ferretwatch_types::Sha256::of(bytes).to_hex())]);
+        TargetFile { length: bytes.len() as u64, hashes, custom: None }
+    }
+
+    /// The listed sha256, hex.
+    pub fn sha256(&self) -> Option<&str> {
+        self.hashes.get("sha256").map(String::as_str)
+    }
+}
+
+/// Custom fields of the top-level `targets`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PackInfo {
     /// The pack version as people write it (`YYYY.MM.DD.HH[.N]`).
     pub pack_version: String,
 }
 
-/// `targets` metadata.
+/// A role `targets` delegates part of its paths to (TUF delegated targets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+pub struct DelegatedRole {
+    /// The role's name; its metadata is `NAME.json` (`VERSION.NAME.json` with consistent
+    /// snapshots).
+    pub name: String,
+    /// Keys allowed to sign it.
+    pub keyids: Vec<String>,
+    /// Valid signatures needed.
+    pub threshold: u32,
+    /// Whether a target matching its paths is looked up no further.
+    #[serde(default)]
+    pub terminating: bool,
+    /// The target paths it may list (`*` matches within one path segment).
+    pub paths: Vec<String>,
+}
+
+/// Delegations of a targets role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegations {
+    /// Keys of the delegated roles, by key id.
+    pub keys: BTreeMap<String, KeyObject>,
+    /// The delegated roles, in priority order.
+    pub roles: Vec<DelegatedRole>,
+}
+
+impl DelegatedRole {
+    /// Whether the role may list `target` (TUF shell-style patterns: `*` stays within one
+    /// `/`-separated segment, `?` is one character).
+    pub fn allows(&self, target: &str) -> bool {
+        self.paths.iter().any(|pattern| path_matches(pattern, target))
+    }
+}
+
+/// TUF's path pattern: the pattern and the path have the same number of segments, and each
+/// segment matches with `*` (any run of characters) and `?` (one character).
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    fn segment(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => segment(&p[1..], s) || (!s.is_empty() && segment(p, &s[1..])),
+            (Some(b'?'), Some(_)) => segment(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => segment(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    let (patterns, parts): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    patterns.len() == parts.len() && patterns.iter().zip(&parts).all(|(p, s)| segment(p.as_bytes(), s.as_bytes()))
+}
+
+/// `targets` metadata (the top-level role, or a delegated one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Targets {
     /// Always `targets`.
     #[serde(rename = "_type")]
     pub kind: String,
     /// TUF specification version.
     pub spec_version: String,
-    /// The pack's version number.
+    /// The role's version number.
     pub version: u64,
     /// Expiry.
     pub expires: Timestamp,
-    /// Every pack file by its path in the pack.
+    /// Every file the role lists, by its path in the pack.
     pub targets: BTreeMap<String, TargetFile>,
-    /// The pack version string.
-    pub custom: PackInfo,
+    /// Custom data: the top-level role of a pack carries [`PackInfo`] here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
+    /// Roles this one delegates paths to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegations: Option<Delegations>,
+}
+
+impl Targets {
+    /// The pack version (`custom.pack_version`), when the role carries one.
+    pub fn pack_version(&self) -> Option<&str> {
+        self.custom.as_ref()?.get("pack_version")?.as_str()
+    }
+}
+
+impl PackInfo {
+    /// As the `custom` value of `targets`.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("pack info serialises")
+    }
 }
 
 /// Parses `signed` into a role's type after its signatures were checked.

@@ -10,7 +10,8 @@ use std::io::Read;
 use ferretwatch_types::{Coded, Fault, Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::metadata::{typed, Envelope, Pins, Root, Targets};
+use super::keys::KeyObject;
+use super::metadata::{typed, Envelope, MetaFile, Pins, Root, TargetFile, Targets};
 use super::TrustError;
 use crate::layout;
 
@@ -159,8 +160,9 @@ pub fn read_bounded(reader: impl Read, name: &str, limit: u64) -> Result<Vec<u8>
     Ok(bytes)
 }
 
-/// What a client remembers between updates: the highest version of each role seen (see
-/// [`crate::dir`] for how it is kept in a directory, with the rotations followed).
+/// What a client remembers between updates: the highest version of each role seen and
+/// the root version they were seen under (see [`crate::dir`] for how it is kept in a
+/// directory, with the rotations followed).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
@@ -170,6 +172,32 @@ pub struct State {
     pub snapshot: u64,
     /// Highest trusted `targets` version.
     pub targets: u64,
+    /// The root version these were trusted under (0 in a state written before roots were
+    /// remembered: the rotations past the configured root are then treated as new once).
+    #[serde(default)]
+    pub root: u64,
+    /// Highest trusted version of each delegated role.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delegated: BTreeMap<String, u64>,
+}
+
+impl State {
+    /// Forgets the versions of roles whose keys `next` changed from `previous` (TUF 1.0
+    /// §5.3.11): after a fast-forward attack with stolen keys, rotating those keys lets
+    /// clients accept the legitimate, lower versions again. Timestamp and snapshot are
+    /// forgotten together, as the specification says; targets (with its delegations)
+    /// when its own keys changed.
+    pub fn forget_rotated(&mut self, previous: &Root, next: &Root) {
+        let changed = |role: &str| previous.roles.get(role) != next.roles.get(role);
+        if changed("timestamp") || changed("snapshot") {
+            self.timestamp = 0;
+            self.snapshot = 0;
+        }
+        if changed("targets") {
+            self.targets = 0;
+            self.delegated.clear();
+        }
+    }
 }
 
 /// A root rotation followed during verification: the root's version and its file's bytes.
@@ -195,12 +223,54 @@ pub struct VerifiedPack {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
+/// How metadata and targets are named at a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Naming {
+    /// `snapshot.json`, `targets.json`, targets by their path: a pack directory, and
+    /// every origin.
+    #[default]
+    Plain,
+    /// `VERSION.snapshot.json`, `VERSION.targets.json`, `DIR/SHA256.NAME`: what an origin
+    /// also serves when the root says `consistent_snapshot`, so a poll during a deploy
+    /// never reads one version's snapshot with another's targets.
+    Consistent,
+}
+
+impl Naming {
+    /// How a source under `root` is best read: consistently when the root says the origin
+    /// serves those names.
+    pub fn for_root(root: &Root) -> Self {
+        if root.consistent_snapshot {
+            Naming::Consistent
+        } else {
+            Naming::Plain
+        }
+    }
+
+    /// The name of role metadata `ROLE.json` at `version`.
+    pub fn metadata(self, role: &str, version: u64) -> String {
+        match self {
+            Naming::Plain => format!("{role}.json"),
+            Naming::Consistent => layout::versioned(role, version),
+        }
+    }
+
+    /// The name of target `path` listed with `sha256`.
+    pub fn target(self, path: &str, sha256: &str) -> String {
+        match self {
+            Naming::Plain => path.to_owned(),
+            Naming::Consistent => layout::hash_prefixed(path, sha256),
+        }
+    }
+}
+
 /// A client-side verifier.
 pub struct Verifier {
     root_bytes: Vec<u8>,
     now: Timestamp,
     state: State,
     saved_roots: Option<Box<dyn Source>>,
+    naming: Option<Naming>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -213,7 +283,7 @@ impl Verifier {
     /// Starts from the configured root of trust, the verifier's clock and the remembered
     /// state.
     pub fn new(root: Vec<u8>, now: Timestamp, state: State) -> Self {
-        Verifier { root_bytes: root, now, state, saved_roots: None }
+        Verifier { root_bytes: root, now, state, saved_roots: None, naming: Some(Naming::Plain) }
     }
 
     /// Also looks for `N.root.json` rotations in `saved` (the ones this client followed
@@ -225,59 +295,78 @@ impl Verifier {
         self
     }
 
+    /// Reads the source with consistent-snapshot names when the (rotated) root says the
+    /// source serves them, as an origin does; a pack directory has plain names only.
+    pub fn consistent_when_root_says(mut self) -> Self {
+        self.naming = None;
+        self
+    }
+
     /// Verifies the pack `source` serves.
     pub fn verify(&self, source: &dyn Source) -> Result<VerifiedPack, VerifyError> {
-        let (root, rotations) = self.update_root(source)?;
+        let mut state = self.state.clone();
+        let (root, rotations) = self.update_root(source, &mut state)?;
         if root.expires <= self.now {
             return Err(VerifyError::Expired { file: layout::ROOT.into(), expires: root.expires, now: self.now });
         }
+        let naming = self.naming.unwrap_or_else(|| Naming::for_root(&root));
+        let fetch = |name: &str, limit: u64| -> Result<Vec<u8>, VerifyError> {
+            source.fetch(name, limit)?.ok_or_else(|| VerifyError::Missing { file: name.into() })
+        };
+        let timestamp = check_timestamp(&fetch(layout::TIMESTAMP, MAX_PINS_BYTES)?, &root, &state, self.now)?;
+        let snapshot_entry = pin(&timestamp, layout::TIMESTAMP, layout::SNAPSHOT)?;
+        let snapshot_name = naming.metadata("snapshot", snapshot_entry.version);
+        let snapshot = check_snapshot(
+            &fetch(&snapshot_name, entry_limit(snapshot_entry, MAX_PINS_BYTES))?,
+            &root,
+            &timestamp,
+            &state,
+            self.now,
+        )?;
+        let targets_entry = pin(&snapshot, layout::SNAPSHOT, layout::TARGETS)?;
+        let targets_name = naming.metadata("targets", targets_entry.version);
+        let targets = check_targets(
+            &fetch(&targets_name, entry_limit(targets_entry, MAX_TARGETS_BYTES))?,
+            &root,
+            &snapshot,
+            &state,
+            self.now,
+        )?;
+        let pack_version = targets
+            .pack_version()
+            .ok_or_else(|| VerifyError::Malformed("targets.json carries no custom.pack_version".into()))?
+            .to_owned();
 
-        let timestamp: Pins = self.load_role(source, &root, "timestamp", layout::TIMESTAMP, MAX_PINS_BYTES)?;
-        self.check_fresh(layout::TIMESTAMP, timestamp.version, self.state.timestamp, timestamp.expires)?;
-        let snapshot: Pins = self.load_role(source, &root, "snapshot", layout::SNAPSHOT, MAX_PINS_BYTES)?;
-        pinned(&timestamp, layout::TIMESTAMP, layout::SNAPSHOT, snapshot.version)?;
-        self.check_fresh(layout::SNAPSHOT, snapshot.version, self.state.snapshot, snapshot.expires)?;
-        let targets: Targets = self.load_role(source, &root, "targets", layout::TARGETS, MAX_TARGETS_BYTES)?;
-        pinned(&snapshot, layout::SNAPSHOT, layout::TARGETS, targets.version)?;
-        self.check_fresh(layout::TARGETS, targets.version, self.state.targets, targets.expires)?;
-
-        let mut pack = BTreeMap::new();
+        let mut files = BTreeMap::new();
         for (name, listed) in &targets.targets {
-            let bytes =
-                source.fetch(name, listed.length)?.ok_or_else(|| VerifyError::Missing { file: name.clone() })?;
-            let expected = listed
-                .hashes
-                .get("sha256")
+            let sha256 = listed
+                .sha256()
                 .ok_or_else(|| VerifyError::Malformed(format!("targets.json lists no sha256 for {name}")))?;
-            if bytes.len() as u64 != listed.length {
-                return Err(VerifyError::Tampered {
-                    file: name.clone(),
-                    detail: format!("{} bytes, targets.json lists {}", bytes.len(), listed.length),
-                });
-            }
-            let actual = Sha256::of(&bytes);
-            if !Sha256::from_hex(expected).is_ok_and(|expected| expected.ct_eq(&actual)) {
-                return Err(VerifyError::Tampered {
-                    file: name.clone(),
-                    detail: format!("sha256 {actual}, targets.json lists {expected}"),
-                });
-            }
-            pack.insert(name.clone(), bytes);
+            let bytes = source
+                .fetch(&naming.target(name, sha256), listed.length)?
+                .ok_or_else(|| VerifyError::Missing { file: name.clone() })?;
+            check_target(name, listed, &bytes)?;
+            files.insert(name.clone(), bytes);
         }
+        state.timestamp = timestamp.version;
+        state.snapshot = snapshot.version;
+        state.targets = targets.version;
+        state.root = root.version;
         Ok(VerifiedPack {
-            pack_version: targets.custom.pack_version.clone(),
+            pack_version,
             version: targets.version,
             expires: targets.expires.min(snapshot.expires).min(timestamp.expires),
             root_version: root.version,
             rotations,
-            state: State { timestamp: timestamp.version, snapshot: snapshot.version, targets: targets.version },
-            files: pack,
+            state,
+            files,
         })
     }
 
     /// The trusted root after following the `N.root.json` rotations the source (or the
-    /// state directory) offers, each checked against the root before it.
-    fn update_root(&self, source: &dyn Source) -> Result<(Root, Vec<Rotation>), VerifyError> {
+    /// state directory) offers, each checked against the root before it. Rotations past
+    /// the state's root forget the versions of the roles whose keys they change.
+    fn update_root(&self, source: &dyn Source, state: &mut State) -> Result<(Root, Vec<Rotation>), VerifyError> {
         let mut root = trusted_root(&self.root_bytes)?;
         let mut rotations = Vec::new();
         for _ in 0..MAX_ROTATIONS {
@@ -295,52 +384,193 @@ impl Verifier {
                     None => break,
                 },
             };
-            let envelope = parse_envelope(&name, &next_bytes)?;
-            // Signed by a threshold of the old root's keys ...
-            check_signatures(&name, "root", &envelope, &root)?;
-            let next: Root = typed(&name, &envelope.signed)?;
-            next.check()?;
-            // ... and of the new root's own keys.
-            check_signatures(&name, "root", &envelope, &next)?;
-            if next.version != root.version + 1 {
-                return Err(VerifyError::MixedPack {
-                    detail: format!("{name} holds root version {}, expected {}", next.version, root.version + 1),
-                });
+            let next = check_rotation(&root, &next_bytes)?;
+            if next.version > state.root {
+                state.forget_rotated(&root, &next);
             }
             rotations.push((next.version, next_bytes));
             root = next;
         }
         Ok((root, rotations))
     }
+}
 
-    fn load_role<T: serde::de::DeserializeOwned>(
-        &self,
-        source: &dyn Source,
-        root: &Root,
-        role: &str,
-        file: &str,
-        limit: u64,
-    ) -> Result<T, VerifyError> {
-        let bytes = source.fetch(file, limit)?.ok_or_else(|| VerifyError::Missing { file: file.into() })?;
-        let envelope = parse_envelope(file, &bytes)?;
-        check_signatures(file, role, &envelope, root)?;
-        let value: T = typed(file, &envelope.signed)?;
-        let kind = envelope.signed.get("_type").and_then(|t| t.as_str()).unwrap_or_default();
-        if kind != role {
-            return Err(VerifyError::Malformed(format!("{file} is {kind:?} metadata, not {role}")));
-        }
-        Ok(value)
-    }
+/// The largest read for a metadata file its pin allows: its pinned length, or `limit`.
+pub fn entry_limit(entry: &MetaFile, limit: u64) -> u64 {
+    entry.length.map_or(limit, |length| length.min(limit))
+}
 
-    fn check_fresh(&self, file: &str, offered: u64, seen: u64, expires: Timestamp) -> Result<(), VerifyError> {
-        if offered < seen {
-            return Err(VerifyError::Rollback { file: file.into(), seen, offered });
-        }
-        if expires <= self.now {
-            return Err(VerifyError::Expired { file: file.into(), expires, now: self.now });
-        }
-        Ok(())
+/// Checks the rotation `bytes` (`N+1.root.json`) against the trusted `root`: signed by a
+/// threshold of the old keys and of its own, well formed, and exactly the next version.
+pub fn check_rotation(root: &Root, bytes: &[u8]) -> Result<Root, VerifyError> {
+    let name = layout::root_rotation(root.version + 1);
+    let envelope = parse_envelope(&name, bytes)?;
+    // Signed by a threshold of the old root's keys ...
+    check_signatures(&name, "root", &envelope, root)?;
+    let next: Root = typed(&name, &envelope.signed)?;
+    next.check()?;
+    // ... and of the new root's own keys.
+    check_signatures(&name, "root", &envelope, &next)?;
+    if next.version != root.version + 1 {
+        return Err(VerifyError::MixedPack {
+            detail: format!("{name} holds root version {}, expected {}", next.version, root.version + 1),
+        });
     }
+    Ok(next)
+}
+
+/// Checks `timestamp.json`: signed by the timestamp role, not older than the state, not
+/// expired.
+pub fn check_timestamp(bytes: &[u8], root: &Root, state: &State, now: Timestamp) -> Result<Pins, VerifyError> {
+    let timestamp: Pins = signed_role(layout::TIMESTAMP, "timestamp", bytes, &RoleTrust::of_root(root, "timestamp")?)?;
+    check_fresh(layout::TIMESTAMP, timestamp.version, state.timestamp, timestamp.expires, now)?;
+    pin(&timestamp, layout::TIMESTAMP, layout::SNAPSHOT)?;
+    Ok(timestamp)
+}
+
+/// Checks `snapshot.json` against the timestamp that pins it (version, and length and
+/// hashes when pinned), the snapshot role's signatures, the state and the clock. A
+/// snapshot may not drop or lower a targets role the state has trusted.
+pub fn check_snapshot(
+    bytes: &[u8],
+    root: &Root,
+    timestamp: &Pins,
+    state: &State,
+    now: Timestamp,
+) -> Result<Pins, VerifyError> {
+    let entry = pin(timestamp, layout::TIMESTAMP, layout::SNAPSHOT)?;
+    check_meta_bytes(layout::SNAPSHOT, entry, bytes)?;
+    let snapshot: Pins = signed_role(layout::SNAPSHOT, "snapshot", bytes, &RoleTrust::of_root(root, "snapshot")?)?;
+    pinned_version(layout::TIMESTAMP, layout::SNAPSHOT, entry, snapshot.version)?;
+    check_fresh(layout::SNAPSHOT, snapshot.version, state.snapshot, snapshot.expires, now)?;
+    let targets = pin(&snapshot, layout::SNAPSHOT, layout::TARGETS)?;
+    if targets.version < state.targets {
+        return Err(VerifyError::Rollback {
+            file: layout::TARGETS.into(),
+            seen: state.targets,
+            offered: targets.version,
+        });
+    }
+    for (role, seen) in &state.delegated {
+        let listed = snapshot.meta.get(&format!("{role}.json")).map_or(0, |m| m.version);
+        if listed < *seen {
+            return Err(VerifyError::Rollback { file: format!("{role}.json"), seen: *seen, offered: listed });
+        }
+    }
+    Ok(snapshot)
+}
+
+/// Checks `targets.json` against the snapshot that pins it, the targets role's
+/// signatures, the state and the clock.
+pub fn check_targets(
+    bytes: &[u8],
+    root: &Root,
+    snapshot: &Pins,
+    state: &State,
+    now: Timestamp,
+) -> Result<Targets, VerifyError> {
+    let entry = pin(snapshot, layout::SNAPSHOT, layout::TARGETS)?;
+    check_meta_bytes(layout::TARGETS, entry, bytes)?;
+    let targets: Targets = signed_role(layout::TARGETS, "targets", bytes, &RoleTrust::of_root(root, "targets")?)?;
+    pinned_version(layout::SNAPSHOT, layout::TARGETS, entry, targets.version)?;
+    check_fresh(layout::TARGETS, targets.version, state.targets, targets.expires, now)?;
+    Ok(targets)
+}
+
+/// Checks one target's bytes against its listing: exact length, then sha256.
+pub fn check_target(name: &str, listed: &TargetFile, bytes: &[u8]) -> Result<(), VerifyError> {
+    let expected =
+        listed.sha256().ok_or_else(|| VerifyError::Malformed(format!("targets.json lists no sha256 for {name}")))?;
+    if bytes.len() as u64 != listed.length {
+        return Err(VerifyError::Tampered {
+            file: name.to_owned(),
+            detail: format!("{} bytes, targets.json lists {}", bytes.len(), listed.length),
+        });
+    }
+    let actual = Sha256::of(bytes);
+    if !Sha256::from_hex(expected).is_ok_and(|expected| expected.ct_eq(&actual)) {
+        return Err(VerifyError::Tampered {
+            file: name.to_owned(),
+            detail: format!("sha256 {actual}, targets.json lists {expected}"),
+        });
+    }
+    Ok(())
+}
+
+/// Who may sign a role: its keys, the ids allowed and the threshold (from the root, or
+/// from a delegating targets role).
+#[derive(Debug, Clone)]
+pub struct RoleTrust<'a> {
+    /// Key objects by id.
+    pub keys: &'a BTreeMap<String, KeyObject>,
+    /// Ids allowed to sign.
+    pub keyids: &'a [String],
+    /// Valid signatures needed.
+    pub threshold: u32,
+    /// The root version consulted (for messages).
+    pub root_version: u64,
+}
+
+impl<'a> RoleTrust<'a> {
+    /// The trust the root gives `role`.
+    pub fn of_root(root: &'a Root, role: &str) -> Result<Self, VerifyError> {
+        let keys =
+            root.roles.get(role).ok_or_else(|| VerifyError::Malformed(format!("root defines no {role} role")))?;
+        Ok(RoleTrust { keys: &root.keys, keyids: &keys.keyids, threshold: keys.threshold, root_version: root.version })
+    }
+}
+
+/// Parses `bytes` as an envelope, checks its signatures for `role`, then reads it as `T`
+/// of that `_type` (`targets` for delegated roles).
+pub fn signed_role<T: serde::de::DeserializeOwned>(
+    file: &str,
+    role: &str,
+    bytes: &[u8],
+    trust: &RoleTrust<'_>,
+) -> Result<T, VerifyError> {
+    let envelope = parse_envelope(file, bytes)?;
+    check_signatures_with(file, role, &envelope, trust)?;
+    let kind = envelope.signed.get("_type").and_then(|t| t.as_str()).unwrap_or_default();
+    let expected = if matches!(role, "timestamp" | "snapshot" | "root") { role } else { "targets" };
+    if kind != expected {
+        return Err(VerifyError::Malformed(format!("{file} is {kind:?} metadata, not {expected}")));
+    }
+    Ok(typed(file, &envelope.signed)?)
+}
+
+/// Checks metadata bytes against the length and hashes its pin lists, when it lists them.
+pub fn check_meta_bytes(file: &str, entry: &MetaFile, bytes: &[u8]) -> Result<(), VerifyError> {
+    if let Some(length) = entry.length {
+        if bytes.len() as u64 != length {
+            return Err(VerifyError::Tampered {
+                file: file.into(),
+                detail: format!("{} bytes, its pin lists {length}", bytes.len()),
+            });
+        }
+    }
+    if let Some(hashes) = &entry.hashes {
+        let Some(expected) = hashes.get("sha256") else {
+            return Err(VerifyError::Malformed(format!("the pin of {file} lists hashes but no sha256")));
+        };
+        let actual = Sha256::of(bytes);
+        if !Sha256::from_hex(expected).is_ok_and(|expected| expected.ct_eq(&actual)) {
+            return Err(VerifyError::Tampered {
+                file: file.into(),
+                detail: format!("sha256 {actual}, its pin lists {expected}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_fresh(file: &str, offered: u64, seen: u64, expires: Timestamp, now: Timestamp) -> Result<(), VerifyError> {
+    if offered < seen {
+        return Err(VerifyError::Rollback { file: file.into(), seen, offered });
+    }
+    if expires <= now {
+        return Err(VerifyError::Expired { file: file.into(), expires, now });
+    }
+    Ok(())
 }
 
 /// Parses and checks a root of trust: well formed and signed by its own threshold (its
@@ -357,13 +587,15 @@ fn parse_envelope(file: &str, bytes: &[u8]) -> Result<Envelope, VerifyError> {
     Envelope::parse(bytes).map_err(|e| VerifyError::Malformed(format!("{file}: {e}")))
 }
 
-/// `pins` (timestamp or snapshot) must pin `file` at exactly `version`.
-fn pinned(pins: &Pins, pins_file: &str, file: &str, version: u64) -> Result<(), VerifyError> {
-    let listed =
-        pins.meta.get(file).ok_or_else(|| VerifyError::Malformed(format!("{pins_file} does not pin {file}")))?.version;
-    if listed != version {
+/// The entry `pins` (timestamp or snapshot) holds for `file`.
+pub fn pin<'a>(pins: &'a Pins, pins_file: &str, file: &str) -> Result<&'a MetaFile, VerifyError> {
+    pins.meta.get(file).ok_or_else(|| VerifyError::Malformed(format!("{pins_file} does not pin {file}")))
+}
+
+fn pinned_version(pins_file: &str, file: &str, entry: &MetaFile, version: u64) -> Result<(), VerifyError> {
+    if entry.version != version {
         return Err(VerifyError::MixedPack {
-            detail: format!("{pins_file} pins {file} version {listed}, but {file} is version {version}"),
+            detail: format!("{pins_file} pins {file} version {}, but {file} is version {version}", entry.version),
         });
     }
     Ok(())
@@ -373,12 +605,21 @@ fn pinned(pins: &Pins, pins_file: &str, file: &str, version: u64) -> Result<(), 
 /// verifies; refuses below the role's threshold, naming the most telling cause (a
 /// signature by a trusted key that does not match, then an untrusted key, then too few).
 pub fn check_signatures(file: &str, role: &str, envelope: &Envelope, root: &Root) -> Result<(), VerifyError> {
-    let keys = root.roles.get(role).ok_or_else(|| VerifyError::Malformed(format!("root defines no {role} role")))?;
+    check_signatures_with(file, role, envelope, &RoleTrust::of_root(root, role)?)
+}
+
+/// [`check_signatures`] with the trust given explicitly (a delegated role's).
+pub fn check_signatures_with(
+    file: &str,
+    role: &str,
+    envelope: &Envelope,
+    trust: &RoleTrust<'_>,
+) -> Result<(), VerifyError> {
     let message = envelope.message()?;
     let mut valid = BTreeSet::new();
     let (mut unknown, mut bad) = (None, None);
     for signature in &envelope.signatures {
-        let key = keys.keyids.contains(&signature.keyid).then(|| root.keys.get(&signature.keyid)).flatten();
+        let key = trust.keyids.contains(&signature.keyid).then(|| trust.keys.get(&signature.keyid)).flatten();
         let Some(key) = key else {
             unknown.get_or_insert_with(|| signature.keyid.clone());
             continue;
@@ -390,7 +631,7 @@ pub fn check_signatures(file: &str, role: &str, envelope: &Envelope, root: &Root
             bad.get_or_insert_with(|| signature.keyid.clone());
         }
     }
-    if valid.len() as u64 >= u64::from(keys.threshold) {
+    if valid.len() as u64 >= u64::from(trust.threshold) {
         return Ok(());
     }
     Err(match (bad, unknown) {
@@ -399,13 +640,13 @@ pub fn check_signatures(file: &str, role: &str, envelope: &Envelope, root: &Root
             detail: format!("the signature by trusted key {keyid} does not match the content"),
         },
         (None, Some(keyid)) => {
-            VerifyError::UnknownKey { file: file.into(), role: role.into(), keyid, root_version: root.version }
+            VerifyError::UnknownKey { file: file.into(), role: role.into(), keyid, root_version: trust.root_version }
         }
         (None, None) => VerifyError::TooFewSignatures {
             file: file.into(),
             role: role.into(),
             valid: valid.len(),
-            threshold: keys.threshold,
+            threshold: trust.threshold,
         },
     })
 }

@@ -7,8 +7,8 @@ use ferretwatch_pack_client::dir::DirSource;
 use ferretwatch_pack_client::layout::{self as files, is_content_addressed, HISTORY_DIR, HISTORY_FILES};
 use ferretwatch_pack_client::manifest::{Manifest, MANIFEST_NAME};
 use ferretwatch_pack_client::trust::metadata::Envelope;
-use ferretwatch_pack_client::trust::verify::{State, Verifier, MAX_ROOT_BYTES, MAX_TARGETS_BYTES};
-use ferretwatch_types::{PackVersion, Timestamp};
+use ferretwatch_pack_client::trust::verify::{trusted_root, State, Verifier, MAX_ROOT_BYTES, MAX_TARGETS_BYTES};
+use ferretwatch_types::{PackVersion, Sha256, Timestamp};
 
 use super::PublishError;
 use crate::origin::Origin;
@@ -87,17 +87,26 @@ pub fn deploy(dir: &Path, origin: &Origin, root: &[u8], now: Timestamp) -> Resul
         uploaded: Vec::new(),
         unchanged: Vec::new(),
     };
-    // 1. Content-addressed files: new names, so nothing a client reads now changes.
-    for (name, bytes) in verified.files.iter().filter(|(n, _)| n.as_str() != MANIFEST_NAME) {
-        if origin.size(name)? == Some(bytes.len() as u64) {
-            report.unchanged.push(name.clone());
-        } else {
-            origin.put(name, bytes)?;
-            report.uploaded.push(name.clone());
+    // 1. Content-addressed files: new names, so nothing a client reads now changes. Each
+    //    also under its consistent-snapshot name (`DIR/SHA256.NAME`), the manifest too.
+    for (name, bytes) in &verified.files {
+        let prefixed = files::hash_prefixed(name, &Sha256::of(bytes).to_hex());
+        let names = if name == MANIFEST_NAME { vec![prefixed] } else { vec![name.clone(), prefixed] };
+        for name in names {
+            if origin.size(&name)? == Some(bytes.len() as u64) {
+                report.unchanged.push(name);
+            } else {
+                origin.put(&name, bytes)?;
+                report.uploaded.push(name);
+            }
         }
     }
-    // 2. Root rotations the pack carries, before any metadata signed under them.
-    for (name, bytes) in root_rotations(dir)? {
+    // 2. The root of trust as `N.root.json` (TUF clients start from `1.root.json`), and the
+    //    rotations the pack carries, before any metadata signed under them.
+    let trusted = trusted_root(root)?;
+    let mut roots = vec![(files::root_rotation(trusted.version), root.to_vec())];
+    roots.extend(root_rotations(dir)?);
+    for (name, bytes) in roots {
         match origin.get(&name, MAX_ROOT_BYTES)? {
             Some(existing) if existing == bytes => report.unchanged.push(name),
             Some(_) => {
@@ -122,18 +131,31 @@ pub fn deploy(dir: &Path, origin: &Origin, root: &[u8], now: Timestamp) -> Resul
         origin.put(&object, bytes)?;
         report.uploaded.push(object);
     }
-    // 4. What clients read, the entry point last.
+    // 4. The versioned snapshot and targets (`VERSION.ROLE.json`): a client reading the
+    //    new timestamp finds them, and one holding the old timestamp still finds the old.
+    for (index, role) in [(1, "snapshot"), (0, "targets")] {
+        let bytes = &metadata[index].1;
+        let version = Envelope::parse(bytes)
+            .ok()
+            .and_then(|e| e.signed.get("version").and_then(|v| v.as_u64()))
+            .ok_or_else(|| PublishError::Invalid(format!("{role}.json has no version")))?;
+        let name = files::versioned(role, version);
+        origin.put(&name, bytes)?;
+        report.uploaded.push(name);
+    }
+    // 5. What clients read, the entry point last.
     for (name, bytes) in &live {
         origin.put(name, bytes)?;
         report.uploaded.push((*name).to_owned());
     }
 
-    Verifier::new(root.to_vec(), now, State::default()).verify(&origin.source(None)).map_err(|e| {
-        PublishError::Store {
+    let read_back = |verifier: Verifier| verifier.verify(&origin.source(None));
+    read_back(Verifier::new(root.to_vec(), now, State::default()))
+        .and_then(|_| read_back(Verifier::new(root.to_vec(), now, State::default()).consistent_when_root_says()))
+        .map_err(|e| PublishError::Store {
             origin: origin.url().to_owned(),
             detail: format!("uploaded, but the origin does not verify as a client reads it: {e}"),
-        }
-    })?;
+        })?;
     Ok(report)
 }
 

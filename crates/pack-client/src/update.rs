@@ -1,0 +1,709 @@
+//! The pack updater as a state machine without I/O: it says what to fetch and when, the
+//! caller fetches (over HTTP in the command line and the simulator, with `fetch()` in a
+//! browser) and hands back what came, and the machine verifies, decides and says what to
+//! install. The same code runs natively and in WebAssembly, and every client (the command
+//! line, the fleet simulator, the browser extension) gets the same protection.
+//!
+//! One update cycle, TUF 1.0 §5 in order:
+//! 1. `N+1.root.json` until the origin has no next one (each checked against the root
+//!    before it; a rotation that changes a role's keys forgets that role's versions, so a
+//!    client recovers from a fast-forward attack once the keys rotate);
+//! 2. `timestamp.json`, conditionally (`If-None-Match`): a 304, or a timestamp that pins
+//!    the snapshot the client already trusts, ends the cycle with "unchanged";
+//! 3. the snapshot and the targets the timestamp and snapshot pin, by their versioned
+//!    names when the root says the origin serves consistent snapshots;
+//! 4. every listed file whose hash differs from the installed pack's, by its hash-prefixed
+//!    name;
+//! 5. [`Step::Install`]: the caller stages the new files next to the kept ones, swaps
+//!    atomically and reports back ([`Updater::installed`]). A pack that fails to load is
+//!    never retried; the last known good pack stays in use.
+//!
+//! Scheduling: a client first polls at an offset within the interval derived from its
+//! install id, then every interval plus a jitter, so a fleet spreads its polls evenly.
+//! Inside a cycle a failed request is retried on the same mirror with exponential
+//! back-off (honouring `Retry-After`) up to [`MAX_RETRIES`] times, then the next mirror
+//! is tried. A cycle that fails everywhere waits for the next poll: never more than one
+//! cycle per interval, so the origin's load is bounded whatever happens.
+//!
+//! Mirrors are equal: each answer is verified the same way whoever served it, and a mirror
+//! that serves something refused (tampered, stale, rolled back) is simply passed over.
+
+use std::collections::BTreeMap;
+
+use ferretwatch_types::{Coded, Sha256, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::layout;
+use crate::trust::metadata::{Pins, Root, TargetFile, Targets};
+use crate::trust::verify::{
+    check_rotation, check_snapshot, check_target, check_targets, check_timestamp, entry_limit, pin, trusted_root,
+    Naming, State, VerifyError, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS, MAX_TARGETS_BYTES,
+};
+
+/// Attempts of one request on one mirror before the next mirror is tried.
+pub const MAX_RETRIES: u32 = 3;
+/// The first back-off inside a cycle, in milliseconds (then doubled per attempt).
+pub const FIRST_BACKOFF_MS: u64 = 1000;
+
+/// How a client polls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Base URLs of the origin and its mirrors (`https://cdn.example/packs`), all equal.
+    pub mirrors: Vec<String>,
+    /// Seconds between polls (default one hour).
+    pub interval_secs: u64,
+    /// At most this many seconds added to each interval (default a tenth of it).
+    pub jitter_secs: u64,
+    /// A stable, random id of this install: it spreads the fleet's polls and picks the
+    /// canary cohort. Only its hash is used, and nothing else identifies the client.
+    pub install_id: String,
+}
+
+impl Config {
+    /// One-hour polls with up to six minutes of jitter.
+    pub fn new(mirrors: Vec<String>, install_id: impl Into<String>) -> Self {
+        Config { mirrors, interval_secs: 3600, jitter_secs: 360, install_id: install_id.into() }
+    }
+}
+
+/// What the client keeps between runs (persist it after every [`Step::Done`] and after
+/// [`Updater::installed`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Persisted {
+    /// Versions trusted, for rollback protection.
+    pub trust: State,
+    /// The root rotations followed, oldest first, as their JSON text.
+    pub rotations: Vec<String>,
+    /// The installed pack.
+    pub current: Option<Installed>,
+    /// The pack installed before it, used again when the current one fails.
+    pub last_known_good: Option<Installed>,
+    /// Versions (TUF `targets` versions) that failed to install: never tried again.
+    pub failed_versions: Vec<u64>,
+    /// The ETag of the last trusted `timestamp.json`.
+    pub etag: Option<String>,
+    /// When the last trusted timestamp expires: past it, the client is stale (a freeze).
+    pub timestamp_expires: Option<Timestamp>,
+    /// When the last cycle succeeded.
+    pub last_success: Option<Timestamp>,
+    /// When the next cycle is due.
+    pub next_poll: Option<Timestamp>,
+    /// Cycles completed (it varies the jitter from one interval to the next).
+    pub cycles: u64,
+    /// The reason the last cycle failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// An installed pack: what it is and what its files are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installed {
+    /// `YYYY.MM.DD.HH[.N]`.
+    pub pack_version: String,
+    /// Its `targets` version.
+    pub version: u64,
+    /// When its targets and snapshot metadata expire.
+    pub expires: Timestamp,
+    /// Its files, as `targets.json` lists them.
+    pub files: BTreeMap<String, TargetFile>,
+}
+
+/// A request for the caller to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Which mirror (an index into [`Config::mirrors`]).
+    pub mirror: usize,
+    /// The full URL: the mirror's base, `/`, the object name.
+    pub url: String,
+    /// The object name.
+    pub name: String,
+    /// Read at most this many bytes (one more tells the machine it was too long).
+    pub limit: u64,
+    /// Send `If-None-Match` with this tag.
+    pub etag: Option<String>,
+    /// Do not send it before this instant (back-off).
+    pub not_before: Timestamp,
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// 200 with the body (possibly cut short by the network) and its ETag.
+    Body {
+        /// The bytes read (at most the request's limit + 1).
+        bytes: Vec<u8>,
+        /// The `ETag` header.
+        etag: Option<String>,
+    },
+    /// 304.
+    NotModified,
+    /// 404.
+    NotFound,
+    /// Anything else: a status (5xx, 429, 403…) or none (connection refused, timeout).
+    Failed {
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
+        /// `Retry-After` in seconds, when given.
+        retry_after: Option<u64>,
+    },
+}
+
+/// What the caller does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Make this request and pass the answer to [`Updater::handle`].
+    Fetch(Request),
+    /// Install this verified pack and report with [`Updater::installed`].
+    Install(Staged),
+    /// The cycle is over.
+    Done(Outcome),
+}
+
+/// A verified pack to install: the new files' bytes (each checked against its signed
+/// length and sha256) and the names kept from the installed pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// The pack as it will be recorded once installed.
+    pub pack: Installed,
+    /// New or changed files.
+    pub fetched: BTreeMap<String, Vec<u8>>,
+    /// Unchanged files to take from the installed pack.
+    pub kept: Vec<String>,
+}
+
+/// How a cycle ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The installed pack is still the newest (the timestamp is renewed).
+    Unchanged,
+    /// A new pack was installed.
+    Updated {
+        /// Its version.
+        pack_version: String,
+    },
+    /// Every mirror failed or served something refused; the next poll tries again.
+    Failed {
+        /// The refusal's code (`tampered`, `rollback`, `unreadable`…).
+        code: String,
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// How fresh the client is, for the user interface and telemetry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// The installed pack's version.
+    pub pack_version: Option<String>,
+    /// Seconds since the last successful cycle.
+    pub since_success_secs: Option<u64>,
+    /// The trusted timestamp has expired (a freeze, or an origin nobody renews), or the
+    /// installed pack has: warnings still work, but intel may be old.
+    pub stale: bool,
+    /// The last cycle's error.
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Phase {
+    Root,
+    Timestamp,
+    Snapshot { timestamp: Pins, timestamp_etag: Option<String> },
+    Targets { timestamp: Pins, timestamp_etag: Option<String>, snapshot: Pins },
+    Files { staged: Box<Staged>, targets: Targets, timestamp: Pins, timestamp_etag: Option<String>, snapshot: Pins },
+    Installing { staged: Box<Staged>, trust: State, timestamp_expires: Timestamp, etag: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+struct Cycle {
+    phase: Phase,
+    mirror: usize,
+    /// Mirrors tried for the current request.
+    mirrors_tried: usize,
+    attempt: u32,
+    last_error: Option<(String, String)>,
+}
+
+/// The updater of one client.
+#[derive(Debug)]
+pub struct Updater {
+    config: Config,
+    root: Root,
+    persisted: Persisted,
+    cycle: Option<Cycle>,
+}
+
+/// Why an updater cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// No mirror is configured.
+    #[error("no mirror to poll")]
+    NoMirror,
+    /// The root of trust, or a saved rotation, does not verify.
+    #[error("root of trust: {0}")]
+    Root(#[from] VerifyError),
+}
+
+impl Updater {
+    /// Starts from the configured root of trust and what was persisted (the saved
+    /// rotations are checked again, walking from the configured root).
+    pub fn new(config: Config, root: &[u8], persisted: Persisted) -> Result<Self, SetupError> {
+        if config.mirrors.is_empty() {
+            return Err(SetupError::NoMirror);
+        }
+        let mut trusted = trusted_root(root)?;
+        for saved in &persisted.rotations {
+            trusted = check_rotation(&trusted, saved.as_bytes())?;
+        }
+        Ok(Updater { config, root: trusted, persisted, cycle: None })
+    }
+
+    /// What to persist.
+    pub fn persisted(&self) -> &Persisted {
+        &self.persisted
+    }
+
+    /// The trusted root's version.
+    pub fn root_version(&self) -> u64 {
+        self.root.version
+    }
+
+    /// When the next cycle is due (the first one at an offset within the interval that
+    /// the install id gives, so a fleet started together still spreads its polls).
+    pub fn next_poll(&self, now: Timestamp) -> Timestamp {
+        self.persisted.next_poll.unwrap_or_else(|| {
+            now.plus_secs(spread(&self.config.install_id, u64::MAX, self.config.interval_secs.max(1)))
+        })
+    }
+
+    /// Whether a cycle is in progress.
+    pub fn busy(&self) -> bool {
+        self.cycle.is_some()
+    }
+
+    /// How fresh the client is at `now`.
+    pub fn status(&self, now: Timestamp) -> Status {
+        let p = &self.persisted;
+        let expired = |t: Option<Timestamp>| t.is_some_and(|t| t <= now);
+        Status {
+            pack_version: p.current.as_ref().map(|c| c.pack_version.clone()),
+            since_success_secs: p.last_success.map(|t| now.secs_since(t)),
+            stale: p.current.is_none()
+                || expired(p.timestamp_expires)
+                || expired(p.current.as_ref().map(|c| c.expires)),
+            last_error: p.last_error.clone(),
+        }
+    }
+
+    /// Whether this install is in a canary cohort of `percent` percent: a stable choice
+    /// from the hash of the install id, the same at every poll and on every mirror.
+    pub fn in_cohort(&self, percent: u8) -> bool {
+        in_cohort(&self.config.install_id, percent)
+    }
+
+    /// Starts a cycle at `now` (whether or not it is due: the caller decides), from the
+    /// first mirror this install prefers.
+    pub fn start(&mut self, now: Timestamp) -> Step {
+        let mirror = spread(&self.config.install_id, 0, self.config.mirrors.len() as u64) as usize;
+        self.cycle = Some(Cycle { phase: Phase::Root, mirror, mirrors_tried: 0, attempt: 0, last_error: None });
+        self.request(now)
+    }
+
+    /// Hands back the answer to the last [`Step::Fetch`].
+    pub fn handle(&mut self, now: Timestamp, response: Response) -> Step {
+        let Some(cycle) = self.cycle.as_ref() else {
+            return Step::Done(Outcome::Failed { code: "no_cycle".into(), reason: "no cycle in progress".into() });
+        };
+        let (in_root, in_timestamp) = (matches!(cycle.phase, Phase::Root), matches!(cycle.phase, Phase::Timestamp));
+        let (name, limit) = self.current_request();
+        match response {
+            Response::Failed { status, retry_after } => {
+                let reason = match status {
+                    Some(code) => format!("{name}: HTTP {code}"),
+                    None => format!("{name}: no answer"),
+                };
+                self.failed_attempt(now, "unreadable", reason, retry_after)
+            }
+            Response::NotModified if in_timestamp => self.timestamp_not_modified(now),
+            Response::NotModified => {
+                self.failed_attempt(now, "unreadable", format!("{name}: 304 to an unconditional request"), None)
+            }
+            Response::NotFound if in_root => {
+                let cycle = self.cycle.as_mut().expect("a cycle");
+                cycle.phase = Phase::Timestamp;
+                cycle.attempt = 0;
+                cycle.mirrors_tried = 0;
+                self.request(now)
+            }
+            Response::NotFound => {
+                let error = VerifyError::Missing { file: name };
+                self.refused(now, error)
+            }
+            Response::Body { bytes, .. } if bytes.len() as u64 > limit => {
+                self.refused(now, VerifyError::Oversized { file: name, limit })
+            }
+            Response::Body { bytes, etag } => match self.accept(now, &bytes, etag) {
+                Ok(step) => step,
+                Err(error) => self.refused(now, error),
+            },
+        }
+    }
+
+    /// Reports how installing the [`Step::Install`] pack went. On success it becomes the
+    /// current pack and the previous one the last known good; on failure the version is
+    /// never tried again and the current pack stays.
+    pub fn installed(&mut self, now: Timestamp, result: Result<(), String>) -> Outcome {
+        let Some(Cycle { phase: Phase::Installing { staged, trust, timestamp_expires, etag }, .. }) = self.cycle.take()
+        else {
+            return Outcome::Failed { code: "no_install".into(), reason: "nothing was being installed".into() };
+        };
+        // The metadata was verified whatever happens to the files: remember its versions.
+        self.persisted.trust = trust;
+        self.persisted.timestamp_expires = Some(timestamp_expires);
+        self.persisted.etag = etag;
+        match result {
+            Ok(()) => {
+                let version = staged.pack.pack_version.clone();
+                let previous = self.persisted.current.replace(staged.pack);
+                if previous.is_some() {
+                    self.persisted.last_known_good = previous;
+                }
+                self.finish(now, None);
+                Outcome::Updated { pack_version: version }
+            }
+            Err(reason) => {
+                self.persisted.failed_versions.push(staged.pack.version);
+                let reason = format!("pack {} failed to install: {reason}", staged.pack.pack_version);
+                self.finish(now, Some(reason.clone()));
+                Outcome::Failed { code: "install_failed".into(), reason }
+            }
+        }
+    }
+
+    /// The caller found the installed pack unusable (it no longer loads): fall back to the
+    /// last known good one, and never take this version again. Returns the pack to use.
+    pub fn fall_back(&mut self) -> Option<&Installed> {
+        let broken = self.persisted.current.take()?;
+        self.persisted.failed_versions.push(broken.version);
+        self.persisted.current = self.persisted.last_known_good.take();
+        self.persisted.current.as_ref()
+    }
+
+    fn naming(&self) -> Naming {
+        Naming::for_root(&self.root)
+    }
+
+    /// The name and limit of the request the current phase needs.
+    fn current_request(&self) -> (String, u64) {
+        let cycle = self.cycle.as_ref().expect("a cycle");
+        let naming = self.naming();
+        match &cycle.phase {
+            Phase::Root => (layout::root_rotation(self.root.version + 1), MAX_ROOT_BYTES),
+            Phase::Timestamp => (layout::TIMESTAMP.to_owned(), MAX_PINS_BYTES),
+            Phase::Snapshot { timestamp, .. } => {
+                let entry = pin(timestamp, layout::TIMESTAMP, layout::SNAPSHOT).expect("checked");
+                (naming.metadata("snapshot", entry.version), entry_limit(entry, MAX_PINS_BYTES))
+            }
+            Phase::Targets { snapshot, .. } => {
+                let entry = pin(snapshot, layout::SNAPSHOT, layout::TARGETS).expect("checked");
+                (naming.metadata("targets", entry.version), entry_limit(entry, MAX_TARGETS_BYTES))
+            }
+            Phase::Files { staged, targets, .. } => {
+                let (name, listed) = next_file(targets, staged).expect("a file is missing");
+                (naming.target(name, listed.sha256().unwrap_or_default()), listed.length)
+            }
+            Phase::Installing { .. } => unreachable!("no request while installing"),
+        }
+    }
+
+    fn request(&mut self, now: Timestamp) -> Step {
+        let (name, limit) = self.current_request();
+        let cycle = self.cycle.as_ref().expect("a cycle");
+        let etag = match (&cycle.phase, &self.persisted.current) {
+            (Phase::Timestamp, Some(_)) => self.persisted.etag.clone(),
+            _ => None,
+        };
+        let base = self.config.mirrors[cycle.mirror].trim_end_matches('/');
+        let not_before = if cycle.attempt == 0 {
+            now
+        } else {
+            let backoff = FIRST_BACKOFF_MS << (cycle.attempt - 1).min(10);
+            let jitter = spread(&self.config.install_id, u64::from(cycle.attempt), backoff / 2 + 1);
+            Timestamp::from_millis(now.as_millis().saturating_add((backoff + jitter) as i64))
+        };
+        Step::Fetch(Request { mirror: cycle.mirror, url: format!("{base}/{name}"), name, limit, etag, not_before })
+    }
+
+    /// Verifies an answer for the current phase and moves on. A refused answer leaves the
+    /// phase as it was, so the same request goes to the next mirror.
+    fn accept(&mut self, now: Timestamp, bytes: &[u8], etag: Option<String>) -> Result<Step, VerifyError> {
+        let cycle = self.cycle.as_mut().expect("a cycle");
+        let trust = &self.persisted.trust;
+        let next = match &mut cycle.phase {
+            Phase::Root => {
+                let next = check_rotation(&self.root, bytes)?;
+                if self.persisted.rotations.len() as u64 >= MAX_ROTATIONS {
+                    return Err(VerifyError::Malformed("too many root rotations".into()));
+                }
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| VerifyError::Malformed("a root rotation that is not UTF-8".into()))?;
+                if next.version > trust.root {
+                    self.persisted.trust.forget_rotated(&self.root, &next);
+                    self.persisted.trust.root = next.version;
+                }
+                self.persisted.rotations.push(text);
+                self.root = next;
+                Phase::Root
+            }
+            Phase::Timestamp => {
+                if self.root.expires <= now {
+                    return Err(VerifyError::Expired { file: layout::ROOT.into(), expires: self.root.expires, now });
+                }
+                let timestamp = check_timestamp(bytes, &self.root, trust, now)?;
+                let snapshot = pin(&timestamp, layout::TIMESTAMP, layout::SNAPSHOT)?.version;
+                if self.persisted.current.is_some() && snapshot == trust.snapshot {
+                    // Nothing new: the renewed timestamp is the news (no freeze).
+                    self.persisted.trust.timestamp = timestamp.version;
+                    self.persisted.timestamp_expires = Some(timestamp.expires);
+                    self.persisted.etag = etag;
+                    self.finish(now, None);
+                    return Ok(Step::Done(Outcome::Unchanged));
+                }
+                Phase::Snapshot { timestamp, timestamp_etag: etag }
+            }
+            Phase::Snapshot { timestamp, timestamp_etag } => {
+                let snapshot = check_snapshot(bytes, &self.root, timestamp, trust, now)?;
+                Phase::Targets { timestamp: timestamp.clone(), timestamp_etag: timestamp_etag.clone(), snapshot }
+            }
+            Phase::Targets { timestamp, timestamp_etag, snapshot } => {
+                let targets = check_targets(bytes, &self.root, snapshot, trust, now)?;
+                let pack_version = targets
+                    .pack_version()
+                    .ok_or_else(|| VerifyError::Malformed("targets.json carries no custom.pack_version".into()))?
+                    .to_owned();
+                if self.persisted.failed_versions.contains(&targets.version) {
+                    // Verified, but it would not load before: keep what works and wait
+                    // for the next version.
+                    self.persisted.trust = advanced(trust, timestamp, snapshot, &targets, self.root.version);
+                    self.persisted.timestamp_expires = Some(timestamp.expires);
+                    self.persisted.etag = timestamp_etag.clone();
+                    self.finish(now, None);
+                    return Ok(Step::Done(Outcome::Unchanged));
+                }
+                let kept = match &self.persisted.current {
+                    Some(current) => targets
+                        .targets
+                        .iter()
+                        .filter(|(name, listed)| current.files.get(*name) == Some(*listed))
+                        .map(|(name, _)| name.clone())
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let pack = Installed {
+                    pack_version,
+                    version: targets.version,
+                    expires: targets.expires.min(snapshot.expires),
+                    files: targets.targets.clone(),
+                };
+                Phase::Files {
+                    staged: Box::new(Staged { pack, fetched: BTreeMap::new(), kept }),
+                    targets,
+                    timestamp: timestamp.clone(),
+                    timestamp_etag: timestamp_etag.clone(),
+                    snapshot: snapshot.clone(),
+                }
+            }
+            Phase::Files { staged, targets, .. } => {
+                let (name, listed) = next_file(targets, staged).expect("a file was requested");
+                check_target(name, listed, bytes)?;
+                staged.fetched.insert(name.clone(), bytes.to_vec());
+                cycle.attempt = 0;
+                cycle.mirrors_tried = 0;
+                return Ok(self.next_file_or_install(now));
+            }
+            Phase::Installing { .. } => unreachable!("no answer while installing"),
+        };
+        cycle.attempt = 0;
+        cycle.mirrors_tried = 0;
+        let files = matches!(next, Phase::Files { .. });
+        cycle.phase = next;
+        Ok(if files { self.next_file_or_install(now) } else { self.request(now) })
+    }
+
+    fn next_file_or_install(&mut self, now: Timestamp) -> Step {
+        let cycle = self.cycle.as_mut().expect("a cycle");
+        let Phase::Files { staged, targets, .. } = &cycle.phase else { unreachable!("in the files phase") };
+        if next_file(targets, staged).is_some() {
+            return self.request(now);
+        }
+        let Phase::Files { staged, targets, timestamp, timestamp_etag, snapshot } =
+            std::mem::replace(&mut cycle.phase, Phase::Timestamp)
+        else {
+            unreachable!()
+        };
+        let trust = advanced(&self.persisted.trust, &timestamp, &snapshot, &targets, self.root.version);
+        cycle.phase = Phase::Installing {
+            staged: staged.clone(),
+            trust,
+            timestamp_expires: timestamp.expires,
+            etag: timestamp_etag,
+        };
+        Step::Install(*staged)
+    }
+
+    fn timestamp_not_modified(&mut self, now: Timestamp) -> Step {
+        match self.persisted.timestamp_expires {
+            Some(expires) if expires > now => {
+                self.finish(now, None);
+                Step::Done(Outcome::Unchanged)
+            }
+            // The cache says nothing changed, but what we hold has expired: a freeze (or
+            // a stale cache). Ask again without the tag; a fresh timestamp must come.
+            _ => {
+                self.persisted.etag = None;
+                self.failed_attempt(
+                    now,
+                    "expired",
+                    "timestamp.json: 304, but the trusted timestamp has expired (a freeze?)".into(),
+                    None,
+                )
+            }
+        }
+    }
+
+    /// A verification refusal: the mirror served something wrong; try the next one.
+    fn refused(&mut self, now: Timestamp, error: VerifyError) -> Step {
+        let code = error.code().to_owned();
+        let cycle = self.cycle.as_mut().expect("a cycle");
+        cycle.attempt = MAX_RETRIES; // no point asking the same mirror again
+        self.failed_attempt(now, &code, error.to_string(), None)
+    }
+
+    /// One failed attempt: back off and retry, or move to the next mirror, or give up.
+    fn failed_attempt(&mut self, now: Timestamp, code: &str, reason: String, retry_after: Option<u64>) -> Step {
+        let mirrors = self.config.mirrors.len();
+        let interval = self.config.interval_secs;
+        let cycle = self.cycle.as_mut().expect("a cycle");
+        cycle.last_error = Some((code.to_owned(), reason.clone()));
+        cycle.attempt += 1;
+        let retry_after_ms = retry_after.map(|s| s.saturating_mul(1000)).unwrap_or(0);
+        // A Retry-After longer than the back-off we would allow: this mirror is done.
+        let too_long = retry_after_ms > FIRST_BACKOFF_MS << MAX_RETRIES;
+        if cycle.attempt < MAX_RETRIES && !too_long {
+            let step = self.request(now);
+            return match step {
+                Step::Fetch(mut request) => {
+                    let at = Timestamp::from_millis(now.as_millis().saturating_add(retry_after_ms as i64));
+                    request.not_before = request.not_before.max(at);
+                    Step::Fetch(request)
+                }
+                other => other,
+            };
+        }
+        cycle.mirrors_tried += 1;
+        if cycle.mirrors_tried < mirrors {
+            cycle.mirror = (cycle.mirror + 1) % mirrors;
+            cycle.attempt = 0;
+            return self.request(now);
+        }
+        let (code, reason) = cycle.last_error.clone().expect("set above");
+        let retry_after = retry_after.filter(|s| *s > interval);
+        self.finish_failed(now, reason.clone(), retry_after);
+        Step::Done(Outcome::Failed { code, reason })
+    }
+
+    fn finish(&mut self, now: Timestamp, error: Option<String>) {
+        self.cycle = None;
+        if error.is_none() {
+            self.persisted.last_success = Some(now);
+        }
+        self.persisted.last_error = error;
+        self.schedule(now, None);
+    }
+
+    fn finish_failed(&mut self, now: Timestamp, reason: String, retry_after: Option<u64>) {
+        self.cycle = None;
+        self.persisted.last_error = Some(reason);
+        self.schedule(now, retry_after);
+    }
+
+    /// The next poll: one interval plus this cycle's jitter (or a longer `Retry-After`).
+    fn schedule(&mut self, now: Timestamp, at_least: Option<u64>) {
+        self.persisted.cycles += 1;
+        let jitter = spread(&self.config.install_id, self.persisted.cycles, self.config.jitter_secs + 1);
+        let wait = (self.config.interval_secs + jitter).max(at_least.unwrap_or(0));
+        self.persisted.next_poll = Some(now.plus_secs(wait));
+    }
+}
+
+/// The trust state after a verified timestamp, snapshot and targets.
+fn advanced(trust: &State, timestamp: &Pins, snapshot: &Pins, targets: &Targets, root: u64) -> State {
+    State {
+        timestamp: timestamp.version,
+        snapshot: snapshot.version,
+        targets: targets.version,
+        root,
+        delegated: trust.delegated.clone(),
+    }
+}
+
+/// The first listed file that is neither kept nor fetched yet.
+fn next_file<'a>(targets: &'a Targets, staged: &Staged) -> Option<(&'a String, &'a TargetFile)> {
+    targets
+        .targets
+        .iter()
+        .find(|(name, _)| !staged.fetched.contains_key(*name) && !staged.kept.iter().any(|k| k == *name))
+}
+
+/// A number in `0..modulus` from the hash of the install id and `salt`: stable for one
+/// install, spread evenly over a fleet.
+pub fn spread(install_id: &str, salt: u64, modulus: u64) -> u64 {
+    if modulus == 0 {
+        return 0;
+    }
+    let mut input = install_id.as_bytes().to_vec();
+    input.extend_from_slice(&salt.to_be_bytes());
+    let digest = Sha256::of(&input);
+    let first = u64::from_be_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes"));
+    first % modulus
+}
+
+/// Whether `install_id` falls in a cohort of `percent` percent (0 never, 100 always),
+/// from its hash alone.
+pub fn in_cohort(install_id: &str, percent: u8) -> bool {
+    let digest = Sha256::of(format!("ferretwatch-cohort:{install_id}").as_bytes());
+    u64::from(digest.as_bytes()[0]) * 256 + u64::from(digest.as_bytes()[1]) < u64::from(percent.min(100)) * 65536 / 100
+}
+
+/// Runs one whole cycle synchronously: `fetch` answers each request (after waiting for
+/// its `not_before`, if the caller wants real back-off) and `install` installs the staged
+/// pack. The command line and the tests drive the machine this way; the simulator and
+/// the browser drive [`Updater::start`] and [`Updater::handle`] themselves.
+pub fn run_cycle(
+    updater: &mut Updater,
+    now: Timestamp,
+    mut fetch: impl FnMut(&Request) -> Response,
+    mut install: impl FnMut(&Staged) -> Result<(), String>,
+) -> Outcome {
+    let mut step = updater.start(now);
+    loop {
+        step = match step {
+            Step::Fetch(request) => updater.handle(now, fetch(&request)),
+            Step::Install(staged) => return updater.installed(now, install(&staged)),
+            Step::Done(outcome) => return outcome,
+        };
+    }
+}
+
+/// Answers a request from a [`crate::trust::verify::Source`] (a directory, or anything
+/// else that reads by name), for [`run_cycle`]: missing is 404, unreadable is a failure,
+/// and a read refused as too long is the limit plus one byte, as a network read would be.
+pub fn fetch_from(source: &dyn crate::trust::verify::Source, request: &Request) -> Response {
+    match source.fetch(&request.name, request.limit) {
+        Ok(Some(bytes)) => Response::Body { bytes, etag: None },
+        Ok(None) => Response::NotFound,
+        Err(VerifyError::Oversized { .. }) => {
+            Response::Body { bytes: vec![b' '; (request.limit + 1) as usize], etag: None }
+        }
+        Err(_) => Response::Failed { status: None, retry_after: None },
+    }
+}

@@ -1,0 +1,444 @@
+//! The updater state machine against real origins written by `pack deploy`: a client that
+//! keeps its state refuses every attack class of TUF's threat model, recovers after a
+//! fast-forward once the keys rotate, fails over between mirrors, and keeps its last known
+//! good pack when a new one does not install.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ferretwatch_pack_client::dir::DirSource;
+use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
+use ferretwatch_pack_client::update::{
+    fetch_from, in_cohort, run_cycle, spread, Config, Outcome, Persisted, Request, Response, Staged, Step, Updater,
+};
+use ferretwatch_pack_publisher::keys::PrivateKey;
+use ferretwatch_pack_publisher::origin::Origin;
+use ferretwatch_pack_publisher::publish::deploy;
+use ferretwatch_pack_publisher::sign::{sign_pack, sign_root};
+use ferretwatch_pack_publisher::{build, BuildOptions};
+use ferretwatch_types::{PackVersion, Timestamp};
+
+const NOW: &str = "2026-11-27T12:20:00Z";
+
+fn now() -> Timestamp {
+    Timestamp::parse(NOW).unwrap()
+}
+
+struct World {
+    tmp: tempfile::TempDir,
+    keys: Vec<PrivateKey>,
+    root: Vec<u8>,
+}
+
+fn signed_root(path: &Path, root: &Root, signers: &[&PrivateKey]) -> Vec<u8> {
+    std::fs::write(path, Envelope::new(root).to_bytes()).unwrap();
+    for key in signers {
+        sign_root(path, key).unwrap();
+    }
+    std::fs::read(path).unwrap()
+}
+
+fn world() -> World {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = vec![PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap()];
+    let root =
+        Root::new(1, Timestamp::parse("2027-11-27T00:00:00Z").unwrap(), &[keys[0].public(), keys[1].public()], 2)
+            .unwrap();
+    let root = signed_root(&tmp.path().join("root.json"), &root, &[&keys[0], &keys[1]]);
+    std::fs::create_dir_all(tmp.path().join("intel")).unwrap();
+    World { tmp, keys, root }
+}
+
+impl World {
+    /// Builds `version` with `marker` in a YARA rule (so packs differ in one file) and signs
+    /// it with `signers`.
+    fn pack(&self, version: &str, marker: &str, signers: &[&PrivateKey]) -> PathBuf {
+        let out = self.tmp.path().join(format!("dist-{version}"));
+        let mut options = BuildOptions::new(PackVersion::parse(version).unwrap(), self.tmp.path().join("intel"), &out);
+        let yara = self.tmp.path().join(format!("yara-{version}"));
+        std::fs::create_dir_all(&yara).unwrap();
+        std::fs::write(yara.join("kit.yar"), format!("rule kit {{ strings: $a = \"{marker}\" condition: $a }}\n"))
+            .unwrap();
+        options.yara = Some(yara);
+        build(&options).unwrap();
+        for key in signers {
+            sign_pack(&out, key, None).unwrap();
+        }
+        out
+    }
+
+    fn deploy(&self, version: &str, marker: &str) -> PathBuf {
+        let pack = self.pack(version, marker, &[&self.keys[0], &self.keys[1]]);
+        deploy(&pack, &self.origin(), &self.root, now()).unwrap();
+        pack
+    }
+
+    fn origin_dir(&self) -> PathBuf {
+        self.tmp.path().join("origin")
+    }
+
+    fn origin(&self) -> Origin {
+        Origin::open(&format!("file://{}", self.origin_dir().display())).unwrap()
+    }
+
+    fn updater(&self, persisted: Persisted) -> Updater {
+        Updater::new(Config::new(vec!["https://mirror-0".into()], "install-1"), &self.root, persisted).unwrap()
+    }
+}
+
+/// A client: the updater and the files it runs, installed only from [`Step::Install`].
+struct Client {
+    updater: Updater,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Client {
+    fn new(updater: Updater) -> Self {
+        Client { updater, files: BTreeMap::new() }
+    }
+
+    /// One cycle against the origin directories `mirrors` (by mirror index).
+    fn poll(&mut self, at: Timestamp, mirrors: &[&Path]) -> Outcome {
+        let files = &mut self.files;
+        run_cycle(
+            &mut self.updater,
+            at,
+            |request: &Request| fetch_from(&DirSource(mirrors[request.mirror].to_owned()), request),
+            |staged: &Staged| {
+                install(files, staged);
+                Ok(())
+            },
+        )
+    }
+
+    fn version(&self) -> Option<String> {
+        self.updater.status(now()).pack_version
+    }
+}
+
+/// Installs like a client does: the kept files from what it runs, the fetched ones new.
+fn install(files: &mut BTreeMap<String, Vec<u8>>, staged: &Staged) {
+    let mut next: BTreeMap<String, Vec<u8>> =
+        staged.kept.iter().map(|name| (name.clone(), files[name].clone())).collect();
+    next.extend(staged.fetched.clone());
+    assert_eq!(next.keys().collect::<Vec<_>>(), staged.pack.files.keys().collect::<Vec<_>>());
+    *files = next;
+}
+
+fn multi(w: &World, mirrors: usize) -> Updater {
+    let names = (0..mirrors).map(|i| format!("https://mirror-{i}")).collect();
+    Updater::new(Config::new(names, "install-1"), &w.root, Persisted::default()).unwrap()
+}
+
+fn expect_failed(outcome: Outcome, code: &str) {
+    match outcome {
+        Outcome::Failed { code: got, reason } => assert_eq!(got, code, "{reason}"),
+        other => panic!("expected a refusal ({code}), got {other:?}"),
+    }
+}
+
+/// Copies the origin (a mirror an attacker controls starts as a faithful copy).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_client_installs_then_fetches_only_what_changed_and_a_304_or_the_same_timestamp_is_unchanged() {
+    let w = world();
+    let v1 = w.deploy("2026.11.27.10", "marker-one");
+    let mut client = Client::new(w.updater(Persisted::default()));
+    let origin = w.origin_dir();
+    assert_eq!(client.poll(now(), &[&origin]), Outcome::Updated { pack_version: "2026.11.27.10".into() });
+    let on_disk = ferretwatch_pack_client::dir::pack_files(&v1).unwrap();
+    assert_eq!(client.files, on_disk, "exactly the signed files");
+    assert_eq!(client.poll(now(), &[&origin]), Outcome::Unchanged);
+
+    w.deploy("2026.11.27.11", "marker-two");
+    let mut fetched = Vec::new();
+    let outcome = run_cycle(
+        &mut client.updater,
+        now(),
+        |r| {
+            fetched.push(r.name.clone());
+            fetch_from(&DirSource(origin.clone()), r)
+        },
+        |staged| {
+            assert!(!staged.kept.is_empty(), "unchanged files are kept");
+            install(&mut client.files, staged);
+            Ok(())
+        },
+    );
+    assert_eq!(outcome, Outcome::Updated { pack_version: "2026.11.27.11".into() });
+    // Consistent snapshots: versioned metadata and hash-prefixed targets.
+    assert!(fetched.iter().any(|n| n.ends_with(".snapshot.json") && n != "snapshot.json"), "{fetched:?}");
+    assert!(fetched.iter().any(|n| n.ends_with(".targets.json") && n != "targets.json"), "{fetched:?}");
+    let yara: Vec<&String> = fetched.iter().filter(|n| n.contains("yara-")).collect();
+    assert_eq!(yara.len(), 1, "only the changed rule file: {fetched:?}");
+    let (prefix, _) = yara[0].split_once('.').unwrap();
+    assert!(prefix.len() == 64 && prefix.bytes().all(|b| b.is_ascii_hexdigit()), "hash-prefixed: {}", yara[0]);
+
+    // A conditional request answered 304 is unchanged while the timestamp is valid.
+    let mut step = client.updater.start(now());
+    let mut answers = 0;
+    let outcome = loop {
+        step = match step {
+            Step::Fetch(request) if request.name == "timestamp.json" => {
+                answers += 1;
+                client.updater.handle(now(), Response::NotModified)
+            }
+            Step::Fetch(request) => client.updater.handle(now(), fetch_from(&DirSource(origin.clone()), &request)),
+            Step::Install(_) => panic!("nothing to install"),
+            Step::Done(outcome) => break outcome,
+        }
+    };
+    assert_eq!((outcome, answers), (Outcome::Unchanged, 1));
+}
+
+#[test]
+fn attack_rollback_to_an_older_signed_pack_is_refused_by_a_client_with_state() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    let old = w.tmp.path().join("old-origin");
+    copy_dir(&w.origin_dir(), &old);
+    w.deploy("2026.11.27.11", "two");
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    // The client restarts from what it persisted, and the mirror now serves the old pack.
+    let mut client = Client { updater: w.updater(client.updater.persisted().clone()), files: client.files };
+    expect_failed(client.poll(now(), &[&old]), "rollback");
+    assert_eq!(client.version().as_deref(), Some("2026.11.27.11"));
+}
+
+#[test]
+fn attack_freeze_is_noticed_when_the_timestamp_expires_and_a_304_does_not_hide_it() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    let expires = client.updater.persisted().timestamp_expires.unwrap();
+    assert!(!client.updater.status(now()).stale);
+    // The network keeps serving the same (frozen) metadata past its expiry.
+    let later = expires.plus_secs(1);
+    expect_failed(client.poll(later, &[&w.origin_dir()]), "expired");
+    assert!(client.updater.status(later).stale, "a freeze is reported as stale");
+    // A cache answering 304 to the conditional request does not hide it either.
+    let mut step = client.updater.start(later);
+    let outcome = loop {
+        step = match step {
+            Step::Fetch(request) if request.name == "timestamp.json" => {
+                client.updater.handle(later, Response::NotModified)
+            }
+            Step::Fetch(request) => client.updater.handle(later, fetch_from(&DirSource(w.origin_dir()), &request)),
+            Step::Install(_) => panic!("nothing to install"),
+            Step::Done(outcome) => break outcome,
+        }
+    };
+    expect_failed(outcome, "expired");
+}
+
+#[test]
+fn attack_mix_and_match_of_two_versions_metadata_is_refused() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    let v1_snapshot = std::fs::read_dir(w.origin_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".snapshot.json") && n != "snapshot.json")
+        .unwrap();
+    w.deploy("2026.11.27.11", "two");
+    let evil = w.tmp.path().join("evil");
+    copy_dir(&w.origin_dir(), &evil);
+    // The new timestamp, with the old snapshot where the new one should be.
+    let new_snapshot = std::fs::read_dir(&evil)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".snapshot.json") && n != "snapshot.json")
+        .max()
+        .unwrap();
+    std::fs::copy(evil.join(&v1_snapshot), evil.join(&new_snapshot)).unwrap();
+    let mut client = Client::new(w.updater(Persisted::default()));
+    expect_failed(client.poll(now(), &[&evil]), "mixed_pack");
+    assert_eq!(client.version(), None, "nothing installed");
+}
+
+#[test]
+fn attack_tampered_or_endless_targets_are_refused_and_an_honest_mirror_is_used_instead() {
+    let w = world();
+    let pack = w.deploy("2026.11.27.10", "one");
+    let evil = w.tmp.path().join("evil");
+    copy_dir(&w.origin_dir(), &evil);
+    let files = ferretwatch_pack_client::dir::pack_files(&pack).unwrap();
+    let (name, bytes) = files.iter().find(|(n, _)| n.starts_with("yara-")).unwrap();
+    let prefixed = ferretwatch_pack_client::layout::hash_prefixed(name, &ferretwatch_types::Sha256::of(bytes).to_hex());
+    let mut changed = bytes.clone();
+    changed[0] ^= 1;
+    std::fs::write(evil.join(&prefixed), &changed).unwrap();
+
+    let mut alone = Client::new(multi(&w, 1));
+    expect_failed(alone.poll(now(), &[&evil]), "tampered");
+    assert!(alone.files.is_empty(), "nothing unverified is ever installed");
+
+    // Endless data: the same file, far longer than listed.
+    std::fs::write(evil.join(&prefixed), vec![b'x'; bytes.len() * 100]).unwrap();
+    let mut alone = Client::new(multi(&w, 1));
+    expect_failed(alone.poll(now(), &[&evil]), "oversized");
+
+    // With an honest mirror next to it, the client passes the bad one over.
+    for first in [0usize, 1] {
+        let mut client = Client::new(multi(&w, 2));
+        let origin = w.origin_dir();
+        let mirrors: [&Path; 2] = if first == 0 { [&evil, &origin] } else { [&origin, &evil] };
+        assert!(matches!(client.poll(now(), &mirrors), Outcome::Updated { .. }));
+        assert_eq!(client.files, files);
+    }
+}
+
+#[test]
+fn attack_unknown_keys_and_too_few_signatures_are_refused() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+
+    // A mirror serving a pack signed by one publisher, or by a stranger.
+    let mallory = PrivateKey::generate().unwrap();
+    for (signers, code) in [(vec![&w.keys[0]], "too_few_signatures"), (vec![&w.keys[0], &mallory], "unknown_key")] {
+        let pack = w.pack("2026.11.27.12", "evil", &signers);
+        let evil = w.tmp.path().join(format!("evil-{code}"));
+        copy_dir(&w.origin_dir(), &evil);
+        for name in ["timestamp.json", "snapshot.json", "targets.json"] {
+            std::fs::copy(pack.join(name), evil.join(name)).unwrap();
+        }
+        let mut client = Client { updater: w.updater(client.updater.persisted().clone()), files: BTreeMap::new() };
+        expect_failed(client.poll(now(), &[&evil]), code);
+        std::fs::remove_dir_all(&pack).unwrap();
+    }
+}
+
+#[test]
+fn after_a_fast_forward_with_stolen_keys_rotating_them_lets_clients_take_legitimate_packs_again() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    // Mallory holds both keys and pushes a pack from far in the future.
+    let stolen = w.pack("2030.01.01.00", "evil", &[&w.keys[0], &w.keys[1]]);
+    let evil = w.tmp.path().join("evil");
+    copy_dir(&w.origin_dir(), &evil);
+    let mut attacked = Client::new(w.updater(Persisted::default()));
+    deploy(&stolen, &Origin::open(&format!("file://{}", evil.display())).unwrap(), &w.root, now()).unwrap();
+    assert_eq!(attacked.poll(now(), &[&evil]), Outcome::Updated { pack_version: "2030.01.01.00".into() });
+
+    // The legitimate next pack, still under the stolen keys: refused as a rollback.
+    w.deploy("2026.11.27.11", "two");
+    let saved = attacked.updater.persisted().clone();
+    let mut client = Client { updater: w.updater(saved.clone()), files: attacked.files.clone() };
+    expect_failed(client.poll(now(), &[&w.origin_dir()]), "rollback");
+
+    // The publishers rotate to new keys (root 2, signed by old and new) and publish.
+    let new_keys = [PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap()];
+    let root2 = Root::new(
+        2,
+        Timestamp::parse("2027-11-27T00:00:00Z").unwrap(),
+        &[new_keys[0].public(), new_keys[1].public()],
+        2,
+    )
+    .unwrap();
+    let pack = w.pack("2026.11.27.12", "three", &[&new_keys[0], &new_keys[1]]);
+    signed_root(&pack.join("2.root.json"), &root2, &[&w.keys[0], &w.keys[1], &new_keys[0], &new_keys[1]]);
+    deploy(&pack, &w.origin(), &w.root, now()).unwrap();
+    let mut client = Client { updater: w.updater(saved), files: attacked.files };
+    assert_eq!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { pack_version: "2026.11.27.12".into() });
+    assert_eq!(client.updater.root_version(), 2);
+    // And rollback protection holds again from there.
+    assert_eq!(client.poll(now(), &[&w.origin_dir()]), Outcome::Unchanged);
+}
+
+#[test]
+fn a_pack_that_fails_to_install_is_never_retried_and_the_last_known_good_stays() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    w.deploy("2026.11.27.11", "two");
+    let outcome = run_cycle(
+        &mut client.updater,
+        now(),
+        |r| fetch_from(&DirSource(w.origin_dir()), r),
+        |_| Err("the engine refused the rules".into()),
+    );
+    expect_failed(outcome, "install_failed");
+    assert_eq!(client.version().as_deref(), Some("2026.11.27.10"));
+    // The next poll does not fetch it again.
+    let mut installs = 0;
+    let outcome = run_cycle(
+        &mut client.updater,
+        now(),
+        |r| fetch_from(&DirSource(w.origin_dir()), r),
+        |_| {
+            installs += 1;
+            Ok(())
+        },
+    );
+    assert_eq!((outcome, installs), (Outcome::Unchanged, 0));
+    // A newer version is taken.
+    w.deploy("2026.11.27.12", "three");
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    // A pack that stops loading later falls back to the last known good one.
+    assert_eq!(client.updater.fall_back().map(|p| p.pack_version.clone()).as_deref(), Some("2026.11.27.10"));
+}
+
+#[test]
+fn failures_back_off_honour_retry_after_then_fail_over_and_a_failed_cycle_waits_for_the_next_poll() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    let mut updater = multi(&w, 2);
+    let Step::Fetch(first) = updater.start(now()) else { panic!("a request") };
+    let Step::Fetch(second) = updater.handle(now(), Response::Failed { status: Some(503), retry_after: Some(5) })
+    else {
+        panic!("a retry")
+    };
+    assert_eq!(second.mirror, first.mirror, "retried on the same mirror first");
+    assert!(second.not_before >= now().plus_secs(5), "Retry-After honoured: {:?}", second.not_before);
+    let Step::Fetch(third) = updater.handle(now(), Response::Failed { status: None, retry_after: None }) else {
+        panic!("a retry")
+    };
+    assert!(third.not_before > now(), "backed off");
+    let Step::Fetch(other) = updater.handle(now(), Response::Failed { status: Some(500), retry_after: None }) else {
+        panic!("the other mirror")
+    };
+    assert_ne!(other.mirror, first.mirror, "after {} attempts the next mirror", 3);
+    let mut step = Step::Fetch(other);
+    let outcome = loop {
+        step = match step {
+            Step::Fetch(_) => updater.handle(now(), Response::Failed { status: Some(502), retry_after: None }),
+            Step::Done(outcome) => break outcome,
+            Step::Install(_) => panic!(),
+        }
+    };
+    expect_failed(outcome, "unreadable");
+    let next = updater.persisted().next_poll.unwrap();
+    assert!(next >= now().plus_secs(3600) && next <= now().plus_secs(3600 + 360), "{next}");
+}
+
+#[test]
+fn a_fleet_spreads_its_first_polls_and_the_canary_cohort_is_stable() {
+    let interval = 3600;
+    let mut buckets = [0u32; 12];
+    for i in 0..12_000 {
+        buckets[(spread(&format!("install-{i}"), u64::MAX, interval) / 300) as usize] += 1;
+    }
+    assert!(buckets.iter().all(|&b| (800..=1200).contains(&b)), "evenly spread: {buckets:?}");
+    let cohort = (0..10_000).filter(|i| in_cohort(&format!("install-{i}"), 5)).count();
+    assert!((400..=600).contains(&cohort), "{cohort} of 10000 in a 5% cohort");
+    assert!((0..100).all(|i| in_cohort(&format!("install-{i}"), 5) == in_cohort(&format!("install-{i}"), 5)));
+    assert_eq!((0..1000).filter(|i| in_cohort(&format!("install-{i}"), 0)).count(), 0);
+    assert_eq!((0..1000).filter(|i| in_cohort(&format!("install-{i}"), 100)).count(), 1000);
+}
