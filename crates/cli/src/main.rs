@@ -46,6 +46,9 @@ enum Command {
     Bulletin(commands::bulletin::BulletinCommand),
     /// Run the service: pack origin, report API, health checks and metrics.
     Serve(commands::serve::ServeArgs),
+    /// Many simulated clients running the real pack updater against real origins, with
+    /// faults injected, on a virtual clock.
+    Simulate(Box<commands::simulate::SimulateArgs>),
     /// Administration: admin API tokens.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
@@ -63,5 +66,6 @@ fn main() -> ExitCode {
         Command::Bulletin(command) => commands::bulletin::run(command),
         Command::Serve(args) => commands::serve::run(args),
         Command::Admin(command) => commands::admin::run(command),
+        Command::Simulate(args) => commands::simulate::run(*args),
     }
 }

@@ -217,9 +217,13 @@ enum Phase {
 struct Cycle {
     phase: Phase,
     mirror: usize,
-    /// Mirrors tried for the current request.
-    mirrors_tried: usize,
+    /// Failed attempts of the current request on the current mirror.
     attempt: u32,
+    /// Failed attempts of the current request on every mirror (its budget is
+    /// [`MAX_RETRIES`] per mirror).
+    failures: u32,
+    /// Mirrors whose timestamp said "nothing new" in this cycle.
+    unchanged: usize,
     last_error: Option<(String, String)>,
 }
 
@@ -304,7 +308,8 @@ impl Updater {
     /// first mirror this install prefers.
     pub fn start(&mut self, now: Timestamp) -> Step {
         let mirror = spread(&self.config.install_id, 0, self.config.mirrors.len() as u64) as usize;
-        self.cycle = Some(Cycle { phase: Phase::Root, mirror, mirrors_tried: 0, attempt: 0, last_error: None });
+        self.cycle =
+            Some(Cycle { phase: Phase::Root, mirror, attempt: 0, failures: 0, unchanged: 0, last_error: None });
         self.request(now)
     }
 
@@ -331,7 +336,7 @@ impl Updater {
                 let cycle = self.cycle.as_mut().expect("a cycle");
                 cycle.phase = Phase::Timestamp;
                 cycle.attempt = 0;
-                cycle.mirrors_tried = 0;
+                cycle.failures = 0;
                 self.request(now)
             }
             Response::NotFound => {
@@ -465,8 +470,7 @@ impl Updater {
                     self.persisted.trust.timestamp = timestamp.version;
                     self.persisted.timestamp_expires = Some(timestamp.expires);
                     self.persisted.etag = etag;
-                    self.finish(now, None);
-                    return Ok(Step::Done(Outcome::Unchanged));
+                    return Ok(self.unchanged_from_mirror(now));
                 }
                 Phase::Snapshot { timestamp, timestamp_etag: etag }
             }
@@ -517,13 +521,13 @@ impl Updater {
                 check_target(name, listed, bytes)?;
                 staged.fetched.insert(name.clone(), bytes.to_vec());
                 cycle.attempt = 0;
-                cycle.mirrors_tried = 0;
+                cycle.failures = 0;
                 return Ok(self.next_file_or_install(now));
             }
             Phase::Installing { .. } => unreachable!("no answer while installing"),
         };
         cycle.attempt = 0;
-        cycle.mirrors_tried = 0;
+        cycle.failures = 0;
         let files = matches!(next, Phase::Files { .. });
         cycle.phase = next;
         Ok(if files { self.next_file_or_install(now) } else { self.request(now) })
@@ -550,12 +554,27 @@ impl Updater {
         Step::Install(*staged)
     }
 
+    /// A mirror said "nothing new". One mirror replaying an old (still valid) timestamp
+    /// could hold a client back, so with several mirrors a second one is asked before
+    /// the cycle ends unchanged: none is trusted more than another, and the newest valid
+    /// answer wins.
+    fn unchanged_from_mirror(&mut self, now: Timestamp) -> Step {
+        let mirrors = self.config.mirrors.len();
+        let cycle = self.cycle.as_mut().expect("a cycle");
+        cycle.unchanged += 1;
+        if cycle.unchanged >= mirrors.min(2) {
+            self.finish(now, None);
+            return Step::Done(Outcome::Unchanged);
+        }
+        cycle.mirror = (cycle.mirror + 1) % mirrors;
+        cycle.attempt = 0;
+        cycle.failures = 0;
+        self.request(now)
+    }
+
     fn timestamp_not_modified(&mut self, now: Timestamp) -> Step {
         match self.persisted.timestamp_expires {
-            Some(expires) if expires > now => {
-                self.finish(now, None);
-                Step::Done(Outcome::Unchanged)
-            }
+            Some(expires) if expires > now => self.unchanged_from_mirror(now),
             // The cache says nothing changed, but what we hold has expired: a freeze (or
             // a stale cache). Ask again without the tag; a fresh timestamp must come.
             _ => {
@@ -570,45 +589,61 @@ impl Updater {
         }
     }
 
-    /// A verification refusal: the mirror served something wrong; try the next one.
+    /// A verification refusal: the mirror served something wrong; ask the next mirror
+    /// right away (it still counts against the request's budget).
     fn refused(&mut self, now: Timestamp, error: VerifyError) -> Step {
         let code = error.code().to_owned();
-        let cycle = self.cycle.as_mut().expect("a cycle");
-        cycle.attempt = MAX_RETRIES; // no point asking the same mirror again
-        self.failed_attempt(now, &code, error.to_string(), None)
+        self.failed(now, &code, error.to_string(), None, true)
     }
 
-    /// One failed attempt: back off and retry, or move to the next mirror, or give up.
+    /// A transport failure: back off and retry on the same mirror, then the next.
     fn failed_attempt(&mut self, now: Timestamp, code: &str, reason: String, retry_after: Option<u64>) -> Step {
+        self.failed(now, code, reason, retry_after, false)
+    }
+
+    /// One failed attempt. A request may fail [`MAX_RETRIES`] times per mirror in all;
+    /// past that budget the cycle ends (unchanged, when a mirror already said nothing is
+    /// new; failed otherwise) and waits for the next poll.
+    fn failed(
+        &mut self,
+        now: Timestamp,
+        code: &str,
+        reason: String,
+        retry_after: Option<u64>,
+        next_mirror: bool,
+    ) -> Step {
         let mirrors = self.config.mirrors.len();
         let interval = self.config.interval_secs;
         let cycle = self.cycle.as_mut().expect("a cycle");
         cycle.last_error = Some((code.to_owned(), reason.clone()));
         cycle.attempt += 1;
+        cycle.failures += 1;
+        if cycle.failures >= MAX_RETRIES * mirrors as u32 {
+            if cycle.unchanged > 0 && matches!(cycle.phase, Phase::Timestamp) {
+                self.finish(now, None);
+                return Step::Done(Outcome::Unchanged);
+            }
+            let (code, reason) = cycle.last_error.clone().expect("set above");
+            let retry_after = retry_after.filter(|s| *s > interval);
+            self.finish_failed(now, reason.clone(), retry_after);
+            return Step::Done(Outcome::Failed { code, reason });
+        }
         let retry_after_ms = retry_after.map(|s| s.saturating_mul(1000)).unwrap_or(0);
         // A Retry-After longer than the back-off we would allow: this mirror is done.
         let too_long = retry_after_ms > FIRST_BACKOFF_MS << MAX_RETRIES;
-        if cycle.attempt < MAX_RETRIES && !too_long {
-            let step = self.request(now);
-            return match step {
-                Step::Fetch(mut request) => {
-                    let at = Timestamp::from_millis(now.as_millis().saturating_add(retry_after_ms as i64));
-                    request.not_before = request.not_before.max(at);
-                    Step::Fetch(request)
-                }
-                other => other,
-            };
-        }
-        cycle.mirrors_tried += 1;
-        if cycle.mirrors_tried < mirrors {
+        if next_mirror || too_long || cycle.attempt >= MAX_RETRIES {
             cycle.mirror = (cycle.mirror + 1) % mirrors;
             cycle.attempt = 0;
             return self.request(now);
         }
-        let (code, reason) = cycle.last_error.clone().expect("set above");
-        let retry_after = retry_after.filter(|s| *s > interval);
-        self.finish_failed(now, reason.clone(), retry_after);
-        Step::Done(Outcome::Failed { code, reason })
+        match self.request(now) {
+            Step::Fetch(mut request) => {
+                let at = Timestamp::from_millis(now.as_millis().saturating_add(retry_after_ms as i64));
+                request.not_before = request.not_before.max(at);
+                Step::Fetch(request)
+            }
+            other => other,
+        }
     }
 
     fn finish(&mut self, now: Timestamp, error: Option<String>) {

@@ -442,3 +442,25 @@ fn a_fleet_spreads_its_first_polls_and_the_canary_cohort_is_stable() {
     assert_eq!((0..1000).filter(|i| in_cohort(&format!("install-{i}"), 0)).count(), 0);
     assert_eq!((0..1000).filter(|i| in_cohort(&format!("install-{i}"), 100)).count(), 1000);
 }
+
+#[test]
+fn attack_one_mirror_replaying_an_old_valid_timestamp_cannot_hold_a_client_back() {
+    let w = world();
+    w.deploy("2026.11.27.10", "one");
+    let mut client = Client::new(multi(&w, 2));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir(), &w.origin_dir()]), Outcome::Updated { .. }));
+    // Mirror 0 is frozen at what the client has; mirror 1 gets the next pack.
+    let frozen = w.tmp.path().join("frozen");
+    copy_dir(&w.origin_dir(), &frozen);
+    w.deploy("2026.11.27.11", "two");
+    for mirrors in [[&frozen, &w.origin_dir()], [&w.origin_dir(), &frozen]] {
+        let mut c = Client { updater: multi(&w, 2), files: BTreeMap::new() };
+        assert!(matches!(c.poll(now(), &[&frozen, &frozen]), Outcome::Updated { .. }));
+        assert_eq!(c.poll(now(), &[mirrors[0].as_path(), mirrors[1].as_path()]), Outcome::Updated {
+            pack_version: "2026.11.27.11".into()
+        });
+    }
+    // With both mirrors frozen the client cannot know yet: unchanged, until the
+    // timestamp expires (the freeze test above).
+    assert_eq!(client.poll(now(), &[&frozen, &frozen]), Outcome::Unchanged);
+}

@@ -10,3 +10,4 @@ pub mod root;
 pub mod rules;
 pub mod scan;
 pub mod serve;
+pub mod simulate;

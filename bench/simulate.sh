@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The fleet simulator end to end: two publishers' keys and a root of trust, the previous
+# and the new pack built, signed and deployed (the previous one to a "before" origin, both
+# to the live origin), three real `ferretwatch serve` processes (the before origin, and two
+# mirrors of the live one), then `ferretwatch simulate` driving the clients against them.
+#
+#   bench/simulate.sh [SIMULATE ARGS...]      e.g. --clients 10000 --hours 24 --format json
+#
+# FERRETWATCH_BIN runs that binary instead of building a release one. Everything lives in
+# a temporary directory that is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+fi
+
+bin="${FERRETWATCH_BIN:-}"
+if [[ -z "$bin" ]]; then
+    cargo build --release --quiet -p ferretwatch-cli
+    bin="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/ferretwatch"
+fi
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fw() { "$bin" "$@" >/dev/null; }
+
+for who in alice bob; do fw keys generate --out "$work/$who"; done
+fw root create --key "$work/alice.pub" --key "$work/bob.pub" --threshold 2 \
+    --expires "$(date -u -d '+1 year' +%Y-%m-%dT%H:%M:%SZ)" --out "$work/root.json"
+for who in alice bob; do fw root sign "$work/root.json" --key "$work/$who.key"; done
+fw intel fetch --source urlhaus --from tests/fixtures/feeds/urlhaus.csv --out "$work/intel"
+
+previous="$(date -u -d '1 hour ago' +%Y.%m.%d.%H)"
+current="$(date -u +%Y.%m.%d.%H)"
+for version in "$previous" "$current"; do
+    fw pack build --version "$version" --feeds "$work/intel" --out "$work/dist-$version"
+    for who in alice bob; do fw pack sign "$work/dist-$version" --key "$work/$who.key" --root "$work/root.json"; done
+done
+fw pack deploy "$work/dist-$previous" --to "file://$work/origin-before" --root "$work/root.json"
+fw pack deploy "$work/dist-$previous" --to "file://$work/origin-live" --root "$work/root.json"
+fw pack deploy "$work/dist-$current" --to "file://$work/origin-live" --root "$work/root.json"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+serve() { # NAME ORIGIN_DIR -> prints the base URL
+    local port
+    port="$(free_port)"
+    (
+        export FERRETWATCH_LISTEN="127.0.0.1:$port" FERRETWATCH_METRICS_LISTEN="127.0.0.1:0"
+        export FERRETWATCH_ORIGIN="file://$2" FERRETWATCH_DATA_DIR="$work/data-$1"
+        export FERRETWATCH_LIMITS_IP_PER_MINUTE=100000000 FERRETWATCH_LIMITS_IP_PER_DAY=100000000
+        export FERRETWATCH_LOG="${FERRETWATCH_LOG:-warn}"
+        exec "$bin" serve --db "sqlite://$work/$1.db"
+    ) >"$work/$1.log" 2>&1 &
+    pids+=($!)
+    echo "http://127.0.0.1:$port"
+}
+before="$(serve before "$work/origin-before")"
+mirror0="$(serve mirror0 "$work/origin-live")"
+mirror1="$(serve mirror1 "$work/origin-live")"
+for base in "$before" "$mirror0" "$mirror1"; do
+    for _ in $(seq 1 300); do curl -sf -o /dev/null "$base/ready" && break; sleep 0.2; done
+    curl -sf -o /dev/null "$base/ready" || { cat "$work"/*.log >&2; exit 1; }
+done
+
+"$bin" simulate --root "$work/root.json" --before "$before/v1" --mirror "$mirror0/v1" --mirror "$mirror1/v1" "$@"
