@@ -76,19 +76,25 @@ pub struct SignOutcome {
 /// Adds `key`'s signature to the pack's `targets`, `snapshot` and `timestamp` metadata,
 /// creating them on the first signature. A later signer signs exactly what the first
 /// signed: when the pack's files no longer match the metadata, signing is refused. When
-/// `root` is given, a key the root does not list for these roles is refused.
+/// `root` is given, a key the root does not list for `targets` and `snapshot` is refused,
+/// and the timestamp is signed only when the root lists the key for it too (a root with
+/// an online timestamp role has it made at deploy time instead).
 pub fn sign_pack(dir: &Path, key: &PrivateKey, root: Option<&Root>) -> Result<SignOutcome, TrustError> {
     let keyid = key.public().key_id();
-    if let Some(root) = root {
-        root.check_signer(&keyid, &PACK_ROLES)?;
+    let mut sign_timestamp = true;
+    let root = root.map(|root| with_pack_rotations(dir, root)).transpose()?;
+    if let Some(root) = &root {
+        root.check_signer(&keyid, &PACK_ROLES[..2])?;
+        sign_timestamp = root.check_signer(&keyid, &["timestamp"]).is_ok();
     }
     let (targets, snapshot, timestamp) = pack_metadata(dir)?;
     let mut envelopes = Vec::new();
-    for (name, expected) in [
+    let roles = [
         (layout::TARGETS, Envelope::new(&targets)),
         (layout::SNAPSHOT, Envelope::new(&snapshot)),
         (layout::TIMESTAMP, Envelope::new(&timestamp)),
-    ] {
+    ];
+    for (name, expected) in roles.into_iter().take(if sign_timestamp { 3 } else { 2 }) {
         let path = dir.join(name);
         let envelope = match std::fs::read(&path) {
             Ok(bytes) => {
@@ -116,6 +122,26 @@ pub fn sign_pack(dir: &Path, key: &PrivateKey, root: Option<&Root>) -> Result<Si
         write(path, &envelope.to_bytes())?;
     }
     Ok(SignOutcome { keyid, signatures, replaced })
+}
+
+/// `root` advanced through the `N.root.json` rotations the pack in `dir` carries: a pack
+/// that rotates keys is signed by the new keys. (This only decides which keys may sign;
+/// verification checks each rotation's signatures.)
+fn with_pack_rotations(dir: &Path, root: &Root) -> Result<Root, TrustError> {
+    let mut root = root.clone();
+    loop {
+        let path = dir.join(layout::root_rotation(root.version + 1));
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(root),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let next = Root::parse_unverified(&bytes)?;
+        if next.version != root.version + 1 {
+            return Err(TrustError::Metadata(format!("{} holds root version {}", path.display(), next.version)));
+        }
+        root = next;
+    }
 }
 
 /// Adds `key`'s signature to a root metadata file (a new root during rotation is signed

@@ -456,11 +456,97 @@ fn attack_one_mirror_replaying_an_old_valid_timestamp_cannot_hold_a_client_back(
     for mirrors in [[&frozen, &w.origin_dir()], [&w.origin_dir(), &frozen]] {
         let mut c = Client { updater: multi(&w, 2), files: BTreeMap::new() };
         assert!(matches!(c.poll(now(), &[&frozen, &frozen]), Outcome::Updated { .. }));
-        assert_eq!(c.poll(now(), &[mirrors[0].as_path(), mirrors[1].as_path()]), Outcome::Updated {
-            pack_version: "2026.11.27.11".into()
-        });
+        assert_eq!(
+            c.poll(now(), &[mirrors[0].as_path(), mirrors[1].as_path()]),
+            Outcome::Updated { pack_version: "2026.11.27.11".into() }
+        );
     }
     // With both mirrors frozen the client cannot know yet: unchanged, until the
     // timestamp expires (the freeze test above).
     assert_eq!(client.poll(now(), &[&frozen, &frozen]), Outcome::Unchanged);
+}
+
+/// A root whose timestamp role is the online key's alone.
+fn online_world() -> (World, ferretwatch_pack_publisher::publish::OnlineKey) {
+    let mut w = world();
+    let online = PrivateKey::generate().unwrap();
+    let root = Root::with_online_timestamp(
+        1,
+        Timestamp::parse("2027-11-27T00:00:00Z").unwrap(),
+        &[w.keys[0].public(), w.keys[1].public()],
+        2,
+        &online.public(),
+    )
+    .unwrap();
+    w.root = signed_root(&w.tmp.path().join("root.json"), &root, &[&w.keys[0], &w.keys[1]]);
+    (w, ferretwatch_pack_publisher::publish::OnlineKey { key: online, ttl_secs: 24 * 3600 })
+}
+
+#[test]
+fn an_online_timestamp_lives_a_day_is_renewed_by_the_service_and_a_freeze_shows_within_that_day() {
+    use ferretwatch_pack_publisher::publish::{deploy_online, renew, Renewal};
+    let (w, online) = online_world();
+    let root = Root::parse_unverified(&w.root).unwrap();
+    // Publishers sign targets and snapshot; the timestamp is not theirs to sign.
+    let pack = w.tmp.path().join("dist-online");
+    let mut options =
+        BuildOptions::new(PackVersion::parse("2026.11.27.10").unwrap(), w.tmp.path().join("intel"), &pack);
+    options.yara = None;
+    build(&options).unwrap();
+    for key in &w.keys {
+        sign_pack(&pack, key, Some(&root)).unwrap();
+    }
+    assert!(!pack.join("timestamp.json").exists(), "publishers do not sign the online role");
+    // A deploy without the online key says what is missing.
+    let err = deploy(&pack, &w.origin(), &w.root, now()).unwrap_err();
+    assert!(err.to_string().contains("--timestamp-key"), "{err}");
+    deploy_online(&pack, &w.origin(), &w.root, now(), Some(&online)).unwrap();
+
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    let expires = client.updater.persisted().timestamp_expires.unwrap();
+    assert_eq!(expires, now().whole_second().plus_secs(24 * 3600), "a day, not the pack's week");
+
+    // Renewal: nothing to do while more than half is left, then a new version.
+    assert!(matches!(renew(&w.origin(), &w.root, &online, now(), 12 * 3600).unwrap(), Renewal::Fresh { .. }));
+    let later = now().plus_secs(13 * 3600);
+    let Renewal::Renewed { version, expires: renewed } =
+        renew(&w.origin(), &w.root, &online, later, 12 * 3600).unwrap()
+    else {
+        panic!("due for renewal")
+    };
+    assert!(version > client.updater.persisted().trust.timestamp);
+    assert_eq!(client.poll(later, &[&w.origin_dir()]), Outcome::Unchanged);
+    assert_eq!(client.updater.persisted().timestamp_expires, Some(renewed));
+
+    // Nobody renews any more (or the network freezes the view): noticed within the day.
+    let frozen = renewed.plus_secs(1);
+    expect_failed(client.poll(frozen, &[&w.origin_dir()]), "expired");
+    assert!(client.updater.status(frozen).stale);
+
+    // The online key alone cannot ship content: a snapshot it signs is refused.
+    let evil = w.tmp.path().join("evil");
+    copy_dir(&w.origin_dir(), &evil);
+    let snapshot_name = std::fs::read_dir(&evil)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".snapshot.json") && n != "snapshot.json")
+        .unwrap();
+    let mut forged = Envelope::parse(&std::fs::read(evil.join(&snapshot_name)).unwrap()).unwrap();
+    forged.signed["version"] = serde_json::json!(forged.signed["version"].as_u64().unwrap() + 1);
+    forged.signatures.clear();
+    online.key.sign_envelope(&mut forged).unwrap();
+    let forged_bytes = forged.to_bytes();
+    let version = forged.signed["version"].as_u64().unwrap();
+    std::fs::write(evil.join(format!("{version}.snapshot.json")), &forged_bytes).unwrap();
+    let ts = ferretwatch_pack_publisher::publish::timestamp::make(
+        &forged_bytes,
+        version,
+        99_999_999_999_999,
+        &online,
+        later,
+    );
+    std::fs::write(evil.join("timestamp.json"), ts).unwrap();
+    let mut fresh = Client::new(w.updater(Persisted::default()));
+    expect_failed(fresh.poll(later, &[&evil]), "unknown_key");
 }

@@ -37,6 +37,7 @@ pub mod router;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod timestamp;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -231,6 +232,8 @@ impl Server {
             }
         });
         let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
+        let renewal = timestamp::Renewer::from_settings(&state.settings)?
+            .map(|renewer| tokio::spawn(timestamp::run(Arc::new(renewer), stop_rx.clone())));
 
         let grace = Duration::from_secs(state.settings.shutdown_grace_seconds);
         let limits = &state.settings.limits;
@@ -255,6 +258,9 @@ impl Server {
         }
         let _ = metrics_task.await;
         housekeeping.abort();
+        if let Some(renewal) = renewal {
+            renewal.abort();
+        }
         state.store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferretwatch_pack_client::layout::{self, NameError, HISTORY_DIR};
-use ferretwatch_pack_publisher::origin::{open_store, S3Options, Store};
+use ferretwatch_pack_publisher::origin::{open_store, Store};
 use ferretwatch_types::Sha256;
 use object_store::{ObjectMeta, ObjectStoreExt};
 
@@ -100,15 +100,8 @@ impl OriginStore {
         url: &str,
         settings: &ServerSettings,
     ) -> Result<Self, ferretwatch_pack_publisher::publish::PublishError> {
-        let env = S3Options::from_env();
-        let s3 = S3Options {
-            endpoint: settings.s3_endpoint.clone().or(env.endpoint),
-            region: settings.s3_region.clone().or(env.region),
-            access_key_id: settings.s3_access_key_id.clone(),
-            secret_access_key: settings.s3_secret_access_key.clone(),
-        };
         Ok(OriginStore {
-            store: open_store(url, &s3)?,
+            store: open_store(url, &settings.s3_options())?,
             url: url.to_owned(),
             cache: RwLock::new(Cache::default()),
             revalidate: Duration::from_millis(settings.revalidate_ms),

@@ -37,6 +37,10 @@ pub enum RootCommand {
         /// Where to write it.
         #[arg(long)]
         out: PathBuf,
+        /// An online timestamp key's public file: it alone signs `timestamp` (threshold 1),
+        /// with a short expiry the service renews; the publishers sign the other roles.
+        #[arg(long)]
+        timestamp_key: Option<PathBuf>,
     },
     /// Add one signature to a root file.
     Sign {
@@ -51,8 +55,8 @@ pub enum RootCommand {
 /// Runs a root command.
 pub fn run(command: RootCommand) -> ExitCode {
     output::run(Format::Text, None, || match command {
-        RootCommand::Create { keys, threshold, version, expires, out } => {
-            create(&keys, threshold, version, expires, &out)
+        RootCommand::Create { keys, threshold, version, expires, out, timestamp_key } => {
+            create(&keys, threshold, version, expires, &out, timestamp_key.as_deref())
         }
         RootCommand::Sign { file, key } => {
             let key = read_keys(std::slice::from_ref(&key))?.remove(0);
@@ -68,17 +72,25 @@ pub fn run(command: RootCommand) -> ExitCode {
     })
 }
 
-fn create(keys: &[PathBuf], threshold: u32, version: u64, expires: Timestamp, out: &Path) -> Result<Report, Failure> {
-    let keys = keys
-        .iter()
-        .map(|path| {
-            let key: KeyObject = serde_json::from_slice(&read_input(path)?)
-                .map_err(|e| CliError::input("bad_key", format!("{} is not a public key file: {e}", path.display())))?;
-            key.verifying_key()?;
-            Ok(key)
-        })
-        .collect::<Result<Vec<_>, Failure>>()?;
-    let root = Root::new(version, expires, &keys, threshold)?;
+fn create(
+    keys: &[PathBuf],
+    threshold: u32,
+    version: u64,
+    expires: Timestamp,
+    out: &Path,
+    timestamp_key: Option<&Path>,
+) -> Result<Report, Failure> {
+    let read_public = |path: &PathBuf| -> Result<KeyObject, Failure> {
+        let key: KeyObject = serde_json::from_slice(&read_input(path)?)
+            .map_err(|e| CliError::input("bad_key", format!("{} is not a public key file: {e}", path.display())))?;
+        key.verifying_key()?;
+        Ok(key)
+    };
+    let keys = keys.iter().map(read_public).collect::<Result<Vec<_>, Failure>>()?;
+    let root = match timestamp_key {
+        Some(path) => Root::with_online_timestamp(version, expires, &keys, threshold, &read_public(&path.to_owned())?)?,
+        None => Root::new(version, expires, &keys, threshold)?,
+    };
     write_atomic(out, &Envelope::new(&root).to_bytes())
         .map_err(|e| CliError::input("io", format!("writing {}: {e}", out.display())))?;
     Ok(Report::text(format!(

@@ -141,6 +141,23 @@ impl Root {
         Ok(root)
     }
 
+    /// A root whose `timestamp` role is signed online by `online` (threshold 1), while
+    /// `keys` sign the other roles with `threshold`.
+    pub fn with_online_timestamp(
+        version: u64,
+        expires: Timestamp,
+        keys: &[KeyObject],
+        threshold: u32,
+        online: &KeyObject,
+    ) -> Result<Self, TrustError> {
+        let mut root = Root::new(version, expires, keys, threshold)?;
+        let id = online.key_id();
+        root.keys.insert(id.clone(), online.clone());
+        root.roles.insert("timestamp".into(), RoleKeys { keyids: vec![id], threshold: 1 });
+        root.check()?;
+        Ok(root)
+    }
+
     /// Structural checks: every role present with a reachable threshold, every key id the
     /// hash of its key, every key a valid ed25519 key.
     pub fn check(&self) -> Result<(), TrustError> {

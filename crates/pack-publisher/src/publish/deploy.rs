@@ -3,13 +3,17 @@
 
 use std::path::Path;
 
+use ferretwatch_pack_client::dir::write_atomic;
 use ferretwatch_pack_client::dir::DirSource;
 use ferretwatch_pack_client::layout::{self as files, is_content_addressed, HISTORY_DIR, HISTORY_FILES};
 use ferretwatch_pack_client::manifest::{Manifest, MANIFEST_NAME};
 use ferretwatch_pack_client::trust::metadata::Envelope;
-use ferretwatch_pack_client::trust::verify::{trusted_root, State, Verifier, MAX_ROOT_BYTES, MAX_TARGETS_BYTES};
+use ferretwatch_pack_client::trust::verify::{
+    trusted_root, State, Verifier, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_TARGETS_BYTES,
+};
 use ferretwatch_types::{PackVersion, Sha256, Timestamp};
 
+use super::timestamp::{self, OnlineKey};
 use super::PublishError;
 use crate::origin::Origin;
 
@@ -33,6 +37,50 @@ pub struct DeployReport {
 /// manifest and the metadata with `timestamp.json` last. Nothing is deleted. Afterwards
 /// the origin itself is verified the way a client reads it.
 pub fn deploy(dir: &Path, origin: &Origin, root: &[u8], now: Timestamp) -> Result<DeployReport, PublishError> {
+    deploy_online(dir, origin, root, now, None)
+}
+
+/// [`deploy`] under a root with an online timestamp role: the timestamp is made now with
+/// the online key (pinning the pack's snapshot by version, length and sha256, one version
+/// above the origin's current timestamp) and written into the pack before it is verified.
+/// Under such a root a deploy without the online key is refused with that reason.
+pub fn deploy_online(
+    dir: &Path,
+    origin: &Origin,
+    root: &[u8],
+    now: Timestamp,
+    online: Option<&OnlineKey>,
+) -> Result<DeployReport, PublishError> {
+    // The root in force once this pack is out: the origin's rotations, then the pack's own.
+    let mut in_force = timestamp::current_root(origin, root)?;
+    for (name, bytes) in root_rotations(dir)? {
+        if files::root_rotation_version(&name) == Some(in_force.version + 1) {
+            in_force = ferretwatch_pack_client::trust::verify::check_rotation(&in_force, &bytes)?;
+        }
+    }
+    match online {
+        Some(online) => {
+            online.check(&in_force)?;
+            let path = dir.join(files::SNAPSHOT);
+            let snapshot = std::fs::read(&path).map_err(|source| PublishError::Io { path: path.clone(), source })?;
+            let snapshot_version = timestamp::version_of(&snapshot)
+                .ok_or_else(|| PublishError::Invalid(format!("{}: no version; sign the pack first", path.display())))?;
+            let current = origin.get(files::TIMESTAMP, MAX_PINS_BYTES)?;
+            let version =
+                current.as_deref().and_then(timestamp::version_of).unwrap_or(0).saturating_add(1).max(snapshot_version);
+            let bytes = timestamp::make(&snapshot, snapshot_version, version, online, now);
+            let path = dir.join(files::TIMESTAMP);
+            write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })?;
+        }
+        None if timestamp::has_online_timestamp(&in_force) => {
+            return Err(PublishError::Invalid(format!(
+                "root version {} signs timestamps online: deploy with the online timestamp key (--timestamp-key or \
+                 FERRETWATCH_TIMESTAMP_KEY)",
+                in_force.version
+            )))
+        }
+        None => {}
+    }
     let verified = Verifier::new(root.to_vec(), now, State::default()).verify(&DirSource(dir.to_owned()))?;
     let manifest_bytes = verified
         .files

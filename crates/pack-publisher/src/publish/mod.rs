@@ -17,6 +17,7 @@
 
 pub mod deploy;
 pub mod republish;
+pub mod timestamp;
 
 use std::path::PathBuf;
 
@@ -26,8 +27,9 @@ use ferretwatch_types::{Coded, Fault, PackVersion, Timestamp};
 
 use crate::error::BuildError;
 
-pub use deploy::{current_version, deploy, known_versions, DeployReport};
+pub use deploy::{current_version, deploy, deploy_online, known_versions, DeployReport};
 pub use republish::{emergency, rollback, EmergencyRule, Republished};
+pub use timestamp::{renew, OnlineKey, Renewal};
 
 /// Why publishing failed.
 #[derive(Debug, thiserror::Error)]

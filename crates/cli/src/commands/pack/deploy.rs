@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 use ferretwatch_pack_publisher::origin::Origin;
-use ferretwatch_pack_publisher::publish::{self, DeployReport};
+use ferretwatch_pack_publisher::publish::timestamp::DEFAULT_TTL_SECS;
+use ferretwatch_pack_publisher::publish::{self, DeployReport, OnlineKey};
 use serde_json::json;
 
 use crate::clock;
-use crate::error::Failure;
-use crate::input::{pack_dir, read_root};
+use crate::error::{CliError, Failure};
+use crate::input::{pack_dir, read_keys, read_root};
 use crate::output::{self, Format, Report};
 
 /// `pack deploy`.
@@ -26,6 +27,39 @@ pub struct DeployArgs {
     /// The root of trust the pack must verify against before anything is uploaded.
     #[arg(long, env = "FERRETWATCH_ROOT", default_value = "root.json")]
     pub root: PathBuf,
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+/// The online timestamp key, for roots whose `timestamp` role is signed online.
+#[derive(Args, Clone)]
+pub struct OnlineArgs {
+    /// The online timestamp key (a private key the root lists for `timestamp` only).
+    #[arg(long = "timestamp-key", env = "FERRETWATCH_TIMESTAMP_KEY")]
+    pub key: Option<PathBuf>,
+    /// Seconds the timestamp stays valid (a day; the service renews it).
+    #[arg(long = "timestamp-ttl", env = "FERRETWATCH_TIMESTAMP_TTL", default_value_t = DEFAULT_TTL_SECS)]
+    pub ttl: u64,
+}
+
+impl OnlineArgs {
+    /// The key, read and checked, when one is given.
+    pub fn load(&self) -> Result<Option<OnlineKey>, Failure> {
+        let Some(path) = &self.key else { return Ok(None) };
+        if !(60..=7 * 24 * 3600).contains(&self.ttl) {
+            return Err(CliError::input("invalid_argument", "--timestamp-ttl must be between 60 and 604800").into());
+        }
+        let key = read_keys(std::slice::from_ref(path))?.remove(0);
+        Ok(Some(OnlineKey { key, ttl_secs: self.ttl }))
+    }
+
+    /// The same, from the environment alone (rollback and emergency deploy through it).
+    pub fn from_env() -> Result<Option<OnlineKey>, Failure> {
+        let key = std::env::var_os("FERRETWATCH_TIMESTAMP_KEY").map(PathBuf::from);
+        let ttl =
+            std::env::var("FERRETWATCH_TIMESTAMP_TTL").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TTL_SECS);
+        OnlineArgs { key, ttl }.load()
+    }
 }
 
 /// Verifies and uploads a signed pack.
@@ -34,7 +68,8 @@ pub fn run(args: DeployArgs) -> ExitCode {
     output::run(Format::Text, Some(&dir.display().to_string()), || {
         let root = read_root(&args.root)?;
         let origin = Origin::open(&args.to)?;
-        Ok(deployed(&publish::deploy(&dir, &origin, &root, clock::now(None))?))
+        let online = args.online.load()?;
+        Ok(deployed(&publish::deploy_online(&dir, &origin, &root, clock::now(None), online.as_ref())?))
     })
 }
 
@@ -83,5 +118,6 @@ pub fn deploy_when_signed(
         }
         .into());
     }
-    Ok(deployed(&publish::deploy(&made.out, origin, root, clock::now(None))?))
+    let online = OnlineArgs::from_env()?;
+    Ok(deployed(&publish::deploy_online(&made.out, origin, root, clock::now(None), online.as_ref())?))
 }

@@ -8,6 +8,7 @@ mod emergency;
 mod rollback;
 mod sign;
 mod test;
+mod timestamp;
 mod validate;
 mod verify;
 
@@ -32,6 +33,9 @@ pub enum PackCommand {
     Delta(delta::DeltaArgs),
     /// Verify a signed pack, then upload it to the origin: files first, timestamp.json last, history kept.
     Deploy(deploy::DeployArgs),
+    /// Renew the origin's timestamp.json with the online timestamp key (the service does
+    /// this by itself with server.timestamp_key).
+    Timestamp(timestamp::TimestampArgs),
     /// Republish a deployed version's content under a new, higher version.
     Rollback(rollback::RollbackArgs),
     /// Build, sign and deploy the current pack plus one YARA rule in one step.
@@ -48,6 +52,7 @@ pub fn run(command: PackCommand) -> ExitCode {
         PackCommand::Test(args) => test::run(args),
         PackCommand::Delta(args) => delta::run(args),
         PackCommand::Deploy(args) => deploy::run(args),
+        PackCommand::Timestamp(args) => timestamp::run(args),
         PackCommand::Rollback(args) => rollback::run(args),
         PackCommand::Emergency(args) => emergency::run(args),
     }

@@ -1,0 +1,175 @@
+//! The online timestamp role as operators run it: `root create --timestamp-key`, two
+//! publishers signing targets and snapshot, `pack deploy --timestamp-key` (refused
+//! without it), `pack timestamp`, and `ferretwatch serve` renewing the origin's timestamp
+//! by itself before it expires.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ferretwatch_pack_publisher::keys::PrivateKey;
+use ferretwatch_pack_publisher::origin::Origin;
+use ferretwatch_pack_publisher::publish::{deploy_online, timestamp::version_of, OnlineKey};
+use ferretwatch_types::Timestamp;
+
+fn ferretwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferretwatch")).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = ferretwatch(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Keys for alice, bob and the online role; a root where the online key alone signs
+/// timestamps; a built pack signed by both publishers.
+fn setup(dir: &Path) -> std::path::PathBuf {
+    for name in ["alice", "bob", "online"] {
+        ok(&["keys", "generate", "--out", p(&dir.join(name))]);
+    }
+    let root = dir.join("root.json");
+    let expires = Timestamp::now().plus_secs(365 * 86_400).to_string();
+    ok(&[
+        "root",
+        "create",
+        "--key",
+        p(&dir.join("alice.pub")),
+        "--key",
+        p(&dir.join("bob.pub")),
+        "--timestamp-key",
+        p(&dir.join("online.pub")),
+        "--expires",
+        &expires,
+        "--out",
+        p(&root),
+    ]);
+    ok(&["root", "sign", p(&root), "--key", p(&dir.join("alice.key"))]);
+    ok(&["root", "sign", p(&root), "--key", p(&dir.join("bob.key"))]);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds/urlhaus.csv");
+    ok(&["intel", "fetch", "--source", "urlhaus", "--from", p(&fixture), "--out", p(&dir.join("intel"))]);
+    let version = ferretwatch_types::PackVersion::of_hour(Timestamp::now()).to_string();
+    let out = dir.join("dist");
+    ok(&["pack", "build", "--version", &version, "--feeds", p(&dir.join("intel")), "--out", p(&out)]);
+    for who in ["alice", "bob"] {
+        ok(&["pack", "sign", p(&out), "--key", p(&dir.join(format!("{who}.key"))), "--root", p(&root)]);
+    }
+    out
+}
+
+#[test]
+fn deploy_needs_the_online_key_and_pack_timestamp_renews_only_when_due() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pack = setup(dir);
+    assert!(!pack.join("timestamp.json").exists(), "publishers do not sign the online role");
+    let origin = format!("file://{}", dir.join("origin").display());
+    let refused = ferretwatch(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&dir.join("root.json"))]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--timestamp-key"));
+
+    let online = dir.join("online.key");
+    let root = dir.join("root.json");
+    ok(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&root), "--timestamp-key", p(&online)]);
+    // It verifies as a client reads it (ok() asserts the exit status).
+    ok(&["pack", "verify", &origin, "--root", p(&root)]);
+    let first = version_of(&std::fs::read(dir.join("origin/timestamp.json")).unwrap()).unwrap();
+
+    let fresh = ok(&["pack", "timestamp", "--origin", &origin, "--root", p(&root), "--timestamp-key", p(&online)]);
+    assert!(fresh.contains("fresh"), "{fresh}");
+    let forced = ok(&[
+        "pack",
+        "timestamp",
+        "--origin",
+        &origin,
+        "--root",
+        p(&root),
+        "--timestamp-key",
+        p(&online),
+        "--renew-within",
+        "999999",
+    ]);
+    assert!(forced.contains("renewed"), "{forced}");
+    let second = version_of(&std::fs::read(dir.join("origin/timestamp.json")).unwrap()).unwrap();
+    assert_eq!(second, first + 1);
+    ok(&["pack", "verify", &origin, "--root", p(&root)]);
+    // A publisher's key is not the online key.
+    let wrong = ferretwatch(&[
+        "pack",
+        "timestamp",
+        "--origin",
+        &origin,
+        "--root",
+        p(&root),
+        "--timestamp-key",
+        p(&dir.join("alice.key")),
+    ]);
+    assert!(!wrong.status.success());
+}
+
+#[test]
+fn the_service_renews_the_timestamp_before_it_expires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pack = setup(dir);
+    let root = std::fs::read(dir.join("root.json")).unwrap();
+    let online = OnlineKey { key: PrivateKey::read(&dir.join("online.key")).unwrap(), ttl_secs: 60 };
+    let origin_dir = dir.join("origin");
+    let origin = Origin::open(&format!("file://{}", origin_dir.display())).unwrap();
+    // Deployed 45 s ago with a 60 s lifetime: 15 s are left, less than half.
+    deploy_online(&pack, &origin, &root, Timestamp::now().minus_secs(45), Some(&online)).unwrap();
+    let deployed = version_of(&std::fs::read(origin_dir.join("timestamp.json")).unwrap()).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &format!("sqlite://{}", dir.join("fw.db").display())])
+        .current_dir(dir)
+        .env("FERRETWATCH_METRICS_LISTEN", "127.0.0.1:0")
+        .env("FERRETWATCH_ORIGIN", format!("file://{}", origin_dir.display()))
+        .env("FERRETWATCH_DEV_BOOTSTRAP", "false")
+        .env("FERRETWATCH_SERVER_TIMESTAMP_KEY", dir.join("online.key"))
+        .env("FERRETWATCH_SERVER_ROOT", dir.join("root.json"))
+        .env("FERRETWATCH_SERVER_TIMESTAMP_TTL_SECS", "60")
+        .env("FERRETWATCH_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("timestamp renewed") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let logged = rx.recv_timeout(Duration::from_secs(60));
+    let started = Instant::now();
+    let mut renewed = None;
+    while started.elapsed() < Duration::from_secs(10) {
+        let now = version_of(&std::fs::read(origin_dir.join("timestamp.json")).unwrap()).unwrap();
+        if now > deployed {
+            renewed = Some(now);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(logged.is_ok(), "the service logged a renewal");
+    assert_eq!(renewed, Some(deployed + 1), "the origin's timestamp was renewed");
+    // What it wrote verifies as a client reads it, valid for a full lifetime again.
+    let out = ferretwatch(&[
+        "pack",
+        "verify",
+        &format!("file://{}", origin_dir.display()),
+        "--root",
+        p(&dir.join("root.json")),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

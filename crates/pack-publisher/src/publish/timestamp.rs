@@ -1,0 +1,141 @@
+//! The online timestamp role: `timestamp.json` signed by a key the service holds, with an
+//! expiry of a day or less, renewed automatically, so a client fed a frozen view notices
+//! within that day rather than when the pack expires.
+//!
+//! The root decides: when its `timestamp` role lists a key the publishers do not hold
+//! (`ferretwatch root create --timestamp-key`), publishers sign `targets` and `snapshot`
+//! offline, and the timestamp is made at deploy time and renewed by `ferretwatch serve` (or
+//! `ferretwatch pack timestamp`) with the online key. The timestamp pins the snapshot by
+//! version, length and sha256: it is signed after the snapshot is final, so nothing of the
+//! two-person signing needs to converge on it.
+//!
+//! The online key can only say "this snapshot is current until T": the snapshot and the
+//! targets still need the publishers' threshold. A stolen online key lets an attacker
+//! freeze clients for at most one timestamp lifetime at a time, or fast-forward the
+//! timestamp version (recovered by rotating that key in the root).
+
+use ferretwatch_pack_client::layout;
+use ferretwatch_pack_client::trust::metadata::{Envelope, MetaFile, Pins, Root, SPEC_VERSION};
+use ferretwatch_pack_client::trust::verify::{
+    check_rotation, signed_role, trusted_root, RoleTrust, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS,
+};
+use ferretwatch_types::Timestamp;
+use std::collections::BTreeMap;
+
+use super::PublishError;
+use crate::keys::PrivateKey;
+use crate::origin::Origin;
+
+/// The default lifetime of an online timestamp: one day.
+pub const DEFAULT_TTL_SECS: u64 = 24 * 3600;
+
+/// The online timestamp key and the lifetime of what it signs.
+#[derive(Debug)]
+pub struct OnlineKey {
+    /// The key the root's `timestamp` role lists.
+    pub key: PrivateKey,
+    /// Seconds each timestamp stays valid (at most a day is the point).
+    pub ttl_secs: u64,
+}
+
+impl OnlineKey {
+    /// Refuses a key the root does not list for `timestamp`.
+    pub fn check(&self, root: &Root) -> Result<(), PublishError> {
+        Ok(root.check_signer(&self.key.public().key_id(), &["timestamp"])?)
+    }
+}
+
+/// Whether `root` has an online timestamp: its `timestamp` role is signed by keys other
+/// than the `snapshot` role's.
+pub fn has_online_timestamp(root: &Root) -> bool {
+    root.roles.get("timestamp").map(|r| &r.keyids) != root.roles.get("snapshot").map(|r| &r.keyids)
+}
+
+/// A timestamp pinning `snapshot` (its bytes), version `version`, expiring `ttl` from
+/// `now`, signed with the online key.
+pub fn make(snapshot: &[u8], snapshot_version: u64, version: u64, online: &OnlineKey, now: Timestamp) -> Vec<u8> {
+    let pins = Pins {
+        kind: "timestamp".into(),
+        spec_version: SPEC_VERSION.into(),
+        version,
+        expires: now.whole_second().plus_secs(online.ttl_secs),
+        meta: BTreeMap::from([(layout::SNAPSHOT.to_owned(), MetaFile::pinning(snapshot_version, snapshot))]),
+    };
+    let mut envelope = Envelope::new(&pins);
+    online.key.sign_envelope(&mut envelope).expect("an ed25519 key signs");
+    envelope.to_bytes()
+}
+
+/// The version of a timestamp file, read without trusting it (only to keep versions
+/// increasing).
+pub fn version_of(bytes: &[u8]) -> Option<u64> {
+    Envelope::parse(bytes).ok()?.signed.get("version")?.as_u64()
+}
+
+/// The root in force at `origin`: the configured root, then the rotations the origin
+/// serves, each checked against the one before.
+pub fn current_root(origin: &Origin, root: &[u8]) -> Result<Root, PublishError> {
+    let mut root = trusted_root(root)?;
+    for _ in 0..MAX_ROTATIONS {
+        match origin.get(&layout::root_rotation(root.version + 1), MAX_ROOT_BYTES)? {
+            Some(bytes) => root = check_rotation(&root, &bytes)?,
+            None => break,
+        }
+    }
+    Ok(root)
+}
+
+/// What a renewal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renewal {
+    /// A new timestamp was written.
+    Renewed {
+        /// Its version.
+        version: u64,
+        /// Its expiry.
+        expires: Timestamp,
+    },
+    /// The current one is good for longer than the renewal window.
+    Fresh {
+        /// Its expiry.
+        expires: Timestamp,
+    },
+}
+
+/// Renews the origin's `timestamp.json` with the online key when it expires within
+/// `within` seconds (or is missing or unreadable): the snapshot it pins must verify under
+/// the root in force, and the new version is one above the current one.
+pub fn renew(
+    origin: &Origin,
+    root: &[u8],
+    online: &OnlineKey,
+    now: Timestamp,
+    within: u64,
+) -> Result<Renewal, PublishError> {
+    let root = current_root(origin, root)?;
+    online.check(&root)?;
+    let current = origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?;
+    let current_expiry = current
+        .as_deref()
+        .and_then(|bytes| Envelope::parse(bytes).ok())
+        .and_then(|e| e.signed.get("expires").and_then(|v| v.as_str()).and_then(|t| Timestamp::parse(t).ok()));
+    if let Some(expires) = current_expiry {
+        if expires > now.plus_secs(within) {
+            return Ok(Renewal::Fresh { expires });
+        }
+    }
+    let snapshot = origin
+        .get(layout::SNAPSHOT, MAX_PINS_BYTES)?
+        .ok_or_else(|| PublishError::NoCurrentPack(origin.url().to_owned()))?;
+    let pins: Pins = signed_role(layout::SNAPSHOT, "snapshot", &snapshot, &RoleTrust::of_root(&root, "snapshot")?)?;
+    if pins.expires <= now {
+        return Err(PublishError::Invalid(format!(
+            "the origin's snapshot expired at {}: publish a new pack; a timestamp cannot make it current",
+            pins.expires
+        )));
+    }
+    let version = current.as_deref().and_then(version_of).unwrap_or(0).saturating_add(1).max(pins.version);
+    let bytes = make(&snapshot, pins.version, version, online, now);
+    origin.put(layout::TIMESTAMP, &bytes)?;
+    Ok(Renewal::Renewed { version, expires: now.whole_second().plus_secs(online.ttl_secs) })
+}
