@@ -104,6 +104,31 @@ fn two_publishers_sign_in_turn_and_a_client_verifies() {
     assert_eq!(out.status.code(), Some(44));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["error"]["code"], "rollback");
+
+    // `scan --pack --state` keeps the same protection.
+    let html = dir.join("page.html");
+    std::fs::write(&html, "<html><body>hello</body></html>").unwrap();
+    let scan_state = dir.join("scan-state");
+    let scan = |pack: &Path| {
+        ferretwatch(&[
+            "scan",
+            "--url",
+            "https://example.org/",
+            "--html",
+            p(&html),
+            "--pack",
+            p(pack),
+            "--root",
+            p(&root),
+            "--state",
+            p(&scan_state),
+            "--now",
+            NOW,
+        ])
+    };
+    assert_eq!(scan(&pack).status.code(), Some(0), "{}", String::from_utf8_lossy(&scan(&pack).stderr));
+    assert!(scan_state.join("state.json").is_file());
+    assert_eq!(scan(&older).status.code(), Some(44), "an older pack is a rollback for this client");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::Args;
 use ferretwatch_detect::{Engine, LocalState, Page, Resource, Rules, ScanOptions, Thresholds, DEFAULT_YARA};
+use ferretwatch_pack_client::dir;
 use ferretwatch_pack_client::load::load;
-use ferretwatch_pack_client::trust::verify::{State, Verifier};
 use ferretwatch_types::Timestamp;
 
 pub use render::render_text;
@@ -44,6 +44,10 @@ pub struct ScanArgs {
     /// The root of trust that --pack is verified against.
     #[arg(long, env = "FERRETWATCH_ROOT", default_value = "root.json", requires = "pack")]
     root: PathBuf,
+    /// A state directory for --pack, as `pack verify --state` keeps it: the versions seen
+    /// (an older pack is refused as a rollback) and the root rotations followed.
+    #[arg(long, requires = "pack")]
+    state: Option<PathBuf>,
     #[command(flatten)]
     output: FormatArg,
     /// The page's favicon (ICO, PNG, GIF, JPEG or BMP).
@@ -149,7 +153,11 @@ fn build_engine(args: &ScanArgs) -> Result<Engine, Failure> {
 fn pack_engine(args: &ScanArgs, pack: &str) -> Result<Engine, Failure> {
     let now = clock::now(args.now);
     let root = read_root(&args.root)?;
-    let verified = Verifier::new(root, now, State::default()).verify(pack_source(pack).as_ref())?;
+    let verifier = dir::verifier(root, now, args.state.as_deref())?;
+    let verified = verifier.verify(pack_source(pack).as_ref())?;
+    if let Some(state) = &args.state {
+        dir::save_state(state, &verified)?;
+    }
     let loaded = load(&verified.files, now, Duration::from_millis(args.yara_timeout_ms), !args.no_builtin_yara)?;
     for name in &loaded.expired_filters {
         output::warn(format!("filter {name} has expired and is not used"));
