@@ -30,7 +30,7 @@ pub const YELLOW: u8 = 10;
 pub const RED: u8 = 20;
 
 /// The codes with a status of their own.
-pub const TABLE: [(&str, u8); 11] = [
+pub const TABLE: [(&str, u8); 12] = [
     ("feed_shrunk", FEED_SHRUNK),
     ("tampered", 40),
     ("unknown_key", 41),
@@ -42,6 +42,7 @@ pub const TABLE: [(&str, u8); 11] = [
     ("missing", 47),
     ("malformed", 48),
     ("unreadable", 49),
+    ("delegation_violation", 50),
 ];
 
 /// The exit status of an error with `code` and `fault`.

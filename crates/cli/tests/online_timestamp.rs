@@ -1,5 +1,5 @@
-//! The online timestamp role as operators run it: `root create --timestamp-key`, two
-//! publishers signing targets and snapshot, `pack deploy --timestamp-key` (refused
+//! The online timestamp role as operators run it: `root create --online-key`, two
+//! publishers signing targets and snapshot, `pack deploy --online-key` (refused
 //! without it), `pack timestamp`, and `ferretwatch serve` renewing the origin's timestamp
 //! by itself before it expires.
 
@@ -42,7 +42,7 @@ fn setup(dir: &Path) -> std::path::PathBuf {
         p(&dir.join("alice.pub")),
         "--key",
         p(&dir.join("bob.pub")),
-        "--timestamp-key",
+        "--online-key",
         p(&dir.join("online.pub")),
         "--expires",
         &expires,
@@ -71,16 +71,16 @@ fn deploy_needs_the_online_key_and_pack_timestamp_renews_only_when_due() {
     let origin = format!("file://{}", dir.join("origin").display());
     let refused = ferretwatch(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&dir.join("root.json"))]);
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--timestamp-key"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--online-key"));
 
     let online = dir.join("online.key");
     let root = dir.join("root.json");
-    ok(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&root), "--timestamp-key", p(&online)]);
+    ok(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&root), "--online-key", p(&online)]);
     // It verifies as a client reads it (ok() asserts the exit status).
     ok(&["pack", "verify", &origin, "--root", p(&root)]);
     let first = version_of(&std::fs::read(dir.join("origin/timestamp.json")).unwrap()).unwrap();
 
-    let fresh = ok(&["pack", "timestamp", "--origin", &origin, "--root", p(&root), "--timestamp-key", p(&online)]);
+    let fresh = ok(&["pack", "timestamp", "--origin", &origin, "--root", p(&root), "--online-key", p(&online)]);
     assert!(fresh.contains("fresh"), "{fresh}");
     let forced = ok(&[
         "pack",
@@ -89,7 +89,7 @@ fn deploy_needs_the_online_key_and_pack_timestamp_renews_only_when_due() {
         &origin,
         "--root",
         p(&root),
-        "--timestamp-key",
+        "--online-key",
         p(&online),
         "--renew-within",
         "999999",
@@ -106,7 +106,7 @@ fn deploy_needs_the_online_key_and_pack_timestamp_renews_only_when_due() {
         &origin,
         "--root",
         p(&root),
-        "--timestamp-key",
+        "--online-key",
         p(&dir.join("alice.key")),
     ]);
     assert!(!wrong.status.success());
@@ -131,7 +131,7 @@ fn the_service_renews_the_timestamp_before_it_expires() {
         .env("FERRETWATCH_METRICS_LISTEN", "127.0.0.1:0")
         .env("FERRETWATCH_ORIGIN", format!("file://{}", origin_dir.display()))
         .env("FERRETWATCH_DEV_BOOTSTRAP", "false")
-        .env("FERRETWATCH_SERVER_TIMESTAMP_KEY", dir.join("online.key"))
+        .env("FERRETWATCH_SERVER_ONLINE_KEY", dir.join("online.key"))
         .env("FERRETWATCH_SERVER_ROOT", dir.join("root.json"))
         .env("FERRETWATCH_SERVER_TIMESTAMP_TTL_SECS", "60")
         .env("FERRETWATCH_LOG", "info")

@@ -25,6 +25,13 @@ pub const TARGETS: &str = "targets.json";
 pub const SNAPSHOT: &str = "snapshot.json";
 /// Pins the `snapshot` version; the entry point of verification.
 pub const TIMESTAMP: &str = "timestamp.json";
+/// The delegations a pack's `targets` carries, in a pack directory (not a target, not
+/// uploaded: the signed `targets.json` holds them).
+pub const DELEGATIONS: &str = "delegations.json";
+/// The delegated role that signs fresh intel, and the directory of its targets.
+pub const INTEL_ROLE: &str = "intel";
+/// The intel role's manifest: the filters it ships (same format as `manifest.json`).
+pub const INTEL_MANIFEST: &str = "intel/manifest.json";
 /// The manifest's file name in a pack directory.
 pub const MANIFEST: &str = "manifest.json";
 /// The directory of a pack that holds deltas leading to it.
@@ -58,7 +65,7 @@ pub fn root_rotation_version(name: &str) -> Option<u64> {
 
 /// Whether `name` (a top-level file name) is TUF metadata rather than a pack file.
 pub fn is_metadata(name: &str) -> bool {
-    matches!(name, ROOT | TARGETS | SNAPSHOT | TIMESTAMP) || root_rotation_version(name).is_some()
+    matches!(name, ROOT | TARGETS | SNAPSHOT | TIMESTAMP | DELEGATIONS) || root_rotation_version(name).is_some()
 }
 
 /// The consistent-snapshot name of target `path` (TUF): `DIR/SHA256.NAME`, with the full

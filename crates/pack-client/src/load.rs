@@ -9,7 +9,8 @@ use ferretwatch_detect::filter::{FilterError, FilterFile};
 use ferretwatch_detect::{Engine, Reputation, Rules, RulesError, DEFAULT_YARA};
 use ferretwatch_types::{Coded, Sha256, Timestamp};
 
-use crate::manifest::{Manifest, ManifestError, Role, MANIFEST_NAME};
+use crate::layout::INTEL_MANIFEST;
+use crate::manifest::{FileEntry, Manifest, ManifestError, Role, MANIFEST_NAME};
 
 /// Why a verified pack could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -81,9 +82,30 @@ pub fn load(
     if builtin_yara {
         yara.push(("builtin.yar".into(), DEFAULT_YARA.into()));
     }
-    for entry in &manifest.files {
-        let file_error = |detail: String| LoadError::File { name: entry.name.clone(), detail };
-        let bytes = files.get(&entry.name).ok_or_else(|| file_error("listed in the manifest but not signed".into()))?;
+    // Fresh intel from the delegated intel role replaces the pack's own filters.
+    let intel = match files.get(INTEL_MANIFEST) {
+        Some(bytes) => Some(Manifest::from_json(bytes)?),
+        None => None,
+    };
+    let intel_dir = INTEL_MANIFEST.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let mut entries: Vec<(String, &FileEntry)> = manifest
+        .files
+        .iter()
+        .filter(|entry| intel.is_none() || entry.role != Role::Filter)
+        .map(|entry| (entry.name.clone(), entry))
+        .collect();
+    if let Some(intel) = &intel {
+        if let Some(entry) = intel.files.iter().find(|entry| entry.role != Role::Filter) {
+            return Err(LoadError::File {
+                name: format!("{intel_dir}/{}", entry.name),
+                detail: "the intel role may ship filters only".into(),
+            });
+        }
+        entries.extend(intel.files.iter().map(|entry| (format!("{intel_dir}/{}", entry.name), entry)));
+    }
+    for (name, entry) in entries {
+        let file_error = |detail: String| LoadError::File { name: name.clone(), detail };
+        let bytes = files.get(&name).ok_or_else(|| file_error("listed in the manifest but not signed".into()))?;
         if bytes.len() as u64 != entry.size || Sha256::of(bytes).to_hex() != entry.sha256 {
             return Err(file_error("differs from its manifest entry".into()));
         }
@@ -94,23 +116,24 @@ pub fn load(
             }
             Role::Filter => {
                 if entry.expires.is_some_and(|expires| expires <= now) {
-                    expired_filters.push(entry.name.clone());
+                    expired_filters.push(name.clone());
                     continue;
                 }
-                let filter = FilterFile::from_bytes(bytes)
-                    .map_err(|source| LoadError::Filter { name: entry.name.clone(), source })?;
+                let filter =
+                    FilterFile::from_bytes(bytes).map_err(|source| LoadError::Filter { name: name.clone(), source })?;
                 filters.push(filter);
             }
             Role::Yara => {
                 let text = std::str::from_utf8(bytes).map_err(|_| file_error("not UTF-8".into()))?;
-                yara.push((entry.name.clone(), text.to_owned()));
+                yara.push((name.clone(), text.to_owned()));
             }
         }
     }
     let rules = rules.ok_or(LoadError::NoRules)?;
     let mut reputation =
         Reputation::from_filters(filters).map_err(|source| LoadError::Filter { name: "filters".into(), source })?;
-    if let Some(lowest) = manifest.attribution.iter().filter(|a| a.included).map(|a| a.confidence).min() {
+    let attribution = intel.as_ref().map_or(&manifest.attribution, |intel| &intel.attribution);
+    if let Some(lowest) = attribution.iter().filter(|a| a.included).map(|a| a.confidence).min() {
         reputation.feed_confidence = lowest;
     }
     let mut engine = Engine::new(rules).map_err(LoadError::Rules)?.with_reputation(reputation);

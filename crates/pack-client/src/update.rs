@@ -36,8 +36,9 @@ use serde::{Deserialize, Serialize};
 use crate::layout;
 use crate::trust::metadata::{Pins, Root, TargetFile, Targets};
 use crate::trust::verify::{
-    check_rotation, check_snapshot, check_target, check_targets, check_timestamp, entry_limit, pin, trusted_root,
-    Naming, State, VerifyError, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS, MAX_TARGETS_BYTES,
+    check_delegated, check_rotation, check_snapshot, check_target, check_targets, check_timestamp, delegated_pins,
+    entry_limit, pin, trusted_root, Naming, State, VerifyError, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS,
+    MAX_TARGETS_BYTES,
 };
 
 /// Attempts of one request on one mirror before the next mirror is tried.
@@ -207,10 +208,37 @@ pub struct Status {
 enum Phase {
     Root,
     Timestamp,
-    Snapshot { timestamp: Pins, timestamp_etag: Option<String> },
-    Targets { timestamp: Pins, timestamp_etag: Option<String>, snapshot: Pins },
-    Files { staged: Box<Staged>, targets: Targets, timestamp: Pins, timestamp_etag: Option<String>, snapshot: Pins },
-    Installing { staged: Box<Staged>, trust: State, timestamp_expires: Timestamp, etag: Option<String> },
+    Snapshot {
+        timestamp: Pins,
+        timestamp_etag: Option<String>,
+    },
+    Targets {
+        timestamp: Pins,
+        timestamp_etag: Option<String>,
+        snapshot: Pins,
+    },
+    Delegated {
+        targets: Targets,
+        timestamp: Pins,
+        timestamp_etag: Option<String>,
+        snapshot: Pins,
+        pending: Vec<String>,
+        done: BTreeMap<String, u64>,
+    },
+    Files {
+        staged: Box<Staged>,
+        targets: Targets,
+        timestamp: Pins,
+        timestamp_etag: Option<String>,
+        snapshot: Pins,
+        delegated: BTreeMap<String, u64>,
+    },
+    Installing {
+        staged: Box<Staged>,
+        trust: State,
+        timestamp_expires: Timestamp,
+        etag: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -412,6 +440,13 @@ impl Updater {
                 let entry = pin(snapshot, layout::SNAPSHOT, layout::TARGETS).expect("checked");
                 (naming.metadata("targets", entry.version), entry_limit(entry, MAX_TARGETS_BYTES))
             }
+            Phase::Delegated { targets, snapshot, pending, .. } => {
+                let (_, entry) = delegated_pins(targets, snapshot)
+                    .into_iter()
+                    .find(|(role, _)| role.name == pending[0])
+                    .expect("a pending role is pinned");
+                (naming.metadata(&pending[0], entry.version), entry_limit(entry, MAX_TARGETS_BYTES))
+            }
             Phase::Files { staged, targets, .. } => {
                 let (name, listed) = next_file(targets, staged).expect("a file is missing");
                 (naming.target(name, listed.sha256().unwrap_or_default()), listed.length)
@@ -480,10 +515,9 @@ impl Updater {
             }
             Phase::Targets { timestamp, timestamp_etag, snapshot } => {
                 let targets = check_targets(bytes, &self.root, snapshot, trust, now)?;
-                let pack_version = targets
+                targets
                     .pack_version()
-                    .ok_or_else(|| VerifyError::Malformed("targets.json carries no custom.pack_version".into()))?
-                    .to_owned();
+                    .ok_or_else(|| VerifyError::Malformed("targets.json carries no custom.pack_version".into()))?;
                 if self.persisted.failed_versions.contains(&targets.version) {
                     // Verified, but it would not load before: keep what works and wait
                     // for the next version.
@@ -493,28 +527,32 @@ impl Updater {
                     self.finish(now, None);
                     return Ok(Step::Done(Outcome::Unchanged));
                 }
-                let kept = match &self.persisted.current {
-                    Some(current) => targets
-                        .targets
-                        .iter()
-                        .filter(|(name, listed)| current.files.get(*name) == Some(*listed))
-                        .map(|(name, _)| name.clone())
-                        .collect(),
-                    None => Vec::new(),
-                };
-                let pack = Installed {
-                    pack_version,
-                    version: targets.version,
-                    expires: targets.expires.min(snapshot.expires),
-                    files: targets.targets.clone(),
-                };
-                Phase::Files {
-                    staged: Box::new(Staged { pack, fetched: BTreeMap::new(), kept }),
+                let pending: Vec<String> =
+                    delegated_pins(&targets, snapshot).iter().map(|(role, _)| role.name.clone()).collect();
+                let delegated = Phase::Delegated {
                     targets,
                     timestamp: timestamp.clone(),
                     timestamp_etag: timestamp_etag.clone(),
                     snapshot: snapshot.clone(),
+                    pending,
+                    done: BTreeMap::new(),
+                };
+                settle(delegated, self.persisted.current.as_ref())
+            }
+            Phase::Delegated { targets, snapshot, pending, done, .. } => {
+                let role = delegated_pins(targets, snapshot)
+                    .into_iter()
+                    .find(|(role, _)| role.name == pending[0])
+                    .map(|(role, _)| role.clone())
+                    .expect("a pending role is pinned");
+                let delegated = check_delegated(bytes, targets, &role, snapshot, trust, now, self.root.version)?;
+                done.insert(role.name.clone(), delegated.version);
+                for (path, listed) in delegated.targets {
+                    targets.targets.entry(path).or_insert(listed);
                 }
+                pending.remove(0);
+                let taken = std::mem::replace(&mut cycle.phase, Phase::Timestamp);
+                settle(taken, self.persisted.current.as_ref())
             }
             Phase::Files { staged, targets, .. } => {
                 let (name, listed) = next_file(targets, staged).expect("a file was requested");
@@ -526,6 +564,7 @@ impl Updater {
             }
             Phase::Installing { .. } => unreachable!("no answer while installing"),
         };
+        let cycle = self.cycle.as_mut().expect("a cycle");
         cycle.attempt = 0;
         cycle.failures = 0;
         let files = matches!(next, Phase::Files { .. });
@@ -539,12 +578,13 @@ impl Updater {
         if next_file(targets, staged).is_some() {
             return self.request(now);
         }
-        let Phase::Files { staged, targets, timestamp, timestamp_etag, snapshot } =
+        let Phase::Files { staged, targets, timestamp, timestamp_etag, snapshot, delegated } =
             std::mem::replace(&mut cycle.phase, Phase::Timestamp)
         else {
             unreachable!()
         };
-        let trust = advanced(&self.persisted.trust, &timestamp, &snapshot, &targets, self.root.version);
+        let mut trust = advanced(&self.persisted.trust, &timestamp, &snapshot, &targets, self.root.version);
+        trust.delegated.extend(delegated);
         cycle.phase = Phase::Installing {
             staged: staged.clone(),
             trust,
@@ -667,6 +707,42 @@ impl Updater {
         let jitter = spread(&self.config.install_id, self.persisted.cycles, self.config.jitter_secs + 1);
         let wait = (self.config.interval_secs + jitter).max(at_least.unwrap_or(0));
         self.persisted.next_poll = Some(now.plus_secs(wait));
+    }
+}
+
+/// The phase after the delegated roles: the next role to fetch, or, once every role is
+/// in, the files of the merged listing (a path the top-level targets lists is never taken
+/// from a delegated role).
+fn settle(phase: Phase, current: Option<&Installed>) -> Phase {
+    let Phase::Delegated { targets, timestamp, timestamp_etag, snapshot, pending, done } = phase else {
+        return phase;
+    };
+    if !pending.is_empty() {
+        return Phase::Delegated { targets, timestamp, timestamp_etag, snapshot, pending, done };
+    }
+    let pack_version = targets.pack_version().unwrap_or_default().to_owned();
+    let kept = match current {
+        Some(current) => targets
+            .targets
+            .iter()
+            .filter(|(name, listed)| current.files.get(*name) == Some(*listed))
+            .map(|(name, _)| name.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    let pack = Installed {
+        pack_version,
+        version: targets.version,
+        expires: targets.expires.min(snapshot.expires),
+        files: targets.targets.clone(),
+    };
+    Phase::Files {
+        staged: Box::new(Staged { pack, fetched: BTreeMap::new(), kept }),
+        targets,
+        timestamp,
+        timestamp_etag,
+        snapshot,
+        delegated: done,
     }
 }
 

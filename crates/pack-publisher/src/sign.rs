@@ -9,7 +9,7 @@ use std::path::Path;
 use ferretwatch_pack_client::dir::{pack_files, write_atomic};
 use ferretwatch_pack_client::layout;
 use ferretwatch_pack_client::trust::metadata::{
-    typed, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, PACK_ROLES, SPEC_VERSION,
+    typed, Delegations, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, SPEC_VERSION,
 };
 use ferretwatch_pack_client::trust::TrustError;
 use ferretwatch_types::{PackVersion, Timestamp};
@@ -50,7 +50,7 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
         expires,
         targets,
         custom: Some(PackInfo { pack_version: version.as_str().to_owned() }.to_value()),
-        delegations: None,
+        delegations: read_delegations(dir)?,
     };
     let pins = |kind: &str, file: &str| Pins {
         kind: kind.into(),
@@ -60,6 +60,19 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
         meta: BTreeMap::from([(file.to_owned(), MetaFile::version(number))]),
     };
     Ok((targets, pins("snapshot", layout::TARGETS), pins("timestamp", layout::SNAPSHOT)))
+}
+
+/// The delegations a pack carries (`delegations.json`, written by `pack build
+/// --delegate-intel`), if any.
+fn read_delegations(dir: &Path) -> Result<Option<Delegations>, TrustError> {
+    let path = dir.join(layout::DELEGATIONS);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| TrustError::Metadata(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&path)(e)),
+    }
 }
 
 /// What [`sign_pack`] did.
@@ -81,11 +94,15 @@ pub struct SignOutcome {
 /// an online timestamp role has it made at deploy time instead).
 pub fn sign_pack(dir: &Path, key: &PrivateKey, root: Option<&Root>) -> Result<SignOutcome, TrustError> {
     let keyid = key.public().key_id();
-    let mut sign_timestamp = true;
+    // Which of targets, snapshot and timestamp this key signs: all three without a root;
+    // with one, targets (required) and whichever of the others the root lists it for (a
+    // root with online roles has those made at deploy time instead).
+    let mut signs = [true; 3];
     let root = root.map(|root| with_pack_rotations(dir, root)).transpose()?;
     if let Some(root) = &root {
-        root.check_signer(&keyid, &PACK_ROLES[..2])?;
-        sign_timestamp = root.check_signer(&keyid, &["timestamp"]).is_ok();
+        root.check_signer(&keyid, &["targets"])?;
+        signs[1] = root.check_signer(&keyid, &["snapshot"]).is_ok();
+        signs[2] = root.check_signer(&keyid, &["timestamp"]).is_ok();
     }
     let (targets, snapshot, timestamp) = pack_metadata(dir)?;
     let mut envelopes = Vec::new();
@@ -94,7 +111,7 @@ pub fn sign_pack(dir: &Path, key: &PrivateKey, root: Option<&Root>) -> Result<Si
         (layout::SNAPSHOT, Envelope::new(&snapshot)),
         (layout::TIMESTAMP, Envelope::new(&timestamp)),
     ];
-    for (name, expected) in roles.into_iter().take(if sign_timestamp { 3 } else { 2 }) {
+    for ((name, expected), _) in roles.into_iter().zip(signs).filter(|(_, signs)| *signs) {
         let path = dir.join(name);
         let envelope = match std::fs::read(&path) {
             Ok(bytes) => {

@@ -470,7 +470,7 @@ fn attack_one_mirror_replaying_an_old_valid_timestamp_cannot_hold_a_client_back(
 fn online_world() -> (World, ferretwatch_pack_publisher::publish::OnlineKey) {
     let mut w = world();
     let online = PrivateKey::generate().unwrap();
-    let root = Root::with_online_timestamp(
+    let root = Root::with_online_roles(
         1,
         Timestamp::parse("2027-11-27T00:00:00Z").unwrap(),
         &[w.keys[0].public(), w.keys[1].public()],
@@ -496,10 +496,11 @@ fn an_online_timestamp_lives_a_day_is_renewed_by_the_service_and_a_freeze_shows_
     for key in &w.keys {
         sign_pack(&pack, key, Some(&root)).unwrap();
     }
-    assert!(!pack.join("timestamp.json").exists(), "publishers do not sign the online role");
+    assert!(!pack.join("timestamp.json").exists(), "publishers do not sign the online roles");
+    assert!(!pack.join("snapshot.json").exists(), "publishers do not sign the online roles");
     // A deploy without the online key says what is missing.
     let err = deploy(&pack, &w.origin(), &w.root, now()).unwrap_err();
-    assert!(err.to_string().contains("--timestamp-key"), "{err}");
+    assert!(err.to_string().contains("--online-key"), "{err}");
     deploy_online(&pack, &w.origin(), &w.root, now(), Some(&online)).unwrap();
 
     let mut client = Client::new(w.updater(Persisted::default()));
@@ -524,29 +525,159 @@ fn an_online_timestamp_lives_a_day_is_renewed_by_the_service_and_a_freeze_shows_
     expect_failed(client.poll(frozen, &[&w.origin_dir()]), "expired");
     assert!(client.updater.status(frozen).stale);
 
-    // The online key alone cannot ship content: a snapshot it signs is refused.
+    // The online key signs snapshots and timestamps, never content: targets it signs
+    // (a rules file of its own choosing) are refused.
     let evil = w.tmp.path().join("evil");
     copy_dir(&w.origin_dir(), &evil);
-    let snapshot_name = std::fs::read_dir(&evil)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .find(|n| n.ends_with(".snapshot.json") && n != "snapshot.json")
-        .unwrap();
-    let mut forged = Envelope::parse(&std::fs::read(evil.join(&snapshot_name)).unwrap()).unwrap();
-    forged.signed["version"] = serde_json::json!(forged.signed["version"].as_u64().unwrap() + 1);
+    let mut forged = Envelope::parse(&std::fs::read(evil.join("targets.json")).unwrap()).unwrap();
+    let version = forged.signed["version"].as_u64().unwrap() + 1;
+    forged.signed["version"] = serde_json::json!(version);
     forged.signatures.clear();
     online.key.sign_envelope(&mut forged).unwrap();
-    let forged_bytes = forged.to_bytes();
-    let version = forged.signed["version"].as_u64().unwrap();
-    std::fs::write(evil.join(format!("{version}.snapshot.json")), &forged_bytes).unwrap();
-    let ts = ferretwatch_pack_publisher::publish::timestamp::make(
-        &forged_bytes,
+    let forged_targets = forged.to_bytes();
+    std::fs::write(evil.join(format!("{version}.targets.json")), &forged_targets).unwrap();
+    let snapshot = ferretwatch_pack_publisher::publish::timestamp::make_snapshot(
+        &forged_targets,
+        &[],
         version,
-        99_999_999_999_999,
+        later.plus_secs(86_400),
         &online,
-        later,
-    );
+    )
+    .unwrap();
+    std::fs::write(evil.join(format!("{version}.snapshot.json")), &snapshot).unwrap();
+    let ts =
+        ferretwatch_pack_publisher::publish::timestamp::make(&snapshot, version, 99_999_999_999_999, &online, later);
     std::fs::write(evil.join("timestamp.json"), ts).unwrap();
     let mut fresh = Client::new(w.updater(Persisted::default()));
     expect_failed(fresh.poll(later, &[&evil]), "unknown_key");
+}
+
+/// An online world whose pack delegates `intel/*` to an automated key, deployed.
+fn intel_world() -> (World, ferretwatch_pack_publisher::publish::OnlineKey, PrivateKey) {
+    use ferretwatch_pack_publisher::publish::{deploy_online, intel::write_delegation};
+    let (w, online) = online_world();
+    let intel = PrivateKey::generate().unwrap();
+    let root = Root::parse_unverified(&w.root).unwrap();
+    let pack = w.tmp.path().join("dist-delegating");
+    build(&BuildOptions::new(PackVersion::parse("2026.11.27.10").unwrap(), w.tmp.path().join("intel"), &pack)).unwrap();
+    write_delegation(&pack, Some(&intel.public())).unwrap();
+    for key in &w.keys {
+        sign_pack(&pack, key, Some(&root)).unwrap();
+    }
+    deploy_online(&pack, &w.origin(), &w.root, now(), Some(&online)).unwrap();
+    (w, online, intel)
+}
+
+/// Feeds refreshed: the URLhaus fixture, fetched at `at`.
+fn refresh_feeds(w: &World, at: Timestamp) {
+    use ferretwatch_pack_client::manifest::FeedSource;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds/urlhaus.csv");
+    let request = ferretwatch_pack_publisher::FetchRequest::new(
+        FeedSource::Urlhaus,
+        fixture.display().to_string(),
+        w.tmp.path().join("intel"),
+        at,
+    );
+    ferretwatch_pack_publisher::fetch(&request).unwrap();
+}
+
+fn publish_intel_at(
+    w: &World,
+    online: &ferretwatch_pack_publisher::publish::OnlineKey,
+    intel: &PrivateKey,
+    at: Timestamp,
+) -> ferretwatch_pack_publisher::publish::IntelReport {
+    use ferretwatch_pack_publisher::publish::intel::{publish_intel, IntelPublish};
+    let work = tempfile::tempdir().unwrap();
+    let feeds = w.tmp.path().join("intel");
+    let request = IntelPublish { feeds: &feeds, ttl_secs: 48 * 3600, now: at, work: work.path() };
+    publish_intel(&w.origin(), &w.root, intel, online, &request).unwrap()
+}
+
+#[test]
+fn fresh_intel_signed_by_the_delegated_key_alone_reaches_a_client_and_loads() {
+    let (w, online, intel) = intel_world();
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    assert!(!client.files.contains_key("intel/manifest.json"));
+
+    let later = now().plus_secs(1800);
+    refresh_feeds(&w, later);
+    let report = publish_intel_at(&w, &online, &intel, later);
+    assert_eq!(report.role_version, 1);
+    assert!(report.filters.iter().any(|(_, count)| *count > 0), "{:?}", report.filters);
+    assert_eq!(report.uploaded.last().map(String::as_str), Some("timestamp.json"));
+
+    // No publisher signed anything since; the client takes the intel at its next poll.
+    assert!(matches!(client.poll(later, &[&w.origin_dir()]), Outcome::Updated { .. }));
+    assert!(client.files.contains_key("intel/manifest.json"));
+    let loaded = ferretwatch_pack_client::load::load(&client.files, later, std::time::Duration::from_secs(1), false)
+        .expect("the pack with fresh intel loads");
+    assert!(loaded.expired_filters.is_empty());
+    assert_eq!(client.updater.persisted().trust.delegated.get("intel"), Some(&1));
+
+    // A second refresh: the role's version moves on, the client follows.
+    let again = later.plus_secs(3600);
+    refresh_feeds(&w, again);
+    assert_eq!(publish_intel_at(&w, &online, &intel, again).role_version, 2);
+    assert!(matches!(client.poll(again, &[&w.origin_dir()]), Outcome::Updated { .. }));
+    assert_eq!(client.updater.persisted().trust.delegated.get("intel"), Some(&2));
+}
+
+#[test]
+fn attack_the_intel_key_cannot_ship_rules_and_its_old_metadata_cannot_be_replayed() {
+    use ferretwatch_pack_publisher::publish::timestamp::{make, make_snapshot};
+    let (w, online, intel) = intel_world();
+    let later = now().plus_secs(1800);
+    refresh_feeds(&w, later);
+    publish_intel_at(&w, &online, &intel, later);
+    let old = w.tmp.path().join("origin-intel-1");
+    copy_dir(&w.origin_dir(), &old);
+    publish_intel_at(&w, &online, &intel, later.plus_secs(60));
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(later.plus_secs(60), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    // Replaying the first intel (a valid, older role version) is a rollback.
+    expect_failed(client.poll(later.plus_secs(60), &[&old]), "rollback");
+
+    // Whoever holds the automated keys lists a rules file in the intel role.
+    let evil = w.tmp.path().join("evil");
+    copy_dir(&w.origin_dir(), &evil);
+    let rules = b"{\"version\": \"evil\"}".to_vec();
+    let sha = ferretwatch_types::Sha256::of(&rules).to_hex();
+    let name = format!("rules.{}.json", &sha[..16]);
+    std::fs::write(evil.join(ferretwatch_pack_client::layout::hash_prefixed(&name, &sha)), &rules).unwrap();
+    let role = ferretwatch_pack_client::trust::metadata::Targets {
+        kind: "targets".into(),
+        spec_version: "1.0.31".into(),
+        version: 9,
+        expires: later.plus_secs(86_400),
+        targets: BTreeMap::from([(name, ferretwatch_pack_client::trust::metadata::TargetFile::of(&rules))]),
+        custom: None,
+        delegations: None,
+    };
+    let mut envelope = Envelope::new(&role);
+    intel.sign_envelope(&mut envelope).unwrap();
+    let role_bytes = envelope.to_bytes();
+    std::fs::write(evil.join("9.intel.json"), &role_bytes).unwrap();
+    let targets = std::fs::read(evil.join("targets.json")).unwrap();
+    let snapshot =
+        make_snapshot(&targets, &[("intel".into(), role_bytes)], 99, later.plus_secs(86_400), &online).unwrap();
+    std::fs::write(evil.join("99.snapshot.json"), &snapshot).unwrap();
+    std::fs::write(evil.join("timestamp.json"), make(&snapshot, 99, 99, &online, later)).unwrap();
+    let mut fresh = Client::new(w.updater(Persisted::default()));
+    expect_failed(fresh.poll(later.plus_secs(60), &[&evil]), "delegation_violation");
+
+    // And a role signed by a key the delegation does not name is refused.
+    let mallory = PrivateKey::generate().unwrap();
+    let mut envelope = Envelope::new(&role);
+    envelope.signed["targets"] = serde_json::json!({});
+    mallory.sign_envelope(&mut envelope).unwrap();
+    let role_bytes = envelope.to_bytes();
+    std::fs::write(evil.join("9.intel.json"), &role_bytes).unwrap();
+    let snapshot =
+        make_snapshot(&targets, &[("intel".into(), role_bytes)], 99, later.plus_secs(86_400), &online).unwrap();
+    std::fs::write(evil.join("99.snapshot.json"), &snapshot).unwrap();
+    std::fs::write(evil.join("timestamp.json"), make(&snapshot, 99, 99, &online, later)).unwrap();
+    let mut fresh = Client::new(w.updater(Persisted::default()));
+    expect_failed(fresh.poll(later.plus_secs(60), &[&evil]), "unknown_key");
 }

@@ -199,11 +199,11 @@ pub struct ServerSettings {
     pub s3_secret_access_key: Option<SecretString>,
     /// The online timestamp key (a private key file the root's `timestamp` role lists).
     /// With it, the service renews the origin's `timestamp.json` before it expires.
-    pub timestamp_key: Option<PathBuf>,
+    pub online_key: Option<PathBuf>,
     /// Seconds each renewed timestamp is valid (a day; renewed when half is left).
     pub timestamp_ttl_secs: u64,
     /// The root of trust the renewed timestamp's snapshot must verify under (required with
-    /// `timestamp_key`).
+    /// `online_key`).
     pub root: Option<PathBuf>,
 }
 
@@ -230,7 +230,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("s3_region", &self.s3_region)
             .field("s3_access_key_id", &self.s3_access_key_id)
             .field("s3_secret_access_key", &self.s3_secret_access_key.as_ref().map(|_| "[REDACTED]"))
-            .field("timestamp_key", &self.timestamp_key)
+            .field("online_key", &self.online_key)
             .field("timestamp_ttl_secs", &self.timestamp_ttl_secs)
             .field("root", &self.root)
             .finish()
@@ -317,7 +317,7 @@ impl Default for ServerSettings {
             s3_region: None,
             s3_access_key_id: None,
             s3_secret_access_key: None,
-            timestamp_key: None,
+            online_key: None,
             timestamp_ttl_secs: 24 * 3600,
             root: None,
         }
@@ -379,7 +379,7 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.server.s3_region = Some(String::new());
     example.server.s3_access_key_id = Some(String::new());
     example.server.s3_secret_access_key = Some(SecretString::from(""));
-    example.server.timestamp_key = Some(PathBuf::new());
+    example.server.online_key = Some(PathBuf::new());
     example.server.root = Some(PathBuf::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();

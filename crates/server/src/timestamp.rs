@@ -1,4 +1,4 @@
-//! Renewing the online timestamp: with `server.timestamp_key`, the service re-signs the
+//! Renewing the online timestamp: with `server.online_key`, the service re-signs the
 //! origin's `timestamp.json` when less than half of its lifetime is left, so clients see a
 //! fresh timestamp every few hours and a frozen view is noticed within a day
 //! (`docs/formats/signing.md`). Several instances may renew the same origin: each renewal
@@ -33,16 +33,16 @@ impl Renewer {
     /// The renewer `settings` ask for, if any: the key and root are read now, so a bad path
     /// stops the start rather than the first renewal.
     pub fn from_settings(settings: &Settings) -> Result<Option<Self>, LaunchError> {
-        let Some(key_path) = &settings.server.timestamp_key else { return Ok(None) };
+        let Some(key_path) = &settings.server.online_key else { return Ok(None) };
         let Some(root_path) = &settings.server.root else {
-            return Err(LaunchError::Config("server.timestamp_key needs server.root (the root of trust)".into()));
+            return Err(LaunchError::Config("server.online_key needs server.root (the root of trust)".into()));
         };
         let ttl = settings.server.timestamp_ttl_secs;
         if !(60..=7 * 24 * 3600).contains(&ttl) {
             return Err(LaunchError::Config("server.timestamp_ttl_secs must be between 60 and 604800".into()));
         }
         let key = PrivateKey::read(key_path)
-            .map_err(|e| LaunchError::Config(format!("server.timestamp_key {}: {e}", key_path.display())))?;
+            .map_err(|e| LaunchError::Config(format!("server.online_key {}: {e}", key_path.display())))?;
         let root = std::fs::read(root_path)
             .map_err(|e| LaunchError::Config(format!("server.root {}: {e}", root_path.display())))?;
         Ok(Some(Renewer {

@@ -12,7 +12,12 @@ use ferretwatch_types::Timestamp;
 use serde_json::json;
 
 use crate::clock;
+use crate::error::CliError;
+use crate::input::{read_keys, read_root};
 use crate::output::{self, FormatArg, Report};
+use ferretwatch_pack_publisher::origin::Origin;
+use ferretwatch_pack_publisher::publish::intel::IntelPublish;
+use ferretwatch_pack_publisher::publish::{publish_intel, DEFAULT_INTEL_TTL_SECS};
 
 /// Threat-intelligence commands.
 #[derive(Subcommand)]
@@ -21,6 +26,34 @@ pub enum IntelCommand {
     Fetch(FetchArgs),
     /// Fetch every public feed (URLhaus, PhishTank, Feodo Tracker) from its default endpoint.
     Update(UpdateArgs),
+    /// Publish fresh filters from the feeds as the delegated intel role: signed by the
+    /// automated intel key, with a new snapshot and timestamp from the online key; no
+    /// publisher signature needed.
+    Publish(PublishArgs),
+}
+
+/// Arguments of `intel publish`.
+#[derive(Args)]
+pub struct PublishArgs {
+    /// The feeds directory (`*.feed`).
+    #[arg(long, default_value = "intel")]
+    feeds: PathBuf,
+    /// The origin: file:///DIR, a directory, or s3://BUCKET[/PREFIX].
+    #[arg(long, env = "FERRETWATCH_ORIGIN")]
+    to: String,
+    /// The root of trust.
+    #[arg(long, env = "FERRETWATCH_ROOT", default_value = "root.json")]
+    root: PathBuf,
+    /// The intel role's private key (the pack delegates `intel/*` to it).
+    #[arg(long, env = "FERRETWATCH_INTEL_KEY")]
+    intel_key: PathBuf,
+    #[command(flatten)]
+    online: crate::commands::pack::OnlineArgs,
+    /// Seconds the published intel stays valid.
+    #[arg(long, default_value_t = DEFAULT_INTEL_TTL_SECS)]
+    intel_ttl: u64,
+    #[command(flatten)]
+    output: FormatArg,
 }
 
 /// Arguments of `intel fetch`.
@@ -110,6 +143,63 @@ pub fn run(command: IntelCommand) -> ExitCode {
             output::run(format, None, || Ok(report(&fetch(&request).map_err(|e| in_feed(request.source, e))?)))
         }
         IntelCommand::Update(args) => update(&args),
+        IntelCommand::Publish(args) => publish(&args),
+    }
+}
+
+fn publish(args: &PublishArgs) -> ExitCode {
+    output::run(args.output.format, None, || {
+        let online = args.online.load()?.ok_or_else(|| {
+            CliError::input("invalid_argument", "--online-key (or FERRETWATCH_ONLINE_KEY) is required")
+        })?;
+        if !(3600..=14 * 86_400).contains(&args.intel_ttl) {
+            return Err(CliError::input("invalid_argument", "--intel-ttl must be between 3600 and 1209600").into());
+        }
+        let intel_key = read_keys(std::slice::from_ref(&args.intel_key))?.remove(0);
+        let root = read_root(&args.root)?;
+        let origin = Origin::open(&args.to)?;
+        let work = tempfile_dir()?;
+        let request =
+            IntelPublish { feeds: &args.feeds, ttl_secs: args.intel_ttl, now: clock::now(None), work: work.path() };
+        let report = publish_intel(&origin, &root, &intel_key, &online, &request)?;
+        let filters: Vec<String> = report.filters.iter().map(|(name, count)| format!("{name} ({count})")).collect();
+        Ok(Report::new(
+            format!(
+                "intel {} published to {} as role version {}: {}; timestamp.json last",
+                report.version,
+                origin.url(),
+                report.role_version,
+                filters.join(", ")
+            ),
+            &json!({
+                "version": report.version.as_str(),
+                "role_version": report.role_version,
+                "filters": report.filters.iter().map(|(n, c)| json!({"name": n, "count": c})).collect::<Vec<_>>(),
+                "uploaded": report.uploaded,
+            }),
+        ))
+    })
+}
+
+/// A scratch directory removed when dropped.
+fn tempfile_dir() -> Result<ScratchDir, CliError> {
+    let path =
+        std::env::temp_dir().join(format!("ferretwatch-intel-{}-{}", std::process::id(), Timestamp::now().as_millis()));
+    std::fs::create_dir_all(&path).map_err(|e| CliError::failed("io", format!("{}: {e}", path.display())))?;
+    Ok(ScratchDir(path))
+}
+
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

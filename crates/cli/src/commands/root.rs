@@ -40,7 +40,7 @@ pub enum RootCommand {
         /// An online timestamp key's public file: it alone signs `timestamp` (threshold 1),
         /// with a short expiry the service renews; the publishers sign the other roles.
         #[arg(long)]
-        timestamp_key: Option<PathBuf>,
+        online_key: Option<PathBuf>,
     },
     /// Add one signature to a root file.
     Sign {
@@ -55,8 +55,8 @@ pub enum RootCommand {
 /// Runs a root command.
 pub fn run(command: RootCommand) -> ExitCode {
     output::run(Format::Text, None, || match command {
-        RootCommand::Create { keys, threshold, version, expires, out, timestamp_key } => {
-            create(&keys, threshold, version, expires, &out, timestamp_key.as_deref())
+        RootCommand::Create { keys, threshold, version, expires, out, online_key } => {
+            create(&keys, threshold, version, expires, &out, online_key.as_deref())
         }
         RootCommand::Sign { file, key } => {
             let key = read_keys(std::slice::from_ref(&key))?.remove(0);
@@ -78,7 +78,7 @@ fn create(
     version: u64,
     expires: Timestamp,
     out: &Path,
-    timestamp_key: Option<&Path>,
+    online_key: Option<&Path>,
 ) -> Result<Report, Failure> {
     let read_public = |path: &PathBuf| -> Result<KeyObject, Failure> {
         let key: KeyObject = serde_json::from_slice(&read_input(path)?)
@@ -87,8 +87,8 @@ fn create(
         Ok(key)
     };
     let keys = keys.iter().map(read_public).collect::<Result<Vec<_>, Failure>>()?;
-    let root = match timestamp_key {
-        Some(path) => Root::with_online_timestamp(version, expires, &keys, threshold, &read_public(&path.to_owned())?)?,
+    let root = match online_key {
+        Some(path) => Root::with_online_roles(version, expires, &keys, threshold, &read_public(&path.to_owned())?)?,
         None => Root::new(version, expires, &keys, threshold)?,
     };
     write_atomic(out, &Envelope::new(&root).to_bytes())

@@ -141,9 +141,9 @@ impl Root {
         Ok(root)
     }
 
-    /// A root whose `timestamp` role is signed online by `online` (threshold 1), while
-    /// `keys` sign the other roles with `threshold`.
-    pub fn with_online_timestamp(
+    /// A root whose `snapshot` and `timestamp` roles are signed online by `online`
+    /// (threshold 1), while `keys` sign `root` and `targets` with `threshold`.
+    pub fn with_online_roles(
         version: u64,
         expires: Timestamp,
         keys: &[KeyObject],
@@ -153,7 +153,9 @@ impl Root {
         let mut root = Root::new(version, expires, keys, threshold)?;
         let id = online.key_id();
         root.keys.insert(id.clone(), online.clone());
-        root.roles.insert("timestamp".into(), RoleKeys { keyids: vec![id], threshold: 1 });
+        for role in ["snapshot", "timestamp"] {
+            root.roles.insert(role.into(), RoleKeys { keyids: vec![id.clone()], threshold: 1 });
+        }
         root.check()?;
         Ok(root)
     }

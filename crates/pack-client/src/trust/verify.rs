@@ -11,7 +11,7 @@ use ferretwatch_types::{Coded, Fault, Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyObject;
-use super::metadata::{typed, Envelope, MetaFile, Pins, Root, TargetFile, Targets};
+use super::metadata::{typed, DelegatedRole, Envelope, MetaFile, Pins, Root, TargetFile, Targets};
 use super::TrustError;
 use crate::layout;
 
@@ -108,6 +108,14 @@ pub enum VerifyError {
     /// The source could not be read.
     #[error("unreadable: {0}")]
     Unreadable(String),
+    /// A delegated role lists a file outside the paths it was delegated.
+    #[error("delegation violated: role {role} may not list {path}")]
+    Delegation {
+        /// The delegated role.
+        role: String,
+        /// The path it listed.
+        path: String,
+    },
 }
 
 impl Coded for VerifyError {
@@ -123,6 +131,7 @@ impl Coded for VerifyError {
             VerifyError::Missing { .. } => "missing",
             VerifyError::Malformed(_) => "malformed",
             VerifyError::Unreadable(_) => "unreadable",
+            VerifyError::Delegation { .. } => "delegation_violation",
         }
     }
 
@@ -337,8 +346,18 @@ impl Verifier {
             .ok_or_else(|| VerifyError::Malformed("targets.json carries no custom.pack_version".into()))?
             .to_owned();
 
+        let mut listing = targets.targets.clone();
+        for (role, entry) in delegated_pins(&targets, &snapshot) {
+            let name = naming.metadata(&role.name, entry.version);
+            let bytes = fetch(&name, entry_limit(entry, MAX_TARGETS_BYTES))?;
+            let delegated = check_delegated(&bytes, &targets, role, &snapshot, &state, self.now, root.version)?;
+            state.delegated.insert(role.name.clone(), delegated.version);
+            for (path, listed) in delegated.targets {
+                listing.entry(path).or_insert(listed);
+            }
+        }
         let mut files = BTreeMap::new();
-        for (name, listed) in &targets.targets {
+        for (name, listed) in &listing {
             let sha256 = listed
                 .sha256()
                 .ok_or_else(|| VerifyError::Malformed(format!("targets.json lists no sha256 for {name}")))?;
@@ -475,6 +494,47 @@ pub fn check_targets(
     pinned_version(layout::SNAPSHOT, layout::TARGETS, entry, targets.version)?;
     check_fresh(layout::TARGETS, targets.version, state.targets, targets.expires, now)?;
     Ok(targets)
+}
+
+/// The roles `targets` delegates to that `snapshot` lists, with their pins, in the
+/// delegation's order (a role the snapshot does not list has published nothing yet).
+pub fn delegated_pins<'a>(targets: &'a Targets, snapshot: &'a Pins) -> Vec<(&'a DelegatedRole, &'a MetaFile)> {
+    let Some(delegations) = &targets.delegations else { return Vec::new() };
+    delegations
+        .roles
+        .iter()
+        .filter_map(|role| snapshot.meta.get(&format!("{}.json", role.name)).map(|entry| (role, entry)))
+        .collect()
+}
+
+/// Checks a delegated role's metadata: pinned by the snapshot, signed by a threshold of
+/// the keys the delegating `targets` names, not older than the state, not expired, no
+/// further delegation, and every file it lists inside the paths it was given.
+pub fn check_delegated(
+    bytes: &[u8],
+    targets: &Targets,
+    role: &DelegatedRole,
+    snapshot: &Pins,
+    state: &State,
+    now: Timestamp,
+    root_version: u64,
+) -> Result<Targets, VerifyError> {
+    let file = format!("{}.json", role.name);
+    let entry = pin(snapshot, layout::SNAPSHOT, &file)?;
+    check_meta_bytes(&file, entry, bytes)?;
+    let delegations = targets.delegations.as_ref().expect("a delegating role");
+    let trust = RoleTrust { keys: &delegations.keys, keyids: &role.keyids, threshold: role.threshold, root_version };
+    let delegated: Targets = signed_role(&file, &role.name, bytes, &trust)?;
+    pinned_version(layout::SNAPSHOT, &file, entry, delegated.version)?;
+    let seen = state.delegated.get(&role.name).copied().unwrap_or(0);
+    check_fresh(&file, delegated.version, seen, delegated.expires, now)?;
+    if delegated.delegations.as_ref().is_some_and(|d| !d.roles.is_empty()) {
+        return Err(VerifyError::Malformed(format!("{file}: delegates further, which packs do not support")));
+    }
+    if let Some(path) = delegated.targets.keys().find(|path| !role.allows(path)) {
+        return Err(VerifyError::Delegation { role: role.name.clone(), path: path.clone() });
+    }
+    Ok(delegated)
 }
 
 /// Checks one target's bytes against its listing: exact length, then sha256.

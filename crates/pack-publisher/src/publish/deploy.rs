@@ -61,6 +61,9 @@ pub fn deploy_online(
     match online {
         Some(online) => {
             online.check(&in_force)?;
+            if timestamp::has_online_snapshot(&in_force) {
+                write_online_snapshot(dir, origin, online)?;
+            }
             let path = dir.join(files::SNAPSHOT);
             let snapshot = std::fs::read(&path).map_err(|source| PublishError::Io { path: path.clone(), source })?;
             let snapshot_version = timestamp::version_of(&snapshot)
@@ -74,8 +77,8 @@ pub fn deploy_online(
         }
         None if timestamp::has_online_timestamp(&in_force) => {
             return Err(PublishError::Invalid(format!(
-                "root version {} signs timestamps online: deploy with the online timestamp key (--timestamp-key or \
-                 FERRETWATCH_TIMESTAMP_KEY)",
+                "root version {} signs timestamps online: deploy with the online timestamp key (--online-key or \
+                 FERRETWATCH_ONLINE_KEY)",
                 in_force.version
             )))
         }
@@ -205,6 +208,30 @@ pub fn deploy_online(
             detail: format!("uploaded, but the origin does not verify as a client reads it: {e}"),
         })?;
     Ok(report)
+}
+
+/// Writes the pack's snapshot, signed with the online key: its `targets.json`, and the
+/// origin's current metadata of each role the targets delegate to (fresh intel published
+/// since stays in force), one version above the origin's snapshot.
+fn write_online_snapshot(dir: &Path, origin: &Origin, online: &OnlineKey) -> Result<(), PublishError> {
+    let path = dir.join(files::TARGETS);
+    let targets = std::fs::read(&path).map_err(|source| PublishError::Io { path: path.clone(), source })?;
+    let targets_version = timestamp::version_of(&targets)
+        .ok_or_else(|| PublishError::Invalid(format!("{}: no version", path.display())))?;
+    let expires = timestamp::expiry_of(&targets)
+        .ok_or_else(|| PublishError::Invalid(format!("{}: no expiry", path.display())))?;
+    let mut delegated = Vec::new();
+    for role in timestamp::delegated_roles(&targets) {
+        if let Some(bytes) = origin.get(&format!("{role}.json"), MAX_TARGETS_BYTES)? {
+            delegated.push((role, bytes));
+        }
+    }
+    let current = origin.get(files::SNAPSHOT, MAX_PINS_BYTES)?;
+    let version =
+        current.as_deref().and_then(timestamp::version_of).unwrap_or(0).saturating_add(1).max(targets_version);
+    let bytes = timestamp::make_snapshot(&targets, &delegated, version, expires, online)?;
+    let path = dir.join(files::SNAPSHOT);
+    write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })
 }
 
 /// The version the origin serves now (from its `targets.json`, unverified: this is only

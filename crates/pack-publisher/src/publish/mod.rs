@@ -16,6 +16,7 @@
 //!   rollback state accept it.
 
 pub mod deploy;
+pub mod intel;
 pub mod republish;
 pub mod timestamp;
 
@@ -28,6 +29,7 @@ use ferretwatch_types::{Coded, Fault, PackVersion, Timestamp};
 use crate::error::BuildError;
 
 pub use deploy::{current_version, deploy, deploy_online, known_versions, DeployReport};
+pub use intel::{publish_intel, IntelReport, DEFAULT_INTEL_TTL_SECS};
 pub use republish::{emergency, rollback, EmergencyRule, Republished};
 pub use timestamp::{renew, OnlineKey, Renewal};
 

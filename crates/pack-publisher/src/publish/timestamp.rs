@@ -3,7 +3,7 @@
 //! within that day rather than when the pack expires.
 //!
 //! The root decides: when its `timestamp` role lists a key the publishers do not hold
-//! (`ferretwatch root create --timestamp-key`), publishers sign `targets` and `snapshot`
+//! (`ferretwatch root create --online-key`), publishers sign `targets` and `snapshot`
 //! offline, and the timestamp is made at deploy time and renewed by `ferretwatch serve` (or
 //! `ferretwatch pack timestamp`) with the online key. The timestamp pins the snapshot by
 //! version, length and sha256: it is signed after the snapshot is final, so nothing of the
@@ -39,16 +39,63 @@ pub struct OnlineKey {
 }
 
 impl OnlineKey {
-    /// Refuses a key the root does not list for `timestamp`.
+    /// Refuses a key the root does not list for `timestamp` (and for `snapshot`, when the
+    /// root signs that online too).
     pub fn check(&self, root: &Root) -> Result<(), PublishError> {
-        Ok(root.check_signer(&self.key.public().key_id(), &["timestamp"])?)
+        let roles: &[&str] = if has_online_snapshot(root) { &["snapshot", "timestamp"] } else { &["timestamp"] };
+        Ok(root.check_signer(&self.key.public().key_id(), roles)?)
     }
 }
 
 /// Whether `root` has an online timestamp: its `timestamp` role is signed by keys other
-/// than the `snapshot` role's.
+/// than the `targets` role's (the publishers').
 pub fn has_online_timestamp(root: &Root) -> bool {
-    root.roles.get("timestamp").map(|r| &r.keyids) != root.roles.get("snapshot").map(|r| &r.keyids)
+    root.roles.get("timestamp").map(|r| &r.keyids) != root.roles.get("targets").map(|r| &r.keyids)
+}
+
+/// Whether `root` has an online snapshot too (needed for a delegated role, whose new
+/// versions must reach the snapshot without the publishers).
+pub fn has_online_snapshot(root: &Root) -> bool {
+    root.roles.get("snapshot").map(|r| &r.keyids) != root.roles.get("targets").map(|r| &r.keyids)
+}
+
+/// A snapshot signed with the online key: `targets.json` and each delegated role's
+/// metadata pinned by version, length and sha256; version `version`, expiring `expires`.
+pub fn make_snapshot(
+    targets: &[u8],
+    delegated: &[(String, Vec<u8>)],
+    version: u64,
+    expires: Timestamp,
+    online: &OnlineKey,
+) -> Result<Vec<u8>, PublishError> {
+    let pinned = |name: &str, bytes: &[u8]| -> Result<(String, MetaFile), PublishError> {
+        let version = version_of(bytes).ok_or_else(|| PublishError::Invalid(format!("{name} has no version")))?;
+        Ok((name.to_owned(), MetaFile::pinning(version, bytes)))
+    };
+    let mut meta = BTreeMap::from([pinned(layout::TARGETS, targets)?]);
+    for (role, bytes) in delegated {
+        let (name, entry) = pinned(&format!("{role}.json"), bytes)?;
+        meta.insert(name, entry);
+    }
+    let pins = Pins { kind: "snapshot".into(), spec_version: SPEC_VERSION.into(), version, expires, meta };
+    let mut envelope = Envelope::new(&pins);
+    online.key.sign_envelope(&mut envelope)?;
+    Ok(envelope.to_bytes())
+}
+
+/// The expiry of a metadata file, read without trusting it.
+pub fn expiry_of(bytes: &[u8]) -> Option<Timestamp> {
+    let envelope = Envelope::parse(bytes).ok()?;
+    Timestamp::parse(envelope.signed.get("expires")?.as_str()?).ok()
+}
+
+/// The names of the roles `targets` (its bytes) delegates to, read without trusting it.
+pub fn delegated_roles(targets: &[u8]) -> Vec<String> {
+    let Ok(envelope) = Envelope::parse(targets) else { return Vec::new() };
+    let Some(roles) = envelope.signed.pointer("/delegations/roles").and_then(|r| r.as_array()) else {
+        return Vec::new();
+    };
+    roles.iter().filter_map(|r| r.get("name")?.as_str().map(str::to_owned)).collect()
 }
 
 /// A timestamp pinning `snapshot` (its bytes), version `version`, expiring `ttl` from

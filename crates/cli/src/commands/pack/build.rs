@@ -5,11 +5,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use ferretwatch_pack_client::trust::keys::KeyObject;
 use ferretwatch_pack_publisher::build::{DEFAULT_FP_RATE, DEFAULT_VALID_HOURS};
+use ferretwatch_pack_publisher::publish::intel::write_delegation;
 use ferretwatch_pack_publisher::{build, BuildOptions};
 use ferretwatch_types::{PackVersion, Timestamp};
 
 use crate::clock::parse_instant;
+use crate::error::CliError;
+use crate::input::read_input;
 use crate::output::{self, FormatArg, Report};
 
 /// Arguments of `pack build`.
@@ -48,6 +52,10 @@ pub struct BuildArgs {
     /// False-positive target of the Bloom filters.
     #[arg(long, default_value_t = DEFAULT_FP_RATE)]
     fp_rate: f64,
+    /// Delegate `intel/*` to this automated key's public file: it may then publish fresh
+    /// filters (`intel publish`) without the publishers, and nothing else.
+    #[arg(long)]
+    delegate_intel: Option<PathBuf>,
     #[command(flatten)]
     output: FormatArg,
 }
@@ -66,7 +74,15 @@ pub fn run(args: BuildArgs) -> ExitCode {
         if let Some(min) = args.min_client_version {
             options.min_client_version = min;
         }
+        let delegate = match &args.delegate_intel {
+            Some(path) => Some(serde_json::from_slice::<KeyObject>(&read_input(path)?).map_err(|e| {
+                CliError::input("bad_key", format!("{} is not a public key file: {e}", path.display()))
+            })?),
+            None => None,
+        };
+        let out = options.out.clone();
         let summary = build(&options)?;
+        write_delegation(&out, delegate.as_ref())?;
         for warning in &summary.warnings {
             output::warn(warning);
         }

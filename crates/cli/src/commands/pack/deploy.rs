@@ -35,7 +35,7 @@ pub struct DeployArgs {
 #[derive(Args, Clone)]
 pub struct OnlineArgs {
     /// The online timestamp key (a private key the root lists for `timestamp` only).
-    #[arg(long = "timestamp-key", env = "FERRETWATCH_TIMESTAMP_KEY")]
+    #[arg(long = "online-key", env = "FERRETWATCH_ONLINE_KEY")]
     pub key: Option<PathBuf>,
     /// Seconds the timestamp stays valid (a day; the service renews it).
     #[arg(long = "timestamp-ttl", env = "FERRETWATCH_TIMESTAMP_TTL", default_value_t = DEFAULT_TTL_SECS)]
@@ -55,7 +55,7 @@ impl OnlineArgs {
 
     /// The same, from the environment alone (rollback and emergency deploy through it).
     pub fn from_env() -> Result<Option<OnlineKey>, Failure> {
-        let key = std::env::var_os("FERRETWATCH_TIMESTAMP_KEY").map(PathBuf::from);
+        let key = std::env::var_os("FERRETWATCH_ONLINE_KEY").map(PathBuf::from);
         let ttl =
             std::env::var("FERRETWATCH_TIMESTAMP_TTL").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TTL_SECS);
         OnlineArgs { key, ttl }.load()

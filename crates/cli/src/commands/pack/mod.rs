@@ -14,6 +14,8 @@ mod verify;
 
 use std::process::ExitCode;
 
+pub use deploy::OnlineArgs;
+
 use clap::Subcommand;
 
 /// Pack commands.
@@ -34,7 +36,7 @@ pub enum PackCommand {
     /// Verify a signed pack, then upload it to the origin: files first, timestamp.json last, history kept.
     Deploy(deploy::DeployArgs),
     /// Renew the origin's timestamp.json with the online timestamp key (the service does
-    /// this by itself with server.timestamp_key).
+    /// this by itself with server.online_key).
     Timestamp(timestamp::TimestampArgs),
     /// Republish a deployed version's content under a new, higher version.
     Rollback(rollback::RollbackArgs),

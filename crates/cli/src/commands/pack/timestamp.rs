@@ -36,7 +36,7 @@ pub struct TimestampArgs {
 pub fn run(args: TimestampArgs) -> ExitCode {
     output::run(Format::Text, None, || {
         let online = args.online.load()?.ok_or_else(|| {
-            CliError::input("invalid_argument", "--timestamp-key (or FERRETWATCH_TIMESTAMP_KEY) is required")
+            CliError::input("invalid_argument", "--online-key (or FERRETWATCH_ONLINE_KEY) is required")
         })?;
         let root = read_root(&args.root)?;
         let origin = Origin::open(&args.origin)?;
