@@ -30,7 +30,12 @@ fn p(path: &Path) -> &str {
 /// Keys for alice, bob and the online role; a root where the online key alone signs
 /// timestamps; a built pack signed by both publishers.
 fn setup(dir: &Path) -> std::path::PathBuf {
-    for name in ["alice", "bob", "online"] {
+    setup_with(dir, &[])
+}
+
+/// [`setup`], with more `pack build` arguments.
+fn setup_with(dir: &Path, build_args: &[&str]) -> std::path::PathBuf {
+    for name in ["alice", "bob", "online", "intel-bot"] {
         ok(&["keys", "generate", "--out", p(&dir.join(name))]);
     }
     let root = dir.join("root.json");
@@ -55,7 +60,10 @@ fn setup(dir: &Path) -> std::path::PathBuf {
     ok(&["intel", "fetch", "--source", "urlhaus", "--from", p(&fixture), "--out", p(&dir.join("intel"))]);
     let version = ferretwatch_types::PackVersion::of_hour(Timestamp::now()).to_string();
     let out = dir.join("dist");
-    ok(&["pack", "build", "--version", &version, "--feeds", p(&dir.join("intel")), "--out", p(&out)]);
+    let feeds = dir.join("intel");
+    let mut build = vec!["pack", "build", "--version", &version, "--feeds", p(&feeds), "--out", p(&out)];
+    build.extend_from_slice(build_args);
+    ok(&build);
     for who in ["alice", "bob"] {
         ok(&["pack", "sign", p(&out), "--key", p(&dir.join(format!("{who}.key"))), "--root", p(&root)]);
     }
@@ -172,4 +180,54 @@ fn the_service_renews_the_timestamp_before_it_expires() {
         p(&dir.join("root.json")),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn update_intel_feeds_publishes_fresh_filters_with_the_automated_keys_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // setup generates every key before it builds, so the delegation can name intel-bot.pub.
+    let intel_pub = dir.join("intel-bot.pub");
+    let pack = setup_with(dir, &["--delegate-intel", p(&intel_pub)]);
+    let origin = format!("file://{}", dir.join("origin").display());
+    let root = dir.join("root.json");
+    ok(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&root), "--online-key", p(&dir.join("online.key"))]);
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/update-intel-feeds.sh");
+    let help = Command::new("bash").arg(&script).arg("--help").output().unwrap();
+    assert!(help.status.success() && String::from_utf8_lossy(&help.stdout).contains("FERRETWATCH_INTEL_KEY"));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds/urlhaus.csv");
+    let run = |with_keys: bool| {
+        let mut command = Command::new("bash");
+        command
+            .arg(&script)
+            .args(["--only", "urlhaus", "--urlhaus-url", p(&fixture), "--out", p(&dir.join("fresh"))])
+            .env("FERRETWATCH_BIN", env!("CARGO_BIN_EXE_ferretwatch"))
+            .env("FERRETWATCH_ROOT", &root);
+        if with_keys {
+            command
+                .env("FERRETWATCH_INTEL_KEY", dir.join("intel-bot.key"))
+                .env("FERRETWATCH_ONLINE_KEY", dir.join("online.key"))
+                .env("FERRETWATCH_ORIGIN", &origin);
+        }
+        command.output().unwrap()
+    };
+    let unpublished = run(false);
+    assert!(unpublished.status.success(), "{}", String::from_utf8_lossy(&unpublished.stderr));
+    assert!(String::from_utf8_lossy(&unpublished.stderr).contains("not published"));
+    assert!(!dir.join("origin/intel.json").exists());
+
+    let published = run(true);
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    assert!(
+        String::from_utf8_lossy(&published.stdout).contains("role version 1"),
+        "{}",
+        String::from_utf8_lossy(&published.stdout)
+    );
+    assert!(dir.join("origin/intel.json").is_file() && dir.join("origin/1.intel.json").is_file());
+    // A client verifies the origin with the delegated intel in it, signed by no publisher.
+    ok(&["pack", "verify", &origin, "--root", p(&root)]);
+    // The intel key is not a publisher: it cannot sign a pack.
+    let refused = ferretwatch(&["pack", "sign", p(&pack), "--key", p(&dir.join("intel-bot.key")), "--root", p(&root)]);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
 }

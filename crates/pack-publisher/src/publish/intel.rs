@@ -144,13 +144,15 @@ pub fn publish_intel(
         uploaded.push(name);
         Ok(())
     };
-    // Files first (plain and hash-prefixed), then the role, the snapshot, the timestamp.
+    // Files first (hash-prefixed, and content-addressed plain names), then the plain
+    // intel/manifest.json, the role, the snapshot, the timestamp.
     for (name, bytes) in &files {
         if name != layout::INTEL_MANIFEST {
             put(name.clone(), bytes)?;
         }
         put(layout::hash_prefixed(name, &Sha256::of(bytes).to_hex()), bytes)?;
     }
+    put(layout::INTEL_MANIFEST.to_owned(), &files[layout::INTEL_MANIFEST])?;
     put(layout::versioned(layout::INTEL_ROLE, role_version), &role_bytes)?;
     put(role_file, &role_bytes)?;
     let mut delegated = vec![(layout::INTEL_ROLE.to_owned(), role_bytes)];
