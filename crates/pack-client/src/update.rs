@@ -21,7 +21,7 @@
 //! Scheduling: a client first polls at an offset within the interval derived from its
 //! install id, then every interval plus a jitter, so a fleet spreads its polls evenly.
 //! Inside a cycle a failed request is retried on the same mirror with exponential
-//! back-off (honouring `Retry-After`) up to [`MAX_RETRIES`] times, then the next mirror
+//! back-off (honouring `Retry-After`) at most [`MAX_RETRIES`] times, then the next mirror
 //! is tried. A cycle that fails everywhere waits for the next poll: never more than one
 //! cycle per interval, so the origin's load is bounded whatever happens.
 //!
@@ -41,8 +41,11 @@ use crate::trust::verify::{
     MAX_TARGETS_BYTES,
 };
 
-/// Attempts of one request on one mirror before the next mirror is tried.
+/// Retries of one request on one mirror (after its first attempt) before the next mirror
+/// is tried: at most 3, as the client's error-handling policy says.
 pub const MAX_RETRIES: u32 = 3;
+/// Attempts of one request on one mirror.
+const ATTEMPTS_PER_MIRROR: u32 = MAX_RETRIES + 1;
 /// The first back-off inside a cycle, in milliseconds (then doubled per attempt).
 pub const FIRST_BACKOFF_MS: u64 = 1000;
 
@@ -248,7 +251,7 @@ struct Cycle {
     /// Failed attempts of the current request on the current mirror.
     attempt: u32,
     /// Failed attempts of the current request on every mirror (its budget is
-    /// [`MAX_RETRIES`] per mirror).
+    /// one attempt and [`MAX_RETRIES`] retries per mirror).
     failures: u32,
     /// Mirrors whose timestamp said "nothing new" in this cycle.
     unchanged: usize,
@@ -641,7 +644,7 @@ impl Updater {
         self.failed(now, code, reason, retry_after, false)
     }
 
-    /// One failed attempt. A request may fail [`MAX_RETRIES`] times per mirror in all;
+    /// One failed attempt. A request may fail `1 + MAX_RETRIES` times per mirror in all;
     /// past that budget the cycle ends (unchanged, when a mirror already said nothing is
     /// new; failed otherwise) and waits for the next poll.
     fn failed(
@@ -658,7 +661,7 @@ impl Updater {
         cycle.last_error = Some((code.to_owned(), reason.clone()));
         cycle.attempt += 1;
         cycle.failures += 1;
-        if cycle.failures >= MAX_RETRIES * mirrors as u32 {
+        if cycle.failures >= ATTEMPTS_PER_MIRROR * mirrors as u32 {
             if cycle.unchanged > 0 && matches!(cycle.phase, Phase::Timestamp) {
                 self.finish(now, None);
                 return Step::Done(Outcome::Unchanged);
@@ -671,7 +674,7 @@ impl Updater {
         let retry_after_ms = retry_after.map(|s| s.saturating_mul(1000)).unwrap_or(0);
         // A Retry-After longer than the back-off we would allow: this mirror is done.
         let too_long = retry_after_ms > FIRST_BACKOFF_MS << MAX_RETRIES;
-        if next_mirror || too_long || cycle.attempt >= MAX_RETRIES {
+        if next_mirror || too_long || cycle.attempt >= ATTEMPTS_PER_MIRROR {
             cycle.mirror = (cycle.mirror + 1) % mirrors;
             cycle.attempt = 0;
             return self.request(now);

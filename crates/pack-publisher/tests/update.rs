@@ -411,10 +411,15 @@ fn failures_back_off_honour_retry_after_then_fail_over_and_a_failed_cycle_waits_
         panic!("a retry")
     };
     assert!(third.not_before > now(), "backed off");
+    let Step::Fetch(fourth) = updater.handle(now(), Response::Failed { status: Some(500), retry_after: None }) else {
+        panic!("a third retry")
+    };
+    assert_eq!(fourth.mirror, first.mirror, "three retries on the same mirror");
+    assert!(fourth.not_before.as_millis() - now().as_millis() > third.not_before.as_millis() - now().as_millis());
     let Step::Fetch(other) = updater.handle(now(), Response::Failed { status: Some(500), retry_after: None }) else {
         panic!("the other mirror")
     };
-    assert_ne!(other.mirror, first.mirror, "after {} attempts the next mirror", 3);
+    assert_ne!(other.mirror, first.mirror, "after the first attempt and three retries, the next mirror");
     let mut step = Step::Fetch(other);
     let outcome = loop {
         step = match step {
