@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The fleet simulator end to end: two publishers' keys and a root of trust, the previous
-# and the new pack built, signed and deployed (the previous one to a "before" origin, both
-# to the live origin), three real `ferretwatch serve` processes (the before origin, and two
-# mirrors of the live one), then `ferretwatch simulate` driving the clients against them.
+# The fleet simulator end to end: two publishers' keys, an online key (snapshot and
+# timestamp) and an automated intel key; a root of trust with online roles; the previous
+# and the new pack built (delegating intel/* to the intel key), signed by both publishers
+# and deployed with the online key (the previous one to a "before" origin, both to the
+# live origin); a copy of the live origin where fresh intel is then published by the intel
+# role alone; four real `ferretwatch serve` processes (before, two mirrors of the live
+# origin, the intel origin); then `ferretwatch simulate` driving the clients against them.
 #
 #   bench/simulate.sh [SIMULATE ARGS...]      e.g. --clients 10000 --hours 24 --format json
 #
-# FERRETWATCH_BIN runs that binary instead of building a release one. Everything lives in
-# a temporary directory that is removed on exit.
+# INTEL_AT (virtual seconds, default 32400) is when the fresh intel appears. FERRETWATCH_BIN
+# runs that binary instead of building a release one. Everything lives in a temporary
+# directory that is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
@@ -31,8 +35,8 @@ cleanup() {
 trap cleanup EXIT
 fw() { "$bin" "$@" >/dev/null; }
 
-for who in alice bob; do fw keys generate --out "$work/$who"; done
-fw root create --key "$work/alice.pub" --key "$work/bob.pub" --threshold 2 \
+for who in alice bob online intel-bot; do fw keys generate --out "$work/$who"; done
+fw root create --key "$work/alice.pub" --key "$work/bob.pub" --threshold 2 --online-key "$work/online.pub" \
     --expires "$(date -u -d '+1 year' +%Y-%m-%dT%H:%M:%SZ)" --out "$work/root.json"
 for who in alice bob; do fw root sign "$work/root.json" --key "$work/$who.key"; done
 fw intel fetch --source urlhaus --from tests/fixtures/feeds/urlhaus.csv --out "$work/intel"
@@ -40,12 +44,19 @@ fw intel fetch --source urlhaus --from tests/fixtures/feeds/urlhaus.csv --out "$
 previous="$(date -u -d '1 hour ago' +%Y.%m.%d.%H)"
 current="$(date -u +%Y.%m.%d.%H)"
 for version in "$previous" "$current"; do
-    fw pack build --version "$version" --feeds "$work/intel" --out "$work/dist-$version"
+    fw pack build --version "$version" --feeds "$work/intel" --out "$work/dist-$version" \
+        --delegate-intel "$work/intel-bot.pub"
     for who in alice bob; do fw pack sign "$work/dist-$version" --key "$work/$who.key" --root "$work/root.json"; done
 done
+export FERRETWATCH_ONLINE_KEY="$work/online.key"
 fw pack deploy "$work/dist-$previous" --to "file://$work/origin-before" --root "$work/root.json"
 fw pack deploy "$work/dist-$previous" --to "file://$work/origin-live" --root "$work/root.json"
 fw pack deploy "$work/dist-$current" --to "file://$work/origin-live" --root "$work/root.json"
+cp -r "$work/origin-live" "$work/origin-intel"
+fw intel fetch --source urlhaus --from tests/fixtures/feeds/urlhaus.csv --out "$work/intel-fresh"
+fw intel publish --feeds "$work/intel-fresh" --to "file://$work/origin-intel" --root "$work/root.json" \
+    --intel-key "$work/intel-bot.key"
+unset FERRETWATCH_ONLINE_KEY
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 serve() { # NAME ORIGIN_DIR -> prints the base URL
@@ -64,9 +75,11 @@ serve() { # NAME ORIGIN_DIR -> prints the base URL
 before="$(serve before "$work/origin-before")"
 mirror0="$(serve mirror0 "$work/origin-live")"
 mirror1="$(serve mirror1 "$work/origin-live")"
-for base in "$before" "$mirror0" "$mirror1"; do
+intel="$(serve intel "$work/origin-intel")"
+for base in "$before" "$mirror0" "$mirror1" "$intel"; do
     for _ in $(seq 1 300); do curl -sf -o /dev/null "$base/ready" && break; sleep 0.2; done
     curl -sf -o /dev/null "$base/ready" || { cat "$work"/*.log >&2; exit 1; }
 done
 
-"$bin" simulate --root "$work/root.json" --before "$before/v1" --mirror "$mirror0/v1" --mirror "$mirror1/v1" "$@"
+"$bin" simulate --root "$work/root.json" --before "$before/v1" --mirror "$mirror0/v1" --mirror "$mirror1/v1" \
+    --intel "$intel/v1" --intel-at "${INTEL_AT:-32400}" "$@"

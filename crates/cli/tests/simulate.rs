@@ -1,6 +1,7 @@
 //! The fleet simulator end to end (`bench/simulate.sh`): real keys, packs and deploys,
 //! three real `ferretwatch serve` processes, and simulated clients running the real
-//! updater through injected faults on a virtual clock. The fleet is small here (the
+//! updater through injected faults on a virtual clock, and fresh intel published by the
+//! delegated intel role at 6.5 virtual hours. The fleet is small here (the
 //! 10,000-client figures are in docs/benchmarks.md); the targets are the same.
 
 use std::path::Path;
@@ -13,6 +14,7 @@ fn a_fleet_survives_the_faults_converges_after_the_outage_and_never_runs_an_unve
         .arg(&script)
         .args(["--clients", "300", "--hours", "8", "--format", "json"])
         .env("FERRETWATCH_BIN", env!("CARGO_BIN_EXE_ferretwatch"))
+        .env("INTEL_AT", "23400")
         .output()
         .expect("run bench/simulate.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -25,6 +27,10 @@ fn a_fleet_survives_the_faults_converges_after_the_outage_and_never_runs_an_unve
     assert_eq!(num("converged_late"), 0.0, "every client within one interval plus jitter: {s}");
     assert!(num("max_convergence_secs") <= num("convergence_bound_secs"), "{s}");
     assert_eq!(num("unverified_installs"), 0.0, "{s}");
+    // Fresh intel, signed by the automated intel key and the online key only, reaches
+    // every client within one polling interval plus jitter.
+    assert_eq!(num("intel_reached"), 300.0, "{s}");
+    assert!(num("max_intel_delay_secs") <= num("convergence_bound_secs"), "{s}");
     assert!(num("installs") >= 600.0, "every client installed both packs: {s}");
     assert!(num("min_poll_gap_secs") >= 3600.0, "at most one poll per client per hour: {s}");
     assert!(num("outage_cycles") > 0.0 && num("cycles") > 1800.0, "{s}");

@@ -61,6 +61,14 @@ pub struct SimulateArgs {
     /// Virtual second at which the new pack is deployed.
     #[arg(long, default_value_t = 5 * 3600)]
     deploy_at: u64,
+    /// Base URL of an origin serving the new pack plus fresh intel published by the
+    /// delegated intel role (no publisher signature); the mirrors switch to it at
+    /// `--intel-at`.
+    #[arg(long, requires = "intel_at")]
+    intel: Option<String>,
+    /// Virtual second at which the fresh intel is published.
+    #[arg(long)]
+    intel_at: Option<u64>,
     /// Seconds every origin is down, centred on the deploy.
     #[arg(long, default_value_t = 3600)]
     outage: u64,
@@ -104,6 +112,12 @@ pub struct Summary {
     pub convergence_bound_secs: u64,
     /// Clients that took longer than the bound.
     pub converged_late: usize,
+    /// Clients holding the fresh intel at the end (with `--intel`).
+    pub intel_reached: usize,
+    /// Longest time from the intel's publication to a client installing it (s).
+    pub max_intel_delay_secs: u64,
+    /// Median of that time (s).
+    pub median_intel_delay_secs: u64,
     /// Installs whose files differ from the origin's signed pack (must be 0).
     pub unverified_installs: u64,
     /// Installs.
@@ -147,6 +161,7 @@ pub fn run(args: SimulateArgs) -> ExitCode {
 struct Timeline {
     start: Timestamp,
     deploy_at: u64,
+    intel_at: Option<u64>,
     outage: (u64, u64),
     mirror_down: (u64, u64),
     faults: bool,
@@ -163,8 +178,8 @@ impl Timeline {
     }
 }
 
-/// The truth the clients are checked against: each legitimate version's files and hashes.
-type Legit = BTreeMap<u64, BTreeMap<String, String>>;
+/// The truth the clients are checked against: each legitimate pack's files and hashes.
+type Legit = Vec<BTreeMap<String, String>>;
 
 fn legit_pack(root: &[u8], base: &str, now: Timestamp) -> Result<(u64, BTreeMap<String, String>), Failure> {
     let source = HttpSource::new(base, Duration::from_secs(30));
@@ -187,11 +202,19 @@ fn simulate(args: &SimulateArgs) -> Result<Summary, Failure> {
         )
         .into());
     }
-    let legit: Legit = BTreeMap::from([(old_version, old_files), (new_version, new_files)]);
+    let mut legit: Legit = vec![old_files, new_files];
+    if let Some(intel) = &args.intel {
+        let (_, files) = legit_pack(&root, intel, start)?;
+        if !files.contains_key(ferretwatch_pack_client::layout::INTEL_MANIFEST) {
+            return Err(CliError::input("invalid_argument", "the --intel origin serves no delegated intel").into());
+        }
+        legit.push(files);
+    }
     let half = args.outage / 2;
     let timeline = Timeline {
         start,
         deploy_at: args.deploy_at,
+        intel_at: args.intel.as_ref().and(args.intel_at),
         outage: (args.deploy_at.saturating_sub(half), args.deploy_at + (args.outage - half)),
         mirror_down: (3600, 7200),
         faults: !args.no_faults,
@@ -231,6 +254,7 @@ struct Totals {
     not_modified: u64,
     per_minute: BTreeMap<u64, u64>,
     polls_per_minute: BTreeMap<u64, u64>,
+    intel_delays: Vec<u64>,
 }
 
 impl Totals {
@@ -262,9 +286,11 @@ impl Totals {
         for (k, v) in other.polls_per_minute {
             *self.polls_per_minute.entry(k).or_default() += v;
         }
+        self.intel_delays.extend(other.intel_delays);
     }
 
-    fn summary(self, args: &SimulateArgs, timeline: Timeline) -> Summary {
+    fn summary(mut self, args: &SimulateArgs, timeline: Timeline) -> Summary {
+        self.intel_delays.sort_unstable();
         // Minutes touching the outage are left out: nothing reaches the origin then.
         let peak_and_mean = |counts: &BTreeMap<u64, u64>| {
             let minutes: Vec<u64> = (0..args.hours * 60)
@@ -289,6 +315,9 @@ impl Totals {
             max_convergence_secs: self.max_convergence,
             convergence_bound_secs: args.interval + args.interval / 10,
             converged_late: self.late,
+            intel_reached: self.intel_delays.len(),
+            max_intel_delay_secs: self.intel_delays.last().copied().unwrap_or(0),
+            median_intel_delay_secs: self.intel_delays.get(self.intel_delays.len() / 2).copied().unwrap_or(0),
             unverified_installs: self.unverified,
             installs: self.installs,
             min_poll_gap_secs: self.min_gap.unwrap_or(0),
@@ -311,6 +340,7 @@ struct SimClient {
     last_start: Option<Timestamp>,
     requests: u64,
     on_new: bool,
+    has_intel: bool,
 }
 
 fn run_worker(
@@ -334,7 +364,7 @@ fn run_worker(
                 install_id: id.clone(),
             };
             let updater = Updater::new(config, root, Persisted::default()).expect("the root verified above");
-            SimClient { id, updater, last_start: None, requests: 0, on_new: false }
+            SimClient { id, updater, last_start: None, requests: 0, on_new: false, has_intel: false }
         })
         .collect();
     let end = timeline.start.plus_secs(args.hours * 3600);
@@ -372,6 +402,17 @@ fn run_worker(
                 totals.late += 1;
             }
         }
+        let intel = client
+            .updater
+            .persisted()
+            .current
+            .as_ref()
+            .is_some_and(|c| c.files.contains_key(ferretwatch_pack_client::layout::INTEL_MANIFEST));
+        if intel && !client.has_intel {
+            client.has_intel = true;
+            let published = timeline.start.plus_secs(timeline.intel_at.unwrap_or(0));
+            totals.intel_delays.push(at.secs_since(published));
+        }
         queue.push(std::cmp::Reverse((client.updater.next_poll(at), n)));
     }
     totals.converged = clients.iter().filter(|c| c.on_new).count();
@@ -399,8 +440,7 @@ fn cycle(
             }
             Step::Install(staged) => {
                 totals.installs += 1;
-                let truth = legit.get(&staged.pack.version);
-                let listed_ok = truth.is_some_and(|files| {
+                let truth = legit.iter().find(|files| {
                     files.len() == staged.pack.files.len()
                         && staged
                             .pack
@@ -408,6 +448,7 @@ fn cycle(
                             .iter()
                             .all(|(name, listed)| files.get(name).map(String::as_str) == listed.sha256())
                 });
+                let listed_ok = truth.is_some();
                 let fetched_ok = truth.is_some_and(|files| {
                     staged.fetched.iter().all(|(name, bytes)| files.get(name) == Some(&Sha256::of(bytes).to_hex()))
                 });
@@ -462,6 +503,12 @@ fn faulty_fetch(
     }
     let base = if t < timeline.deploy_at || chosen == Some("stale") {
         &args.before
+    } else if let (Some(intel), Some(at)) = (&args.intel, timeline.intel_at) {
+        if t >= at {
+            intel
+        } else {
+            &args.mirrors[request.mirror % args.mirrors.len()]
+        }
     } else {
         &args.mirrors[request.mirror % args.mirrors.len()]
     };
@@ -499,6 +546,7 @@ fn text(s: &Summary) -> String {
          failed cycles: {}\n\
          faults injected: {}\n\
          converged on the new pack: {} of {} clients, at most {} s after the origin recovered (bound {} s, {} later)\n\
+         fresh intel: {} clients, median {} s and at most {} s after it was published\n\
          installs {}, unverified installs {}\n\
          smallest gap between one client's polls: {} s\n\
          bytes per client per day: {}; 304 share of timestamp requests: {:.1}%\n\
@@ -517,6 +565,9 @@ fn text(s: &Summary) -> String {
         s.max_convergence_secs,
         s.convergence_bound_secs,
         s.converged_late,
+        s.intel_reached,
+        s.median_intel_delay_secs,
+        s.max_intel_delay_secs,
         s.installs,
         s.unverified_installs,
         s.min_poll_gap_secs,
