@@ -1,5 +1,5 @@
 //! The fleet simulator end to end (`bench/simulate.sh`): real keys, packs and deploys,
-//! three real `ferretwatch serve` processes, and simulated clients running the real
+//! four real `ferretwatch serve` processes, and simulated clients running the real
 //! updater through injected faults on a virtual clock, and fresh intel published by the
 //! delegated intel role at 6.5 virtual hours. The fleet is small here (the
 //! 10,000-client figures are in docs/benchmarks.md); the targets are the same.
