@@ -686,3 +686,51 @@ fn attack_the_intel_key_cannot_ship_rules_and_its_old_metadata_cannot_be_replaye
     let mut fresh = Client::new(w.updater(Persisted::default()));
     expect_failed(fresh.poll(later.plus_secs(60), &[&evil]), "unknown_key");
 }
+
+mod hostile_network {
+    //! Whatever a hostile network answers, in any order, the updater never panics, never
+    //! installs anything, and always ends its cycle within a bounded number of requests.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn response() -> impl Strategy<Value = Response> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..600).prop_map(|bytes| Response::Body { bytes, etag: None }),
+            Just(Response::Body {
+                bytes: b"{\"signed\": {}, \"signatures\": []}".to_vec(),
+                etag: Some("\"x\"".into())
+            }),
+            Just(Response::NotModified),
+            Just(Response::NotFound),
+            (proptest::option::of(100u16..600), proptest::option::of(0u64..100_000))
+                .prop_map(|(status, retry_after)| Response::Failed { status, retry_after }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn arbitrary_answers_never_install_and_always_end(answers in proptest::collection::vec(response(), 1..60)) {
+            let w = world();
+            let mut updater = multi(&w, 2);
+            let mut step = updater.start(now());
+            let mut requests = 0;
+            let mut answers = answers.into_iter().cycle();
+            let outcome = loop {
+                step = match step {
+                    Step::Fetch(request) => {
+                        requests += 1;
+                        prop_assert!(requests < 1000, "a cycle must end");
+                        prop_assert!(request.url.ends_with(&request.name));
+                        updater.handle(request.not_before, answers.next().unwrap())
+                    }
+                    Step::Install(_) => panic!("nothing unverified is ever installed"),
+                    Step::Done(outcome) => break outcome,
+                };
+            };
+            prop_assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome:?}");
+            prop_assert!(updater.persisted().current.is_none());
+            prop_assert!(updater.persisted().next_poll.unwrap() >= now().plus_secs(3600));
+        }
+    }
+}
