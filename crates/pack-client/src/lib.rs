@@ -27,5 +27,6 @@ pub mod indicator;
 pub mod layout;
 pub mod load;
 pub mod manifest;
+pub mod recovery;
 pub mod trust;
 pub mod update;
