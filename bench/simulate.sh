@@ -59,7 +59,8 @@ fw intel publish --feeds "$work/intel-fresh" --to "file://$work/origin-intel" --
 unset FERRETWATCH_ONLINE_KEY
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-serve() { # NAME ORIGIN_DIR -> prints the base URL
+url=""
+serve() { # NAME ORIGIN_DIR: starts a server, sets $url (not in a subshell, so $pids keeps it)
     local port
     port="$(free_port)"
     (
@@ -70,12 +71,12 @@ serve() { # NAME ORIGIN_DIR -> prints the base URL
         exec "$bin" serve --db "sqlite://$work/$1.db"
     ) >"$work/$1.log" 2>&1 &
     pids+=($!)
-    echo "http://127.0.0.1:$port"
+    url="http://127.0.0.1:$port"
 }
-before="$(serve before "$work/origin-before")"
-mirror0="$(serve mirror0 "$work/origin-live")"
-mirror1="$(serve mirror1 "$work/origin-live")"
-intel="$(serve intel "$work/origin-intel")"
+serve before "$work/origin-before"; before="$url"
+serve mirror0 "$work/origin-live"; mirror0="$url"
+serve mirror1 "$work/origin-live"; mirror1="$url"
+serve intel "$work/origin-intel"; intel="$url"
 for base in "$before" "$mirror0" "$mirror1" "$intel"; do
     for _ in $(seq 1 300); do curl -sf -o /dev/null "$base/ready" && break; sleep 0.2; done
     curl -sf -o /dev/null "$base/ready" || { cat "$work"/*.log >&2; exit 1; }

@@ -149,8 +149,17 @@ pub fn run(args: SimulateArgs) -> ExitCode {
     let format = args.format.format;
     output::run(format, None, || {
         let summary = simulate(&args)?;
-        let ok =
-            summary.unverified_installs == 0 && summary.converged == summary.clients && summary.converged_late == 0;
+        // Fresh intel must reach every client when the run lasts one bound past it.
+        let intel_due = match (&args.intel, args.intel_at) {
+            (Some(_), Some(at)) => at + summary.convergence_bound_secs <= args.hours * 3600,
+            _ => false,
+        };
+        let ok = summary.unverified_installs == 0
+            && summary.converged == summary.clients
+            && summary.converged_late == 0
+            && (!intel_due
+                || (summary.intel_reached == summary.clients
+                    && summary.max_intel_delay_secs <= summary.convergence_bound_secs));
         let report = Report::new(text(&summary), &summary);
         Ok(if ok { report } else { report.with_status(1) })
     })
