@@ -49,6 +49,9 @@ for version in "$previous" "$current"; do
     for who in alice bob; do fw pack sign "$work/dist-$version" --key "$work/$who.key" --root "$work/root.json"; done
 done
 export FERRETWATCH_ONLINE_KEY="$work/online.key"
+# The servers here renew nothing (their renewal runs on the wall clock, the clients on a
+# virtual one), so the timestamps are made to outlive the simulated day.
+export FERRETWATCH_TIMESTAMP_TTL=$((7 * 86400))
 fw pack deploy "$work/dist-$previous" --to "file://$work/origin-before" --root "$work/root.json"
 fw pack deploy "$work/dist-$previous" --to "file://$work/origin-live" --root "$work/root.json"
 fw pack deploy "$work/dist-$current" --to "file://$work/origin-live" --root "$work/root.json"
@@ -56,7 +59,7 @@ cp -r "$work/origin-live" "$work/origin-intel"
 fw intel fetch --source urlhaus --from tests/fixtures/feeds/urlhaus.csv --out "$work/intel-fresh"
 fw intel publish --feeds "$work/intel-fresh" --to "file://$work/origin-intel" --root "$work/root.json" \
     --intel-key "$work/intel-bot.key"
-unset FERRETWATCH_ONLINE_KEY
+unset FERRETWATCH_ONLINE_KEY FERRETWATCH_TIMESTAMP_TTL
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 url=""

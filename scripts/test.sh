@@ -6,6 +6,7 @@
 # It first makes sure what those tests need is there, idempotently:
 # - PostgreSQL on 127.0.0.1:5432 with trust auth (this machine kind runs it; started if down);
 # - moto, the local S3-compatible server (installed with pip if missing);
+# - python-tuf, a stock TUF client our origins must stay readable by (pip, if missing);
 # - Redis on 127.0.0.1:6379 for the shared rate limits (this machine kind runs it; the
 #   redis-server package is installed if missing and started if down).
 # FERRETWATCH_SKIP_POSTGRES=1, FERRETWATCH_SKIP_S3=1 or FERRETWATCH_SKIP_REDIS=1 skips the
@@ -32,6 +33,13 @@ fi
 if [[ "${FERRETWATCH_SKIP_S3:-}" != 1 ]] && ! python3 -c 'import moto.server' 2>/dev/null; then
     echo "== installing moto (local S3 for the publishing tests)"
     python3 -m pip install --quiet 'moto[server]==5.*'
+fi
+
+# python-tuf, the stock TUF client that must keep reading our origins
+# (crates/cli/tests/online_timestamp.rs runs tests/python/tuf_client.py).
+if ! python3 -c 'import tuf.ngclient' 2>/dev/null; then
+    echo "== installing python-tuf (a stock TUF client for the interoperability test)"
+    python3 -m pip install --quiet 'tuf==7.*'
 fi
 
 # The deployment test (three instances behind nginx, crates/cli/tests/deploy.rs) runs

@@ -231,3 +231,161 @@ fn update_intel_feeds_publishes_fresh_filters_with_the_automated_keys_alone() {
     let refused = ferretwatch(&["pack", "sign", p(&pack), "--key", p(&dir.join("intel-bot.key")), "--root", p(&root)]);
     assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
 }
+
+/// A server stopped when dropped (also when a test panics).
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `ferretwatch serve` on a free port serving the origin in `origin_dir`; its base URL.
+fn serve_origin(dir: &Path, origin_dir: &Path) -> (Served, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &format!("sqlite://{}", dir.join("tuf.db").display())])
+        .current_dir(dir)
+        .env("FERRETWATCH_METRICS_LISTEN", "127.0.0.1:0")
+        .env("FERRETWATCH_ORIGIN", format!("file://{}", origin_dir.display()))
+        .env("FERRETWATCH_DEV_BOOTSTRAP", "false")
+        .env("FERRETWATCH_SERVER_REVALIDATE_MS", "0")
+        .env("FERRETWATCH_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("\"message\":\"listening\"") {
+                let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let _ = tx.send(value["addr"].as_str().unwrap().to_owned());
+            }
+        }
+    });
+    let served = Served(child);
+    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("the server printed its address");
+    (served, format!("http://{addr}/v1"))
+}
+
+/// python-tuf's ngclient (`tests/python/tuf_client.py`) refreshing and downloading every
+/// target; its summary.
+fn python_tuf(dir: &Path, base: &str) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/tuf_client.py");
+    let installed = Command::new("python3").args(["-c", "import tuf.ngclient"]).output().unwrap();
+    assert!(
+        installed.status.success(),
+        "this test needs python-tuf: python3 -m pip install 'tuf==7.*' (scripts/test.sh installs it)"
+    );
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dir.join("tuf-metadata"))
+        .arg(base)
+        .arg(dir.join("root.json"))
+        .arg(dir.join("tuf-targets"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "python-tuf failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_stock_tuf_client_follows_a_deploy_a_rotation_and_the_delegated_intel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pack = setup_with(dir, &["--delegate-intel", p(&dir.join("intel-bot.pub"))]);
+    let (root, online) = (dir.join("root.json"), dir.join("online.key"));
+    let origin_dir = dir.join("origin");
+    let origin = format!("file://{}", origin_dir.display());
+    let deploy =
+        |pack: &Path| ok(&["pack", "deploy", p(pack), "--to", &origin, "--root", p(&root), "--online-key", p(&online)]);
+    deploy(&pack);
+    let (_server, base) = serve_origin(dir, &origin_dir);
+
+    let first = python_tuf(dir, &base);
+    assert_eq!(first["root"], 1);
+    assert!(first["targets"].as_u64().unwrap() >= 4, "{first}");
+
+    // A deploy: the next version, same client state.
+    let hour = ferretwatch_types::PackVersion::of_hour(Timestamp::now()).to_string();
+    let next = |suffix: u32| format!("{hour}.{suffix}");
+    let build = |version: &str, out: &Path| {
+        ok(&[
+            "pack",
+            "build",
+            "--version",
+            version,
+            "--feeds",
+            p(&dir.join("intel")),
+            "--out",
+            p(out),
+            "--delegate-intel",
+            p(&dir.join("intel-bot.pub")),
+        ]);
+    };
+    let second_pack = dir.join("dist-2");
+    build(&next(1), &second_pack);
+    for who in ["alice", "bob"] {
+        ok(&["pack", "sign", p(&second_pack), "--key", p(&dir.join(format!("{who}.key"))), "--root", p(&root)]);
+    }
+    deploy(&second_pack);
+    let second = python_tuf(dir, &base);
+    assert!(second["targets_version"].as_u64() > first["targets_version"].as_u64(), "{second}");
+
+    // A rotation: carol and dave replace alice and bob; the pack carries 2.root.json.
+    for who in ["carol", "dave"] {
+        ok(&["keys", "generate", "--out", p(&dir.join(who))]);
+    }
+    let third_pack = dir.join("dist-3");
+    build(&next(2), &third_pack);
+    let rotation = third_pack.join("2.root.json");
+    let expires = Timestamp::now().plus_secs(365 * 86_400).to_string();
+    ok(&[
+        "root",
+        "create",
+        "--version",
+        "2",
+        "--key",
+        p(&dir.join("carol.pub")),
+        "--key",
+        p(&dir.join("dave.pub")),
+        "--online-key",
+        p(&dir.join("online.pub")),
+        "--expires",
+        &expires,
+        "--out",
+        p(&rotation),
+    ]);
+    for who in ["alice", "bob", "carol", "dave"] {
+        ok(&["root", "sign", p(&rotation), "--key", p(&dir.join(format!("{who}.key")))]);
+    }
+    for who in ["carol", "dave"] {
+        ok(&["pack", "sign", p(&third_pack), "--key", p(&dir.join(format!("{who}.key"))), "--root", p(&root)]);
+    }
+    deploy(&third_pack);
+    let third = python_tuf(dir, &base);
+    assert_eq!(third["root"], 2, "python-tuf followed the rotation: {third}");
+
+    // The delegation: fresh intel signed by the intel key and the online key alone.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds/urlhaus.csv");
+    ok(&["intel", "fetch", "--source", "urlhaus", "--from", p(&fixture), "--out", p(&dir.join("fresh"))]);
+    ok(&[
+        "intel",
+        "publish",
+        "--feeds",
+        p(&dir.join("fresh")),
+        "--to",
+        &origin,
+        "--root",
+        p(&root),
+        "--intel-key",
+        p(&dir.join("intel-bot.key")),
+        "--online-key",
+        p(&online),
+    ]);
+    let fourth = python_tuf(dir, &base);
+    assert!(fourth["delegated"]["intel"].as_u64().unwrap() >= 2, "intel/manifest.json and filters: {fourth}");
+}
