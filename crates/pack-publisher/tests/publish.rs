@@ -364,3 +364,28 @@ fn an_unreachable_s3_origin_fails_with_a_clear_error() {
     assert!(matches!(failed, PublishError::Store { .. }), "{failed:?}");
     assert!(started.elapsed() < Duration::from_secs(120));
 }
+
+#[test]
+fn a_pack_carrying_its_deltas_deploys_and_each_delta_is_served_by_its_hash() {
+    let w = world();
+    let out = w.tmp.path().join("dist-deltas");
+    build(&BuildOptions::new(PackVersion::parse("2026.11.27.10").unwrap(), w.tmp.path().join("intel"), &out)).unwrap();
+    std::fs::create_dir_all(out.join("deltas")).unwrap();
+    std::fs::write(out.join("deltas/2026.11.27.09.fwd"), b"FWDL delta bytes").unwrap();
+    sign_pack(&out, &w.a, None).unwrap();
+    sign_pack(&out, &w.b, None).unwrap();
+    let origin = w.origin();
+    deploy(&out, &origin, &w.root, now()).unwrap();
+    let on_disk = w.tmp.path().join("origin");
+    let hash = ferretwatch_types::Sha256::of(b"FWDL delta bytes").to_hex();
+    assert_eq!(std::fs::read(on_disk.join(format!("deltas/{hash}.2026.11.27.09.fwd"))).unwrap(), b"FWDL delta bytes");
+    assert!(client(&w.root, &origin, State::default()).unwrap().files.contains_key("deltas/2026.11.27.09.fwd"));
+    // Other names that are not content-addressed are still refused.
+    let bad = w.tmp.path().join("dist-bad");
+    build(&BuildOptions::new(PackVersion::parse("2026.11.27.11").unwrap(), w.tmp.path().join("intel"), &bad)).unwrap();
+    std::fs::write(bad.join("notes.txt"), b"x").unwrap();
+    sign_pack(&bad, &w.a, None).unwrap();
+    sign_pack(&bad, &w.b, None).unwrap();
+    let err = deploy(&bad, &origin, &w.root, now()).unwrap_err();
+    assert!(err.to_string().contains("not content-addressed"), "{err}");
+}

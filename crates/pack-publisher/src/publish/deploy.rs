@@ -97,7 +97,7 @@ pub fn deploy_online(
             manifest.version, verified.pack_version
         )));
     }
-    for name in verified.files.keys().filter(|n| n.as_str() != MANIFEST_NAME) {
+    for name in verified.files.keys().filter(|n| n.as_str() != MANIFEST_NAME && !is_delta(n)) {
         if !is_content_addressed(name, &verified.files[name]) {
             return Err(PublishError::Invalid(format!(
                 "{name} is not content-addressed (STEM.<first 16 hex of its sha256>.EXT): uploading it would \
@@ -144,7 +144,8 @@ pub fn deploy_online(
         let prefixed = files::hash_prefixed(name, &Sha256::of(bytes).to_hex());
         let names = if name == MANIFEST_NAME { vec![prefixed] } else { vec![name.clone(), prefixed] };
         for name in names {
-            if origin.size(&name)? == Some(bytes.len() as u64) {
+            // A delta's plain name is not content-addressed: always written.
+            if !is_delta(&name) && origin.size(&name)? == Some(bytes.len() as u64) {
                 report.unchanged.push(name);
             } else {
                 origin.put(&name, bytes)?;
@@ -232,6 +233,15 @@ fn write_online_snapshot(dir: &Path, origin: &Origin, online: &OnlineKey) -> Res
     let bytes = timestamp::make_snapshot(&targets, &delegated, version, expires, online)?;
     let path = dir.join(files::SNAPSHOT);
     write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })
+}
+
+/// Whether `name` is one of the pack's deltas (`deltas/BASE_VERSION.fwd`): named after
+/// their base, not their content, they are served by their hash-prefixed name to clients
+/// that read consistent snapshots, and under their plain name for the newest pack.
+fn is_delta(name: &str) -> bool {
+    name.strip_prefix(&format!("{}/", files::DELTA_DIR))
+        .and_then(|file| file.strip_suffix(&format!(".{}", files::DELTA_EXTENSION)))
+        .is_some_and(|base| PackVersion::parse(base).is_ok())
 }
 
 /// The version the origin serves now (from its `targets.json`, unverified: this is only
