@@ -349,6 +349,13 @@ impl Updater {
         let Some(cycle) = self.cycle.as_ref() else {
             return Step::Done(Outcome::Failed { code: "no_cycle".into(), reason: "no cycle in progress".into() });
         };
+        if matches!(cycle.phase, Phase::Installing { .. }) {
+            // A caller bug, not the network's: the install must be reported first.
+            return Step::Done(Outcome::Failed {
+                code: "installing".into(),
+                reason: "an install is pending; report it with installed()".into(),
+            });
+        }
         let (in_root, in_timestamp) = (matches!(cycle.phase, Phase::Root), matches!(cycle.phase, Phase::Timestamp));
         let (name, limit) = self.current_request();
         match response {

@@ -393,6 +393,16 @@ fn a_pack_that_fails_to_install_is_never_retried_and_the_last_known_good_stays()
     assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
     // A pack that stops loading later falls back to the last known good one.
     assert_eq!(client.updater.fall_back().map(|p| p.pack_version.clone()).as_deref(), Some("2026.11.27.10"));
+    // Answering a fetch while an install is pending is a caller's mistake, refused calmly.
+    w.deploy("2026.11.27.13", "pending");
+    let mut step = client.updater.start(now());
+    while let Step::Fetch(request) = step {
+        step = client.updater.handle(now(), fetch_from(&DirSource(w.origin_dir()), &request));
+    }
+    assert!(matches!(step, Step::Install(_)));
+    let refused = client.updater.handle(now(), Response::NotFound);
+    assert!(matches!(refused, Step::Done(Outcome::Failed { ref code, .. }) if code == "installing"), "{refused:?}");
+    assert!(matches!(client.updater.installed(now(), Err("not now".into())), Outcome::Failed { .. }));
 }
 
 #[test]
