@@ -7,7 +7,7 @@
 //! | 2 | bad input (an argument, a file, a rule set, a URL) |
 //! | 3 | a feed shrank by more than half (`pack build`; `--force` accepts it) |
 //! | 10, 20 | a yellow or red verdict |
-//! | 40–49 | a pack or bulletin was refused; the status names why |
+//! | 40–50 | a pack or bulletin was refused; the status names why |
 //!
 //! Library errors carry a stable code and a [`Fault`]; [`TABLE`] lists the codes with a
 //! status of their own, and every other code exits 2 when the input is at fault and 1
@@ -63,7 +63,7 @@ pub fn of(error: &dyn Coded) -> u8 {
 
 /// Whether a status says that a pack or bulletin was refused.
 pub fn is_refusal(status: u8) -> bool {
-    (40..=49).contains(&status)
+    (40..=50).contains(&status)
 }
 
 /// The exit status of a verdict.
@@ -80,7 +80,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_refusal_has_its_own_status_in_the_forties() {
+    fn every_refusal_has_its_own_status_from_40_to_50() {
         let refusals = &TABLE[1..];
         for (i, (code, status)) in refusals.iter().enumerate() {
             assert_eq!(*status, 40 + i as u8, "{code}");

@@ -24,7 +24,7 @@ pub enum BulletinCommand {
     Create(Box<CreateArgs>),
     /// Add this publisher's signature to a bulletin file.
     Sign(SignArgs),
-    /// Verify a bulletin file as a client does; the exit status names the refusal (40–49).
+    /// Verify a bulletin file as a client does; the exit status names the refusal (40–50).
     Verify(VerifyArgs),
     /// Upload a fully signed bulletin and list it in bulletins/index.json.
     Publish(PublishArgs),

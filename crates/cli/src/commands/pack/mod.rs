@@ -25,7 +25,7 @@ pub enum PackCommand {
     Build(Box<build::BuildArgs>),
     /// Add this publisher's signature (two publishers sign in turn; see docs/formats/signing.md).
     Sign(sign::SignArgs),
-    /// Verify a pack as a client does; the exit status names the refusal (40–49).
+    /// Verify a pack as a client does; the exit status names the refusal (40–50).
     Verify(verify::VerifyArgs),
     /// Check a built pack: schema, hashes, sizes, rules, YARA, filters (exit 1 lists every problem).
     Validate(validate::ValidateArgs),

@@ -1,5 +1,5 @@
 //! `pack verify`: what a client checks before it trusts a pack; the exit status names the
-//! refusal (40–49, `docs/cli.md`).
+//! refusal (40–50, `docs/cli.md`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
