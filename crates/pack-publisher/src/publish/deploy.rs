@@ -69,8 +69,7 @@ pub fn deploy_online(
             let snapshot_version = timestamp::version_of(&snapshot)
                 .ok_or_else(|| PublishError::Invalid(format!("{}: no version; sign the pack first", path.display())))?;
             let current = origin.get(files::TIMESTAMP, MAX_PINS_BYTES)?;
-            let version =
-                current.as_deref().and_then(timestamp::version_of).unwrap_or(0).saturating_add(1).max(snapshot_version);
+            let version = timestamp::next_after(current.as_deref(), snapshot_version);
             let bytes = timestamp::make(&snapshot, snapshot_version, version, online, now);
             let path = dir.join(files::TIMESTAMP);
             write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })?;
@@ -221,15 +220,9 @@ fn write_online_snapshot(dir: &Path, origin: &Origin, online: &OnlineKey) -> Res
         .ok_or_else(|| PublishError::Invalid(format!("{}: no version", path.display())))?;
     let expires = timestamp::expiry_of(&targets)
         .ok_or_else(|| PublishError::Invalid(format!("{}: no expiry", path.display())))?;
-    let mut delegated = Vec::new();
-    for role in timestamp::delegated_roles(&targets) {
-        if let Some(bytes) = origin.get(&format!("{role}.json"), MAX_TARGETS_BYTES)? {
-            delegated.push((role, bytes));
-        }
-    }
+    let delegated = timestamp::delegated_metadata(origin, &targets, None)?;
     let current = origin.get(files::SNAPSHOT, MAX_PINS_BYTES)?;
-    let version =
-        current.as_deref().and_then(timestamp::version_of).unwrap_or(0).saturating_add(1).max(targets_version);
+    let version = timestamp::next_after(current.as_deref(), targets_version);
     let bytes = timestamp::make_snapshot(&targets, &delegated, version, expires, online)?;
     let path = dir.join(files::SNAPSHOT);
     write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })

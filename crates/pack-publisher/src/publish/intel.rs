@@ -124,7 +124,7 @@ pub fn publish_intel(
 
     let role_file = format!("{}.json", layout::INTEL_ROLE);
     let previous_role = origin.get(&role_file, MAX_TARGETS_BYTES)?;
-    let role_version = previous_role.as_deref().and_then(timestamp::version_of).unwrap_or(0) + 1;
+    let role_version = timestamp::next_after(previous_role.as_deref(), 0);
     let metadata = Targets {
         kind: "targets".into(),
         spec_version: SPEC_VERSION.into(),
@@ -156,27 +156,13 @@ pub fn publish_intel(
     put(layout::versioned(layout::INTEL_ROLE, role_version), &role_bytes)?;
     put(role_file, &role_bytes)?;
     let mut delegated = vec![(layout::INTEL_ROLE.to_owned(), role_bytes)];
-    for other in timestamp::delegated_roles(&targets_bytes).into_iter().filter(|r| r != layout::INTEL_ROLE) {
-        if let Some(bytes) = origin.get(&format!("{other}.json"), MAX_TARGETS_BYTES)? {
-            delegated.push((other, bytes));
-        }
-    }
-    let snapshot_version = origin
-        .get(layout::SNAPSHOT, MAX_PINS_BYTES)?
-        .as_deref()
-        .and_then(timestamp::version_of)
-        .unwrap_or(0)
-        .saturating_add(1);
+    delegated.extend(timestamp::delegated_metadata(origin, &targets_bytes, Some(layout::INTEL_ROLE))?);
+    let snapshot_version = timestamp::next_after(origin.get(layout::SNAPSHOT, MAX_PINS_BYTES)?.as_deref(), 0);
     let snapshot = timestamp::make_snapshot(&targets_bytes, &delegated, snapshot_version, targets.expires, online)?;
     put(layout::versioned("snapshot", snapshot_version), &snapshot)?;
     put(layout::SNAPSHOT.to_owned(), &snapshot)?;
-    let timestamp_version = origin
-        .get(layout::TIMESTAMP, MAX_PINS_BYTES)?
-        .as_deref()
-        .and_then(timestamp::version_of)
-        .unwrap_or(0)
-        .saturating_add(1)
-        .max(snapshot_version);
+    let timestamp_version =
+        timestamp::next_after(origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?.as_deref(), snapshot_version);
     put(layout::TIMESTAMP.to_owned(), &timestamp::make(&snapshot, snapshot_version, timestamp_version, online, now))?;
 
     Verifier::new(root.to_vec(), now, State::default())

@@ -18,6 +18,7 @@ use ferretwatch_pack_client::layout;
 use ferretwatch_pack_client::trust::metadata::{Envelope, MetaFile, Pins, Root, SPEC_VERSION};
 use ferretwatch_pack_client::trust::verify::{
     check_rotation, signed_role, trusted_root, RoleTrust, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS,
+    MAX_TARGETS_BYTES,
 };
 use ferretwatch_types::Timestamp;
 use std::collections::BTreeMap;
@@ -119,6 +120,29 @@ pub fn version_of(bytes: &[u8]) -> Option<u64> {
     Envelope::parse(bytes).ok()?.signed.get("version")?.as_u64()
 }
 
+/// The origin's current metadata of each role `targets` (its bytes) delegates to, except
+/// `except` (a role about to be replaced): what a new snapshot keeps pinning.
+pub fn delegated_metadata(
+    origin: &Origin,
+    targets: &[u8],
+    except: Option<&str>,
+) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
+    let mut delegated = Vec::new();
+    for role in delegated_roles(targets).into_iter().filter(|role| Some(role.as_str()) != except) {
+        if let Some(bytes) = origin.get(&format!("{role}.json"), MAX_TARGETS_BYTES)? {
+            delegated.push((role, bytes));
+        }
+    }
+    Ok(delegated)
+}
+
+/// The version a new piece of metadata takes: one above the current one (`current`, its
+/// bytes, read without trusting them, only to keep versions increasing; 0 when there is
+/// none), and at least `floor`.
+pub fn next_after(current: Option<&[u8]>, floor: u64) -> u64 {
+    current.and_then(version_of).unwrap_or(0).saturating_add(1).max(floor)
+}
+
 /// The root in force at `origin`: the configured root, then the rotations the origin
 /// serves, each checked against the one before.
 pub fn current_root(origin: &Origin, root: &[u8]) -> Result<Root, PublishError> {
@@ -162,11 +186,7 @@ pub fn renew(
     let root = current_root(origin, root)?;
     online.check(&root)?;
     let current = origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?;
-    let current_expiry = current
-        .as_deref()
-        .and_then(|bytes| Envelope::parse(bytes).ok())
-        .and_then(|e| e.signed.get("expires").and_then(|v| v.as_str()).and_then(|t| Timestamp::parse(t).ok()));
-    if let Some(expires) = current_expiry {
+    if let Some(expires) = current.as_deref().and_then(expiry_of) {
         if expires > now.plus_secs(within) {
             return Ok(Renewal::Fresh { expires });
         }
@@ -181,7 +201,7 @@ pub fn renew(
             pins.expires
         )));
     }
-    let version = current.as_deref().and_then(version_of).unwrap_or(0).saturating_add(1).max(pins.version);
+    let version = next_after(current.as_deref(), pins.version);
     let bytes = make(&snapshot, pins.version, version, online, now);
     origin.put(layout::TIMESTAMP, &bytes)?;
     Ok(Renewal::Renewed { version, expires: now.whole_second().plus_secs(online.ttl_secs) })
