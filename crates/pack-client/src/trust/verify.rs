@@ -541,18 +541,32 @@ pub fn check_delegated(
 pub fn check_target(name: &str, listed: &TargetFile, bytes: &[u8]) -> Result<(), VerifyError> {
     let expected =
         listed.sha256().ok_or_else(|| VerifyError::Malformed(format!("targets.json lists no sha256 for {name}")))?;
-    if bytes.len() as u64 != listed.length {
+    check_listed(name, bytes, Some(listed.length), Some(expected), "targets.json")
+}
+
+/// Checks `bytes` against the length and sha256 `lister` gives for `file`, each when
+/// given: the length first, then the digest, compared in constant time.
+fn check_listed(
+    file: &str,
+    bytes: &[u8],
+    length: Option<u64>,
+    sha256: Option<&str>,
+    lister: &str,
+) -> Result<(), VerifyError> {
+    if let Some(length) = length.filter(|length| bytes.len() as u64 != *length) {
         return Err(VerifyError::Tampered {
-            file: name.to_owned(),
-            detail: format!("{} bytes, targets.json lists {}", bytes.len(), listed.length),
+            file: file.to_owned(),
+            detail: format!("{} bytes, {lister} lists {length}", bytes.len()),
         });
     }
-    let actual = Sha256::of(bytes);
-    if !Sha256::from_hex(expected).is_ok_and(|expected| expected.ct_eq(&actual)) {
-        return Err(VerifyError::Tampered {
-            file: name.to_owned(),
-            detail: format!("sha256 {actual}, targets.json lists {expected}"),
-        });
+    if let Some(expected) = sha256 {
+        let actual = Sha256::of(bytes);
+        if !Sha256::from_hex(expected).is_ok_and(|expected| expected.ct_eq(&actual)) {
+            return Err(VerifyError::Tampered {
+                file: file.to_owned(),
+                detail: format!("sha256 {actual}, {lister} lists {expected}"),
+            });
+        }
     }
     Ok(())
 }
@@ -600,27 +614,12 @@ pub fn signed_role<T: serde::de::DeserializeOwned>(
 
 /// Checks metadata bytes against the length and hashes its pin lists, when it lists them.
 pub fn check_meta_bytes(file: &str, entry: &MetaFile, bytes: &[u8]) -> Result<(), VerifyError> {
-    if let Some(length) = entry.length {
-        if bytes.len() as u64 != length {
-            return Err(VerifyError::Tampered {
-                file: file.into(),
-                detail: format!("{} bytes, its pin lists {length}", bytes.len()),
-            });
-        }
-    }
-    if let Some(hashes) = &entry.hashes {
-        let Some(expected) = hashes.get("sha256") else {
-            return Err(VerifyError::Malformed(format!("the pin of {file} lists hashes but no sha256")));
-        };
-        let actual = Sha256::of(bytes);
-        if !Sha256::from_hex(expected).is_ok_and(|expected| expected.ct_eq(&actual)) {
-            return Err(VerifyError::Tampered {
-                file: file.into(),
-                detail: format!("sha256 {actual}, its pin lists {expected}"),
-            });
-        }
-    }
-    Ok(())
+    check_listed(file, bytes, entry.length, None, "its pin")?;
+    let Some(hashes) = &entry.hashes else { return Ok(()) };
+    let expected = hashes
+        .get("sha256")
+        .ok_or_else(|| VerifyError::Malformed(format!("the pin of {file} lists hashes but no sha256")))?;
+    check_listed(file, bytes, None, Some(expected), "its pin")
 }
 
 fn check_fresh(file: &str, offered: u64, seen: u64, expires: Timestamp, now: Timestamp) -> Result<(), VerifyError> {
