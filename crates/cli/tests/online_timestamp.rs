@@ -3,29 +3,19 @@
 //! without it), `pack timestamp`, and `ferretwatch serve` renewing the origin's timestamp
 //! by itself before it expires.
 
+mod support;
+
+use support::{ferretwatch, ok, p};
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferretwatch_pack_publisher::keys::PrivateKey;
 use ferretwatch_pack_publisher::origin::Origin;
 use ferretwatch_pack_publisher::publish::{deploy_online, timestamp::version_of, OnlineKey};
 use ferretwatch_types::Timestamp;
-
-fn ferretwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferretwatch")).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = ferretwatch(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// Keys for alice, bob and the online role; a root where the online key alone signs
 /// timestamps; a built pack signed by both publishers.
@@ -133,30 +123,21 @@ fn the_service_renews_the_timestamp_before_it_expires() {
     deploy_online(&pack, &origin, &root, Timestamp::now().minus_secs(45), Some(&online)).unwrap();
     let deployed = version_of(&std::fs::read(origin_dir.join("timestamp.json")).unwrap()).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", &format!("sqlite://{}", dir.join("fw.db").display())])
-        .current_dir(dir)
-        .env("FERRETWATCH_METRICS_LISTEN", "127.0.0.1:0")
-        .env("FERRETWATCH_ORIGIN", format!("file://{}", origin_dir.display()))
-        .env("FERRETWATCH_DEV_BOOTSTRAP", "false")
-        .env("FERRETWATCH_SERVER_ONLINE_KEY", dir.join("online.key"))
-        .env("FERRETWATCH_SERVER_ROOT", dir.join("root.json"))
-        .env("FERRETWATCH_SERVER_TIMESTAMP_TTL_SECS", "60")
-        .env("FERRETWATCH_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("timestamp renewed") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let logged = rx.recv_timeout(Duration::from_secs(60));
+    let online_key = dir.join("online.key");
+    let root_file = dir.join("root.json");
+    let served = serve_origin(
+        dir,
+        &origin_dir,
+        &[
+            ("FERRETWATCH_SERVER_ONLINE_KEY", online_key.as_os_str()),
+            ("FERRETWATCH_SERVER_ROOT", root_file.as_os_str()),
+            ("FERRETWATCH_SERVER_TIMESTAMP_TTL_SECS", "60".as_ref()),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let logged =
+        std::iter::from_fn(|| served.logs.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok())
+            .find(|line| line.contains("timestamp renewed"));
     let started = Instant::now();
     let mut renewed = None;
     while started.elapsed() < Duration::from_secs(10) {
@@ -167,9 +148,8 @@ fn the_service_renews_the_timestamp_before_it_expires() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(logged.is_ok(), "the service logged a renewal");
+    drop(served);
+    assert!(logged.is_some(), "the service logged a renewal");
     assert_eq!(renewed, Some(deployed + 1), "the origin's timestamp was renewed");
     // What it wrote verifies as a client reads it, valid for a full lifetime again.
     let out = ferretwatch(&[
@@ -232,20 +212,28 @@ fn update_intel_feeds_publishes_fresh_filters_with_the_automated_keys_alone() {
     assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
 }
 
-/// A server stopped when dropped (also when a test panics).
-struct Served(std::process::Child);
+/// A running `ferretwatch serve`, stopped when dropped (also when a test panics).
+struct Served {
+    child: std::process::Child,
+    /// Its origin's base URL.
+    base: String,
+    /// Its log lines after the "listening" one.
+    logs: std::sync::mpsc::Receiver<String>,
+}
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// `ferretwatch serve` on a free port serving the origin in `origin_dir`; its base URL.
-fn serve_origin(dir: &Path, origin_dir: &Path) -> (Served, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", &format!("sqlite://{}", dir.join("tuf.db").display())])
+/// `ferretwatch serve` on a free port serving the origin in `origin_dir`, with `env`
+/// added to its environment.
+fn serve_origin(dir: &Path, origin_dir: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Served {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferretwatch"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &format!("sqlite://{}", dir.join("fw.db").display())])
         .current_dir(dir)
         .env("FERRETWATCH_METRICS_LISTEN", "127.0.0.1:0")
         .env("FERRETWATCH_ORIGIN", format!("file://{}", origin_dir.display()))
@@ -253,22 +241,27 @@ fn serve_origin(dir: &Path, origin_dir: &Path) -> (Served, String) {
         .env("FERRETWATCH_SERVER_REVALIDATE_MS", "0")
         .env("FERRETWATCH_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::inherit());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, logs) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("\"message\":\"listening\"") {
-                let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-                let _ = tx.send(value["addr"].as_str().unwrap().to_owned());
+            if tx.send(line).is_err() {
+                break;
             }
         }
     });
-    let served = Served(child);
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("the server printed its address");
-    (served, format!("http://{addr}/v1"))
+    let mut served = Served { child, base: String::new(), logs };
+    let listening = std::iter::from_fn(|| served.logs.recv_timeout(Duration::from_secs(60)).ok())
+        .find(|line| line.contains("\"message\":\"listening\""))
+        .expect("the server printed its address");
+    let value: serde_json::Value = serde_json::from_str(&listening).unwrap();
+    served.base = format!("http://{}/v1", value["addr"].as_str().unwrap());
+    served
 }
 
 /// python-tuf's ngclient (`tests/python/tuf_client.py`) refreshing and downloading every
@@ -303,7 +296,8 @@ fn a_stock_tuf_client_follows_a_deploy_a_rotation_and_the_delegated_intel() {
     let deploy =
         |pack: &Path| ok(&["pack", "deploy", p(pack), "--to", &origin, "--root", p(&root), "--online-key", p(&online)]);
     deploy(&pack);
-    let (_server, base) = serve_origin(dir, &origin_dir);
+    let server = serve_origin(dir, &origin_dir, &[]);
+    let base = server.base.clone();
 
     let first = python_tuf(dir, &base);
     assert_eq!(first["root"], 1);

@@ -1,11 +1,10 @@
 //! `ferretwatch intel fetch` and `ferretwatch pack build` as an operator runs them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn ferretwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferretwatch")).args(args).output().unwrap()
-}
+use support::ferretwatch;
+
+use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds").join(name).to_string_lossy().into()

@@ -2,24 +2,14 @@
 //! `root sign`, `pack build`, `pack sign` by two publishers, `pack verify`, and the exit
 //! status of each refusal.
 
+mod support;
+
+use support::{ferretwatch, ok, p};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const NOW: &str = "2026-11-27T12:00:00Z";
-
-fn ferretwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ferretwatch")).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = ferretwatch(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// Two publishers' keys and a root of trust needing both.
 fn publishers(dir: &Path) -> std::path::PathBuf {

@@ -2,9 +2,28 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use sqlx::{Connection, Executor};
+
+/// Runs the `ferretwatch` binary under test with `args`.
+pub fn ferretwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferretwatch")).args(args).output().unwrap()
+}
+
+/// Runs it and requires success; its standard output.
+pub fn ok(args: &[&str]) -> String {
+    let out = ferretwatch(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A path as an argument.
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
 
 /// An HTTP client that returns 4xx and 5xx as responses, with a 10 s overall timeout.
 pub fn agent() -> ureq::Agent {
