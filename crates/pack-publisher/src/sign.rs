@@ -9,10 +9,11 @@ use std::path::Path;
 use ferretwatch_pack_client::dir::{pack_files, write_atomic};
 use ferretwatch_pack_client::layout;
 use ferretwatch_pack_client::trust::metadata::{
-    typed, Delegations, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, SPEC_VERSION,
+    mirror_url_ok, typed, Delegations, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, MAX_MIRRORS,
+    SPEC_VERSION,
 };
 use ferretwatch_pack_client::trust::TrustError;
-use ferretwatch_types::{PackVersion, Timestamp};
+use ferretwatch_types::{Coded, PackVersion, Timestamp};
 use serde_json::Value;
 
 use crate::keys::PrivateKey;
@@ -27,7 +28,8 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
 }
 
 /// The unsigned `targets`, `snapshot` and `timestamp` metadata of the pack in `dir`, from
-/// its files and the `version` and `expires` fields of its `manifest.json`.
+/// its files, the `version` and `expires` fields of its `manifest.json`, and the
+/// delegations (`delegations.json`) and mirrors (`mirrors.json`) it records.
 pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
     let manifest_path = dir.join(layout::MANIFEST);
     let manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).map_err(io(&manifest_path))?)
@@ -49,7 +51,7 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
         version: number,
         expires,
         targets,
-        custom: Some(PackInfo { pack_version: version.as_str().to_owned() }.to_value()),
+        custom: Some(PackInfo { pack_version: version.as_str().to_owned(), mirrors: read_mirrors(dir)? }.to_value()),
         delegations: read_delegations(dir)?,
     };
     let pins = |kind: &str, file: &str| Pins {
@@ -58,6 +60,7 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
         version: number,
         expires,
         meta: BTreeMap::from([(file.to_owned(), MetaFile::version(number))]),
+        custom: None,
     };
     Ok((targets, pins("snapshot", layout::TARGETS), pins("timestamp", layout::SNAPSHOT)))
 }
@@ -73,6 +76,79 @@ fn read_delegations(dir: &Path) -> Result<Option<Delegations>, TrustError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(&path)(e)),
     }
+}
+
+/// Why a list of mirrors is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MirrorError {
+    /// A URL clients would not use.
+    #[error(
+        "mirror {0:?}: use https://HOST[/PATH] (plain http:// only to localhost, 127.0.0.1 or [::1]), at most 256 \
+         characters, without query, fragment or user information"
+    )]
+    BadUrl(String),
+    /// More than [`MAX_MIRRORS`].
+    #[error("{0} mirrors: at most {MAX_MIRRORS}")]
+    TooMany(usize),
+    /// The same base URL twice (a trailing `/` aside).
+    #[error("mirror {0:?} is listed twice")]
+    Duplicate(String),
+}
+
+impl Coded for MirrorError {
+    fn code(&self) -> &'static str {
+        "bad_mirror"
+    }
+}
+
+/// Checks the mirrors a pack is to list: each a URL clients use ([`mirror_url_ok`]), at
+/// most [`MAX_MIRRORS`], none twice.
+pub fn check_mirrors(mirrors: &[String]) -> Result<(), MirrorError> {
+    if mirrors.len() > MAX_MIRRORS {
+        return Err(MirrorError::TooMany(mirrors.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for url in mirrors {
+        if !mirror_url_ok(url) {
+            return Err(MirrorError::BadUrl(url.chars().take(300).collect()));
+        }
+        if !seen.insert(url.trim_end_matches('/')) {
+            return Err(MirrorError::Duplicate(url.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Records in the pack at `dir` the mirrors its `targets` lists (`mirrors.json`, a JSON
+/// array of base URLs, checked with [`check_mirrors`]); with none, removes the file.
+/// `pack sign` puts them into the signed `targets.json` (`custom.mirrors`).
+pub fn write_mirrors(dir: &Path, mirrors: &[String]) -> Result<(), TrustError> {
+    let path = dir.join(layout::MIRRORS);
+    check_mirrors(mirrors).map_err(|e| TrustError::Metadata(e.to_string()))?;
+    if mirrors.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+            _ => Ok(()),
+        };
+    }
+    let mut bytes = serde_json::to_vec_pretty(mirrors).expect("strings serialise");
+    bytes.push(b'\n');
+    write(&path, &bytes)
+}
+
+/// The mirrors a pack lists (`mirrors.json`, written by `pack build --mirror`), none when
+/// it has no such file; a malformed file or list is refused.
+fn read_mirrors(dir: &Path) -> Result<Vec<String>, TrustError> {
+    let path = dir.join(layout::MIRRORS);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let mirrors: Vec<String> =
+        serde_json::from_slice(&bytes).map_err(|e| TrustError::Metadata(format!("{}: {e}", path.display())))?;
+    check_mirrors(&mirrors).map_err(|e| TrustError::Metadata(format!("{}: {e}", path.display())))?;
+    Ok(mirrors)
 }
 
 /// What [`sign_pack`] did.

@@ -7,7 +7,7 @@ use ferretwatch_pack_client::dir::write_atomic;
 use ferretwatch_pack_client::dir::DirSource;
 use ferretwatch_pack_client::layout::{self as files, is_content_addressed, HISTORY_DIR, HISTORY_FILES};
 use ferretwatch_pack_client::manifest::{Manifest, MANIFEST_NAME};
-use ferretwatch_pack_client::trust::metadata::Envelope;
+use ferretwatch_pack_client::trust::metadata::{Envelope, FULL_SERVICE};
 use ferretwatch_pack_client::trust::verify::{
     trusted_root, State, Verifier, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_TARGETS_BYTES,
 };
@@ -30,6 +30,9 @@ pub struct DeployReport {
     pub uploaded: Vec<String>,
     /// Content-addressed files the origin already held.
     pub unchanged: Vec<String>,
+    /// The degradation level the new timestamp carries, forward from the origin's (1, full
+    /// service, unless an operator set another; always 1 without an online timestamp).
+    pub degradation: u8,
 }
 
 /// Verifies the pack in `dir` against the root of trust at `now`, then publishes it to
@@ -42,7 +45,8 @@ pub fn deploy(dir: &Path, origin: &Origin, root: &[u8], now: Timestamp) -> Resul
 
 /// [`deploy`] under a root with an online timestamp role: the timestamp is made now with
 /// the online key (pinning the pack's snapshot by version, length and sha256, one version
-/// above the origin's current timestamp) and written into the pack before it is verified.
+/// above the origin's current timestamp, at its degradation level) and written into the
+/// pack before it is verified.
 /// Under such a root a deploy without the online key is refused with that reason.
 pub fn deploy_online(
     dir: &Path,
@@ -52,12 +56,14 @@ pub fn deploy_online(
     online: Option<&OnlineKey>,
 ) -> Result<DeployReport, PublishError> {
     // The root in force once this pack is out: the origin's rotations, then the pack's own.
-    let mut in_force = timestamp::current_root(origin, root)?;
+    let serving = timestamp::current_root(origin, root)?;
+    let mut in_force = serving.clone();
     for (name, bytes) in root_rotations(dir)? {
         if files::root_rotation_version(&name) == Some(in_force.version + 1) {
             in_force = ferretwatch_pack_client::trust::verify::check_rotation(&in_force, &bytes)?;
         }
     }
+    let mut degradation = FULL_SERVICE;
     match online {
         Some(online) => {
             online.check(&in_force)?;
@@ -70,7 +76,10 @@ pub fn deploy_online(
                 .ok_or_else(|| PublishError::Invalid(format!("{}: no version; sign the pack first", path.display())))?;
             let current = origin.get(files::TIMESTAMP, MAX_PINS_BYTES)?;
             let version = timestamp::next_after(current.as_deref(), snapshot_version);
-            let bytes = timestamp::make(&snapshot, snapshot_version, version, online, now);
+            // The level the origin's timestamp carries, signed under the root it was made
+            // under (before this pack's rotations).
+            degradation = timestamp::carried_degradation(current.as_deref(), &serving);
+            let bytes = timestamp::make(&snapshot, snapshot_version, version, online, now, degradation);
             let path = dir.join(files::TIMESTAMP);
             write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })?;
         }
@@ -136,6 +145,7 @@ pub fn deploy_online(
         origin: origin.url().to_owned(),
         uploaded: Vec::new(),
         unchanged: Vec::new(),
+        degradation,
     };
     // 1. Content-addressed files: new names, so nothing a client reads now changes. Each
     //    also under its consistent-snapshot name (`DIR/SHA256.NAME`), the manifest too.

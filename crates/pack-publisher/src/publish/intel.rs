@@ -161,9 +161,13 @@ pub fn publish_intel(
     let snapshot = timestamp::make_snapshot(&targets_bytes, &delegated, snapshot_version, targets.expires, online)?;
     put(layout::versioned("snapshot", snapshot_version), &snapshot)?;
     put(layout::SNAPSHOT.to_owned(), &snapshot)?;
-    let timestamp_version =
-        timestamp::next_after(origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?.as_deref(), snapshot_version);
-    put(layout::TIMESTAMP.to_owned(), &timestamp::make(&snapshot, snapshot_version, timestamp_version, online, now))?;
+    let current_timestamp = origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?;
+    let timestamp_version = timestamp::next_after(current_timestamp.as_deref(), snapshot_version);
+    let level = timestamp::carried_degradation(current_timestamp.as_deref(), &in_force);
+    put(
+        layout::TIMESTAMP.to_owned(),
+        &timestamp::make(&snapshot, snapshot_version, timestamp_version, online, now, level),
+    )?;
 
     Verifier::new(root.to_vec(), now, State::default())
         .consistent_when_root_says()

@@ -13,9 +13,18 @@
 //! targets still need the publishers' threshold. A stolen online key lets an attacker
 //! freeze clients for at most one timestamp lifetime at a time, or fast-forward the
 //! timestamp version (recovered by rotating that key in the root).
+//!
+//! The timestamp also carries the service's degradation level (`custom.degradation`, 1
+//! full service to 4 emergency bulletins only): the operator sets it with the online key
+//! ([`set_degradation`], `ferretwatch pack timestamp --degradation N`), and every timestamp
+//! made after (renewals, deploys, intel) carries it forward until it is set again. Only a
+//! level the current timestamp carries under a valid signature is carried forward: one
+//! written to the origin by anybody else is not re-signed.
 
 use ferretwatch_pack_client::layout;
-use ferretwatch_pack_client::trust::metadata::{Envelope, MetaFile, Pins, Root, SPEC_VERSION};
+use ferretwatch_pack_client::trust::metadata::{
+    Envelope, MetaFile, Pins, Root, ServiceInfo, FULL_SERVICE, MAX_DEGRADATION, SPEC_VERSION,
+};
 use ferretwatch_pack_client::trust::verify::{
     check_rotation, signed_role, trusted_root, RoleTrust, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS,
     MAX_TARGETS_BYTES,
@@ -78,7 +87,8 @@ pub fn make_snapshot(
         let (name, entry) = pinned(&format!("{role}.json"), bytes)?;
         meta.insert(name, entry);
     }
-    let pins = Pins { kind: "snapshot".into(), spec_version: SPEC_VERSION.into(), version, expires, meta };
+    let pins =
+        Pins { kind: "snapshot".into(), spec_version: SPEC_VERSION.into(), version, expires, meta, custom: None };
     let mut envelope = Envelope::new(&pins);
     online.key.sign_envelope(&mut envelope)?;
     Ok(envelope.to_bytes())
@@ -100,18 +110,68 @@ pub fn delegated_roles(targets: &[u8]) -> Vec<String> {
 }
 
 /// A timestamp pinning `snapshot` (its bytes), version `version`, expiring `ttl` from
-/// `now`, signed with the online key.
-pub fn make(snapshot: &[u8], snapshot_version: u64, version: u64, online: &OnlineKey, now: Timestamp) -> Vec<u8> {
+/// `now`, carrying degradation level `degradation`, signed with the online key. Level 1
+/// (full service) writes no `custom` field, so the timestamp is the same as one made
+/// without levels; so does a level outside 1 to [`MAX_DEGRADATION`], which clients would
+/// read as full service anyway ([`set_degradation`] refuses one).
+pub fn make(
+    snapshot: &[u8],
+    snapshot_version: u64,
+    version: u64,
+    online: &OnlineKey,
+    now: Timestamp,
+    degradation: u8,
+) -> Vec<u8> {
+    let custom =
+        (FULL_SERVICE < degradation && degradation <= MAX_DEGRADATION).then(|| ServiceInfo { degradation }.to_value());
     let pins = Pins {
         kind: "timestamp".into(),
         spec_version: SPEC_VERSION.into(),
         version,
         expires: now.whole_second().plus_secs(online.ttl_secs),
         meta: BTreeMap::from([(layout::SNAPSHOT.to_owned(), MetaFile::pinning(snapshot_version, snapshot))]),
+        custom,
     };
     let mut envelope = Envelope::new(&pins);
     online.key.sign_envelope(&mut envelope).expect("an ed25519 key signs");
     envelope.to_bytes()
+}
+
+/// The degradation level a timestamp file carries (`custom.degradation`), read without
+/// trusting it: 1 (full service) when it carries none, one out of range, or is unreadable.
+pub fn degradation_of(bytes: &[u8]) -> u8 {
+    Envelope::parse(bytes)
+        .ok()
+        .and_then(|envelope| envelope.signed.pointer("/custom/degradation").and_then(|level| level.as_u64()))
+        .filter(|level| (u64::from(FULL_SERVICE)..=u64::from(MAX_DEGRADATION)).contains(level))
+        .map_or(FULL_SERVICE, |level| level as u8)
+}
+
+/// The degradation level a new timestamp carries forward from `current` (the origin's
+/// timestamp, its bytes): its level when the `timestamp` role of `root` signed it (expired
+/// or not: renewal replaces expired ones), otherwise 1 (full service). A level written to
+/// the origin without the online key is not re-signed.
+pub fn carried_degradation(current: Option<&[u8]>, root: &Root) -> u8 {
+    let Some(bytes) = current else { return FULL_SERVICE };
+    let Ok(trust) = RoleTrust::of_root(root, "timestamp") else { return FULL_SERVICE };
+    signed_role::<Pins>(layout::TIMESTAMP, "timestamp", bytes, &trust).map_or(FULL_SERVICE, |pins| pins.degradation())
+}
+
+/// The degradation level `origin` serves now: that of its `timestamp.json` when the root in
+/// force (`root`, then the origin's rotations) signed it, otherwise 1 (full service).
+pub fn current_degradation(origin: &Origin, root: &[u8]) -> Result<u8, PublishError> {
+    let root = current_root(origin, root)?;
+    Ok(carried_degradation(origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?.as_deref(), &root))
+}
+
+/// What clients do at degradation `level`, in a few words (for operators).
+pub fn degradation_summary(level: u8) -> &'static str {
+    match level {
+        2 => "core detection only, reduced rule updates",
+        3 => "cached rules only, no real-time updates",
+        4 => "minimal detection, emergency bulletins only",
+        _ => "full service",
+    }
 }
 
 /// The version of a timestamp file, read without trusting it (only to keep versions
@@ -175,7 +235,8 @@ pub enum Renewal {
 
 /// Renews the origin's `timestamp.json` with the online key when it expires within
 /// `within` seconds (or is missing or unreadable): the snapshot it pins must verify under
-/// the root in force, and the new version is one above the current one.
+/// the root in force, the new version is one above the current one, and the degradation
+/// level is the current one's ([`carried_degradation`]).
 pub fn renew(
     origin: &Origin,
     root: &[u8],
@@ -191,18 +252,56 @@ pub fn renew(
             return Ok(Renewal::Fresh { expires });
         }
     }
+    let degradation = carried_degradation(current.as_deref(), &root);
+    resign(origin, &root, online, now, current.as_deref(), degradation)
+}
+
+/// Re-signs the origin's `timestamp.json` with the online key now, at degradation `level`
+/// (1 full service to [`MAX_DEGRADATION`]; anything else is refused), whatever is left of
+/// the current one: the snapshot it pins must verify under the root in force, and the new
+/// version is one above the current one. Every timestamp made after carries the level
+/// forward until it is set again. Always [`Renewal::Renewed`].
+pub fn set_degradation(
+    origin: &Origin,
+    root: &[u8],
+    online: &OnlineKey,
+    now: Timestamp,
+    level: u8,
+) -> Result<Renewal, PublishError> {
+    if !(FULL_SERVICE..=MAX_DEGRADATION).contains(&level) {
+        return Err(PublishError::Invalid(format!(
+            "degradation level {level}: use {FULL_SERVICE} (full service) to {MAX_DEGRADATION} (emergency bulletins \
+             only)"
+        )));
+    }
+    let root = current_root(origin, root)?;
+    online.check(&root)?;
+    let current = origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?;
+    resign(origin, &root, online, now, current.as_deref(), level)
+}
+
+/// Writes a new timestamp at `origin` pinning its snapshot (which must verify under `root`
+/// and not have expired), one version above `current`, at degradation `level`.
+fn resign(
+    origin: &Origin,
+    root: &Root,
+    online: &OnlineKey,
+    now: Timestamp,
+    current: Option<&[u8]>,
+    level: u8,
+) -> Result<Renewal, PublishError> {
     let snapshot = origin
         .get(layout::SNAPSHOT, MAX_PINS_BYTES)?
         .ok_or_else(|| PublishError::NoCurrentPack(origin.url().to_owned()))?;
-    let pins: Pins = signed_role(layout::SNAPSHOT, "snapshot", &snapshot, &RoleTrust::of_root(&root, "snapshot")?)?;
+    let pins: Pins = signed_role(layout::SNAPSHOT, "snapshot", &snapshot, &RoleTrust::of_root(root, "snapshot")?)?;
     if pins.expires <= now {
         return Err(PublishError::Invalid(format!(
             "the origin's snapshot expired at {}: publish a new pack; a timestamp cannot make it current",
             pins.expires
         )));
     }
-    let version = next_after(current.as_deref(), pins.version);
-    let bytes = make(&snapshot, pins.version, version, online, now);
+    let version = next_after(current, pins.version);
+    let bytes = make(&snapshot, pins.version, version, online, now, level);
     origin.put(layout::TIMESTAMP, &bytes)?;
     Ok(Renewal::Renewed { version, expires: now.whole_second().plus_secs(online.ttl_secs) })
 }
