@@ -8,12 +8,14 @@
 //! content, then the expiry, and reports each refusal with the codes of `pack verify`.
 //! Making and publishing bulletins is the publisher side's.
 
+use std::collections::BTreeMap;
+
 use ferretwatch_types::{Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{self, content_name};
 use crate::trust::canonical_json;
-use crate::trust::metadata::{typed, Envelope};
+use crate::trust::metadata::{typed, Envelope, Root};
 use crate::trust::verify::{check_signatures, trusted_root, VerifyError};
 
 /// How serious a bulletin or an emergency rule is.
@@ -206,16 +208,23 @@ impl Bulletin {
 /// by the root's `targets` keys (the root itself must be signed by its own threshold and
 /// unexpired), then the content, then the expiry against `now`.
 pub fn verify_bulletin(bytes: &[u8], root: &[u8], now: Timestamp) -> Result<Bulletin, VerifyError> {
+    if bytes.len() as u64 > MAX_BULLETIN_BYTES {
+        return Err(VerifyError::Oversized { file: "bulletin".into(), limit: MAX_BULLETIN_BYTES });
+    }
+    verify_bulletin_with(bytes, &trusted_root(root)?, now)
+}
+
+/// [`verify_bulletin`] against a root already trusted (the updater's, after rotations).
+pub fn verify_bulletin_with(bytes: &[u8], root: &Root, now: Timestamp) -> Result<Bulletin, VerifyError> {
     const FILE: &str = "bulletin";
     if bytes.len() as u64 > MAX_BULLETIN_BYTES {
         return Err(VerifyError::Oversized { file: FILE.into(), limit: MAX_BULLETIN_BYTES });
     }
-    let root = trusted_root(root)?;
     if root.expires <= now {
         return Err(VerifyError::Expired { file: layout::ROOT.into(), expires: root.expires, now });
     }
     let envelope = Envelope::parse(bytes).map_err(|e| VerifyError::Malformed(format!("{FILE}: {e}")))?;
-    check_signatures(FILE, "targets", &envelope, &root)?;
+    check_signatures(FILE, "targets", &envelope, root)?;
     let bulletin: Bulletin = typed(FILE, &envelope.signed)?;
     bulletin.check().map_err(|e| VerifyError::Malformed(format!("{FILE}: {e}")))?;
     if bulletin.expires <= now {
@@ -277,4 +286,145 @@ pub struct IndexEntry {
     pub file: String,
     /// When it expires.
     pub expires: Timestamp,
+}
+
+/// The largest `bulletins/index.json` a client reads.
+pub const MAX_INDEX_BYTES: u64 = 64 * 1024;
+/// At most this many bulletins are held at once (the newest expiring last are kept).
+pub const MAX_HELD: usize = 64;
+
+/// Where a bulletin might show: the page's registrable domain, the brands the engine saw
+/// on it, and the user's language.
+#[derive(Clone, Debug, Default)]
+pub struct Place<'a> {
+    /// The page's eTLD+1 (ASCII, lower case), when it has one.
+    pub etld1: Option<&'a str>,
+    /// Brands the engine found on the page (its `brand` findings).
+    pub brands: &'a [String],
+    /// The user's locale (`de-CH`); a bulletin for `de` shows to `de-CH`.
+    pub locale: &'a str,
+}
+
+/// Displays of one bulletin on one day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shown {
+    /// Days since 1970-01-01 (UTC).
+    pub day: u64,
+    /// Times shown that day.
+    pub count: u32,
+}
+
+/// The bulletins a client holds and how often it showed each: persisted with the
+/// updater's state, filled by its cycles, read by the user interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Board {
+    /// Verified bulletins, by id (one version per id: the highest seen).
+    pub held: BTreeMap<String, Bulletin>,
+    /// Object names already fetched (verified or refused), so none is fetched twice.
+    pub fetched: Vec<String>,
+    /// The ETag of the last index read.
+    pub index_etag: Option<String>,
+    /// Displays per bulletin id, for the frequency cap.
+    pub shown: BTreeMap<String, Shown>,
+}
+
+impl Board {
+    /// Takes a verified bulletin unless one of the same id and a higher or equal version
+    /// is held.
+    pub fn offer(&mut self, bulletin: Bulletin) -> bool {
+        if self.held.get(&bulletin.id).is_some_and(|held| held.version >= bulletin.version) {
+            return false;
+        }
+        self.held.insert(bulletin.id.clone(), bulletin);
+        true
+    }
+
+    /// Drops what expired at `now`, and keeps at most [`MAX_HELD`] bulletins and the
+    /// names of the files it still needs to remember.
+    pub fn prune(&mut self, now: Timestamp) {
+        self.held.retain(|_, bulletin| bulletin.expires > now);
+        while self.held.len() > MAX_HELD {
+            let first = self.held.values().min_by_key(|b| (b.expires, b.severity)).map(|b| b.id.clone());
+            self.held.remove(&first.expect("not empty"));
+        }
+        self.shown.retain(|id, _| self.held.contains_key(id));
+        let excess = self.fetched.len().saturating_sub(4 * MAX_HELD);
+        self.fetched.drain(..excess);
+    }
+
+    /// The index entries worth fetching: not fetched before, not expired, and newer than
+    /// what is held for their id; at most `limit`, most severe first.
+    pub fn wanted<'a>(&self, index: &'a BulletinIndex, now: Timestamp, limit: usize) -> Vec<&'a IndexEntry> {
+        let mut wanted: Vec<&IndexEntry> = index
+            .bulletins
+            .iter()
+            .filter(|entry| entry.expires > now && !self.fetched.contains(&entry.file))
+            .filter(|entry| self.held.get(&entry.id).is_none_or(|held| held.version < entry.version))
+            .filter(|entry| entry.file.starts_with(&format!("{BULLETIN_DIR}/")) && !entry.file.contains(".."))
+            .collect();
+        wanted.sort_by_key(|entry| std::cmp::Reverse(entry.severity));
+        wanted.truncate(limit);
+        wanted
+    }
+
+    /// The bulletins to show on `place` at `now` for a client of version `client`,
+    /// most severe first: unexpired, in scope, in the user's language, not over their
+    /// frequency cap today, and (when `critical_only`, at the highest degradation level)
+    /// critical. Showing one is recorded with [`Board::record_shown`].
+    pub fn for_place(&self, place: &Place<'_>, now: Timestamp, client: &str, critical_only: bool) -> Vec<&Bulletin> {
+        let today = now.as_secs() / 86_400;
+        let mut due: Vec<&Bulletin> = self
+            .held
+            .values()
+            .filter(|b| b.expires > now && (!critical_only || b.severity == Severity::Critical))
+            .filter(|b| in_scope(b, place) && speaks(b, place.locale) && version_at_least(client, &b.min_ext_version))
+            .filter(|b| match self.shown.get(&b.id) {
+                Some(shown) if shown.day == today => shown.count < b.frequency_cap,
+                _ => true,
+            })
+            .collect();
+        due.sort_by_key(|b| (std::cmp::Reverse(b.severity), b.id.clone()));
+        due
+    }
+
+    /// Records that bulletin `id` was shown at `now`.
+    pub fn record_shown(&mut self, id: &str, now: Timestamp) {
+        if !self.held.contains_key(id) {
+            return;
+        }
+        let today = now.as_secs() / 86_400;
+        let shown = self.shown.entry(id.to_owned()).or_default();
+        if shown.day != today {
+            *shown = Shown { day: today, count: 0 };
+        }
+        shown.count = shown.count.saturating_add(1);
+    }
+}
+
+/// A bulletin with neither domains nor brands is for every site; otherwise the page's
+/// eTLD+1 must be listed, or one of the brands seen on it (case aside).
+fn in_scope(bulletin: &Bulletin, place: &Place<'_>) -> bool {
+    if bulletin.etld_plus1.is_empty() && bulletin.brands.is_empty() {
+        return true;
+    }
+    place.etld1.is_some_and(|etld1| bulletin.etld_plus1.iter().any(|d| d == etld1))
+        || place.brands.iter().any(|seen| bulletin.brands.iter().any(|b| b.eq_ignore_ascii_case(seen)))
+}
+
+/// Whether the user's locale is one the bulletin is written for: the same tag, or the
+/// bulletin's language alone (`en` for `en-GB`).
+fn speaks(bulletin: &Bulletin, locale: &str) -> bool {
+    let language = locale.split('-').next().unwrap_or(locale);
+    bulletin.locales.iter().any(|l| l.eq_ignore_ascii_case(locale) || l.eq_ignore_ascii_case(language))
+}
+
+/// `MAJOR.MINOR.PATCH` compared as numbers; an unreadable version is never at least.
+fn version_at_least(have: &str, want: &str) -> bool {
+    fn parse(v: &str) -> Option<(u64, u64, u64)> {
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
+        let triple = (parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(triple)
+    }
+    matches!((parse(have), parse(want)), (Some(h), Some(w)) if h >= w)
 }

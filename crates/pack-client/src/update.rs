@@ -30,11 +30,15 @@
 
 use std::collections::BTreeMap;
 
-use ferretwatch_types::{Coded, Sha256, Timestamp};
+use ferretwatch_detect::filter::IndicatorKind;
+use ferretwatch_types::{Coded, PackVersion, Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::bulletin::{verify_bulletin_with, Board, BulletinIndex, IndexEntry, MAX_BULLETIN_BYTES, MAX_INDEX_BYTES};
+use crate::delta::Delta;
 use crate::layout;
-use crate::trust::metadata::{Pins, Root, TargetFile, Targets};
+use crate::manifest::{Manifest, Role};
+use crate::trust::metadata::{Pins, Root, TargetFile, Targets, FULL_SERVICE};
 use crate::trust::verify::{
     check_delegated, check_rotation, check_snapshot, check_target, check_targets, check_timestamp, delegated_pins,
     entry_limit, pin, trusted_root, Naming, State, VerifyError, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS,
@@ -48,6 +52,10 @@ pub const MAX_RETRIES: u32 = 3;
 const ATTEMPTS_PER_MIRROR: u32 = MAX_RETRIES + 1;
 /// The first back-off inside a cycle, in milliseconds (then doubled per attempt).
 pub const FIRST_BACKOFF_MS: u64 = 1000;
+/// New bulletins fetched per cycle at most (the most severe first; the rest next time).
+pub const BULLETINS_PER_CYCLE: usize = 8;
+/// At degradation level 2 and above the poll interval is this many times longer.
+pub const DEGRADED_INTERVAL_FACTOR: u64 = 4;
 
 /// How a client polls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,18 +69,32 @@ pub struct Config {
     /// A stable, random id of this install: it spreads the fleet's polls and picks the
     /// canary cohort. Only its hash is used, and nothing else identifies the client.
     pub install_id: String,
+    /// This client's version (`MAJOR.MINOR.PATCH`), for bulletins' `min_ext_version`.
+    #[serde(default = "default_client_version")]
+    pub client_version: String,
+}
+
+fn default_client_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
 }
 
 impl Config {
     /// One-hour polls with up to six minutes of jitter.
     pub fn new(mirrors: Vec<String>, install_id: impl Into<String>) -> Self {
-        Config { mirrors, interval_secs: 3600, jitter_secs: 360, install_id: install_id.into() }
+        Config {
+            mirrors,
+            interval_secs: 3600,
+            jitter_secs: 360,
+            install_id: install_id.into(),
+            client_version: default_client_version(),
+        }
     }
 }
 
 /// What the client keeps between runs (persist it after every [`Step::Done`] and after
 /// [`Updater::installed`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Persisted {
     /// Versions trusted, for rollback protection.
     pub trust: State,
@@ -96,6 +118,14 @@ pub struct Persisted {
     pub cycles: u64,
     /// The reason the last cycle failed, if it did.
     pub last_error: Option<String>,
+    /// The service's degradation level from the last trusted timestamp (1 to 4; 0 before
+    /// the first).
+    pub degradation: u8,
+    /// Mirrors the installed pack lists (signed in its `targets`), besides the
+    /// configured ones.
+    pub mirrors: Vec<String>,
+    /// Verified bulletins and how often each was shown.
+    pub bulletins: Board,
 }
 
 /// An installed pack: what it is and what its files are.
@@ -107,8 +137,29 @@ pub struct Installed {
     pub version: u64,
     /// When its targets and snapshot metadata expire.
     pub expires: Timestamp,
-    /// Its files, as `targets.json` lists them.
+    /// Its files, as `targets.json` lists them (deltas aside: they are fetched only to
+    /// be applied).
     pub files: BTreeMap<String, TargetFile>,
+    /// Filter files made by applying a delta, with the sha256 (hex) of the bytes the
+    /// delta gave: they hold the pack's membership at the base's size, so they differ
+    /// from the listed file, and the signed delta vouches for them. Pass this to
+    /// [`crate::load::load_patched`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub patched: BTreeMap<String, String>,
+    /// The filters deltas apply to: those of the last pack whose filters came whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Base>,
+}
+
+/// The filter files deltas apply to (`docs/formats/delta.md`): a pack's, downloaded whole.
+/// The caller keeps a copy of their bytes apart from the running pack
+/// ([`Staged::base_files`]) and hands them back on [`Step::ReadBase`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Base {
+    /// The pack they came with (`YYYY.MM.DD.HH[.N]`).
+    pub pack_version: String,
+    /// By file name: the kind each lists, and its signed length and hash.
+    pub filters: BTreeMap<String, (IndicatorKind, TargetFile)>,
 }
 
 /// A request for the caller to make.
@@ -156,6 +207,10 @@ pub enum Response {
 pub enum Step {
     /// Make this request and pass the answer to [`Updater::handle`].
     Fetch(Request),
+    /// Read these files of the delta base (kept from [`Staged::base_files`]) and pass
+    /// them to [`Updater::base_read`]; a file not at hand is simply left out (the whole
+    /// filters are then downloaded instead).
+    ReadBase(Vec<String>),
     /// Install this verified pack and report with [`Updater::installed`].
     Install(Staged),
     /// The cycle is over.
@@ -172,6 +227,24 @@ pub struct Staged {
     pub fetched: BTreeMap<String, Vec<u8>>,
     /// Unchanged files to take from the installed pack.
     pub kept: Vec<String>,
+    /// The mirrors the pack lists.
+    pub mirrors: Vec<String>,
+    /// When not empty, these files (of the new pack, fetched whole) are the new delta
+    /// base: keep a copy of their bytes apart, replacing the previous base's.
+    pub base_files: Vec<String>,
+}
+
+/// Whether this cycle takes the pack's filters from a delta.
+#[derive(Debug, Clone)]
+enum DeltaPlan {
+    /// Not known until the new manifest is in.
+    Undecided,
+    /// No delta: filters are fetched whole.
+    Whole,
+    /// `file` (a listed delta from the base) replaces the filters in `replaces`.
+    Patch { file: String, replaces: BTreeMap<String, IndicatorKind>, bytes: Option<Vec<u8>> },
+    /// The delta applied: the patched filters are staged.
+    Applied,
 }
 
 /// How a cycle ended.
@@ -205,11 +278,17 @@ pub struct Status {
     pub stale: bool,
     /// The last cycle's error.
     pub last_error: Option<String>,
+    /// The service's degradation level (1 full service … 4 emergency bulletins only).
+    pub degradation: u8,
 }
 
 #[derive(Debug, Clone)]
 enum Phase {
     Root,
+    BulletinIndex,
+    Bulletins {
+        pending: Vec<IndexEntry>,
+    },
     Timestamp,
     Snapshot {
         timestamp: Pins,
@@ -230,6 +309,7 @@ enum Phase {
     },
     Files {
         staged: Box<Staged>,
+        plan: DeltaPlan,
         targets: Targets,
         timestamp: Pins,
         timestamp_etag: Option<String>,
@@ -326,7 +406,45 @@ impl Updater {
                 || expired(p.timestamp_expires)
                 || expired(p.current.as_ref().map(|c| c.expires)),
             last_error: p.last_error.clone(),
+            degradation: self.degradation(),
         }
+    }
+
+    /// The service's degradation level as last heard (1 before anything was heard):
+    /// 1 full service; 2 polls [`DEGRADED_INTERVAL_FACTOR`] times less often; 3 keeps the
+    /// installed pack and downloads none (the timestamp is still verified at each poll,
+    /// so the client learns when the level drops); 4 as 3, and only critical bulletins
+    /// show. Verification is the same at every level, and a client without a pack
+    /// still installs one.
+    pub fn degradation(&self) -> u8 {
+        self.persisted.degradation.max(FULL_SERVICE)
+    }
+
+    /// Every mirror this client polls: the configured ones, then those the installed
+    /// pack lists. None is trusted more than another.
+    pub fn mirrors(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.config.mirrors.iter().map(|m| m.trim_end_matches('/').to_owned()).collect();
+        for listed in &self.persisted.mirrors {
+            if !all.contains(listed) {
+                all.push(listed.clone());
+            }
+        }
+        all
+    }
+
+    fn mirror_count(&self) -> usize {
+        self.mirrors().len()
+    }
+
+    /// The bulletins to show on `place` now, most severe first (only critical ones at
+    /// degradation level 4). Record each one shown with [`Updater::bulletin_shown`].
+    pub fn bulletins_for(&self, place: &crate::bulletin::Place<'_>, now: Timestamp) -> Vec<&crate::bulletin::Bulletin> {
+        self.persisted.bulletins.for_place(place, now, &self.config.client_version, self.degradation() >= 4)
+    }
+
+    /// Records that bulletin `id` was shown (its frequency cap counts displays per day).
+    pub fn bulletin_shown(&mut self, id: &str, now: Timestamp) {
+        self.persisted.bulletins.record_shown(id, now);
     }
 
     /// Whether this install is in a canary cohort of `percent` percent: a stable choice
@@ -338,7 +456,7 @@ impl Updater {
     /// Starts a cycle at `now` (whether or not it is due: the caller decides), from the
     /// first mirror this install prefers.
     pub fn start(&mut self, now: Timestamp) -> Step {
-        let mirror = spread(&self.config.install_id, 0, self.config.mirrors.len() as u64) as usize;
+        let mirror = spread(&self.config.install_id, 0, self.mirror_count() as u64) as usize;
         self.cycle =
             Some(Cycle { phase: Phase::Root, mirror, attempt: 0, failures: 0, unchanged: 0, last_error: None });
         self.request(now)
@@ -356,6 +474,9 @@ impl Updater {
                 reason: "an install is pending; report it with installed()".into(),
             });
         }
+        if matches!(cycle.phase, Phase::BulletinIndex | Phase::Bulletins { .. }) {
+            return self.bulletin_answer(now, response);
+        }
         let (in_root, in_timestamp) = (matches!(cycle.phase, Phase::Root), matches!(cycle.phase, Phase::Timestamp));
         let (name, limit) = self.current_request();
         match response {
@@ -370,13 +491,7 @@ impl Updater {
             Response::NotModified => {
                 self.failed_attempt(now, "unreadable", format!("{name}: 304 to an unconditional request"), None)
             }
-            Response::NotFound if in_root => {
-                let cycle = self.cycle.as_mut().expect("a cycle");
-                cycle.phase = Phase::Timestamp;
-                cycle.attempt = 0;
-                cycle.failures = 0;
-                self.request(now)
-            }
+            Response::NotFound if in_root => self.enter(now, Phase::BulletinIndex),
             Response::NotFound => {
                 let error = VerifyError::Missing { file: name };
                 self.refused(now, error)
@@ -410,6 +525,7 @@ impl Updater {
                 if previous.is_some() {
                     self.persisted.last_known_good = previous;
                 }
+                self.persisted.mirrors = staged.mirrors;
                 self.finish(now, None);
                 Outcome::Updated { pack_version: version }
             }
@@ -441,6 +557,8 @@ impl Updater {
         let naming = self.naming();
         match &cycle.phase {
             Phase::Root => (layout::root_rotation(self.root.version + 1), MAX_ROOT_BYTES),
+            Phase::BulletinIndex => (layout::BULLETIN_INDEX.to_owned(), MAX_INDEX_BYTES),
+            Phase::Bulletins { pending } => (pending[0].file.clone(), MAX_BULLETIN_BYTES),
             Phase::Timestamp => (layout::TIMESTAMP.to_owned(), MAX_PINS_BYTES),
             Phase::Snapshot { timestamp, .. } => {
                 let entry = pin(timestamp, layout::TIMESTAMP, layout::SNAPSHOT).expect("checked");
@@ -457,8 +575,8 @@ impl Updater {
                     .expect("a pending role is pinned");
                 (naming.metadata(&pending[0], entry.version), entry_limit(entry, MAX_TARGETS_BYTES))
             }
-            Phase::Files { staged, targets, .. } => {
-                let (name, listed) = next_file(targets, staged).expect("a file is missing");
+            Phase::Files { staged, targets, plan, .. } => {
+                let (name, listed) = next_file(targets, staged, plan).expect("a file is missing");
                 (naming.target(name, listed.sha256().unwrap_or_default()), listed.length)
             }
             Phase::Installing { .. } => unreachable!("no request while installing"),
@@ -470,9 +588,11 @@ impl Updater {
         let cycle = self.cycle.as_ref().expect("a cycle");
         let etag = match (&cycle.phase, &self.persisted.current) {
             (Phase::Timestamp, Some(_)) => self.persisted.etag.clone(),
+            (Phase::BulletinIndex, _) => self.persisted.bulletins.index_etag.clone(),
             _ => None,
         };
-        let base = self.config.mirrors[cycle.mirror].trim_end_matches('/');
+        let mirrors = self.mirrors();
+        let base = &mirrors[cycle.mirror % mirrors.len()];
         let not_before = if cycle.attempt == 0 {
             now
         } else {
@@ -510,8 +630,11 @@ impl Updater {
                 }
                 let timestamp = check_timestamp(bytes, &self.root, trust, now)?;
                 let snapshot = pin(&timestamp, layout::TIMESTAMP, layout::SNAPSHOT)?.version;
-                if self.persisted.current.is_some() && snapshot == trust.snapshot {
-                    // Nothing new: the renewed timestamp is the news (no freeze).
+                self.persisted.degradation = timestamp.degradation();
+                let held = self.persisted.current.is_some() && timestamp.degradation() >= 3;
+                if self.persisted.current.is_some() && (snapshot == trust.snapshot || held) {
+                    // Nothing new (or, at degradation level 3 and above, nothing to take
+                    // now): the renewed timestamp is the news (no freeze).
                     self.persisted.trust.timestamp = timestamp.version;
                     self.persisted.timestamp_expires = Some(timestamp.expires);
                     self.persisted.etag = etag;
@@ -564,15 +687,24 @@ impl Updater {
                 let taken = std::mem::replace(&mut cycle.phase, Phase::Timestamp);
                 settle(taken, self.persisted.current.as_ref())
             }
-            Phase::Files { staged, targets, .. } => {
-                let (name, listed) = next_file(targets, staged).expect("a file was requested");
+            Phase::Files { staged, targets, plan, .. } => {
+                let (name, listed) = next_file(targets, staged, plan).expect("a file was requested");
                 check_target(name, listed, bytes)?;
-                staged.fetched.insert(name.clone(), bytes.to_vec());
+                match plan {
+                    DeltaPlan::Patch { file, bytes: held, .. } if file == name => *held = Some(bytes.to_vec()),
+                    _ => {
+                        staged.fetched.insert(name.clone(), bytes.to_vec());
+                    }
+                }
+                if name == layout::MANIFEST && matches!(plan, DeltaPlan::Undecided) {
+                    *plan = plan_delta(targets, staged, self.persisted.current.as_ref());
+                }
                 cycle.attempt = 0;
                 cycle.failures = 0;
                 return Ok(self.next_file_or_install(now));
             }
             Phase::Installing { .. } => unreachable!("no answer while installing"),
+            Phase::BulletinIndex | Phase::Bulletins { .. } => unreachable!("bulletins are answered apart"),
         };
         let cycle = self.cycle.as_mut().expect("a cycle");
         cycle.attempt = 0;
@@ -584,15 +716,27 @@ impl Updater {
 
     fn next_file_or_install(&mut self, now: Timestamp) -> Step {
         let cycle = self.cycle.as_mut().expect("a cycle");
-        let Phase::Files { staged, targets, .. } = &cycle.phase else { unreachable!("in the files phase") };
-        if next_file(targets, staged).is_some() {
+        let Phase::Files { staged, targets, plan, .. } = &mut cycle.phase else { unreachable!("in the files phase") };
+        let manifest_due = targets.targets.contains_key(layout::MANIFEST)
+            && !staged.fetched.contains_key(layout::MANIFEST)
+            && !staged.kept.iter().any(|name| name == layout::MANIFEST);
+        if matches!(plan, DeltaPlan::Undecided) && !manifest_due {
+            // The manifest was kept (or is not listed): nothing tells filters apart.
+            *plan = DeltaPlan::Whole;
+        }
+        if next_file(targets, staged, plan).is_some() {
             return self.request(now);
         }
-        let Phase::Files { staged, targets, timestamp, timestamp_etag, snapshot, delegated } =
+        if let DeltaPlan::Patch { bytes: Some(_), .. } = plan {
+            let base = self.persisted.current.as_ref().and_then(|c| c.base.as_ref()).expect("a delta needs a base");
+            return Step::ReadBase(base.filters.keys().cloned().collect());
+        }
+        let Phase::Files { mut staged, targets, timestamp, timestamp_etag, snapshot, delegated, plan } =
             std::mem::replace(&mut cycle.phase, Phase::Timestamp)
         else {
             unreachable!()
         };
+        rebase(&mut staged, &plan, self.persisted.current.as_ref());
         let mut trust = advanced(&self.persisted.trust, &timestamp, &snapshot, &targets, self.root.version);
         trust.delegated.extend(delegated);
         cycle.phase = Phase::Installing {
@@ -604,12 +748,100 @@ impl Updater {
         Step::Install(*staged)
     }
 
+    /// Moves to `phase` with a fresh request budget.
+    fn enter(&mut self, now: Timestamp, phase: Phase) -> Step {
+        let cycle = self.cycle.as_mut().expect("a cycle");
+        cycle.phase = phase;
+        cycle.attempt = 0;
+        cycle.failures = 0;
+        self.request(now)
+    }
+
+    /// An answer in the bulletin phases. Bulletins never fail a cycle: an index that
+    /// cannot be had, or a bulletin refused, is skipped (tried again at a later poll, a
+    /// refused file never), and the cycle goes on to the timestamp on the same mirror.
+    /// Each bulletin is verified against the trusted root before it is held.
+    fn bulletin_answer(&mut self, now: Timestamp, response: Response) -> Step {
+        let (_, limit) = self.current_request();
+        let board = &mut self.persisted.bulletins;
+        let cycle = self.cycle.as_mut().expect("a cycle");
+        let next = match (&mut cycle.phase, response) {
+            (Phase::BulletinIndex, Response::Body { bytes, etag }) if bytes.len() as u64 <= limit => {
+                match serde_json::from_slice::<BulletinIndex>(&bytes) {
+                    Ok(index) => {
+                        board.index_etag = etag;
+                        let pending: Vec<IndexEntry> =
+                            board.wanted(&index, now, BULLETINS_PER_CYCLE).into_iter().cloned().collect();
+                        if pending.len() == BULLETINS_PER_CYCLE {
+                            // More may be waiting: read the index in full next time.
+                            board.index_etag = None;
+                        }
+                        if pending.is_empty() {
+                            Phase::Timestamp
+                        } else {
+                            Phase::Bulletins { pending }
+                        }
+                    }
+                    Err(_) => Phase::Timestamp,
+                }
+            }
+            (Phase::BulletinIndex, _) => Phase::Timestamp,
+            (Phase::Bulletins { pending }, response) => {
+                let entry = pending.remove(0);
+                match response {
+                    Response::Body { bytes, .. } => {
+                        board.fetched.push(entry.file.clone());
+                        if let Ok(bulletin) = verify_bulletin_with(&bytes, &self.root, now) {
+                            board.offer(bulletin);
+                        }
+                    }
+                    // Not had this time: read the index again at the next poll.
+                    _ => board.index_etag = None,
+                }
+                if pending.is_empty() {
+                    board.prune(now);
+                    Phase::Timestamp
+                } else {
+                    Phase::Bulletins { pending: std::mem::take(pending) }
+                }
+            }
+            _ => unreachable!("called in the bulletin phases"),
+        };
+        self.enter(now, next)
+    }
+
+    /// Hands back the base files [`Step::ReadBase`] asked for. Each is checked against
+    /// its signed hash, the delta is decoded and applied, and every result checked
+    /// against the hash the delta pins; then the pack is staged with the patched filters.
+    /// If anything does not fit, nothing of the delta is used and the filters are
+    /// downloaded whole instead.
+    pub fn base_read(&mut self, now: Timestamp, files: BTreeMap<String, Vec<u8>>) -> Step {
+        let base = self.persisted.current.as_ref().and_then(|c| c.base.clone());
+        let Some(Cycle { phase: Phase::Files { staged, plan, .. }, .. }) = self.cycle.as_mut() else {
+            return Step::Done(Outcome::Failed { code: "no_delta".into(), reason: "no delta was waiting".into() });
+        };
+        let DeltaPlan::Patch { replaces, bytes: Some(delta), .. } = plan else {
+            return Step::Done(Outcome::Failed { code: "no_delta".into(), reason: "no delta was waiting".into() });
+        };
+        *plan = match patch(base.as_ref(), &files, delta, replaces, &staged.pack.pack_version) {
+            Some(patched) => {
+                for (name, bytes) in patched {
+                    staged.pack.patched.insert(name.clone(), Sha256::of(&bytes).to_hex());
+                    staged.fetched.insert(name, bytes);
+                }
+                DeltaPlan::Applied
+            }
+            None => DeltaPlan::Whole,
+        };
+        self.next_file_or_install(now)
+    }
+
     /// A mirror said "nothing new". One mirror replaying an old (still valid) timestamp
     /// could hold a client back, so with several mirrors a second one is asked before
     /// the cycle ends unchanged: none is trusted more than another, and the newest valid
     /// answer wins.
     fn unchanged_from_mirror(&mut self, now: Timestamp) -> Step {
-        let mirrors = self.config.mirrors.len();
+        let mirrors = self.mirror_count();
         let cycle = self.cycle.as_mut().expect("a cycle");
         cycle.unchanged += 1;
         if cycle.unchanged >= mirrors.min(2) {
@@ -662,8 +894,8 @@ impl Updater {
         retry_after: Option<u64>,
         next_mirror: bool,
     ) -> Step {
-        let mirrors = self.config.mirrors.len();
-        let interval = self.config.interval_secs;
+        let mirrors = self.mirror_count();
+        let interval = self.interval();
         let cycle = self.cycle.as_mut().expect("a cycle");
         cycle.last_error = Some((code.to_owned(), reason.clone()));
         cycle.attempt += 1;
@@ -711,11 +943,20 @@ impl Updater {
         self.schedule(now, retry_after);
     }
 
+    /// Seconds between polls at the current degradation level.
+    fn interval(&self) -> u64 {
+        if self.degradation() >= 2 {
+            self.config.interval_secs.saturating_mul(DEGRADED_INTERVAL_FACTOR)
+        } else {
+            self.config.interval_secs
+        }
+    }
+
     /// The next poll: one interval plus this cycle's jitter (or a longer `Retry-After`).
     fn schedule(&mut self, now: Timestamp, at_least: Option<u64>) {
         self.persisted.cycles += 1;
         let jitter = spread(&self.config.install_id, self.persisted.cycles, self.config.jitter_secs + 1);
-        let wait = (self.config.interval_secs + jitter).max(at_least.unwrap_or(0));
+        let wait = (self.interval() + jitter).max(at_least.unwrap_or(0));
         self.persisted.next_poll = Some(now.plus_secs(wait));
     }
 }
@@ -744,10 +985,19 @@ fn settle(phase: Phase, current: Option<&Installed>) -> Phase {
         pack_version,
         version: targets.version,
         expires: targets.expires.min(snapshot.expires),
-        files: targets.targets.clone(),
+        files: targets
+            .targets
+            .iter()
+            .filter(|(name, _)| !is_delta(name))
+            .map(|(n, f)| (n.clone(), f.clone()))
+            .collect(),
+        patched: BTreeMap::new(),
+        base: None,
     };
+    let mirrors = targets.mirrors();
     Phase::Files {
-        staged: Box::new(Staged { pack, fetched: BTreeMap::new(), kept }),
+        staged: Box::new(Staged { pack, fetched: BTreeMap::new(), kept, mirrors, base_files: Vec::new() }),
+        plan: DeltaPlan::Undecided,
         targets,
         timestamp,
         timestamp_etag,
@@ -767,12 +1017,122 @@ fn advanced(trust: &State, timestamp: &Pins, snapshot: &Pins, targets: &Targets,
     }
 }
 
-/// The first listed file that is neither kept nor fetched yet.
-fn next_file<'a>(targets: &'a Targets, staged: &Staged) -> Option<(&'a String, &'a TargetFile)> {
-    targets
-        .targets
+/// The next file to fetch: the manifest first (it tells filters apart), then every listed
+/// file neither kept nor fetched yet, except the filters a planned delta replaces (and
+/// deltas not planned: a client fetches only the one it applies).
+fn next_file<'a>(targets: &'a Targets, staged: &Staged, plan: &DeltaPlan) -> Option<(&'a String, &'a TargetFile)> {
+    let wanted = |name: &String| {
+        if staged.fetched.contains_key(name) || staged.kept.iter().any(|k| k == name) {
+            return false;
+        }
+        match plan {
+            DeltaPlan::Patch { file, replaces, bytes } => {
+                if name == file {
+                    bytes.is_none()
+                } else {
+                    !replaces.contains_key(name) && !is_delta(name)
+                }
+            }
+            _ => !is_delta(name),
+        }
+    };
+    if let Some(manifest) = targets.targets.get_key_value(layout::MANIFEST).filter(|(name, _)| wanted(name)) {
+        return Some(manifest);
+    }
+    targets.targets.iter().find(|(name, _)| wanted(name))
+}
+
+fn is_delta(name: &str) -> bool {
+    name.strip_prefix(layout::DELTA_DIR).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Once the new manifest is in: a delta is used when the installed pack has a base, the
+/// new pack lists `deltas/BASE.fwd`, and the delta is smaller than the filters it
+/// replaces (those of the new manifest not already kept).
+fn plan_delta(targets: &Targets, staged: &Staged, current: Option<&Installed>) -> DeltaPlan {
+    let (Some(base), Some(manifest)) = (
+        current.and_then(|c| c.base.as_ref()),
+        staged.fetched.get(layout::MANIFEST).and_then(|bytes| Manifest::from_json(bytes).ok()),
+    ) else {
+        return DeltaPlan::Whole;
+    };
+    let file = format!("{}/{}.fwd", layout::DELTA_DIR, base.pack_version);
+    let Some(listed) = targets.targets.get(&file) else { return DeltaPlan::Whole };
+    let replaces: BTreeMap<String, IndicatorKind> = manifest
+        .files
         .iter()
-        .find(|(name, _)| !staged.fetched.contains_key(*name) && !staged.kept.iter().any(|k| k == *name))
+        .filter(|entry| entry.role == Role::Filter && !staged.kept.contains(&entry.name))
+        .filter_map(|entry| Some((entry.name.clone(), entry.kind?)))
+        .filter(|(name, _)| targets.targets.contains_key(name))
+        .collect();
+    let whole: u64 = replaces.keys().filter_map(|name| targets.targets.get(name)).map(|f| f.length).sum();
+    if replaces.is_empty() || listed.length >= whole {
+        return DeltaPlan::Whole;
+    }
+    DeltaPlan::Patch { file, replaces, bytes: None }
+}
+
+/// Applies `delta` to the base files, or says no (`None`): a base file missing or not
+/// as signed, a delta that does not decode, leads elsewhere, or does not fit.
+fn patch(
+    base: Option<&Base>,
+    files: &BTreeMap<String, Vec<u8>>,
+    delta: &[u8],
+    replaces: &BTreeMap<String, IndicatorKind>,
+    pack_version: &str,
+) -> Option<BTreeMap<String, Vec<u8>>> {
+    let base = base?;
+    let mut filters = BTreeMap::new();
+    for (name, (kind, listed)) in &base.filters {
+        let bytes = files.get(name)?;
+        check_target(name, listed, bytes).ok()?;
+        filters.insert(*kind, bytes.clone());
+    }
+    let delta = Delta::from_bytes(delta).ok()?;
+    if delta.target_version.as_str() != pack_version {
+        return None;
+    }
+    let results = delta.apply(&PackVersion::parse(&base.pack_version).ok()?, &filters).ok()?;
+    let mut patched = BTreeMap::new();
+    for (name, kind) in replaces {
+        let result = results.iter().find(|filter| filter.kind == *kind)?;
+        patched.insert(name.clone(), result.to_bytes());
+    }
+    Some(patched)
+}
+
+/// Settles the new pack's patched files and delta base before it is installed: patched
+/// files kept from the running pack stay patched; with none, the new pack's filters (all
+/// as signed) become the base, otherwise the running pack's base carries on.
+fn rebase(staged: &mut Staged, plan: &DeltaPlan, current: Option<&Installed>) {
+    if let Some(current) = current {
+        for name in &staged.kept {
+            if let Some(sha) = current.patched.get(name) {
+                staged.pack.patched.insert(name.clone(), sha.clone());
+            }
+        }
+    }
+    let carried = current.and_then(|c| c.base.clone());
+    let manifest = staged.fetched.get(layout::MANIFEST).and_then(|bytes| Manifest::from_json(bytes).ok());
+    staged.pack.base = match (plan, manifest) {
+        (DeltaPlan::Whole, Some(manifest)) if staged.pack.patched.is_empty() => {
+            let filters: BTreeMap<String, (IndicatorKind, TargetFile)> = manifest
+                .files
+                .iter()
+                .filter(|entry| entry.role == Role::Filter)
+                .filter_map(|entry| {
+                    Some((entry.name.clone(), (entry.kind?, staged.pack.files.get(&entry.name)?.clone())))
+                })
+                .collect();
+            if filters.is_empty() {
+                carried
+            } else {
+                staged.base_files = filters.keys().cloned().collect();
+                Some(Base { pack_version: staged.pack.pack_version.clone(), filters })
+            }
+        }
+        _ => carried,
+    };
 }
 
 /// A number in `0..modulus` from the hash of the install id and `salt`: stable for one
@@ -804,11 +1164,13 @@ pub fn run_cycle(
     now: Timestamp,
     mut fetch: impl FnMut(&Request) -> Response,
     mut install: impl FnMut(&Staged) -> Result<(), String>,
+    mut read_base: impl FnMut(&[String]) -> BTreeMap<String, Vec<u8>>,
 ) -> Outcome {
     let mut step = updater.start(now);
     loop {
         step = match step {
             Step::Fetch(request) => updater.handle(now, fetch(&request)),
+            Step::ReadBase(names) => updater.base_read(now, read_base(&names)),
             Step::Install(staged) => return updater.installed(now, install(&staged)),
             Step::Done(outcome) => return outcome,
         };

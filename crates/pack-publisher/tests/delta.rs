@@ -312,3 +312,194 @@ proptest::proptest! {
         proptest::prop_assert!(Delta::from_bytes(&bytes).is_err());
     }
 }
+
+/// The base and target packs of [`churned`], the target carrying its delta from the base,
+/// both signed by two publishers and deployed in turn to an origin; returns the root.
+struct Deployed {
+    packs: Packs,
+    removed: Vec<String>,
+    added: Vec<String>,
+    tmp: tempfile::TempDir,
+    root: Vec<u8>,
+}
+
+impl Deployed {
+    fn origin_dir(&self) -> std::path::PathBuf {
+        self.tmp.path().join("origin")
+    }
+
+    fn deploy(&self, pack: &Path, at: ferretwatch_types::Timestamp) {
+        let origin =
+            ferretwatch_pack_publisher::origin::Origin::open(&format!("file://{}", self.origin_dir().display()))
+                .unwrap();
+        ferretwatch_pack_publisher::publish::deploy(pack, &origin, &self.root, at).unwrap();
+    }
+}
+
+fn deployed_with_delta() -> Deployed {
+    use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
+    use ferretwatch_pack_publisher::keys::PrivateKey;
+    use ferretwatch_pack_publisher::sign::{sign_pack, sign_root};
+    let (packs, removed, added, _) = churned();
+    let d = make(&packs).unwrap();
+    let path = delta::delta_path(&packs.target, &version(BASE));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, d.to_bytes()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = [PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap()];
+    let expires = ferretwatch_types::Timestamp::parse("2027-01-01T00:00:00Z").unwrap();
+    let root = Root::new(1, expires, &[keys[0].public(), keys[1].public()], 2).unwrap();
+    let root_path = tmp.path().join("root.json");
+    std::fs::write(&root_path, Envelope::new(&root).to_bytes()).unwrap();
+    for key in &keys {
+        sign_root(&root_path, key).unwrap();
+    }
+    for pack in [&packs.base, &packs.target] {
+        for key in &keys {
+            sign_pack(pack, key, None).unwrap();
+        }
+    }
+    let root = std::fs::read(&root_path).unwrap();
+    Deployed { packs, removed, added, tmp, root }
+}
+
+/// A client of the updater that keeps its running files and a copy of its delta base.
+struct DeltaClient {
+    updater: ferretwatch_pack_client::update::Updater,
+    files: BTreeMap<String, Vec<u8>>,
+    base: BTreeMap<String, Vec<u8>>,
+    asked: Vec<String>,
+}
+
+impl DeltaClient {
+    fn new(root: &[u8]) -> Self {
+        use ferretwatch_pack_client::update::{Config, Persisted, Updater};
+        let updater =
+            Updater::new(Config::new(vec!["https://origin".into()], "install-7"), root, Persisted::default()).unwrap();
+        DeltaClient { updater, files: BTreeMap::new(), base: BTreeMap::new(), asked: Vec::new() }
+    }
+
+    fn poll(&mut self, origin: &Path, at: ferretwatch_types::Timestamp) -> ferretwatch_pack_client::update::Outcome {
+        use ferretwatch_pack_client::dir::DirSource;
+        use ferretwatch_pack_client::update::{fetch_from, run_cycle};
+        let (files, base, asked) = (&mut self.files, &mut self.base, &mut self.asked);
+        let kept_base = base.clone();
+        asked.clear();
+        run_cycle(
+            &mut self.updater,
+            at,
+            |request| {
+                asked.push(request.name.clone());
+                fetch_from(&DirSource(origin.to_owned()), request)
+            },
+            |staged| {
+                let mut next: BTreeMap<String, Vec<u8>> =
+                    staged.kept.iter().map(|name| (name.clone(), files[name].clone())).collect();
+                next.extend(staged.fetched.clone());
+                *files = next;
+                if !staged.base_files.is_empty() {
+                    *base = staged.base_files.iter().map(|name| (name.clone(), files[name].clone())).collect();
+                }
+                Ok(())
+            },
+            |names| names.iter().filter_map(|name| Some((name.clone(), kept_base.get(name)?.clone()))).collect(),
+        )
+    }
+
+    fn host_filter(&self) -> FilterFile {
+        let installed = self.updater.persisted().current.clone().unwrap();
+        let manifest = ferretwatch_pack_client::manifest::Manifest::from_json(
+            &self.files[ferretwatch_pack_client::layout::MANIFEST],
+        )
+        .unwrap();
+        let entry = manifest.files.iter().find(|e| e.kind == Some(IndicatorKind::Host)).unwrap();
+        assert!(installed.files.contains_key(&entry.name));
+        FilterFile::from_bytes(&self.files[&entry.name]).unwrap()
+    }
+}
+
+#[test]
+fn an_updating_client_applies_the_delta_from_its_base_instead_of_downloading_the_filters() {
+    use ferretwatch_pack_client::load::{load, load_patched};
+    use ferretwatch_pack_client::update::Outcome;
+    let d = deployed_with_delta();
+    let base_at = version(BASE).hour().plus_secs(600);
+    d.deploy(&d.packs.base, base_at);
+    let mut client = DeltaClient::new(&d.root);
+    assert_eq!(client.poll(&d.origin_dir(), base_at), Outcome::Updated { pack_version: BASE.into() });
+    let installed = client.updater.persisted().current.clone().unwrap();
+    let base = installed.base.expect("filters downloaded whole become the delta base");
+    assert_eq!(base.pack_version, BASE);
+    assert_eq!(client.base.keys().collect::<Vec<_>>(), base.filters.keys().collect::<Vec<_>>());
+
+    let target_at = version(TARGET).hour().plus_secs(600);
+    d.deploy(&d.packs.target, target_at);
+    assert_eq!(client.poll(&d.origin_dir(), target_at), Outcome::Updated { pack_version: TARGET.into() });
+    let (target_manifest, _) = read_pack_filters(&d.packs.target).unwrap();
+    let filters: Vec<&str> = target_manifest
+        .files
+        .iter()
+        .filter(|e| e.role == ferretwatch_pack_client::manifest::Role::Filter)
+        .map(|e| e.name.as_str())
+        .collect();
+    assert!(
+        client.asked.iter().any(|name| name.starts_with("deltas/") && name.ends_with(&format!("{BASE}.fwd"))),
+        "{:?} {:?}",
+        client.asked,
+        std::fs::read_dir(d.packs.target.join("deltas"))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .collect::<Vec<_>>()
+    );
+    for filter in &filters {
+        assert!(!client.asked.iter().any(|name| name.ends_with(filter)), "{filter} came by delta: {:?}", client.asked);
+    }
+    let installed = client.updater.persisted().current.clone().unwrap();
+    for filter in &filters {
+        let unchanged = base.filters.contains_key(*filter);
+        assert!(installed.patched.contains_key(*filter) || unchanged, "{filter}: patched, or kept as it was");
+    }
+    assert_eq!(installed.patched.len(), 2, "the host and ip filters changed");
+    assert_eq!(installed.base.as_ref().unwrap().pack_version, BASE, "the base stays for the next delta");
+
+    // The patched filter answers like the new pack, and loads only with the bytes the
+    // delta's hashes promise.
+    let hosts_now = client.host_filter();
+    assert!(d.added.iter().all(|h| hosts_now.set.contains(h)));
+    assert!(!d.removed.iter().any(|h| hosts_now.set.contains(h)));
+    let timeout = std::time::Duration::from_millis(500);
+    assert!(load_patched(&client.files, &installed.patched, target_at, timeout, false).is_ok());
+    let mut damaged = client.files.clone();
+    let name = installed.patched.keys().next().unwrap();
+    let bytes = damaged.get_mut(name).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let err = load_patched(&damaged, &installed.patched, target_at, timeout, false).unwrap_err();
+    assert!(err.to_string().contains("differs from its manifest entry"), "{err}");
+    // (Here the target kept the base's size, so the patched bytes are the target's own.)
+    assert!(load(&client.files, target_at, timeout, false).is_ok());
+}
+
+#[test]
+fn a_damaged_delta_base_falls_back_to_the_whole_filters_and_they_become_the_new_base() {
+    use ferretwatch_pack_client::load::load;
+    use ferretwatch_pack_client::update::Outcome;
+    let d = deployed_with_delta();
+    let base_at = version(BASE).hour().plus_secs(600);
+    d.deploy(&d.packs.base, base_at);
+    let mut client = DeltaClient::new(&d.root);
+    assert!(matches!(client.poll(&d.origin_dir(), base_at), Outcome::Updated { .. }));
+    for bytes in client.base.values_mut() {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+    }
+    let target_at = version(TARGET).hour().plus_secs(600);
+    d.deploy(&d.packs.target, target_at);
+    assert_eq!(client.poll(&d.origin_dir(), target_at), Outcome::Updated { pack_version: TARGET.into() });
+    let installed = client.updater.persisted().current.clone().unwrap();
+    assert!(installed.patched.is_empty(), "nothing of the delta was used");
+    assert_eq!(installed.base.unwrap().pack_version, TARGET, "the whole filters are the new base");
+    let hosts_now = client.host_filter();
+    assert!(d.added.iter().all(|h| hosts_now.set.contains(h)));
+    assert!(load(&client.files, target_at, std::time::Duration::from_millis(500), false).is_ok());
+}

@@ -90,24 +90,36 @@ impl World {
 struct Client {
     updater: Updater,
     files: BTreeMap<String, Vec<u8>>,
+    /// Copies of the delta base's files.
+    base: BTreeMap<String, Vec<u8>>,
 }
 
 impl Client {
     fn new(updater: Updater) -> Self {
-        Client { updater, files: BTreeMap::new() }
+        Client { updater, files: BTreeMap::new(), base: BTreeMap::new() }
     }
 
     /// One cycle against the origin directories `mirrors` (by mirror index).
     fn poll(&mut self, at: Timestamp, mirrors: &[&Path]) -> Outcome {
-        let files = &mut self.files;
+        self.poll_with(at, |request| fetch_from(&DirSource(mirrors[request.mirror].to_owned()), request))
+    }
+
+    /// One cycle, answering requests with `fetch`.
+    fn poll_with(&mut self, at: Timestamp, fetch: impl FnMut(&Request) -> Response) -> Outcome {
+        let (files, base) = (&mut self.files, &mut self.base);
+        let kept_base = base.clone();
         run_cycle(
             &mut self.updater,
             at,
-            |request: &Request| fetch_from(&DirSource(mirrors[request.mirror].to_owned()), request),
+            fetch,
             |staged: &Staged| {
                 install(files, staged);
+                if !staged.base_files.is_empty() {
+                    *base = staged.base_files.iter().map(|name| (name.clone(), files[name].clone())).collect();
+                }
                 Ok(())
             },
+            |names| names.iter().filter_map(|name| Some((name.clone(), kept_base.get(name)?.clone()))).collect(),
         )
     }
 
@@ -176,6 +188,7 @@ fn a_client_installs_then_fetches_only_what_changed_and_a_304_or_the_same_timest
             install(&mut client.files, staged);
             Ok(())
         },
+        |_| BTreeMap::new(),
     );
     assert_eq!(outcome, Outcome::Updated { pack_version: "2026.11.27.11".into() });
     // Consistent snapshots: versioned metadata and hash-prefixed targets.
@@ -196,7 +209,7 @@ fn a_client_installs_then_fetches_only_what_changed_and_a_304_or_the_same_timest
                 client.updater.handle(now(), Response::NotModified)
             }
             Step::Fetch(request) => client.updater.handle(now(), fetch_from(&DirSource(origin.clone()), &request)),
-            Step::Install(_) => panic!("nothing to install"),
+            Step::Install(_) | Step::ReadBase(_) => panic!("nothing to install"),
             Step::Done(outcome) => break outcome,
         }
     };
@@ -213,7 +226,8 @@ fn attack_rollback_to_an_older_signed_pack_is_refused_by_a_client_with_state() {
     let mut client = Client::new(w.updater(Persisted::default()));
     assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
     // The client restarts from what it persisted, and the mirror now serves the old pack.
-    let mut client = Client { updater: w.updater(client.updater.persisted().clone()), files: client.files };
+    let mut client =
+        Client { updater: w.updater(client.updater.persisted().clone()), files: client.files, base: BTreeMap::new() };
     expect_failed(client.poll(now(), &[&old]), "rollback");
     assert_eq!(client.version().as_deref(), Some("2026.11.27.11"));
 }
@@ -238,7 +252,7 @@ fn attack_freeze_is_noticed_when_the_timestamp_expires_and_a_304_does_not_hide_i
                 client.updater.handle(later, Response::NotModified)
             }
             Step::Fetch(request) => client.updater.handle(later, fetch_from(&DirSource(w.origin_dir()), &request)),
-            Step::Install(_) => panic!("nothing to install"),
+            Step::Install(_) | Step::ReadBase(_) => panic!("nothing to install"),
             Step::Done(outcome) => break outcome,
         }
     };
@@ -318,7 +332,11 @@ fn attack_unknown_keys_and_too_few_signatures_are_refused() {
         for name in ["timestamp.json", "snapshot.json", "targets.json"] {
             std::fs::copy(pack.join(name), evil.join(name)).unwrap();
         }
-        let mut client = Client { updater: w.updater(client.updater.persisted().clone()), files: BTreeMap::new() };
+        let mut client = Client {
+            updater: w.updater(client.updater.persisted().clone()),
+            files: BTreeMap::new(),
+            base: BTreeMap::new(),
+        };
         expect_failed(client.poll(now(), &[&evil]), code);
         std::fs::remove_dir_all(&pack).unwrap();
     }
@@ -339,7 +357,7 @@ fn after_a_fast_forward_with_stolen_keys_rotating_them_lets_clients_take_legitim
     // The legitimate next pack, still under the stolen keys: refused as a rollback.
     w.deploy("2026.11.27.11", "two");
     let saved = attacked.updater.persisted().clone();
-    let mut client = Client { updater: w.updater(saved.clone()), files: attacked.files.clone() };
+    let mut client = Client { updater: w.updater(saved.clone()), files: attacked.files.clone(), base: BTreeMap::new() };
     expect_failed(client.poll(now(), &[&w.origin_dir()]), "rollback");
 
     // The publishers rotate to new keys (root 2, signed by old and new) and publish.
@@ -354,7 +372,7 @@ fn after_a_fast_forward_with_stolen_keys_rotating_them_lets_clients_take_legitim
     let pack = w.pack("2026.11.27.12", "three", &[&new_keys[0], &new_keys[1]]);
     signed_root(&pack.join("2.root.json"), &root2, &[&w.keys[0], &w.keys[1], &new_keys[0], &new_keys[1]]);
     deploy(&pack, &w.origin(), &w.root, now()).unwrap();
-    let mut client = Client { updater: w.updater(saved), files: attacked.files };
+    let mut client = Client { updater: w.updater(saved), files: attacked.files, base: BTreeMap::new() };
     assert_eq!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { pack_version: "2026.11.27.12".into() });
     assert_eq!(client.updater.root_version(), 2);
     // And rollback protection holds again from there.
@@ -373,6 +391,7 @@ fn a_pack_that_fails_to_install_is_never_retried_and_the_last_known_good_stays()
         now(),
         |r| fetch_from(&DirSource(w.origin_dir()), r),
         |_| Err("the engine refused the rules".into()),
+        |_| BTreeMap::new(),
     );
     expect_failed(outcome, "install_failed");
     assert_eq!(client.version().as_deref(), Some("2026.11.27.10"));
@@ -386,6 +405,7 @@ fn a_pack_that_fails_to_install_is_never_retried_and_the_last_known_good_stays()
             installs += 1;
             Ok(())
         },
+        |_| BTreeMap::new(),
     );
     assert_eq!((outcome, installs), (Outcome::Unchanged, 0));
     // A newer version is taken.
@@ -435,7 +455,7 @@ fn failures_back_off_honour_retry_after_then_fail_over_and_a_failed_cycle_waits_
         step = match step {
             Step::Fetch(_) => updater.handle(now(), Response::Failed { status: Some(502), retry_after: None }),
             Step::Done(outcome) => break outcome,
-            Step::Install(_) => panic!(),
+            Step::Install(_) | Step::ReadBase(_) => panic!(),
         }
     };
     expect_failed(outcome, "unreadable");
@@ -469,7 +489,7 @@ fn attack_one_mirror_replaying_an_old_valid_timestamp_cannot_hold_a_client_back(
     copy_dir(&w.origin_dir(), &frozen);
     w.deploy("2026.11.27.11", "two");
     for mirrors in [[&frozen, &w.origin_dir()], [&w.origin_dir(), &frozen]] {
-        let mut c = Client { updater: multi(&w, 2), files: BTreeMap::new() };
+        let mut c = Client { updater: multi(&w, 2), files: BTreeMap::new(), base: BTreeMap::new() };
         assert!(matches!(c.poll(now(), &[&frozen, &frozen]), Outcome::Updated { .. }));
         assert_eq!(
             c.poll(now(), &[mirrors[0].as_path(), mirrors[1].as_path()]),
@@ -561,7 +581,7 @@ fn an_online_timestamp_lives_a_day_is_renewed_by_the_service_and_a_freeze_shows_
     .unwrap();
     std::fs::write(evil.join(format!("{version}.snapshot.json")), &snapshot).unwrap();
     let ts =
-        ferretwatch_pack_publisher::publish::timestamp::make(&snapshot, version, 99_999_999_999_999, &online, later);
+        ferretwatch_pack_publisher::publish::timestamp::make(&snapshot, version, 99_999_999_999_999, &online, later, 1);
     std::fs::write(evil.join("timestamp.json"), ts).unwrap();
     let mut fresh = Client::new(w.updater(Persisted::default()));
     expect_failed(fresh.poll(later, &[&evil]), "unknown_key");
@@ -678,7 +698,7 @@ fn attack_the_intel_key_cannot_ship_rules_and_its_old_metadata_cannot_be_replaye
     let snapshot =
         make_snapshot(&targets, &[("intel".into(), role_bytes)], 99, later.plus_secs(86_400), &online).unwrap();
     std::fs::write(evil.join("99.snapshot.json"), &snapshot).unwrap();
-    std::fs::write(evil.join("timestamp.json"), make(&snapshot, 99, 99, &online, later)).unwrap();
+    std::fs::write(evil.join("timestamp.json"), make(&snapshot, 99, 99, &online, later, 1)).unwrap();
     let mut fresh = Client::new(w.updater(Persisted::default()));
     expect_failed(fresh.poll(later.plus_secs(60), &[&evil]), "delegation_violation");
 
@@ -692,9 +712,187 @@ fn attack_the_intel_key_cannot_ship_rules_and_its_old_metadata_cannot_be_replaye
     let snapshot =
         make_snapshot(&targets, &[("intel".into(), role_bytes)], 99, later.plus_secs(86_400), &online).unwrap();
     std::fs::write(evil.join("99.snapshot.json"), &snapshot).unwrap();
-    std::fs::write(evil.join("timestamp.json"), make(&snapshot, 99, 99, &online, later)).unwrap();
+    std::fs::write(evil.join("timestamp.json"), make(&snapshot, 99, 99, &online, later, 1)).unwrap();
     let mut fresh = Client::new(w.updater(Persisted::default()));
     expect_failed(fresh.poll(later.plus_secs(60), &[&evil]), "unknown_key");
+}
+
+#[test]
+fn the_degradation_level_in_the_timestamp_holds_packs_back_and_slows_polls_until_it_drops() {
+    use ferretwatch_pack_publisher::publish::deploy_online;
+    use ferretwatch_pack_publisher::publish::timestamp::set_degradation;
+    let (w, online) = online_world();
+    let root = Root::parse_unverified(&w.root).unwrap();
+    let deploy_version = |version: &str, marker: &str, at: Timestamp| {
+        let pack = w.pack(version, marker, &[]);
+        for key in &w.keys {
+            sign_pack(&pack, key, Some(&root)).unwrap();
+        }
+        deploy_online(&pack, &w.origin(), &w.root, at, Some(&online)).unwrap();
+    };
+    deploy_version("2026.11.27.10", "first", now());
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    assert_eq!(client.updater.degradation(), 1);
+    let normal_wait = client.updater.next_poll(now()).secs_since(now());
+    assert!((3600..=3960).contains(&normal_wait), "{normal_wait}");
+
+    // Level 3: cached rules only. A new pack is deployed, and the client keeps its own.
+    let t1 = now().plus_secs(3600);
+    set_degradation(&w.origin(), &w.root, &online, t1, 3).unwrap();
+    deploy_version("2026.11.27.11", "second", t1);
+    assert_eq!(client.poll(t1, &[&w.origin_dir()]), Outcome::Unchanged);
+    assert_eq!(client.updater.status(t1).pack_version.as_deref(), Some("2026.11.27.10"));
+    assert_eq!(client.updater.status(t1).degradation, 3);
+    assert!(!client.updater.status(t1).stale, "the timestamp was still verified and renewed");
+    let degraded_wait = client.updater.next_poll(t1).secs_since(t1);
+    assert!(degraded_wait >= 4 * 3600, "polls four times less often: {degraded_wait}");
+    // A client that has nothing yet still installs a pack.
+    let mut newcomer = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(newcomer.poll(t1, &[&w.origin_dir()]), Outcome::Updated { .. }));
+
+    // The level cannot be forged: a copy whose timestamp says 1, signed by a stranger.
+    let evil = w.tmp.path().join("evil-level");
+    copy_dir(&w.origin_dir(), &evil);
+    let mut forged = Envelope::parse(&std::fs::read(evil.join("timestamp.json")).unwrap()).unwrap();
+    forged.signed.as_object_mut().unwrap().remove("custom");
+    forged.signed["version"] = serde_json::json!(forged.signed["version"].as_u64().unwrap() + 1);
+    forged.signatures.clear();
+    PrivateKey::generate().unwrap().sign_envelope(&mut forged).unwrap();
+    std::fs::write(evil.join("timestamp.json"), forged.to_bytes()).unwrap();
+    expect_failed(client.poll(t1.plus_secs(60), &[&evil]), "unknown_key");
+    assert_eq!(client.updater.degradation(), 3);
+
+    // Back to full service: the next poll takes the new pack.
+    let t2 = t1.plus_secs(4 * 3600);
+    set_degradation(&w.origin(), &w.root, &online, t2, 1).unwrap();
+    assert!(
+        matches!(client.poll(t2, &[&w.origin_dir()]), Outcome::Updated { pack_version } if pack_version == "2026.11.27.11")
+    );
+    assert_eq!(client.updater.degradation(), 1);
+}
+
+#[test]
+fn mirrors_listed_in_the_signed_pack_are_used_when_the_configured_origin_is_down() {
+    let w = world();
+    let pack = w.tmp.path().join("dist-mirrored");
+    build(&BuildOptions::new(PackVersion::parse("2026.11.27.10").unwrap(), w.tmp.path().join("intel"), &pack)).unwrap();
+    std::fs::write(pack.join(ferretwatch_pack_client::layout::MIRRORS), r#"["https://cdn-b.example/packs/"]"#).unwrap();
+    for key in &w.keys {
+        sign_pack(&pack, key, None).unwrap();
+    }
+    deploy(&pack, &w.origin(), &w.root, now()).unwrap();
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert_eq!(client.updater.mirrors(), ["https://mirror-0"]);
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    assert_eq!(client.updater.mirrors(), ["https://mirror-0", "https://cdn-b.example/packs"]);
+
+    // The configured origin goes down; the listed mirror (a faithful copy) serves the
+    // next pack, verified exactly as the origin's would be.
+    w.deploy("2026.11.27.11", "second");
+    let mirror = w.tmp.path().join("cdn-b");
+    copy_dir(&w.origin_dir(), &mirror);
+    let at = now().plus_secs(3600);
+    let files = &mut client.files;
+    let mut asked = Vec::new();
+    let outcome = run_cycle(
+        &mut client.updater,
+        at,
+        |request: &Request| {
+            asked.push(request.url.clone());
+            match request.mirror {
+                0 => Response::Failed { status: Some(503), retry_after: None },
+                _ => fetch_from(&DirSource(mirror.clone()), request),
+            }
+        },
+        |staged: &Staged| {
+            install(files, staged);
+            Ok(())
+        },
+        |_| BTreeMap::new(),
+    );
+    assert!(matches!(outcome, Outcome::Updated { ref pack_version } if pack_version == "2026.11.27.11"), "{outcome:?}");
+    assert!(asked.iter().any(|url| url.starts_with("https://cdn-b.example/packs/")), "{asked:?}");
+    // The new pack lists no mirrors: the list follows the installed pack.
+    assert_eq!(client.updater.mirrors(), ["https://mirror-0"]);
+}
+
+#[test]
+fn bulletins_are_verified_held_shown_in_scope_within_their_cap_and_forgeries_are_dropped() {
+    use ferretwatch_pack_client::bulletin::{Place, Severity};
+    use ferretwatch_pack_publisher::bulletin::{create, publish_bulletin, sign_new, BulletinSpec};
+    let w = world();
+    w.deploy("2026.11.27.10", "first");
+    let publish = |spec: BulletinSpec, keys: &[PrivateKey]| {
+        let envelope = sign_new(&create(spec).unwrap(), keys).unwrap();
+        publish_bulletin(&w.origin(), &envelope.to_bytes(), &w.root, now()).unwrap();
+    };
+    let mut paypal = BulletinSpec::new(Severity::High, "PayPal invoices are a scam today", now());
+    paypal.id = Some("paypal-invoices".into());
+    paypal.etld_plus1 = vec!["paypal.com".into()];
+    paypal.brands = vec!["PayPal".into()];
+    paypal.frequency_cap = 2;
+    paypal.ttl = 3 * 86_400;
+    publish(paypal.clone(), &w.keys);
+    let mut everywhere = BulletinSpec::new(Severity::Critical, "Check links before you sign in", now());
+    everywhere.id = Some("everywhere".into());
+    everywhere.locales = vec!["de".into()];
+    publish(everywhere, &w.keys);
+
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(now(), &[&w.origin_dir()]), Outcome::Updated { .. }));
+    let held = &client.updater.persisted().bulletins.held;
+    assert_eq!(held.keys().collect::<Vec<_>>(), ["everywhere", "paypal-invoices"]);
+
+    let brands = ["paypal".to_owned()];
+    fn on<'a>(etld1: Option<&'a str>, brands: &'a [String], locale: &'a str) -> Place<'a> {
+        Place { etld1, brands, locale }
+    }
+    fn ids(client: &Client, place: &Place<'_>, at: Timestamp) -> Vec<String> {
+        client.updater.bulletins_for(place, at).iter().map(|b| b.id.clone()).collect()
+    }
+    assert_eq!(ids(&client, &on(Some("paypal.com"), &[], "en-GB"), now()), ["paypal-invoices"]);
+    assert_eq!(ids(&client, &on(Some("paypa1-login.example"), &brands, "en"), now()), ["paypal-invoices"]);
+    assert!(ids(&client, &on(Some("example.org"), &[], "en"), now()).is_empty(), "out of scope, and not in German");
+    assert_eq!(ids(&client, &on(Some("paypal.com"), &[], "de-CH"), now()), ["everywhere"]);
+    // The frequency cap: twice a day, then again the next day.
+    client.updater.bulletin_shown("paypal-invoices", now());
+    client.updater.bulletin_shown("paypal-invoices", now());
+    assert!(ids(&client, &on(Some("paypal.com"), &[], "en"), now()).is_empty());
+    let tomorrow = now().plus_secs(86_400);
+    assert_eq!(ids(&client, &on(Some("paypal.com"), &[], "en"), tomorrow), ["paypal-invoices"]);
+    // The German one lived a day: gone, not merely uncapped.
+    assert!(ids(&client, &on(None, &[], "de"), tomorrow).is_empty());
+
+    // A reissue with a higher version replaces the held one; a forged bulletin (one
+    // publisher's signature, or a stranger's) at the same origin is never held.
+    let mut reissue = paypal.clone();
+    reissue.version = 2;
+    reissue.advisory_text = "PayPal invoices: still a scam".into();
+    publish(reissue, &w.keys);
+    let index_path = w.origin_dir().join(ferretwatch_pack_client::layout::BULLETIN_INDEX);
+    let mut forged = BulletinSpec::new(Severity::Critical, "Install this 'security update'", now());
+    forged.id = Some("forged".into());
+    let envelope = sign_new(&create(forged).unwrap(), &[PrivateKey::generate().unwrap()]).unwrap();
+    let file = "bulletins/bulletin-forged.0123456789abcdef.json".to_owned();
+    std::fs::write(w.origin_dir().join(&file), envelope.to_bytes()).unwrap();
+    let mut index: serde_json::Value = serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    index["bulletins"].as_array_mut().unwrap().push(serde_json::json!({
+        "id": "forged", "version": 1, "severity": "critical", "file": file, "expires": "2026-11-28T12:20:00Z"
+    }));
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+    assert_eq!(client.poll(now().plus_secs(3600), &[&w.origin_dir()]), Outcome::Unchanged);
+    let held = &client.updater.persisted().bulletins.held;
+    assert_eq!(held.keys().collect::<Vec<_>>(), ["everywhere", "paypal-invoices"]);
+    assert_eq!(held["paypal-invoices"].version, 2);
+    assert!(client.updater.persisted().bulletins.fetched.contains(&file), "refused once, never fetched again");
+
+    // At degradation level 4 only critical bulletins show.
+    let mut state = client.updater.persisted().clone();
+    state.degradation = 4;
+    let degraded = Client::new(w.updater(state));
+    assert!(ids(&degraded, &on(Some("paypal.com"), &[], "en"), now().plus_secs(3600)).is_empty());
+    assert_eq!(ids(&degraded, &on(None, &[], "de"), now().plus_secs(3600)), ["everywhere"]);
 }
 
 mod hostile_network {
@@ -734,7 +932,7 @@ mod hostile_network {
                         prop_assert!(request.url.ends_with(&request.name));
                         updater.handle(request.not_before, answers.next().unwrap())
                     }
-                    Step::Install(_) => panic!("nothing unverified is ever installed"),
+                    Step::Install(_) | Step::ReadBase(_) => panic!("nothing unverified is ever installed"),
                     Step::Done(outcome) => break outcome,
                 };
             };

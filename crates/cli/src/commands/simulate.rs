@@ -466,6 +466,8 @@ fn cycle(
                 }
                 return client.updater.installed(at, Ok(()));
             }
+            // Simulated clients keep no bytes, so no delta base: the filters come whole.
+            Step::ReadBase(_) => client.updater.base_read(at, BTreeMap::new()),
             Step::Done(outcome) => return outcome,
         };
     }

@@ -244,6 +244,45 @@ pub struct Pins {
     pub expires: Timestamp,
     /// `snapshot.json` (in timestamp) or `targets.json` and delegated roles (in snapshot).
     pub meta: BTreeMap<String, MetaFile>,
+    /// Custom data: a timestamp may carry the service's degradation level
+    /// ([`ServiceInfo`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
+}
+
+/// The lowest (normal) degradation level.
+pub const FULL_SERVICE: u8 = 1;
+/// The highest degradation level.
+pub const MAX_DEGRADATION: u8 = 4;
+
+/// Custom fields of `timestamp`: what the service tells every client at each poll, signed
+/// with the timestamp (by the online key, so an operator changes it without the
+/// publishers, and nobody else can).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// The degradation level, 1 (full service) to 4 (emergency bulletins only).
+    pub degradation: u8,
+}
+
+impl ServiceInfo {
+    /// As the `custom` value of `timestamp`.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("service info serialises")
+    }
+}
+
+impl Pins {
+    /// The degradation level the metadata carries: 1 when it says nothing, and also when
+    /// it says something out of range (a client never degrades on a value it does not
+    /// understand).
+    pub fn degradation(&self) -> u8 {
+        self.custom
+            .as_ref()
+            .and_then(|custom| custom.get("degradation"))
+            .and_then(Value::as_u64)
+            .filter(|level| (u64::from(FULL_SERVICE)..=u64::from(MAX_DEGRADATION)).contains(level))
+            .map_or(FULL_SERVICE, |level| level as u8)
+    }
 }
 
 /// A pack file's entry in `targets`.
@@ -276,6 +315,9 @@ impl TargetFile {
 pub struct PackInfo {
     /// The pack version as people write it (`YYYY.MM.DD.HH[.N]`).
     pub pack_version: String,
+    /// Base URLs of the origin's mirrors (the CDNs clients may fetch from, all equal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<String>,
 }
 
 /// A role `targets` delegates part of its paths to (TUF delegated targets).
@@ -355,6 +397,45 @@ impl Targets {
     pub fn pack_version(&self) -> Option<&str> {
         self.custom.as_ref()?.get("pack_version")?.as_str()
     }
+
+    /// The mirrors the role lists (`custom.mirrors`), those that are well formed
+    /// ([`mirror_url_ok`]), at most [`MAX_MIRRORS`].
+    pub fn mirrors(&self) -> Vec<String> {
+        let listed = self.custom.as_ref().and_then(|custom| custom.get("mirrors")).and_then(Value::as_array);
+        listed
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|url| mirror_url_ok(url))
+            .take(MAX_MIRRORS)
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .collect()
+    }
+}
+
+/// At most this many mirrors are taken from a pack.
+pub const MAX_MIRRORS: usize = 8;
+
+/// Whether `url` may be a mirror: `https://HOST[/PATH]`, or plain `http://` to a loopback
+/// host (a local cache or a test), at most 256 characters, no query, fragment, user
+/// information or white space.
+pub fn mirror_url_ok(url: &str) -> bool {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', ':']).next().unwrap_or("");
+        let host = if rest.starts_with("[::1]") { "[::1]" } else { host };
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return false;
+        }
+        rest
+    } else {
+        return false;
+    };
+    url.len() <= 256
+        && !rest.is_empty()
+        && !rest.starts_with('/')
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@' | '\\'))
 }
 
 impl PackInfo {
@@ -367,4 +448,44 @@ impl PackInfo {
 /// Parses `signed` into a role's type after its signatures were checked.
 pub fn typed<T: serde::de::DeserializeOwned>(file: &str, signed: &Value) -> Result<T, TrustError> {
     T::deserialize(signed).map_err(|e| TrustError::Metadata(format!("{file}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_mirrors_are_taken_from_a_pack() {
+        for good in
+            ["https://cdn.example/packs", "https://cdn.example:8443", "http://127.0.0.1:8080/p", "http://[::1]/"]
+        {
+            assert!(mirror_url_ok(good), "{good}");
+        }
+        for bad in [
+            "http://cdn.example/packs",
+            "ftp://cdn.example",
+            "https://",
+            "https:///path",
+            "https://user@cdn.example",
+            "https://cdn.example/?q=1",
+            "https://cdn.example/#x",
+            "https://cdn example",
+            "http://127.0.0.1.evil.example/",
+        ] {
+            assert!(!mirror_url_ok(bad), "{bad}");
+        }
+        let targets = Targets {
+            kind: "targets".into(),
+            spec_version: SPEC_VERSION.into(),
+            version: 1,
+            expires: Timestamp::from_secs(0),
+            targets: BTreeMap::new(),
+            custom: Some(serde_json::json!({
+                "pack_version": "2026.11.27.10",
+                "mirrors": ["https://a.example/", 7, "http://evil.example", "https://b.example"]
+            })),
+            delegations: None,
+        };
+        assert_eq!(targets.mirrors(), ["https://a.example", "https://b.example"]);
+    }
 }
