@@ -134,7 +134,11 @@ impl Engine {
                 let redirects = ui::redirect_targets(&target, facts);
                 reputation::check_redirects(&target, redirects.iter().map(String::as_str), reputation, &mut signals);
             }
-            partial |= self.check_yara(source, written, facts, &mut truncated, &mut signals);
+            if options.skip_yara {
+                partial |= self.has_yara();
+            } else {
+                partial |= self.check_yara(source, written, facts, &mut truncated, &mut signals);
+            }
         }
 
         lookalike::elevate(&mut signals);
@@ -211,6 +215,18 @@ impl Engine {
         let outcome = yara.scan(&buffer);
         out.extend(outcome.signals);
         outcome.timed_out
+    }
+
+    /// Whether YARA rules are loaded (and would have run).
+    #[cfg(feature = "yara")]
+    pub fn has_yara(&self) -> bool {
+        self.yara.is_some()
+    }
+
+    /// Whether YARA rules are loaded (never without the `yara` feature).
+    #[cfg(not(feature = "yara"))]
+    pub fn has_yara(&self) -> bool {
+        false
     }
 
     #[cfg(not(feature = "yara"))]

@@ -89,6 +89,9 @@ pub struct ScanOptions {
     /// Domains the user trusts; a listed domain covers its subdomains. Warnings on them
     /// are suppressed unless a severe signal (reputation hit, high-severity YARA) fires.
     pub user_allowlist: Vec<String>,
+    /// Leave YARA out of this scan (the client's breaker is open, or the service runs
+    /// degraded); the verdict is then marked `partial`.
+    pub skip_yara: bool,
 }
 
 /// Cuts `text` to at most `max` bytes at a character boundary.

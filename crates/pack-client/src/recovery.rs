@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use ferretwatch_detect::{Engine, InputError, Page, ScanOptions, Verdict};
 use ferretwatch_types::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -220,7 +221,39 @@ impl ClientData {
     pub fn breaker(&mut self, component: &str) -> &mut CircuitBreaker {
         self.breakers.entry(component.to_owned()).or_default()
     }
+    /// Scans `page` with the engine behind the YARA breaker, at `now`. YARA is left out
+    /// while its breaker is open (after its threshold, 3, of timed-out scans in a row)
+    /// or at degradation level 4 (minimal detection); the verdict then says `partial`,
+    /// and every other check still runs. A timed-out scan is a failure of the breaker
+    /// and a line in the error log; a scan that ran YARA in time closes it. The user's
+    /// allowlist is added to `options`.
+    pub fn scan(
+        &mut self,
+        engine: &Engine,
+        page: &Page<'_>,
+        options: &ScanOptions,
+        now: Timestamp,
+    ) -> Result<Verdict, InputError> {
+        let minimal = self.updater.degradation >= 4;
+        let yara_on = engine.has_yara() && !minimal && self.breaker(YARA).allow(now);
+        let mut options = options.clone();
+        options.skip_yara |= !yara_on;
+        options.user_allowlist.extend(self.allowlist.iter().cloned());
+        let verdict = engine.scan(page, &options)?;
+        if yara_on && page.html.is_some() {
+            if verdict.partial {
+                self.breaker(YARA).failure(now);
+                self.errors.record(now, "yara_timeout", "a YARA scan reached its time limit");
+            } else {
+                self.breaker(YARA).success();
+            }
+        }
+        Ok(verdict)
+    }
 }
+
+/// The breaker around the engine's YARA scanner, the one component that can run long.
+pub const YARA: &str = "yara";
 
 #[cfg(test)]
 mod tests {
@@ -269,6 +302,34 @@ mod tests {
             log.record(t(8 * 86_400 + i as u64), "x", "y");
         }
         assert_eq!(log.entries().count(), ErrorLog::MAX_ENTRIES);
+    }
+
+    #[test]
+    fn yara_that_keeps_timing_out_is_switched_off_by_its_breaker_and_tried_again_after_the_cool_down() {
+        use ferretwatch_detect::Rules;
+        // boreal checks its clock every 10,240 candidate matches: give it a million.
+        let slow = r#"rule slow : phishing_kit high { strings: $a = "ab" condition: #a > 5000000 }"#;
+        let engine = Engine::new(Rules::builtin())
+            .unwrap()
+            .with_yara([("slow.yar", slow)], std::time::Duration::from_nanos(1))
+            .unwrap();
+        let html = "ab".repeat(1_000_000);
+        let page = Page { url: "https://example.com/", html: Some(&html), ..Page::default() };
+        let mut data = ClientData::default();
+        for _ in 0..3 {
+            assert!(data.scan(&engine, &page, &ScanOptions::default(), t(0)).unwrap().partial);
+        }
+        assert!(data.breakers[YARA].is_open(), "three timeouts in a row open it");
+        assert_eq!(data.errors.entries().count(), 3);
+        // Open: YARA is left out (still a partial verdict, but no time spent and no new
+        // error), and the rest of the engine answers.
+        let verdict = data.scan(&engine, &page, &ScanOptions::default(), t(10)).unwrap();
+        assert!(verdict.partial);
+        assert_eq!(data.errors.entries().count(), 3);
+        // After the cool-down one trial runs; it times out again and the breaker reopens.
+        data.scan(&engine, &page, &ScanOptions::default(), t(30)).unwrap();
+        assert_eq!(data.errors.entries().count(), 4);
+        assert!(data.breakers[YARA].is_open());
     }
 
     #[test]
