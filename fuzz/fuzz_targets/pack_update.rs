@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
                 updater.handle(request.not_before, answer)
             }
             Step::Install(_) => panic!("an unverified pack reached install"),
+            Step::ReadBase(_) => panic!("a delta without an installed base"),
             Step::Done(_) => return,
         };
     }
