@@ -367,10 +367,9 @@ fn run_worker(
         .map(|i| {
             let id = format!("sim-install-{i}");
             let config = Config {
-                mirrors: mirrors.clone(),
                 interval_secs: args.interval,
                 jitter_secs: args.interval / 10,
-                install_id: id.clone(),
+                ..Config::new(mirrors.clone(), id.clone())
             };
             let updater = Updater::new(config, root, Persisted::default()).expect("the root verified above");
             SimClient { id, updater, last_start: None, requests: 0, on_new: false, has_intel: false }
