@@ -1,7 +1,8 @@
 //! The online timestamp role as operators run it: `root create --online-key`, two
 //! publishers signing targets and snapshot, `pack deploy --online-key` (refused
-//! without it), `pack timestamp`, and `ferretwatch serve` renewing the origin's timestamp
-//! by itself before it expires.
+//! without it), `pack timestamp` (and its `--degradation` level), `ferretwatch serve`
+//! renewing the origin's timestamp by itself before it expires, and the mirrors `pack build
+//! --mirror` lists in the signed targets.
 
 mod support;
 
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use ferretwatch_pack_publisher::keys::PrivateKey;
 use ferretwatch_pack_publisher::origin::Origin;
-use ferretwatch_pack_publisher::publish::{deploy_online, timestamp::version_of, OnlineKey};
+use ferretwatch_pack_publisher::publish::timestamp::{current_degradation, version_of};
+use ferretwatch_pack_publisher::publish::{deploy_online, OnlineKey};
 use ferretwatch_types::Timestamp;
 
 /// Keys for alice, bob and the online role; a root where the online key alone signs
@@ -108,6 +110,103 @@ fn deploy_needs_the_online_key_and_pack_timestamp_renews_only_when_due() {
         p(&dir.join("alice.key")),
     ]);
     assert!(!wrong.status.success());
+}
+
+/// The origin's timestamp checked as a client checks it (signatures under the root,
+/// expiry): its degradation level.
+fn signed_degradation(dir: &Path) -> u8 {
+    use ferretwatch_pack_client::trust::metadata::Root;
+    use ferretwatch_pack_client::trust::verify::{check_timestamp, State};
+    let root = Root::parse_unverified(&std::fs::read(dir.join("root.json")).unwrap()).unwrap();
+    let bytes = std::fs::read(dir.join("origin/timestamp.json")).unwrap();
+    check_timestamp(&bytes, &root, &State::default(), Timestamp::now()).unwrap().degradation()
+}
+
+#[test]
+fn pack_timestamp_degradation_signs_a_level_that_renewals_keep_until_set_back_to_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pack = setup(dir);
+    let origin = format!("file://{}", dir.join("origin").display());
+    let (root, online) = (dir.join("root.json"), dir.join("online.key"));
+    let deployed = ok(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&root), "--online-key", p(&online)]);
+    assert!(!deployed.contains("degradation"), "{deployed}");
+    let first = version_of(&std::fs::read(dir.join("origin/timestamp.json")).unwrap()).unwrap();
+    let timestamp = |extra: &[&str]| {
+        let mut args = vec!["pack", "timestamp", "--origin", &origin, "--root", p(&root), "--online-key", p(&online)];
+        args.extend_from_slice(extra);
+        ferretwatch(&args)
+    };
+
+    // Level 3, at once: a new version, signed by the online key, as the JSON says.
+    let set = timestamp(&["--degradation", "3", "--format", "json"]);
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&set.stdout).unwrap();
+    assert_eq!(report["degradation"], 3, "{report}");
+    assert_eq!(report["version"], first + 1, "{report}");
+    assert_eq!(signed_degradation(dir), 3);
+    ok(&["pack", "verify", &origin, "--root", p(&root)]);
+
+    // A renewal keeps it, and says so; a fresh timestamp is left alone and says so too.
+    let fresh = String::from_utf8(timestamp(&[]).stdout).unwrap();
+    assert!(fresh.contains("fresh") && fresh.contains("degradation level 3"), "{fresh}");
+    let renewed = String::from_utf8(timestamp(&["--renew-within", "999999"]).stdout).unwrap();
+    assert!(renewed.contains("renewed") && renewed.contains("degradation level 3"), "{renewed}");
+    assert_eq!(version_of(&std::fs::read(dir.join("origin/timestamp.json")).unwrap()), Some(first + 2));
+    assert_eq!(signed_degradation(dir), 3);
+
+    // Level 1: full service, no custom field left.
+    let cleared = String::from_utf8(timestamp(&["--degradation", "1"]).stdout).unwrap();
+    assert!(cleared.contains("re-signed") && cleared.contains("degradation level 1 (full service)"), "{cleared}");
+    assert_eq!(signed_degradation(dir), 1);
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("origin/timestamp.json")).unwrap()).unwrap();
+    assert!(envelope["signed"].get("custom").is_none(), "{envelope}");
+
+    // Out of range, or with --renew-within: refused, nothing written.
+    let before = std::fs::read(dir.join("origin/timestamp.json")).unwrap();
+    for bad in [&["--degradation", "0"][..], &["--degradation", "5"], &["--degradation", "2", "--renew-within", "9"]] {
+        let refused = timestamp(bad);
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("--degradation"), "{bad:?}");
+    }
+    assert_eq!(std::fs::read(dir.join("origin/timestamp.json")).unwrap(), before);
+}
+
+#[test]
+fn pack_build_mirrors_are_listed_in_the_signed_targets_and_bad_ones_refused() {
+    use ferretwatch_pack_client::trust::metadata::{typed, Envelope, Targets};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mirrors = ["https://cdn-a.example.net/packs", "https://cdn-b.example.org"];
+    let pack = setup_with(dir, &["--mirror", mirrors[0], "--mirror", mirrors[1]]);
+    let signed = |path: &Path| -> Targets {
+        let envelope = Envelope::parse(&std::fs::read(path.join("targets.json")).unwrap()).unwrap();
+        typed("targets.json", &envelope.signed).unwrap()
+    };
+    assert_eq!(signed(&pack).mirrors(), mirrors);
+    let origin = format!("file://{}", dir.join("origin").display());
+    let root = dir.join("root.json");
+    ok(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&root), "--online-key", p(&dir.join("online.key"))]);
+    ok(&["pack", "verify", &origin, "--root", p(&root)]);
+    assert_eq!(signed(&dir.join("origin")).mirrors(), mirrors);
+    assert!(!dir.join("origin/mirrors.json").exists(), "targets.json carries them");
+
+    let listed = std::fs::read(pack.join("mirrors.json")).unwrap();
+    let version = ferretwatch_types::PackVersion::of_hour(Timestamp::now()).to_string();
+    let feeds = dir.join("intel");
+    for bad in [
+        &["--mirror", "ftp://x"][..],
+        &["--mirror", "http://example.com"],
+        &["--mirror", mirrors[0], "--mirror", mirrors[0]],
+    ] {
+        let mut args = vec!["pack", "build", "--version", &version, "--feeds", p(&feeds), "--out", p(&pack)];
+        args.extend_from_slice(bad);
+        let refused = ferretwatch(&args);
+        assert_eq!(refused.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("bad_mirror"), "{bad:?}");
+    }
+    assert_eq!(std::fs::read(pack.join("mirrors.json")).unwrap(), listed, "a refused build changes nothing");
 }
 
 #[test]
@@ -318,6 +417,8 @@ fn a_stock_tuf_client_follows_a_deploy_a_rotation_and_the_delegated_intel() {
             p(out),
             "--delegate-intel",
             p(&dir.join("intel-bot.pub")),
+            "--mirror",
+            "https://cdn-a.example.net/packs",
         ]);
     };
     let second_pack = dir.join("dist-2");
@@ -326,6 +427,20 @@ fn a_stock_tuf_client_follows_a_deploy_a_rotation_and_the_delegated_intel() {
         ok(&["pack", "sign", p(&second_pack), "--key", p(&dir.join(format!("{who}.key"))), "--root", p(&root)]);
     }
     deploy(&second_pack);
+    // Mirrors in the targets and a degradation level in the timestamp are custom fields a
+    // stock client reads past.
+    ok(&[
+        "pack",
+        "timestamp",
+        "--origin",
+        &origin,
+        "--root",
+        p(&root),
+        "--online-key",
+        p(&online),
+        "--degradation",
+        "3",
+    ]);
     let second = python_tuf(dir, &base);
     assert!(second["targets_version"].as_u64() > first["targets_version"].as_u64(), "{second}");
 
@@ -382,4 +497,8 @@ fn a_stock_tuf_client_follows_a_deploy_a_rotation_and_the_delegated_intel() {
     ]);
     let fourth = python_tuf(dir, &base);
     assert!(fourth["delegated"]["intel"].as_u64().unwrap() >= 2, "intel/manifest.json and filters: {fourth}");
+    // The level set after the second deploy stayed through the third, the rotation and the
+    // intel, signed each time.
+    let served = Origin::open(&origin).unwrap();
+    assert_eq!(current_degradation(&served, &std::fs::read(&root).unwrap()).unwrap(), 3);
 }

@@ -8,6 +8,7 @@ use clap::Args;
 use ferretwatch_pack_client::trust::keys::KeyObject;
 use ferretwatch_pack_publisher::build::{DEFAULT_FP_RATE, DEFAULT_VALID_HOURS};
 use ferretwatch_pack_publisher::publish::intel::write_delegation;
+use ferretwatch_pack_publisher::sign::{check_mirrors, write_mirrors};
 use ferretwatch_pack_publisher::{build, BuildOptions};
 use ferretwatch_types::{PackVersion, Timestamp};
 
@@ -56,6 +57,11 @@ pub struct BuildArgs {
     /// filters (`intel publish`) without the publishers, and nothing else.
     #[arg(long)]
     delegate_intel: Option<PathBuf>,
+    /// A mirror's base URL the signed targets list (repeatable, at most 8): clients may
+    /// fetch the pack from each, all equal to the origin. https://, or http:// to a
+    /// loopback host only.
+    #[arg(long = "mirror", value_name = "URL")]
+    mirrors: Vec<String>,
     #[command(flatten)]
     output: FormatArg,
 }
@@ -80,9 +86,11 @@ pub fn run(args: BuildArgs) -> ExitCode {
             })?),
             None => None,
         };
+        check_mirrors(&args.mirrors)?;
         let out = options.out.clone();
         let summary = build(&options)?;
         write_delegation(&out, delegate.as_ref())?;
+        write_mirrors(&out, &args.mirrors)?;
         for warning in &summary.warnings {
             output::warn(warning);
         }
@@ -105,6 +113,9 @@ pub fn run(args: BuildArgs) -> ExitCode {
                 "  feed {} ({}): {} indicators, fetched {}, {state}",
                 a.feed, a.source, a.indicators, a.fetched_at
             );
+        }
+        for mirror in &args.mirrors {
+            let _ = writeln!(text, "  mirror {mirror} (listed in targets.json when signed)");
         }
         Ok(Report::new(text, m))
     })

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use ferretwatch_pack_publisher::origin::Origin;
-use ferretwatch_pack_publisher::publish::timestamp::DEFAULT_TTL_SECS;
+use ferretwatch_pack_publisher::publish::timestamp::{degradation_summary, DEFAULT_TTL_SECS};
 use ferretwatch_pack_publisher::publish::{self, DeployReport, OnlineKey};
 use serde_json::json;
 
@@ -76,19 +76,27 @@ pub fn run(args: DeployArgs) -> ExitCode {
 /// What a deploy reports (also after a rollback or an emergency rule).
 pub fn deployed(report: &DeployReport) -> Report {
     let previous = report.previous.as_ref().map(|v| format!(" (was {v})")).unwrap_or_default();
-    let text = format!(
+    let mut text = format!(
         "deployed {} to {}{previous}: {} object(s) uploaded, {} already there; timestamp.json last",
         report.version,
         report.origin,
         report.uploaded.len(),
         report.unchanged.len()
     );
+    if report.degradation > 1 {
+        text.push_str(&format!(
+            "; still at degradation level {} ({}): `pack timestamp --degradation 1` restores full service",
+            report.degradation,
+            degradation_summary(report.degradation)
+        ));
+    }
     let json = json!({
         "version": report.version.as_str(),
         "previous": report.previous.as_ref().map(|v| v.as_str()),
         "origin": report.origin,
         "uploaded": report.uploaded,
         "unchanged": report.unchanged,
+        "degradation": report.degradation,
     });
     Report::new(text, &json)
 }
