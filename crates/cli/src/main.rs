@@ -52,6 +52,9 @@ enum Command {
     /// Administration: admin API tokens.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
+    /// One update cycle of a client installed in a directory: verify, stage, swap, keep
+    /// the last known good pack.
+    Update(Box<commands::update::UpdateArgs>),
 }
 
 fn main() -> ExitCode {
@@ -67,5 +70,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Admin(command) => commands::admin::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),
+        Command::Update(args) => commands::update::run(*args),
     }
 }

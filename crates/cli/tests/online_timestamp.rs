@@ -502,3 +502,85 @@ fn a_stock_tuf_client_follows_a_deploy_a_rotation_and_the_delegated_intel() {
     let served = Origin::open(&origin).unwrap();
     assert_eq!(current_degradation(&served, &std::fs::read(&root).unwrap()).unwrap(), 3);
 }
+
+/// `ferretwatch update --dir` against a real server, as a native client runs it.
+fn update(dir: &Path, base: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let (client, root) = (dir.join("client"), dir.join("root.json"));
+    let mut args = vec!["update", "--dir", p(&client), "--root", p(&root), "--mirror", base, "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = ferretwatch(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), json)
+}
+
+#[test]
+fn a_native_client_updates_over_http_swaps_packs_keeps_the_last_good_one_and_refuses_tampering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pack = setup(dir);
+    let (root, online) = (dir.join("root.json"), dir.join("online.key"));
+    let origin_dir = dir.join("origin");
+    let origin = format!("file://{}", origin_dir.display());
+    let deploy =
+        |pack: &Path| ok(&["pack", "deploy", p(pack), "--to", &origin, "--root", p(&root), "--online-key", p(&online)]);
+    deploy(&pack);
+    let server = serve_origin(dir, &origin_dir, &[]);
+
+    let (code, first) = update(dir, &server.base, &[]);
+    assert_eq!((code, first["outcome"]["result"].as_str()), (0, Some("updated")), "{first}");
+    let version = first["status"]["pack_version"].as_str().unwrap().to_owned();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("client/state.json")).unwrap()).unwrap();
+    assert_eq!(state["install_id"].as_str().unwrap().len(), 32, "a random install id");
+    let scan = |url: &str| ferretwatch(&["scan", "--client", p(&dir.join("client")), "--url", url, "--format", "json"]);
+    let out = scan("https://example.com/");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["pack_version"], version.as_str(), "scanned with the installed pack");
+
+    // Nothing new: unchanged; and not due yet with --if-due.
+    let (code, again) = update(dir, &server.base, &[]);
+    assert_eq!((code, again["outcome"]["result"].as_str()), (0, Some("unchanged")), "{again}");
+    let (code, not_due) = update(dir, &server.base, &["--if-due"]);
+    assert_eq!((code, &not_due["due"]), (0, &serde_json::json!(false)), "{not_due}");
+
+    // A new pack: installed beside the old one, which stays as the last known good.
+    let hour = ferretwatch_types::PackVersion::of_hour(Timestamp::now()).to_string();
+    let build_signed = |version: &str, out: &Path| {
+        ok(&["pack", "build", "--version", version, "--feeds", p(&dir.join("intel")), "--out", p(out)]);
+        for who in ["alice", "bob"] {
+            ok(&["pack", "sign", p(out), "--key", p(&dir.join(format!("{who}.key"))), "--root", p(&root)]);
+        }
+    };
+    let second = dir.join("dist-2");
+    build_signed(&format!("{hour}.1"), &second);
+    deploy(&second);
+    let (code, updated) = update(dir, &server.base, &[]);
+    assert_eq!((code, updated["outcome"]["pack_version"].as_str()), (0, Some(format!("{hour}.1").as_str())));
+    let installed: Vec<_> = std::fs::read_dir(dir.join("client/packs")).unwrap().map(|e| e.unwrap()).collect();
+    assert_eq!(installed.len(), 2, "the current pack and the last known good one");
+
+    // A third pack whose rules are tampered with at the origin: refused (exit 40), and the
+    // client keeps scanning with the second.
+    let third = dir.join("dist-3");
+    build_signed(&format!("{hour}.2"), &third);
+    deploy(&third);
+    let rules = std::fs::read_dir(&third).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap());
+    let rules = rules.filter(|name| name.starts_with("rules.")).collect::<Vec<_>>();
+    for entry in std::fs::read_dir(&origin_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if rules.iter().any(|r| name.ends_with(r.as_str())) {
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[10] ^= 0x20;
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    let (code, refused) = update(dir, &server.base, &[]);
+    assert_eq!((code, refused["outcome"]["code"].as_str()), (40, Some("tampered")), "{refused}");
+    assert_eq!(refused["status"]["pack_version"].as_str(), Some(format!("{hour}.1").as_str()));
+    let verdict: serde_json::Value = serde_json::from_slice(&scan("https://example.com/").stdout).unwrap();
+    assert_eq!(verdict["pack_version"].as_str(), Some(format!("{hour}.1").as_str()));
+}

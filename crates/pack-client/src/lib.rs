@@ -11,6 +11,9 @@
 //! - [`indicator`]: how feed entries and bulletin domains are normalised, on the engine's
 //!   own URL parser, so that packs list exactly the strings the engine looks up.
 //! - [`dir`]: a pack and a client's state in a local directory.
+//! - [`update`]: the updater, a state machine without I/O; [`recovery`]: circuit
+//!   breakers, the local error log and resets; [`install`]: a client's installation on
+//!   disk (atomic swap, last known good, the delta base).
 //!
 //! Design choices: no network, no async runtime, no object store (the caller fetches
 //! through a [`trust::verify::Source`]), so this crate can build for WebAssembly; nothing
@@ -24,6 +27,7 @@ pub mod bulletin;
 pub mod delta;
 pub mod dir;
 pub mod indicator;
+pub mod install;
 pub mod layout;
 pub mod load;
 pub mod manifest;

@@ -11,3 +11,4 @@ pub mod rules;
 pub mod scan;
 pub mod serve;
 pub mod simulate;
+pub mod update;

@@ -48,6 +48,10 @@ pub struct ScanArgs {
     /// (an older pack is refused as a rollback) and the root rotations followed.
     #[arg(long, requires = "pack")]
     state: Option<PathBuf>,
+    /// Scan with the pack a client installed with `ferretwatch update --dir DIR` (verified
+    /// when it was installed; delta-patched filters are accepted by their signed hashes).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["rules", "pack", "yara"])]
+    client: Option<PathBuf>,
     #[command(flatten)]
     output: FormatArg,
     /// The page's favicon (ICO, PNG, GIF, JPEG or BMP).
@@ -129,6 +133,9 @@ fn build_engine(args: &ScanArgs) -> Result<Engine, Failure> {
     if let Some(pack) = &args.pack {
         return pack_engine(args, pack);
     }
+    if let Some(dir) = &args.client {
+        return client_engine(args, dir);
+    }
     let rules = match &args.rules {
         Some(path) => crate::commands::rules::load_rules(path)?,
         None => Rules::builtin(),
@@ -146,6 +153,25 @@ fn build_engine(args: &ScanArgs) -> Result<Engine, Failure> {
     }
     let timeout = Duration::from_millis(args.yara_timeout_ms);
     Ok(engine.with_yara(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())), timeout)?)
+}
+
+/// The engine of the pack a client installed in `dir`.
+fn client_engine(args: &ScanArgs, dir: &std::path::Path) -> Result<Engine, Failure> {
+    use ferretwatch_pack_client::install::ClientDir;
+    let now = clock::now(args.now);
+    let client = ClientDir::open(dir)?;
+    let state = client.load_state()?;
+    let pack = state.as_ref().and_then(|s| s.updater.current.as_ref()).ok_or_else(|| {
+        CliError::failed("no_pack", format!("{} has no pack installed: run ferretwatch update", dir.display()))
+    })?;
+    if pack.expires <= now {
+        output::warn(format!("pack {} expired at {}: run ferretwatch update", pack.pack_version, pack.expires));
+    }
+    let loaded = client.load(pack, now, Duration::from_millis(args.yara_timeout_ms))?;
+    for name in &loaded.expired_filters {
+        output::warn(format!("filter {name} has expired and is not used"));
+    }
+    Ok(loaded.engine)
 }
 
 /// Verifies the pack against the root of trust, then builds the engine from the verified
