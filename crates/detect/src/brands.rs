@@ -56,7 +56,8 @@ pub(crate) struct BrandIndex {
     pub aliases: Option<AhoCorasick>,
     /// Brand per pattern of `aliases`.
     pub alias_brands: Vec<usize>,
-    /// Favicon perceptual hashes and their brands.
+    /// Favicon perceptual hashes and their brands (read only with the `favicon` feature).
+    #[cfg_attr(not(feature = "favicon"), allow(dead_code))]
     pub phashes: Vec<(u64, usize)>,
 }
 

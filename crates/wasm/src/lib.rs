@@ -1,0 +1,157 @@
+//! The detection engine for WebAssembly hosts, behind a small C ABI of JSON in and JSON
+//! out (`docs/wasm.md`). The host (a browser extension's service worker, or Node in the
+//! tests) copies a request into memory it got from [`fw_alloc`], calls a function, reads
+//! the answer from the pointer and length it returns, and gives both back with
+//! [`fw_free`]. Nothing here reads a clock, a file or the network.
+//!
+//! - [`fw_load_rules`]: replaces the engine's rules with a `rules.json` (the built-in
+//!   rules until then).
+//! - [`fw_scan`]: scans `{"url": …, "html": …, "resources": […]}` and answers the verdict
+//!   exactly as `ferretwatch scan --format json` prints it, or
+//!   `{"ok": false, "error": {"code", "message"}}`.
+//!
+//! The pointer-and-length handling is the only unsafe code, in [`take`] and [`give`].
+
+use std::cell::RefCell;
+
+use ferretwatch_detect::{Engine, Page, Resource, Rules, ScanOptions};
+use ferretwatch_types::Coded;
+use serde::Deserialize;
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// A scan request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    url: String,
+    #[serde(default)]
+    html: Option<String>,
+    #[serde(default)]
+    resources: Vec<Resource>,
+    /// Domains the user trusts.
+    #[serde(default)]
+    allow: Vec<String>,
+}
+
+/// Scans one request (JSON) with the engine; the verdict or an error, as JSON.
+pub fn scan_json(request: &[u8]) -> String {
+    let request: Request = match serde_json::from_slice(request) {
+        Ok(request) => request,
+        Err(e) => return error("bad_request", &e.to_string()),
+    };
+    let page = Page { url: &request.url, html: request.html.as_deref(), resources: &request.resources, ..Page::default() };
+    let options = ScanOptions { user_allowlist: request.allow, ..ScanOptions::default() };
+    ENGINE.with(|engine| {
+        let mut engine = engine.borrow_mut();
+        let engine = engine.get_or_insert_with(Engine::builtin);
+        match engine.scan(&page, &options) {
+            Ok(verdict) => serde_json::to_string(&verdict).expect("a verdict serialises"),
+            Err(e) => error(e.code(), &e.to_string()),
+        }
+    })
+}
+
+/// Loads a `rules.json`; `{"ok": true}` or the error.
+pub fn load_rules_json(rules: &[u8]) -> String {
+    let text = match std::str::from_utf8(rules) {
+        Ok(text) => text,
+        Err(_) => return error("bad_rules", "rules.json is not UTF-8"),
+    };
+    match Rules::from_json(text).and_then(Engine::new) {
+        Ok(new) => {
+            ENGINE.with(|engine| *engine.borrow_mut() = Some(new));
+            r#"{"ok":true}"#.to_owned()
+        }
+        Err(e) => error("bad_rules", &e.to_string()),
+    }
+}
+
+fn error(code: &str, message: &str) -> String {
+    serde_json::json!({ "ok": false, "error": { "code": code, "message": message } }).to_string()
+}
+
+/// Memory for the host to write a request into (`len` bytes, at least 1).
+#[no_mangle]
+pub extern "C" fn fw_alloc(len: usize) -> *mut u8 {
+    let mut buffer = Vec::<u8>::with_capacity(len.max(1));
+    let ptr = buffer.as_mut_ptr();
+    std::mem::forget(buffer);
+    ptr
+}
+
+/// Gives back memory from [`fw_alloc`] or an answer (`len` as allocated or returned).
+///
+/// # Safety
+/// `ptr` and `len` must be exactly what [`fw_alloc`] or an answer gave, once.
+#[no_mangle]
+pub unsafe extern "C" fn fw_free(ptr: *mut u8, len: usize) {
+    // SAFETY: the caller passes back a pointer and capacity this module allocated.
+    drop(unsafe { Vec::from_raw_parts(ptr, 0, len.max(1)) });
+}
+
+/// Scans the request at `ptr` (`len` bytes, from [`fw_alloc`], freed here); returns the
+/// answer as `pointer << 32 | length` (free it with [`fw_free`]).
+///
+/// # Safety
+/// `ptr` and `len` must come from [`fw_alloc`] with `len` bytes written.
+#[no_mangle]
+pub unsafe extern "C" fn fw_scan(ptr: *mut u8, len: usize) -> u64 {
+    // SAFETY: forwarded from the caller's contract.
+    let request = unsafe { take(ptr, len) };
+    give(scan_json(&request))
+}
+
+/// Loads the `rules.json` at `ptr` (`len` bytes, from [`fw_alloc`], freed here); returns
+/// the answer like [`fw_scan`].
+///
+/// # Safety
+/// As [`fw_scan`].
+#[no_mangle]
+pub unsafe extern "C" fn fw_load_rules(ptr: *mut u8, len: usize) -> u64 {
+    // SAFETY: forwarded from the caller's contract.
+    let rules = unsafe { take(ptr, len) };
+    give(load_rules_json(&rules))
+}
+
+/// Takes ownership of the host's request bytes.
+///
+/// # Safety
+/// `ptr` must come from [`fw_alloc`]`(len)` with `len` bytes written.
+unsafe fn take(ptr: *mut u8, len: usize) -> Vec<u8> {
+    // SAFETY: allocated by fw_alloc with capacity max(len, 1) and `len` bytes initialised.
+    unsafe { Vec::from_raw_parts(ptr, len, len.max(1)) }
+}
+
+/// Hands an answer to the host as `pointer << 32 | length` (wasm32 pointers are 32 bits;
+/// the capacity is made equal to the length so [`fw_free`] can rebuild it).
+fn give(answer: String) -> u64 {
+    let mut bytes = answer.into_bytes();
+    bytes.shrink_to_fit();
+    if bytes.capacity() != bytes.len() {
+        let mut exact = Vec::with_capacity(bytes.len());
+        exact.extend_from_slice(&bytes);
+        bytes = exact;
+    }
+    let (ptr, len) = (bytes.as_mut_ptr() as u64, bytes.len() as u64);
+    std::mem::forget(bytes);
+    (ptr << 32) | len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_gives_the_verdict_as_the_command_line_prints_it_and_bad_input_a_coded_error() {
+        let verdict = scan_json(br#"{"url": "https://xn--pypal-4ve.com/signin"}"#);
+        let engine = Engine::builtin();
+        let native = engine.scan(&Page::url("https://xn--pypal-4ve.com/signin"), &ScanOptions::default()).unwrap();
+        assert_eq!(verdict, serde_json::to_string(&native).unwrap());
+        assert!(scan_json(b"{").contains(r#""code":"bad_request""#));
+        assert!(scan_json(br#"{"url": "ftp://x"}"#).contains(r#""ok":false"#));
+        assert!(load_rules_json(b"{}").contains("bad_rules"));
+    }
+}
