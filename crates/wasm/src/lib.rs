@@ -42,7 +42,8 @@ pub fn scan_json(request: &[u8]) -> String {
         Ok(request) => request,
         Err(e) => return error("bad_request", &e.to_string()),
     };
-    let page = Page { url: &request.url, html: request.html.as_deref(), resources: &request.resources, ..Page::default() };
+    let page =
+        Page { url: &request.url, html: request.html.as_deref(), resources: &request.resources, ..Page::default() };
     let options = ScanOptions { user_allowlist: request.allow, ..ScanOptions::default() };
     ENGINE.with(|engine| {
         let mut engine = engine.borrow_mut();
