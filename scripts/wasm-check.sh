@@ -43,16 +43,16 @@ wasm="$target_dir/wasm32-unknown-unknown/release/ferretwatch_wasm.wasm"
 echo "   $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
 command -v node >/dev/null || { echo "node is missing (Debian: apt-get install nodejs)" >&2; exit 1; }
 
-echo "== the corpus: the wasm engine under Node against the native engine (no YARA in either)"
+echo "== the corpus: the wasm engine under Node (in a worker, 2 s limit) against the native engine"
 cargo build --quiet -p ferretwatch-cli
 native_bin="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/debug/ferretwatch"
 out="$target_dir/verdicts"
 mkdir -p "$out"
-node crates/wasm/js/corpus.mjs "$wasm" tests/corpus >"$out/wasm.jsonl"
+node crates/wasm/js/corpus.mjs "$wasm" tests/corpus 2000 >"$out/wasm.jsonl"
 python3 -c 'import json,sys
 for page in json.load(open("tests/corpus/manifest.json")): print(page["url"] + "\t" + page["file"])' |
     while IFS=$'\t' read -r url file; do
-        "$native_bin" scan --url "$url" --html "tests/corpus/$file" --format json --no-builtin-yara || true
+        "$native_bin" scan --url "$url" --html "tests/corpus/$file" --format json --yara-timeout-ms 2000 || true
     done >"$out/native.jsonl"
 pages="$(wc -l <"$out/native.jsonl")"
 if ! cmp -s "$out/native.jsonl" "$out/wasm.jsonl"; then
@@ -61,3 +61,5 @@ if ! cmp -s "$out/native.jsonl" "$out/wasm.jsonl"; then
     exit 1
 fi
 echo "ok: $pages corpus pages, byte-identical verdicts from the wasm and the native engine"
+echo "== YARA's time limit in the wasm engine (the worker is terminated at the limit)"
+node crates/wasm/js/limit-check.mjs "$wasm"

@@ -67,7 +67,21 @@ impl Engine {
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
         timeout: std::time::Duration,
     ) -> Result<Self, RulesError> {
-        self.yara = Some(crate::signals::yara::Yara::compile(sources, timeout)?);
+        self.yara = Some(crate::signals::yara::Yara::compile(sources, Some(timeout))?);
+        Ok(self)
+    }
+
+    /// Adds YARA rules whose scans the engine does not time itself, for a host that
+    /// enforces the limit: the WebAssembly build runs in a worker that the host
+    /// terminates at the limit (`wasm32-unknown-unknown` has no clock for the scanner to
+    /// read), then scans again with [`crate::ScanOptions::skip_yara`]. Never use this
+    /// where nothing else bounds the scan.
+    #[cfg(feature = "yara")]
+    pub fn with_yara_limited_by_host<'a>(
+        mut self,
+        sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, RulesError> {
+        self.yara = Some(crate::signals::yara::Yara::compile(sources, None)?);
         Ok(self)
     }
 

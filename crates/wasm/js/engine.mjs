@@ -30,5 +30,10 @@ export async function loadEngine(wasmBytes) {
       const answer = JSON.parse(call(fw.fw_load_rules, encoder.encode(rulesText)));
       if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
     },
+    // Replaces the YARA rules with [{name, source}]; throws when they do not compile.
+    loadYara(sources) {
+      const answer = JSON.parse(call(fw.fw_load_yara, encoder.encode(JSON.stringify(sources))));
+      if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+    },
   };
 }

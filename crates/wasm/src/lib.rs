@@ -5,16 +5,20 @@
 //! [`fw_free`]. Nothing here reads a clock, a file or the network.
 //!
 //! - [`fw_load_rules`]: replaces the engine's rules with a `rules.json` (the built-in
-//!   rules until then).
+//!   rules until then; the built-in YARA rules stay).
 //! - [`fw_scan`]: scans `{"url": …, "html": …, "resources": […]}` and answers the verdict
 //!   exactly as `ferretwatch scan --format json` prints it, or
 //!   `{"ok": false, "error": {"code", "message"}}`.
+//!
+//! YARA runs without a time limit of its own: the target has no clock. The host runs the
+//! module in a worker, terminates it at the limit, and asks again with `"yara": false`
+//! (`crates/wasm/js/limited.mjs`).
 //!
 //! The pointer-and-length handling is the only unsafe code, in [`take`] and [`give`].
 
 use std::cell::RefCell;
 
-use ferretwatch_detect::{Engine, Page, Resource, Rules, ScanOptions};
+use ferretwatch_detect::{Engine, Page, Resource, Rules, ScanOptions, DEFAULT_YARA};
 use ferretwatch_types::Coded;
 use serde::Deserialize;
 
@@ -34,6 +38,21 @@ struct Request {
     /// Domains the user trusts.
     #[serde(default)]
     allow: Vec<String>,
+    /// Run YARA (the default). The host asks again with `false` after it terminated a
+    /// scan at its time limit; the verdict then says `partial`.
+    #[serde(default = "yes")]
+    yara: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The built-in rules and the built-in YARA rules, the latter timed by the host.
+fn builtin() -> Engine {
+    Engine::new(Rules::builtin())
+        .and_then(|engine| engine.with_yara_limited_by_host([("builtin.yar", DEFAULT_YARA)]))
+        .expect("the built-in rules are valid")
 }
 
 /// Scans one request (JSON) with the engine; the verdict or an error, as JSON.
@@ -44,10 +63,10 @@ pub fn scan_json(request: &[u8]) -> String {
     };
     let page =
         Page { url: &request.url, html: request.html.as_deref(), resources: &request.resources, ..Page::default() };
-    let options = ScanOptions { user_allowlist: request.allow, ..ScanOptions::default() };
+    let options = ScanOptions { user_allowlist: request.allow, skip_yara: !request.yara, ..ScanOptions::default() };
     ENGINE.with(|engine| {
         let mut engine = engine.borrow_mut();
-        let engine = engine.get_or_insert_with(Engine::builtin);
+        let engine = engine.get_or_insert_with(builtin);
         match engine.scan(&page, &options) {
             Ok(verdict) => serde_json::to_string(&verdict).expect("a verdict serialises"),
             Err(e) => error(e.code(), &e.to_string()),
@@ -61,13 +80,48 @@ pub fn load_rules_json(rules: &[u8]) -> String {
         Ok(text) => text,
         Err(_) => return error("bad_rules", "rules.json is not UTF-8"),
     };
-    match Rules::from_json(text).and_then(Engine::new) {
+    let engine = Rules::from_json(text)
+        .and_then(Engine::new)
+        .and_then(|engine| engine.with_yara_limited_by_host([("builtin.yar", DEFAULT_YARA)]));
+    match engine {
         Ok(new) => {
             ENGINE.with(|engine| *engine.borrow_mut() = Some(new));
             r#"{"ok":true}"#.to_owned()
         }
         Err(e) => error("bad_rules", &e.to_string()),
     }
+}
+
+/// Replaces the engine's YARA rules with `[{"name": …, "source": …}]` (a pack's YARA
+/// files, with the built-in ones when the host includes them); `{"ok": true}` or the error.
+pub fn load_yara_json(sources: &[u8]) -> String {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Source {
+        name: String,
+        source: String,
+    }
+    let sources: Vec<Source> = match serde_json::from_slice(sources) {
+        Ok(sources) => sources,
+        Err(e) => return error("bad_request", &e.to_string()),
+    };
+    ENGINE.with(|engine| {
+        let mut engine = engine.borrow_mut();
+        let current = engine.take().unwrap_or_else(builtin);
+        let rules = current.rules().clone();
+        let compiled = Engine::new(rules)
+            .and_then(|e| e.with_yara_limited_by_host(sources.iter().map(|s| (s.name.as_str(), s.source.as_str()))));
+        match compiled {
+            Ok(new) => {
+                *engine = Some(new);
+                r#"{"ok":true}"#.to_owned()
+            }
+            Err(e) => {
+                *engine = Some(current);
+                error("bad_rules", &e.to_string())
+            }
+        }
+    })
 }
 
 fn error(code: &str, message: &str) -> String {
@@ -117,6 +171,18 @@ pub unsafe extern "C" fn fw_load_rules(ptr: *mut u8, len: usize) -> u64 {
     give(load_rules_json(&rules))
 }
 
+/// Replaces the YARA rules with the JSON list at `ptr` (`len` bytes, from [`fw_alloc`],
+/// freed here); returns the answer like [`fw_scan`].
+///
+/// # Safety
+/// As [`fw_scan`].
+#[no_mangle]
+pub unsafe extern "C" fn fw_load_yara(ptr: *mut u8, len: usize) -> u64 {
+    // SAFETY: forwarded from the caller's contract.
+    let sources = unsafe { take(ptr, len) };
+    give(load_yara_json(&sources))
+}
+
 /// Takes ownership of the host's request bytes.
 ///
 /// # Safety
@@ -147,10 +213,17 @@ mod tests {
 
     #[test]
     fn a_request_gives_the_verdict_as_the_command_line_prints_it_and_bad_input_a_coded_error() {
-        let verdict = scan_json(br#"{"url": "https://xn--pypal-4ve.com/signin"}"#);
+        let html = r#"<form action="https://t.example/x"><input type="password"></form>"#;
+        let request = serde_json::json!({ "url": "https://xn--pypal-4ve.com/signin", "html": html }).to_string();
+        let verdict = scan_json(request.as_bytes());
         let engine = Engine::builtin();
-        let native = engine.scan(&Page::url("https://xn--pypal-4ve.com/signin"), &ScanOptions::default()).unwrap();
+        let page = Page { url: "https://xn--pypal-4ve.com/signin", html: Some(html), ..Page::default() };
+        let native = engine.scan(&page, &ScanOptions::default()).unwrap();
         assert_eq!(verdict, serde_json::to_string(&native).unwrap());
+        // Without YARA (the host's second try after a timeout) the verdict says partial.
+        let request = serde_json::json!({ "url": "https://example.com/", "html": html, "yara": false }).to_string();
+        let verdict: serde_json::Value = serde_json::from_str(&scan_json(request.as_bytes())).unwrap();
+        assert_eq!(verdict["partial"], true);
         assert!(scan_json(b"{").contains(r#""code":"bad_request""#));
         assert!(scan_json(br#"{"url": "ftp://x"}"#).contains(r#""ok":false"#));
         assert!(load_rules_json(b"{}").contains("bad_rules"));

@@ -36,9 +36,11 @@ pub(crate) struct YaraOutcome {
 
 impl Yara {
     /// Compiles named YARA sources; the error names the source and the rule problem.
+    /// `timeout` is `None` only when the host enforces the limit itself (a WebAssembly
+    /// worker terminated at the limit: the target has no clock for boreal to read).
     pub(crate) fn compile<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Result<Self, RulesError> {
         let mut compiler = Compiler::new();
         let mut rules = 0;
@@ -47,7 +49,7 @@ impl Yara {
             rules += source.matches("rule ").count();
         }
         let mut scanner = compiler.finalize();
-        scanner.set_scan_params(ScanParams::default().timeout_duration(Some(timeout)).string_max_nb_matches(100));
+        scanner.set_scan_params(ScanParams::default().timeout_duration(timeout).string_max_nb_matches(100));
         Ok(Yara { scanner, rules })
     }
 
