@@ -895,6 +895,48 @@ fn bulletins_are_verified_held_shown_in_scope_within_their_cap_and_forgeries_are
     assert_eq!(ids(&degraded, &on(None, &[], "de"), now().plus_secs(3600)), ["everywhere"]);
 }
 
+#[test]
+fn an_emergency_rule_keeps_the_intel_delegation_and_the_mirrors_and_clients_keep_fresh_intel() {
+    use ferretwatch_pack_client::bulletin::Severity;
+    use ferretwatch_pack_publisher::publish::intel::write_delegation;
+    use ferretwatch_pack_publisher::publish::{deploy_online, emergency, EmergencyRule};
+    use ferretwatch_pack_publisher::sign::write_mirrors;
+    let (w, online, intel) = intel_world();
+    let root = Root::parse_unverified(&w.root).unwrap();
+    let pack = w.tmp.path().join("dist-mirrored");
+    build(&BuildOptions::new(PackVersion::parse("2026.11.27.11").unwrap(), w.tmp.path().join("intel"), &pack)).unwrap();
+    write_delegation(&pack, Some(&intel.public())).unwrap();
+    write_mirrors(&pack, &["https://cdn-b.example/packs".to_owned()]).unwrap();
+    for key in &w.keys {
+        sign_pack(&pack, key, Some(&root)).unwrap();
+    }
+    deploy_online(&pack, &w.origin(), &w.root, now(), Some(&online)).unwrap();
+    let later = now().plus_secs(1800);
+    refresh_feeds(&w, later);
+    publish_intel_at(&w, &online, &intel, later);
+    let mut client = Client::new(w.updater(Persisted::default()));
+    assert!(matches!(client.poll(later, &[&w.origin_dir()]), Outcome::Updated { .. }));
+    assert!(client.files.contains_key("intel/manifest.json"));
+
+    let rule = EmergencyRule {
+        rule_id: "PHISH-2026-001".into(),
+        severity: Severity::High,
+        source: "rule phish_2026_001 { strings: $a = \"kit-2026-001\" condition: $a }".into(),
+    };
+    let at = later.plus_secs(600);
+    let out = w.tmp.path().join("dist-emergency");
+    let republished = emergency(&w.origin(), &rule, &w.root, &w.keys, Some(out.clone()), at).unwrap();
+    assert!(out.join(ferretwatch_pack_client::layout::DELEGATIONS).exists(), "the delegation is kept");
+    deploy_online(&out, &w.origin(), &w.root, at, Some(&online)).unwrap();
+    let outcome = client.poll(at, &[&w.origin_dir()]);
+    assert_eq!(outcome, Outcome::Updated { pack_version: republished.version.to_string() });
+    assert!(client.files.contains_key("intel/manifest.json"), "fresh intel still reaches the client");
+    assert_eq!(client.updater.mirrors(), ["https://mirror-0", "https://cdn-b.example/packs"]);
+    // And the intel role can still publish on top of the emergency pack.
+    publish_intel_at(&w, &online, &intel, at.plus_secs(60));
+    assert!(matches!(client.poll(at.plus_secs(60), &[&w.origin_dir()]), Outcome::Updated { .. }));
+}
+
 mod hostile_network {
     //! Whatever a hostile network answers, in any order, the updater never panics, never
     //! installs anything, and always ends its cycle within a bounded number of requests.

@@ -228,8 +228,14 @@ pub struct VerifiedPack {
     pub rotations: Vec<Rotation>,
     /// The state after this update (persist it, with the rotations, for the next update).
     pub state: State,
-    /// Every pack file by path.
+    /// Every pack file by path (the delegated roles' files too).
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The mirrors the top-level targets list (`custom.mirrors`).
+    pub mirrors: Vec<String>,
+    /// The delegations of the top-level targets.
+    pub delegations: Option<crate::trust::metadata::Delegations>,
+    /// The files listed by delegated roles rather than the top-level targets.
+    pub delegated: std::collections::BTreeSet<String>,
 }
 
 /// How metadata and targets are named at a source.
@@ -347,13 +353,17 @@ impl Verifier {
             .to_owned();
 
         let mut listing = targets.targets.clone();
+        let mut from_roles = std::collections::BTreeSet::new();
         for (role, entry) in delegated_pins(&targets, &snapshot) {
             let name = naming.metadata(&role.name, entry.version);
             let bytes = fetch(&name, entry_limit(entry, MAX_TARGETS_BYTES))?;
             let delegated = check_delegated(&bytes, &targets, role, &snapshot, &state, self.now, root.version)?;
             state.delegated.insert(role.name.clone(), delegated.version);
             for (path, listed) in delegated.targets {
-                listing.entry(path).or_insert(listed);
+                if let std::collections::btree_map::Entry::Vacant(slot) = listing.entry(path.clone()) {
+                    slot.insert(listed);
+                    from_roles.insert(path);
+                }
             }
         }
         let mut files = BTreeMap::new();
@@ -379,6 +389,9 @@ impl Verifier {
             rotations,
             state,
             files,
+            mirrors: targets.mirrors(),
+            delegations: targets.delegations.clone(),
+            delegated: from_roles,
         })
     }
 

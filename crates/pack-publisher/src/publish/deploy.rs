@@ -92,7 +92,10 @@ pub fn deploy_online(
         }
         None => {}
     }
-    let verified = Verifier::new(root.to_vec(), now, State::default()).verify(&DirSource(dir.to_owned()))?;
+    // A pack directory never holds the delegated roles' metadata and files: those the
+    // origin serves are read from it (and verified like everything else).
+    let source = PackThenOrigin { pack: DirSource(dir.to_owned()), origin: origin.source(None) };
+    let verified = Verifier::new(root.to_vec(), now, State::default()).verify(&source)?;
     let manifest_bytes = verified
         .files
         .get(MANIFEST_NAME)
@@ -105,7 +108,8 @@ pub fn deploy_online(
             manifest.version, verified.pack_version
         )));
     }
-    for name in verified.files.keys().filter(|n| n.as_str() != MANIFEST_NAME && !is_delta(n)) {
+    let own = |name: &String| !verified.delegated.contains(name);
+    for name in verified.files.keys().filter(|n| n.as_str() != MANIFEST_NAME && !is_delta(n) && own(n)) {
         if !is_content_addressed(name, &verified.files[name]) {
             return Err(PublishError::Invalid(format!(
                 "{name} is not content-addressed (STEM.<first 16 hex of its sha256>.EXT): uploading it would \
@@ -149,7 +153,7 @@ pub fn deploy_online(
     };
     // 1. Content-addressed files: new names, so nothing a client reads now changes. Each
     //    also under its consistent-snapshot name (`DIR/SHA256.NAME`), the manifest too.
-    for (name, bytes) in &verified.files {
+    for (name, bytes) in verified.files.iter().filter(|(name, _)| own(name)) {
         let prefixed = files::hash_prefixed(name, &Sha256::of(bytes).to_hex());
         let names = if name == MANIFEST_NAME { vec![prefixed] } else { vec![name.clone(), prefixed] };
         for name in names {
@@ -223,6 +227,25 @@ pub fn deploy_online(
 /// Writes the pack's snapshot, signed with the online key: its `targets.json`, and the
 /// origin's current metadata of each role the targets delegate to (fresh intel published
 /// since stays in force), one version above the origin's snapshot.
+/// A pack directory with the origin behind it.
+struct PackThenOrigin<'a> {
+    pack: DirSource,
+    origin: crate::origin::OriginSource<'a>,
+}
+
+impl ferretwatch_pack_client::trust::verify::Source for PackThenOrigin<'_> {
+    fn fetch(
+        &self,
+        name: &str,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>, ferretwatch_pack_client::trust::verify::VerifyError> {
+        match self.pack.fetch(name, limit)? {
+            Some(bytes) => Ok(Some(bytes)),
+            None => self.origin.fetch(name, limit),
+        }
+    }
+}
+
 fn write_online_snapshot(dir: &Path, origin: &Origin, online: &OnlineKey) -> Result<(), PublishError> {
     let path = dir.join(files::TARGETS);
     let targets = std::fs::read(&path).map_err(|source| PublishError::Io { path: path.clone(), source })?;

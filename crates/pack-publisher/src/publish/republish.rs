@@ -14,7 +14,7 @@ use ferretwatch_pack_client::dir::write_atomic;
 use ferretwatch_pack_client::layout::{self as files, content_name, HISTORY_DIR};
 use ferretwatch_pack_client::manifest::{FileEntry, Manifest, Role, MANIFEST_NAME};
 use ferretwatch_pack_client::trust::metadata::Root;
-use ferretwatch_pack_client::trust::verify::{State, Verifier};
+use ferretwatch_pack_client::trust::verify::{State, VerifiedPack, Verifier};
 use ferretwatch_types::{PackVersion, Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -118,6 +118,10 @@ pub fn rollback(
     let version = next_version(known.last(), now)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("dist-{version}")));
     let manifest = write_republished(&verified.files, &version, Vec::new(), &[], &out)?;
+    // The mirrors and the intel delegation are how the service runs now, not content: take
+    // them from the current pack (the old one's when the current no longer verifies).
+    let current = Verifier::new(root.to_vec(), now, State::default()).verify(&origin.source(None)).ok();
+    keep_operations(&out, current.as_ref().unwrap_or(&verified))?;
     finish(out, manifest, to_version.clone(), root, keys)
 }
 
@@ -211,7 +215,21 @@ pub fn emergency(
     let extras = vec![(yara_name, yara_bytes, Some(yara_entry)), (record_name, record_bytes, None)];
     let out = out.unwrap_or_else(|| PathBuf::from(format!("dist-{version}")));
     let manifest = write_republished(&verified.files, &version, extras, &drop, &out)?;
+    keep_operations(&out, &verified)?;
     finish(out, manifest, from_version, root, keys)
+}
+
+/// Writes `pack`'s mirrors and delegations into the republished pack in `out`, so a
+/// rollback or an emergency rule keeps the CDNs clients fail over to and the automated
+/// intel role.
+fn keep_operations(out: &Path, pack: &VerifiedPack) -> Result<(), PublishError> {
+    crate::sign::write_mirrors(out, &pack.mirrors)?;
+    if let Some(delegations) = &pack.delegations {
+        let path = out.join(ferretwatch_pack_client::layout::DELEGATIONS);
+        let bytes = serde_json::to_vec_pretty(delegations).expect("delegations serialise");
+        write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })?;
+    }
+    Ok(())
 }
 
 fn is_record_name(name: &str) -> bool {
@@ -274,9 +292,14 @@ fn write_republished(
         written.insert(entry.name.clone(), bytes);
         entries.push(entry);
     }
-    // Signed files the manifest does not list (an emergency record) travel along.
+    // Signed files the manifest does not list (an emergency record) travel along; the
+    // delegated roles' files (fresh intel) and deltas (which lead to the old version) do not.
     for (name, bytes) in files {
-        if name != MANIFEST_NAME && !drop.contains(name) && !old.files.iter().any(|e| &e.name == name) {
+        if name != MANIFEST_NAME
+            && !drop.contains(name)
+            && !old.files.iter().any(|e| &e.name == name)
+            && !name.contains('/')
+        {
             written.insert(name.clone(), bytes.clone());
         }
     }
