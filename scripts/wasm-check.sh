@@ -63,3 +63,59 @@ fi
 echo "ok: $pages corpus pages, byte-identical verdicts from the wasm and the native engine"
 echo "== YARA's time limit in the wasm engine (the worker is terminated at the limit)"
 node crates/wasm/js/limit-check.mjs "$wasm"
+
+echo "== the updater in the wasm module, driven by Node's fetch() against ferretwatch serve"
+work="$target_dir/updater"
+rm -rf "$work" && mkdir -p "$work"
+server_pid=""
+stop_server() { if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi; }
+trap 'stop_server; [[ -z "${WASM_TARGET_DIR:-}" ]] && rm -rf "$target_dir"' EXIT
+fw() { "$native_bin" "$@" >/dev/null; }
+for who in alice bob; do fw keys generate --out "$work/$who"; done
+fw root create --key "$work/alice.pub" --key "$work/bob.pub" --threshold 2 \
+    --expires "$(date -u -d '+1 year' +%Y-%m-%dT%H:%M:%SZ)" --out "$work/root.json"
+for who in alice bob; do fw root sign "$work/root.json" --key "$work/$who.key"; done
+fw intel fetch --source urlhaus --from tests/fixtures/feeds/urlhaus.csv --out "$work/intel"
+hour="$(date -u +%Y.%m.%d.%H)"
+deploy() { # VERSION: build, sign by both publishers, deploy
+    fw pack build --version "$1" --feeds "$work/intel" --out "$work/dist-$1"
+    for who in alice bob; do fw pack sign "$work/dist-$1" --key "$work/$who.key" --root "$work/root.json"; done
+    fw pack deploy "$work/dist-$1" --to "file://$work/origin" --root "$work/root.json"
+}
+deploy "$hour"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+FERRETWATCH_LISTEN="127.0.0.1:$port" FERRETWATCH_METRICS_LISTEN="127.0.0.1:0" FERRETWATCH_ORIGIN="file://$work/origin" \
+    FERRETWATCH_DATA_DIR="$work/data" FERRETWATCH_SERVER_REVALIDATE_MS=0 FERRETWATCH_LOG=warn \
+    "$native_bin" serve --db "sqlite://$work/fw.db" >"$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/v1/timestamp.json" >/dev/null 2>&1 && break; sleep 0.1; done
+cycle() { node crates/wasm/js/update-cycle.mjs "$wasm" "$work/root.json" "http://127.0.0.1:$port/v1" "$work/client"; }
+expect() { # WHAT JSON PYTHON-CONDITION
+    if ! python3 -c "import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if ($3) else 1)" "$2"; then
+        echo "FAILED: $1: $2" >&2
+        exit 1
+    fi
+    echo "   $1: ok"
+}
+first="$(cycle)"
+expect "a first cycle installs the pack" "$first" "r['outcome']['result'] == 'updated' and r['status']['pack_version'] == '$hour'"
+test -s "$work/client/files/manifest.json" || { echo "FAILED: no manifest installed" >&2; exit 1; }
+again="$(cycle)"
+expect "a second cycle finds nothing new" "$again" "r['outcome']['result'] == 'unchanged'"
+deploy "$hour.1"
+next="$(cycle)"
+expect "a new pack is taken" "$next" "r['outcome']['result'] == 'updated' and r['status']['pack_version'] == '$hour.1'"
+deploy "$hour.2"
+for file in "$work"/origin/*rules.*.json; do python3 - "$file" <<'PY'
+import sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+data[10] ^= 0x20
+open(path, "wb").write(bytes(data))
+PY
+done
+refused="$(cycle)"
+expect "a tampered pack is refused and the last good one kept" "$refused" \
+    "r['outcome']['result'] == 'failed' and r['outcome']['code'] == 'tampered' and r['status']['pack_version'] == '$hour.1'"
+stop_server
+echo "ok: the wasm updater installs, finds nothing new, takes a new pack and refuses a tampered one"

@@ -20,7 +20,43 @@ export async function loadEngine(wasmBytes) {
     return text;
   }
 
+  function put(bytes) {
+    const ptr = fw.fw_alloc(bytes.length);
+    new Uint8Array(fw.memory.buffer, ptr, bytes.length).set(bytes);
+    return ptr;
+  }
+  function takeAnswer(packed) {
+    const outPtr = Number(packed >> 32n);
+    const outLen = Number(packed & 0xffffffffn);
+    const bytes = new Uint8Array(fw.memory.buffer, outPtr, outLen).slice();
+    fw.fw_free(outPtr, outLen);
+    return bytes;
+  }
+  const json = (fn, request) => JSON.parse(call(fn, encoder.encode(JSON.stringify(request))));
+
+  // The pack updater's state machine (docs/wasm.md): the host fetches and stores.
+  const updater = {
+    create: (config) => json(fw.fw_updater_new, config),
+    start: (nowMs) => json(fw.fw_updater_start, { now_ms: nowMs }),
+    handle(nowMs, status, etag, retryAfter, body) {
+      const meta = encoder.encode(JSON.stringify({ now_ms: nowMs, status, etag, retry_after: retryAfter }));
+      const metaPtr = put(meta);
+      const bodyPtr = put(body);
+      const answer = takeAnswer(fw.fw_updater_handle(metaPtr, meta.length, bodyPtr, body.length));
+      return JSON.parse(decoder.decode(answer));
+    },
+    baseRead: (nowMs) => json(fw.fw_updater_base_read, { now_ms: nowMs }),
+    stagedFile(name) {
+      const request = encoder.encode(JSON.stringify({ name }));
+      return takeAnswer(fw.fw_updater_staged_file(put(request), request.length));
+    },
+    installed: (nowMs, error) => json(fw.fw_updater_installed, error ? { now_ms: nowMs, error } : { now_ms: nowMs }),
+    persisted: () => json(fw.fw_updater_persisted, {}),
+    status: (nowMs) => json(fw.fw_updater_status, { now_ms: nowMs }),
+  };
+
   return {
+    updater,
     // The verdict JSON, exactly as `ferretwatch scan --format json` prints it.
     scanJson(request) {
       return call(fw.fw_scan, encoder.encode(JSON.stringify(request)));

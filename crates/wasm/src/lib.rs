@@ -18,6 +18,8 @@
 
 use std::cell::RefCell;
 
+pub mod updater;
+
 use ferretwatch_detect::{Engine, Page, Resource, Rules, ScanOptions, DEFAULT_YARA};
 use ferretwatch_types::Coded;
 use serde::Deserialize;
@@ -124,17 +126,16 @@ pub fn load_yara_json(sources: &[u8]) -> String {
     })
 }
 
-fn error(code: &str, message: &str) -> String {
+pub(crate) fn error(code: &str, message: &str) -> String {
     serde_json::json!({ "ok": false, "error": { "code": code, "message": message } }).to_string()
 }
 
-/// Memory for the host to write a request into (`len` bytes, at least 1).
+/// Memory for the host to write a request into (`len` bytes). Every buffer that crosses
+/// the boundary is a boxed slice of exactly its length, so a pointer and a length are all
+/// it takes to give one back.
 #[no_mangle]
 pub extern "C" fn fw_alloc(len: usize) -> *mut u8 {
-    let mut buffer = Vec::<u8>::with_capacity(len.max(1));
-    let ptr = buffer.as_mut_ptr();
-    std::mem::forget(buffer);
-    ptr
+    Box::into_raw(vec![0u8; len].into_boxed_slice()).cast::<u8>()
 }
 
 /// Gives back memory from [`fw_alloc`] or an answer (`len` as allocated or returned).
@@ -143,8 +144,8 @@ pub extern "C" fn fw_alloc(len: usize) -> *mut u8 {
 /// `ptr` and `len` must be exactly what [`fw_alloc`] or an answer gave, once.
 #[no_mangle]
 pub unsafe extern "C" fn fw_free(ptr: *mut u8, len: usize) {
-    // SAFETY: the caller passes back a pointer and capacity this module allocated.
-    drop(unsafe { Vec::from_raw_parts(ptr, 0, len.max(1)) });
+    // SAFETY: the caller passes back a boxed slice of `len` bytes this module made.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
 }
 
 /// Scans the request at `ptr` (`len` bytes, from [`fw_alloc`], freed here); returns the
@@ -186,25 +187,71 @@ pub unsafe extern "C" fn fw_load_yara(ptr: *mut u8, len: usize) -> u64 {
 /// Takes ownership of the host's request bytes.
 ///
 /// # Safety
-/// `ptr` must come from [`fw_alloc`]`(len)` with `len` bytes written.
+/// `ptr` must come from [`fw_alloc`]`(len)`.
 unsafe fn take(ptr: *mut u8, len: usize) -> Vec<u8> {
-    // SAFETY: allocated by fw_alloc with capacity max(len, 1) and `len` bytes initialised.
-    unsafe { Vec::from_raw_parts(ptr, len, len.max(1)) }
+    // SAFETY: fw_alloc made a boxed slice of exactly `len` initialised bytes.
+    unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }.into_vec()
 }
 
-/// Hands an answer to the host as `pointer << 32 | length` (wasm32 pointers are 32 bits;
-/// the capacity is made equal to the length so [`fw_free`] can rebuild it).
+/// Hands an answer to the host as `pointer << 32 | length` (wasm32 pointers are 32 bits).
 fn give(answer: String) -> u64 {
-    let mut bytes = answer.into_bytes();
-    bytes.shrink_to_fit();
-    if bytes.capacity() != bytes.len() {
-        let mut exact = Vec::with_capacity(bytes.len());
-        exact.extend_from_slice(&bytes);
-        bytes = exact;
-    }
-    let (ptr, len) = (bytes.as_mut_ptr() as u64, bytes.len() as u64);
-    std::mem::forget(bytes);
+    give_bytes(answer.into_bytes())
+}
+
+fn give_bytes(bytes: Vec<u8>) -> u64 {
+    let len = bytes.len() as u64;
+    let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>() as usize as u64;
     (ptr << 32) | len
+}
+
+/// The updater's calls: each takes a JSON request (from [`fw_alloc`], freed by the call)
+/// and answers like [`fw_scan`] (`docs/wasm.md`, [`updater`]).
+macro_rules! updater_call {
+    ($($name:ident => $body:expr;)*) => {$(
+        /// See [`updater`].
+        ///
+        /// # Safety
+        /// As [`fw_scan`].
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(ptr: *mut u8, len: usize) -> u64 {
+            // SAFETY: forwarded from the caller's contract.
+            let request = unsafe { take(ptr, len) };
+            let body: fn(&[u8]) -> String = $body;
+            give(body(&request))
+        }
+    )*};
+}
+
+updater_call! {
+    fw_updater_new => updater::new;
+    fw_updater_start => updater::start;
+    fw_updater_base_read => updater::base_read;
+    fw_updater_installed => updater::installed;
+    fw_updater_persisted => |_| updater::persisted();
+    fw_updater_status => updater::status;
+}
+
+/// Hands an answer to the last fetch: the JSON meta (`{"now_ms", "status", "etag"?,
+/// "retry_after"?}`) and the body, both from [`fw_alloc`] and freed here.
+///
+/// # Safety
+/// Both pairs as in [`fw_scan`].
+#[no_mangle]
+pub unsafe extern "C" fn fw_updater_handle(meta: *mut u8, meta_len: usize, body: *mut u8, body_len: usize) -> u64 {
+    // SAFETY: forwarded from the caller's contract.
+    let (meta, body) = unsafe { (take(meta, meta_len), take(body, body_len)) };
+    give(updater::handle(&meta, body))
+}
+
+/// The bytes of a staged file (`{"name"}`), empty when there is none.
+///
+/// # Safety
+/// As [`fw_scan`].
+#[no_mangle]
+pub unsafe extern "C" fn fw_updater_staged_file(ptr: *mut u8, len: usize) -> u64 {
+    // SAFETY: forwarded from the caller's contract.
+    let request = unsafe { take(ptr, len) };
+    give_bytes(updater::staged_file(&request).unwrap_or_default())
 }
 
 #[cfg(test)]

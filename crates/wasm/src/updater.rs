@@ -1,0 +1,228 @@
+//! The pack updater (`ferretwatch_pack_client::update`) for WebAssembly hosts: the host
+//! fetches with `fetch()` and keeps the state in its own storage, and the same state
+//! machine as every other client verifies and decides. One updater per module instance.
+//!
+//! | call | request | answer |
+//! |---|---|---|
+//! | `fw_updater_new` | `{"mirrors", "install_id", "root" (root.json's text), "persisted"?, "interval_secs"?}` | `{"ok": true}` |
+//! | `fw_updater_start` | `{"now_ms"}` | a step |
+//! | `fw_updater_handle` | `{"now_ms", "status", "etag"?, "retry_after"?}` and the body's bytes | a step |
+//! | `fw_updater_base_read` | `{"now_ms"}` (the base is not kept in a browser yet: filters come whole) | a step |
+//! | `fw_updater_staged_file` | `{"name"}` | the staged file's bytes |
+//! | `fw_updater_installed` | `{"now_ms", "error"?}` | the outcome |
+//! | `fw_updater_persisted` | `{}` | the state to keep |
+//! | `fw_updater_status` | `{"now_ms"}` | the status |
+//!
+//! A step is `{"fetch": {"url", "name", "limit", "etag", "mirror", "not_before_ms"}}`,
+//! `{"read_base": [names]}`, `{"install": {"pack_version", "version", "fetched": [names],
+//! "kept": [names]}}` or `{"done": outcome}`; an outcome is `{"result": "updated" |
+//! "unchanged" | "failed", "pack_version"?, "code"?, "reason"?}`. A `status` of 0 means no
+//! answer (the network failed).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use ferretwatch_pack_client::update::{Config, Outcome, Persisted, Response, Staged, Step, Updater};
+use ferretwatch_types::Timestamp;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error;
+
+struct Host {
+    updater: Updater,
+    staged: Option<Staged>,
+}
+
+thread_local! {
+    static HOST: RefCell<Option<Host>> = const { RefCell::new(None) };
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct New {
+    mirrors: Vec<String>,
+    install_id: String,
+    root: String,
+    #[serde(default)]
+    persisted: Option<Persisted>,
+    #[serde(default)]
+    interval_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct At {
+    now_ms: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    now_ms: i64,
+    status: u16,
+    #[serde(default)]
+    etag: Option<String>,
+    #[serde(default)]
+    retry_after: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Installed {
+    now_ms: i64,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| error("bad_request", &e.to_string()))
+}
+
+fn with_host(body: impl FnOnce(&mut Host) -> String) -> String {
+    HOST.with(|host| match host.borrow_mut().as_mut() {
+        Some(host) => body(host),
+        None => error("no_updater", "call fw_updater_new first"),
+    })
+}
+
+/// Creates the updater.
+pub fn new(request: &[u8]) -> String {
+    let request: New = match parse(request) {
+        Ok(request) => request,
+        Err(e) => return e,
+    };
+    let mut config = Config::new(request.mirrors, request.install_id);
+    if let Some(interval) = request.interval_secs {
+        config.interval_secs = interval;
+        config.jitter_secs = interval / 10;
+    }
+    match Updater::new(config, request.root.as_bytes(), request.persisted.unwrap_or_default()) {
+        Ok(updater) => {
+            HOST.with(|host| *host.borrow_mut() = Some(Host { updater, staged: None }));
+            json!({ "ok": true }).to_string()
+        }
+        Err(e) => error("bad_root", &e.to_string()),
+    }
+}
+
+/// Starts a cycle.
+pub fn start(request: &[u8]) -> String {
+    let at: At = match parse(request) {
+        Ok(at) => at,
+        Err(e) => return e,
+    };
+    with_host(|host| {
+        let step = host.updater.start(Timestamp::from_millis(at.now_ms));
+        step_json(host, step)
+    })
+}
+
+/// Hands over an answer (`body` is the response's bytes).
+pub fn handle(request: &[u8], body: Vec<u8>) -> String {
+    let answer: Answer = match parse(request) {
+        Ok(answer) => answer,
+        Err(e) => return e,
+    };
+    let response = match answer.status {
+        200 => Response::Body { bytes: body, etag: answer.etag },
+        304 => Response::NotModified,
+        404 | 410 => Response::NotFound,
+        0 => Response::Failed { status: None, retry_after: None },
+        status => Response::Failed { status: Some(status), retry_after: answer.retry_after },
+    };
+    with_host(|host| {
+        let step = host.updater.handle(Timestamp::from_millis(answer.now_ms), response);
+        step_json(host, step)
+    })
+}
+
+/// Answers a `read_base` step with no base (the filters are then fetched whole).
+pub fn base_read(request: &[u8]) -> String {
+    let at: At = match parse(request) {
+        Ok(at) => at,
+        Err(e) => return e,
+    };
+    with_host(|host| {
+        let step = host.updater.base_read(Timestamp::from_millis(at.now_ms), BTreeMap::new());
+        step_json(host, step)
+    })
+}
+
+/// The bytes of a staged file, or nothing.
+pub fn staged_file(request: &[u8]) -> Option<Vec<u8>> {
+    #[derive(Deserialize)]
+    struct Name {
+        name: String,
+    }
+    let name: Name = serde_json::from_slice(request).ok()?;
+    HOST.with(|host| {
+        let host = host.borrow();
+        host.as_ref()?.staged.as_ref()?.fetched.get(&name.name).cloned()
+    })
+}
+
+/// Reports the install.
+pub fn installed(request: &[u8]) -> String {
+    let request: Installed = match parse(request) {
+        Ok(request) => request,
+        Err(e) => return e,
+    };
+    with_host(|host| {
+        host.staged = None;
+        let result = match request.error {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        };
+        outcome_json(&host.updater.installed(Timestamp::from_millis(request.now_ms), result)).to_string()
+    })
+}
+
+/// The state to keep.
+pub fn persisted() -> String {
+    with_host(|host| serde_json::to_string(host.updater.persisted()).expect("the state serialises"))
+}
+
+/// How fresh the client is.
+pub fn status(request: &[u8]) -> String {
+    let at: At = match parse(request) {
+        Ok(at) => at,
+        Err(e) => return e,
+    };
+    with_host(|host| {
+        serde_json::to_string(&host.updater.status(Timestamp::from_millis(at.now_ms))).expect("a status serialises")
+    })
+}
+
+fn step_json(host: &mut Host, step: Step) -> String {
+    let value = match step {
+        Step::Fetch(request) => json!({ "fetch": {
+            "url": request.url,
+            "name": request.name,
+            "limit": request.limit,
+            "etag": request.etag,
+            "mirror": request.mirror,
+            "not_before_ms": request.not_before.as_millis(),
+        }}),
+        Step::ReadBase(names) => json!({ "read_base": names }),
+        Step::Install(staged) => {
+            let value = json!({ "install": {
+                "pack_version": staged.pack.pack_version,
+                "version": staged.pack.version,
+                "fetched": staged.fetched.keys().collect::<Vec<_>>(),
+                "kept": staged.kept,
+            }});
+            host.staged = Some(staged);
+            value
+        }
+        Step::Done(outcome) => json!({ "done": outcome_json(&outcome) }),
+    };
+    value.to_string()
+}
+
+fn outcome_json(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::Updated { pack_version } => json!({ "result": "updated", "pack_version": pack_version }),
+        Outcome::Unchanged => json!({ "result": "unchanged" }),
+        Outcome::Failed { code, reason } => json!({ "result": "failed", "code": code, "reason": reason }),
+    }
+}
