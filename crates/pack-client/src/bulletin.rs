@@ -340,12 +340,13 @@ impl Board {
         true
     }
 
-    /// Drops what expired at `now`, and keeps at most [`MAX_HELD`] bulletins and the
-    /// names of the files it still needs to remember.
+    /// Drops what expired at `now`, and keeps at most [`MAX_HELD`] bulletins (the least
+    /// severe, then the soonest to expire, go first) and the names of the files it still
+    /// needs to remember.
     pub fn prune(&mut self, now: Timestamp) {
         self.held.retain(|_, bulletin| bulletin.expires > now);
         while self.held.len() > MAX_HELD {
-            let first = self.held.values().min_by_key(|b| (b.expires, b.severity)).map(|b| b.id.clone());
+            let first = self.held.values().min_by_key(|b| (b.severity, b.expires)).map(|b| b.id.clone());
             self.held.remove(&first.expect("not empty"));
         }
         self.shown.retain(|id, _| self.held.contains_key(id));
@@ -361,7 +362,9 @@ impl Board {
             .iter()
             .filter(|entry| entry.expires > now && !self.fetched.contains(&entry.file))
             .filter(|entry| self.held.get(&entry.id).is_none_or(|held| held.version < entry.version))
-            .filter(|entry| entry.file.starts_with(&format!("{BULLETIN_DIR}/")) && !entry.file.contains(".."))
+            .filter(|entry| {
+                entry.file.starts_with(&format!("{BULLETIN_DIR}/")) && crate::layout::check_name(&entry.file).is_ok()
+            })
             .collect();
         wanted.sort_by_key(|entry| std::cmp::Reverse(entry.severity));
         wanted.truncate(limit);

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! DIR/state.json          the updater's Persisted state and the install id (written atomically)
-//! DIR/packs/VERSION/      an installed pack, one directory per TUF targets version
+//! DIR/packs/VERSION-HASH/ an installed pack: its targets version and a hash of its listing
 //! DIR/base/               the delta base: the filters of the last pack whose filters came whole
 //! ```
 //!
@@ -129,9 +129,11 @@ impl ClientDir {
         write_atomic(&path, &bytes).map_err(io(&path))
     }
 
-    /// The directory of an installed pack.
+    /// The directory of an installed pack: named after its targets version and a hash of
+    /// its file listing, so fresh intel (same targets version, other files) gets a
+    /// directory of its own and the running pack is never replaced in place.
     pub fn pack_dir(&self, pack: &Installed) -> PathBuf {
-        self.dir.join("packs").join(pack.version.to_string())
+        self.dir.join("packs").join(pack_dir_name(pack))
     }
 
     /// The files of an installed pack, read from disk.
@@ -165,7 +167,7 @@ impl ClientDir {
         yara_timeout: Duration,
     ) -> Result<(), InstallError> {
         let packs = self.dir.join("packs");
-        let staging = packs.join(format!(".staging-{}", staged.pack.version));
+        let staging = packs.join(format!(".staging-{}", pack_dir_name(&staged.pack)));
         let result = self.stage(staged, current, &staging, now, yara_timeout);
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&staging);
@@ -173,9 +175,11 @@ impl ClientDir {
         }
         let target = self.pack_dir(&staged.pack);
         if target.exists() {
-            std::fs::remove_dir_all(&target).map_err(io(&target))?;
+            // The same listing is installed already (its name says so): keep it.
+            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        } else {
+            std::fs::rename(&staging, &target).map_err(io(&target))?;
         }
-        std::fs::rename(&staging, &target).map_err(io(&target))?;
         if !staged.base_files.is_empty() {
             self.rebase(&target, &staged.base_files)?;
         }
@@ -255,11 +259,8 @@ impl ClientDir {
     /// Removes installed packs other than the current and the last known good one, and
     /// any staging left by a crash.
     pub fn prune(&self, state: &Persisted) -> Result<(), InstallError> {
-        let keep: Vec<String> = [&state.current, &state.last_known_good]
-            .into_iter()
-            .flatten()
-            .map(|pack| pack.version.to_string())
-            .collect();
+        let keep: Vec<String> =
+            [&state.current, &state.last_known_good].into_iter().flatten().map(pack_dir_name).collect();
         let packs = self.dir.join("packs");
         for entry in std::fs::read_dir(&packs).map_err(io(&packs))? {
             let entry = entry.map_err(io(&packs))?;
@@ -270,6 +271,13 @@ impl ClientDir {
         }
         Ok(())
     }
+}
+
+/// `VERSION-HASH`: the targets version and the first 16 hex digits of the sha256 of the
+/// pack's file listing (patched filters included).
+fn pack_dir_name(pack: &Installed) -> String {
+    let listing = serde_json::to_vec(&(&pack.files, &pack.patched)).expect("a listing serialises");
+    format!("{}-{}", pack.version, &ferretwatch_types::Sha256::of(&listing).to_hex()[..16])
 }
 
 /// `dir/name` for a pack file name that is a safe relative path.

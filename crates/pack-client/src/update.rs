@@ -72,6 +72,14 @@ pub struct Config {
     /// This client's version (`MAJOR.MINOR.PATCH`), for bulletins' `min_ext_version`.
     #[serde(default = "default_client_version")]
     pub client_version: String,
+    /// Whether the caller keeps a delta base ([`Staged::base_files`]) and answers
+    /// [`Step::ReadBase`]; without one, filters always come whole.
+    #[serde(default = "keeps_base")]
+    pub deltas: bool,
+}
+
+fn keeps_base() -> bool {
+    true
 }
 
 fn default_client_version() -> String {
@@ -87,6 +95,7 @@ impl Config {
             jitter_secs: 360,
             install_id: install_id.into(),
             client_version: default_client_version(),
+            deltas: true,
         }
     }
 }
@@ -104,7 +113,8 @@ pub struct Persisted {
     pub current: Option<Installed>,
     /// The pack installed before it, used again when the current one fails.
     pub last_known_good: Option<Installed>,
-    /// Versions (TUF `targets` versions) that failed to install: never tried again.
+    /// Snapshot versions whose pack failed to install: never tried again (a snapshot
+    /// names the whole pack, fresh intel included; the next publish makes a new one).
     pub failed_versions: Vec<u64>,
     /// The ETag of the last trusted `timestamp.json`.
     pub etag: Option<String>,
@@ -135,6 +145,9 @@ pub struct Installed {
     pub pack_version: String,
     /// Its `targets` version.
     pub version: u64,
+    /// The snapshot version that listed it (fresh intel changes it, not `version`).
+    #[serde(default)]
+    pub snapshot: u64,
     /// When its targets and snapshot metadata expire.
     pub expires: Timestamp,
     /// Its files, as `targets.json` lists them (deltas aside: they are fetched only to
@@ -165,7 +178,8 @@ pub struct Base {
 /// A request for the caller to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    /// Which mirror (an index into [`Config::mirrors`]).
+    /// Which mirror (an index into [`Updater::mirrors`]: the configured ones, then those
+    /// the installed pack lists; use [`Request::url`] to reach it).
     pub mirror: usize,
     /// The full URL: the mirror's base, `/`, the object name.
     pub url: String,
@@ -288,6 +302,8 @@ enum Phase {
     BulletinIndex,
     Bulletins {
         pending: Vec<IndexEntry>,
+        /// Mirrors tried for the first pending bulletin.
+        tried: usize,
     },
     Timestamp,
     Snapshot {
@@ -477,6 +493,19 @@ impl Updater {
         if matches!(cycle.phase, Phase::BulletinIndex | Phase::Bulletins { .. }) {
             return self.bulletin_answer(now, response);
         }
+        let awaiting_base = match &cycle.phase {
+            Phase::Files { staged, targets, plan: plan @ DeltaPlan::Patch { bytes: Some(_), .. }, .. } => {
+                next_file(targets, staged, plan).is_none()
+            }
+            _ => false,
+        };
+        if awaiting_base {
+            // A caller bug: the delta base was asked for, not a fetch.
+            return Step::Done(Outcome::Failed {
+                code: "reading_base".into(),
+                reason: "the delta base is pending; answer with base_read()".into(),
+            });
+        }
         let (in_root, in_timestamp) = (matches!(cycle.phase, Phase::Root), matches!(cycle.phase, Phase::Timestamp));
         let (name, limit) = self.current_request();
         match response {
@@ -530,7 +559,7 @@ impl Updater {
                 Outcome::Updated { pack_version: version }
             }
             Err(reason) => {
-                self.persisted.failed_versions.push(staged.pack.version);
+                self.persisted.failed_versions.push(staged.pack.snapshot);
                 let reason = format!("pack {} failed to install: {reason}", staged.pack.pack_version);
                 self.finish(now, Some(reason.clone()));
                 Outcome::Failed { code: "install_failed".into(), reason }
@@ -542,7 +571,7 @@ impl Updater {
     /// last known good one, and never take this version again. Returns the pack to use.
     pub fn fall_back(&mut self) -> Option<&Installed> {
         let broken = self.persisted.current.take()?;
-        self.persisted.failed_versions.push(broken.version);
+        self.persisted.failed_versions.push(broken.snapshot);
         self.persisted.current = self.persisted.last_known_good.take();
         self.persisted.current.as_ref()
     }
@@ -558,7 +587,7 @@ impl Updater {
         match &cycle.phase {
             Phase::Root => (layout::root_rotation(self.root.version + 1), MAX_ROOT_BYTES),
             Phase::BulletinIndex => (layout::BULLETIN_INDEX.to_owned(), MAX_INDEX_BYTES),
-            Phase::Bulletins { pending } => (pending[0].file.clone(), MAX_BULLETIN_BYTES),
+            Phase::Bulletins { pending, .. } => (pending[0].file.clone(), MAX_BULLETIN_BYTES),
             Phase::Timestamp => (layout::TIMESTAMP.to_owned(), MAX_PINS_BYTES),
             Phase::Snapshot { timestamp, .. } => {
                 let entry = pin(timestamp, layout::TIMESTAMP, layout::SNAPSHOT).expect("checked");
@@ -651,7 +680,7 @@ impl Updater {
                 targets
                     .pack_version()
                     .ok_or_else(|| VerifyError::Malformed("targets.json carries no custom.pack_version".into()))?;
-                if self.persisted.failed_versions.contains(&targets.version) {
+                if self.persisted.failed_versions.contains(&snapshot.version) {
                     // Verified, but it would not load before: keep what works and wait
                     // for the next version.
                     self.persisted.trust = advanced(trust, timestamp, snapshot, &targets, self.root.version);
@@ -697,7 +726,11 @@ impl Updater {
                     }
                 }
                 if name == layout::MANIFEST && matches!(plan, DeltaPlan::Undecided) {
-                    *plan = plan_delta(targets, staged, self.persisted.current.as_ref());
+                    *plan = if self.config.deltas {
+                        plan_delta(targets, staged, self.persisted.current.as_ref())
+                    } else {
+                        DeltaPlan::Whole
+                    };
                 }
                 cycle.attempt = 0;
                 cycle.failures = 0;
@@ -737,6 +770,10 @@ impl Updater {
             unreachable!()
         };
         rebase(&mut staged, &plan, self.persisted.current.as_ref());
+        if !self.config.deltas {
+            staged.pack.base = None;
+            staged.base_files.clear();
+        }
         let mut trust = advanced(&self.persisted.trust, &timestamp, &snapshot, &targets, self.root.version);
         trust.delegated.extend(delegated);
         cycle.phase = Phase::Installing {
@@ -758,11 +795,13 @@ impl Updater {
     }
 
     /// An answer in the bulletin phases. Bulletins never fail a cycle: an index that
-    /// cannot be had, or a bulletin refused, is skipped (tried again at a later poll, a
-    /// refused file never), and the cycle goes on to the timestamp on the same mirror.
+    /// cannot be had is read again at the next poll; a bulletin refused or not had is
+    /// asked of each mirror once, then left for a later poll. The cycle then goes on to
+    /// the timestamp.
     /// Each bulletin is verified against the trusted root before it is held.
     fn bulletin_answer(&mut self, now: Timestamp, response: Response) -> Step {
         let (_, limit) = self.current_request();
+        let mirrors = self.mirror_count();
         let board = &mut self.persisted.bulletins;
         let cycle = self.cycle.as_mut().expect("a cycle");
         let next = match (&mut cycle.phase, response) {
@@ -779,30 +818,43 @@ impl Updater {
                         if pending.is_empty() {
                             Phase::Timestamp
                         } else {
-                            Phase::Bulletins { pending }
+                            Phase::Bulletins { pending, tried: 0 }
                         }
                     }
                     Err(_) => Phase::Timestamp,
                 }
             }
             (Phase::BulletinIndex, _) => Phase::Timestamp,
-            (Phase::Bulletins { pending }, response) => {
-                let entry = pending.remove(0);
-                match response {
-                    Response::Body { bytes, .. } => {
-                        board.fetched.push(entry.file.clone());
-                        if let Ok(bulletin) = verify_bulletin_with(&bytes, &self.root, now) {
-                            board.offer(bulletin);
-                        }
+            (Phase::Bulletins { pending, tried }, response) => {
+                let verified = match response {
+                    Response::Body { bytes, .. } => verify_bulletin_with(&bytes, &self.root, now).ok(),
+                    _ => None,
+                };
+                match verified {
+                    Some(bulletin) => {
+                        board.fetched.push(pending[0].file.clone());
+                        board.offer(bulletin);
+                        pending.remove(0);
+                        *tried = 0;
                     }
-                    // Not had this time: read the index again at the next poll.
-                    _ => board.index_etag = None,
+                    // Refused or not had: ask the next mirror once per mirror, then leave
+                    // it for a later poll (the index is read again then). Nothing
+                    // unverified is remembered, so one bad mirror cannot hide a bulletin.
+                    None if *tried + 1 < mirrors => {
+                        *tried += 1;
+                        cycle.mirror = (cycle.mirror + 1) % mirrors;
+                    }
+                    None => {
+                        board.index_etag = None;
+                        pending.remove(0);
+                        *tried = 0;
+                    }
                 }
                 if pending.is_empty() {
                     board.prune(now);
                     Phase::Timestamp
                 } else {
-                    Phase::Bulletins { pending: std::mem::take(pending) }
+                    Phase::Bulletins { pending: std::mem::take(pending), tried: *tried }
                 }
             }
             _ => unreachable!("called in the bulletin phases"),
@@ -901,6 +953,19 @@ impl Updater {
         cycle.attempt += 1;
         cycle.failures += 1;
         if cycle.failures >= ATTEMPTS_PER_MIRROR * mirrors as u32 {
+            if let Phase::Files { staged, targets, plan: plan @ DeltaPlan::Patch { .. }, .. } = &mut cycle.phase {
+                let delta = match &*plan {
+                    DeltaPlan::Patch { file, .. } => file.clone(),
+                    _ => unreachable!(),
+                };
+                if next_file(targets, staged, plan).is_some_and(|(name, _)| *name == delta) {
+                    // The delta could not be had anywhere: take the filters whole.
+                    *plan = DeltaPlan::Whole;
+                    cycle.attempt = 0;
+                    cycle.failures = 0;
+                    return self.next_file_or_install(now);
+                }
+            }
             if cycle.unchanged > 0 && matches!(cycle.phase, Phase::Timestamp) {
                 self.finish(now, None);
                 return Step::Done(Outcome::Unchanged);
@@ -984,6 +1049,7 @@ fn settle(phase: Phase, current: Option<&Installed>) -> Phase {
     let pack = Installed {
         pack_version,
         version: targets.version,
+        snapshot: snapshot.version,
         expires: targets.expires.min(snapshot.expires),
         files: targets
             .targets

@@ -503,3 +503,22 @@ fn a_damaged_delta_base_falls_back_to_the_whole_filters_and_they_become_the_new_
     assert!(d.added.iter().all(|h| hosts_now.set.contains(h)));
     assert!(load(&client.files, target_at, std::time::Duration::from_millis(500), false).is_ok());
 }
+
+#[test]
+fn a_delta_the_origin_cannot_serve_falls_back_to_the_whole_filters() {
+    use ferretwatch_pack_client::update::Outcome;
+    let d = deployed_with_delta();
+    let base_at = version(BASE).hour().plus_secs(600);
+    d.deploy(&d.packs.base, base_at);
+    let mut client = DeltaClient::new(&d.root);
+    assert!(matches!(client.poll(&d.origin_dir(), base_at), Outcome::Updated { .. }));
+    let target_at = version(TARGET).hour().plus_secs(600);
+    d.deploy(&d.packs.target, target_at);
+    let deltas = d.origin_dir().join("deltas");
+    std::fs::remove_dir_all(&deltas).unwrap();
+    assert_eq!(client.poll(&d.origin_dir(), target_at), Outcome::Updated { pack_version: TARGET.into() });
+    assert!(client.asked.iter().any(|name| name.starts_with("deltas/")), "the delta was tried");
+    let installed = client.updater.persisted().current.clone().unwrap();
+    assert!(installed.patched.is_empty(), "the filters came whole");
+    assert!(d.added.iter().all(|h| client.host_filter().set.contains(h)));
+}

@@ -885,7 +885,30 @@ fn bulletins_are_verified_held_shown_in_scope_within_their_cap_and_forgeries_are
     let held = &client.updater.persisted().bulletins.held;
     assert_eq!(held.keys().collect::<Vec<_>>(), ["everywhere", "paypal-invoices"]);
     assert_eq!(held["paypal-invoices"].version, 2);
-    assert!(client.updater.persisted().bulletins.fetched.contains(&file), "refused once, never fetched again");
+    let board = &client.updater.persisted().bulletins;
+    assert!(!board.fetched.contains(&file) && board.index_etag.is_none(), "nothing unverified is remembered");
+
+    // A bulletin damaged on one mirror is taken from the other, whichever is asked first.
+    let mut urgent = BulletinSpec::new(Severity::Critical, "Fake parcel notices today", now());
+    urgent.id = Some("parcels".into());
+    publish(urgent, &w.keys);
+    let damaged = w.tmp.path().join("damaged");
+    copy_dir(&w.origin_dir(), &damaged);
+    for entry in std::fs::read_dir(damaged.join("bulletins")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("bulletin-parcels.") {
+            let mut bytes = std::fs::read(&path).unwrap();
+            let at = bytes.len() / 2;
+            bytes[at] ^= 1;
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    for order in [[&damaged, &w.origin_dir()], [&w.origin_dir(), &damaged]] {
+        let mut two = Client::new(multi(&w, 2));
+        let outcome = two.poll_with(now(), |r| fetch_from(&DirSource(order[r.mirror].to_path_buf()), r));
+        assert!(matches!(outcome, Outcome::Updated { .. }), "{outcome:?}");
+        assert!(two.updater.persisted().bulletins.held.contains_key("parcels"), "{:?}", order);
+    }
 
     // At degradation level 4 only critical bulletins show.
     let mut state = client.updater.persisted().clone();
@@ -935,6 +958,40 @@ fn an_emergency_rule_keeps_the_intel_delegation_and_the_mirrors_and_clients_keep
     // And the intel role can still publish on top of the emergency pack.
     publish_intel_at(&w, &online, &intel, at.plus_secs(60));
     assert!(matches!(client.poll(at.plus_secs(60), &[&w.origin_dir()]), Outcome::Updated { .. }));
+}
+
+#[test]
+fn fresh_intel_is_installed_on_disk_beside_the_running_pack_which_stays_the_last_known_good() {
+    use ferretwatch_pack_client::install::ClientDir;
+    let (w, online, intel) = intel_world();
+    let client = ClientDir::open(&w.tmp.path().join("client")).unwrap();
+    let mut updater = w.updater(Persisted::default());
+    let yara = std::time::Duration::from_secs(2);
+    let poll = |updater: &mut Updater, at: Timestamp| {
+        let running = updater.persisted().current.clone();
+        run_cycle(
+            updater,
+            at,
+            |r| fetch_from(&DirSource(w.origin_dir()), r),
+            |staged| client.install(staged, running.as_ref(), at, yara).map_err(|e| e.to_string()),
+            |names| client.read_base(names),
+        )
+    };
+    assert!(matches!(poll(&mut updater, now()), Outcome::Updated { .. }));
+    let first = updater.persisted().current.clone().unwrap();
+    let later = now().plus_secs(1800);
+    refresh_feeds(&w, later);
+    publish_intel_at(&w, &online, &intel, later);
+    assert!(matches!(poll(&mut updater, later), Outcome::Updated { .. }));
+    let second = updater.persisted().current.clone().unwrap();
+    assert_eq!(first.version, second.version, "fresh intel keeps the targets version");
+    assert_ne!(client.pack_dir(&first), client.pack_dir(&second), "but not the directory");
+    assert_eq!(updater.persisted().last_known_good.as_ref(), Some(&first));
+    assert!(client.files(&second).unwrap().contains_key("intel/manifest.json"));
+    client.load(&second, later, yara).unwrap();
+    client.load(&first, later, yara).unwrap();
+    client.prune(updater.persisted()).unwrap();
+    assert!(client.pack_dir(&first).exists() && client.pack_dir(&second).exists());
 }
 
 mod hostile_network {

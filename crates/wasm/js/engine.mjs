@@ -10,9 +10,9 @@ export async function loadEngine(wasmBytes) {
   // Copies `bytes` into the module, calls `fn(ptr, len)` (which frees them), and reads
   // and frees the answer it returns as `pointer << 32 | length`.
   function call(fn, bytes) {
-    const ptr = fw.fw_alloc(bytes.length);
+    const ptr = fw.fw_alloc(bytes.length) >>> 0;
     new Uint8Array(fw.memory.buffer, ptr, bytes.length).set(bytes);
-    const packed = fn(ptr, bytes.length);
+    const packed = BigInt.asUintN(64, fn(ptr, bytes.length));
     const outPtr = Number(packed >> 32n);
     const outLen = Number(packed & 0xffffffffn);
     const text = decoder.decode(new Uint8Array(fw.memory.buffer, outPtr, outLen));
@@ -21,11 +21,12 @@ export async function loadEngine(wasmBytes) {
   }
 
   function put(bytes) {
-    const ptr = fw.fw_alloc(bytes.length);
+    const ptr = fw.fw_alloc(bytes.length) >>> 0;
     new Uint8Array(fw.memory.buffer, ptr, bytes.length).set(bytes);
     return ptr;
   }
-  function takeAnswer(packed) {
+  function takeAnswer(answer) {
+    const packed = BigInt.asUintN(64, answer);
     const outPtr = Number(packed >> 32n);
     const outLen = Number(packed & 0xffffffffn);
     const bytes = new Uint8Array(fw.memory.buffer, outPtr, outLen).slice();

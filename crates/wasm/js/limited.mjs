@@ -13,6 +13,7 @@ export class LimitedEngine {
     this.yara = yara;
     this.next = 0;
     this.terminations = 0;
+    this.queue = Promise.resolve();
   }
 
   async #worker() {
@@ -29,7 +30,14 @@ export class LimitedEngine {
   }
 
   // The verdict JSON for `request`, within the limit (plus the time to start a worker).
-  async scanJson(request) {
+  // Scans run one at a time, so each one's timer measures that scan alone.
+  scanJson(request) {
+    const result = this.queue.then(() => this.#scan(request));
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  async #scan(request) {
     const worker = await this.#worker();
     const id = this.next++;
     return new Promise((resolve, reject) => {
@@ -48,7 +56,7 @@ export class LimitedEngine {
           reject(new Error("the scan without YARA reached the time limit"));
           return;
         }
-        this.scanJson({ ...request, yara: false }).then(resolve, reject);
+        this.#scan({ ...request, yara: false }).then(resolve, reject);
       }, this.limitMs);
       worker.on("message", onMessage);
       worker.postMessage({ id, request });

@@ -199,9 +199,11 @@ fn give(answer: String) -> u64 {
 }
 
 fn give_bytes(bytes: Vec<u8>) -> u64 {
-    let len = bytes.len() as u64;
-    let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>() as usize as u64;
-    (ptr << 32) | len
+    let len = u32::try_from(bytes.len()).expect("an answer under 4 GiB");
+    let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>() as usize;
+    // Only a 32-bit address space (wasm32) packs both; a native build never hands answers out.
+    let ptr = u32::try_from(ptr).expect("a wasm32 pointer");
+    (u64::from(ptr) << 32) | u64::from(len)
 }
 
 /// The updater's calls: each takes a JSON request (from [`fw_alloc`], freed by the call)

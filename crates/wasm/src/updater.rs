@@ -7,7 +7,7 @@
 //! | `fw_updater_new` | `{"mirrors", "install_id", "root" (root.json's text), "persisted"?, "interval_secs"?}` | `{"ok": true}` |
 //! | `fw_updater_start` | `{"now_ms"}` | a step |
 //! | `fw_updater_handle` | `{"now_ms", "status", "etag"?, "retry_after"?}` and the body's bytes | a step |
-//! | `fw_updater_base_read` | `{"now_ms"}` (the base is not kept in a browser yet: filters come whole) | a step |
+//! | `fw_updater_base_read` | `{"now_ms"}` (not asked: the host keeps no delta base yet, so filters come whole) | a step |
 //! | `fw_updater_staged_file` | `{"name"}` | the staged file's bytes |
 //! | `fw_updater_installed` | `{"now_ms", "error"?}` | the outcome |
 //! | `fw_updater_persisted` | `{}` | the state to keep |
@@ -92,6 +92,8 @@ pub fn new(request: &[u8]) -> String {
         Err(e) => return e,
     };
     let mut config = Config::new(request.mirrors, request.install_id);
+    // The browser host keeps no delta base yet: filters come whole.
+    config.deltas = false;
     if let Some(interval) = request.interval_secs {
         config.interval_secs = interval;
         config.jitter_secs = interval / 10;

@@ -224,9 +224,6 @@ pub fn deploy_online(
     Ok(report)
 }
 
-/// Writes the pack's snapshot, signed with the online key: its `targets.json`, and the
-/// origin's current metadata of each role the targets delegate to (fresh intel published
-/// since stays in force), one version above the origin's snapshot.
 /// A pack directory with the origin behind it.
 struct PackThenOrigin<'a> {
     pack: DirSource,
@@ -246,6 +243,9 @@ impl ferretwatch_pack_client::trust::verify::Source for PackThenOrigin<'_> {
     }
 }
 
+/// Writes the pack's snapshot, signed with the online key: its `targets.json`, and the
+/// origin's current metadata of each role the targets delegate to (fresh intel published
+/// since stays in force), one version above the origin's snapshot.
 fn write_online_snapshot(dir: &Path, origin: &Origin, online: &OnlineKey) -> Result<(), PublishError> {
     let path = dir.join(files::TARGETS);
     let targets = std::fs::read(&path).map_err(|source| PublishError::Io { path: path.clone(), source })?;
