@@ -261,8 +261,10 @@ enum DeltaPlan {
     Applied,
 }
 
-/// How a cycle ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a cycle ended. As JSON: `{"result": "updated", "pack_version"}`,
+/// `{"result": "unchanged"}` or `{"result": "failed", "code", "reason"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "lowercase")]
 pub enum Outcome {
     /// The installed pack is still the newest (the timestamp is renewed).
     Unchanged,
@@ -338,6 +340,19 @@ enum Phase {
         timestamp_expires: Timestamp,
         etag: Option<String>,
     },
+}
+
+impl Phase {
+    /// Whether the delta is in and every other file too: the delta base is asked for
+    /// ([`Step::ReadBase`]), not a fetch.
+    fn awaits_base(&self) -> bool {
+        match self {
+            Phase::Files { staged, targets, plan: plan @ DeltaPlan::Patch { bytes: Some(_), .. }, .. } => {
+                next_file(targets, staged, plan).is_none()
+            }
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -493,13 +508,7 @@ impl Updater {
         if matches!(cycle.phase, Phase::BulletinIndex | Phase::Bulletins { .. }) {
             return self.bulletin_answer(now, response);
         }
-        let awaiting_base = match &cycle.phase {
-            Phase::Files { staged, targets, plan: plan @ DeltaPlan::Patch { bytes: Some(_), .. }, .. } => {
-                next_file(targets, staged, plan).is_none()
-            }
-            _ => false,
-        };
-        if awaiting_base {
+        if cycle.phase.awaits_base() {
             // A caller bug: the delta base was asked for, not a fetch.
             return Step::Done(Outcome::Failed {
                 code: "reading_base".into(),
@@ -760,7 +769,7 @@ impl Updater {
         if next_file(targets, staged, plan).is_some() {
             return self.request(now);
         }
-        if let DeltaPlan::Patch { bytes: Some(_), .. } = plan {
+        if cycle.phase.awaits_base() {
             let base = self.persisted.current.as_ref().and_then(|c| c.base.as_ref()).expect("a delta needs a base");
             return Step::ReadBase(base.filters.keys().cloned().collect());
         }
@@ -953,12 +962,14 @@ impl Updater {
         cycle.attempt += 1;
         cycle.failures += 1;
         if cycle.failures >= ATTEMPTS_PER_MIRROR * mirrors as u32 {
-            if let Phase::Files { staged, targets, plan: plan @ DeltaPlan::Patch { .. }, .. } = &mut cycle.phase {
-                let delta = match &*plan {
-                    DeltaPlan::Patch { file, .. } => file.clone(),
-                    _ => unreachable!(),
+            if let Phase::Files { staged, targets, plan, .. } = &mut cycle.phase {
+                let delta_next = match &*plan {
+                    DeltaPlan::Patch { file, .. } => {
+                        next_file(targets, staged, plan).is_some_and(|(name, _)| name == file)
+                    }
+                    _ => false,
                 };
-                if next_file(targets, staged, plan).is_some_and(|(name, _)| *name == delta) {
+                if delta_next {
                     // The delta could not be had anywhere: take the filters whole.
                     *plan = DeltaPlan::Whole;
                     cycle.attempt = 0;

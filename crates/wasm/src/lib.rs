@@ -148,42 +148,6 @@ pub unsafe extern "C" fn fw_free(ptr: *mut u8, len: usize) {
     drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
 }
 
-/// Scans the request at `ptr` (`len` bytes, from [`fw_alloc`], freed here); returns the
-/// answer as `pointer << 32 | length` (free it with [`fw_free`]).
-///
-/// # Safety
-/// `ptr` and `len` must come from [`fw_alloc`] with `len` bytes written.
-#[no_mangle]
-pub unsafe extern "C" fn fw_scan(ptr: *mut u8, len: usize) -> u64 {
-    // SAFETY: forwarded from the caller's contract.
-    let request = unsafe { take(ptr, len) };
-    give(scan_json(&request))
-}
-
-/// Loads the `rules.json` at `ptr` (`len` bytes, from [`fw_alloc`], freed here); returns
-/// the answer like [`fw_scan`].
-///
-/// # Safety
-/// As [`fw_scan`].
-#[no_mangle]
-pub unsafe extern "C" fn fw_load_rules(ptr: *mut u8, len: usize) -> u64 {
-    // SAFETY: forwarded from the caller's contract.
-    let rules = unsafe { take(ptr, len) };
-    give(load_rules_json(&rules))
-}
-
-/// Replaces the YARA rules with the JSON list at `ptr` (`len` bytes, from [`fw_alloc`],
-/// freed here); returns the answer like [`fw_scan`].
-///
-/// # Safety
-/// As [`fw_scan`].
-#[no_mangle]
-pub unsafe extern "C" fn fw_load_yara(ptr: *mut u8, len: usize) -> u64 {
-    // SAFETY: forwarded from the caller's contract.
-    let sources = unsafe { take(ptr, len) };
-    give(load_yara_json(&sources))
-}
-
 /// Takes ownership of the host's request bytes.
 ///
 /// # Safety
@@ -206,14 +170,14 @@ fn give_bytes(bytes: Vec<u8>) -> u64 {
     (u64::from(ptr) << 32) | u64::from(len)
 }
 
-/// The updater's calls: each takes a JSON request (from [`fw_alloc`], freed by the call)
-/// and answers like [`fw_scan`] (`docs/wasm.md`, [`updater`]).
-macro_rules! updater_call {
-    ($($name:ident => $body:expr;)*) => {$(
-        /// See [`updater`].
+/// The calls that take one JSON request (`ptr`, `len` from [`fw_alloc`], freed by the
+/// call) and answer with JSON as `pointer << 32 | length` (free it with [`fw_free`]).
+macro_rules! json_calls {
+    ($($(#[doc = $doc:literal])* $name:ident => $body:expr;)*) => {$(
+        $(#[doc = $doc])*
         ///
         /// # Safety
-        /// As [`fw_scan`].
+        /// `ptr` and `len` must come from [`fw_alloc`] with `len` bytes written.
         #[no_mangle]
         pub unsafe extern "C" fn $name(ptr: *mut u8, len: usize) -> u64 {
             // SAFETY: forwarded from the caller's contract.
@@ -224,12 +188,24 @@ macro_rules! updater_call {
     )*};
 }
 
-updater_call! {
+json_calls! {
+    /// Scans a page ([`scan_json`]).
+    fw_scan => scan_json;
+    /// Replaces the rules with a `rules.json` ([`load_rules_json`]).
+    fw_load_rules => load_rules_json;
+    /// Replaces the YARA rules ([`load_yara_json`]).
+    fw_load_yara => load_yara_json;
+    /// Creates the updater ([`updater::new`]).
     fw_updater_new => updater::new;
+    /// Starts a cycle ([`updater::start`]).
     fw_updater_start => updater::start;
+    /// Answers a `read_base` step ([`updater::base_read`]).
     fw_updater_base_read => updater::base_read;
+    /// Reports the install ([`updater::installed`]).
     fw_updater_installed => updater::installed;
+    /// The state to keep ([`updater::persisted`]).
     fw_updater_persisted => |_| updater::persisted();
+    /// How fresh the client is ([`updater::status`]).
     fw_updater_status => updater::status;
 }
 

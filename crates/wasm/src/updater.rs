@@ -22,10 +22,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use ferretwatch_pack_client::update::{Config, Outcome, Persisted, Response, Staged, Step, Updater};
+use ferretwatch_pack_client::update::{Config, Persisted, Response, Staged, Step, Updater};
 use ferretwatch_types::Timestamp;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::error;
 
@@ -57,7 +57,7 @@ struct At {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Answer {
+struct Fetched {
     now_ms: i64,
     status: u16,
     #[serde(default)]
@@ -74,23 +74,28 @@ struct Installed {
     error: Option<String>,
 }
 
+/// The answer, or the error's JSON.
+fn answer(body: impl FnOnce() -> Result<String, String>) -> String {
+    body().unwrap_or_else(|error| error)
+}
+
 fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     serde_json::from_slice(bytes).map_err(|e| error("bad_request", &e.to_string()))
 }
 
-fn with_host(body: impl FnOnce(&mut Host) -> String) -> String {
+fn with_host(body: impl FnOnce(&mut Host) -> String) -> Result<String, String> {
     HOST.with(|host| match host.borrow_mut().as_mut() {
-        Some(host) => body(host),
-        None => error("no_updater", "call fw_updater_new first"),
+        Some(host) => Ok(body(host)),
+        None => Err(error("no_updater", "call fw_updater_new first")),
     })
 }
 
 /// Creates the updater.
 pub fn new(request: &[u8]) -> String {
-    let request: New = match parse(request) {
-        Ok(request) => request,
-        Err(e) => return e,
-    };
+    answer(|| new_updater(parse(request)?))
+}
+
+fn new_updater(request: New) -> Result<String, String> {
     let mut config = Config::new(request.mirrors, request.install_id);
     // The browser host keeps no delta base yet: filters come whole.
     config.deltas = false;
@@ -98,55 +103,49 @@ pub fn new(request: &[u8]) -> String {
         config.interval_secs = interval;
         config.jitter_secs = interval / 10;
     }
-    match Updater::new(config, request.root.as_bytes(), request.persisted.unwrap_or_default()) {
-        Ok(updater) => {
-            HOST.with(|host| *host.borrow_mut() = Some(Host { updater, staged: None }));
-            json!({ "ok": true }).to_string()
-        }
-        Err(e) => error("bad_root", &e.to_string()),
-    }
+    let updater = Updater::new(config, request.root.as_bytes(), request.persisted.unwrap_or_default())
+        .map_err(|e| error("bad_root", &e.to_string()))?;
+    HOST.with(|host| *host.borrow_mut() = Some(Host { updater, staged: None }));
+    Ok(json!({ "ok": true }).to_string())
 }
 
 /// Starts a cycle.
 pub fn start(request: &[u8]) -> String {
-    let at: At = match parse(request) {
-        Ok(at) => at,
-        Err(e) => return e,
-    };
-    with_host(|host| {
-        let step = host.updater.start(Timestamp::from_millis(at.now_ms));
-        step_json(host, step)
+    answer(|| {
+        let at: At = parse(request)?;
+        with_host(|host| {
+            let step = host.updater.start(Timestamp::from_millis(at.now_ms));
+            step_json(host, step)
+        })
     })
 }
 
 /// Hands over an answer (`body` is the response's bytes).
 pub fn handle(request: &[u8], body: Vec<u8>) -> String {
-    let answer: Answer = match parse(request) {
-        Ok(answer) => answer,
-        Err(e) => return e,
-    };
-    let response = match answer.status {
-        200 => Response::Body { bytes: body, etag: answer.etag },
-        304 => Response::NotModified,
-        404 | 410 => Response::NotFound,
-        0 => Response::Failed { status: None, retry_after: None },
-        status => Response::Failed { status: Some(status), retry_after: answer.retry_after },
-    };
-    with_host(|host| {
-        let step = host.updater.handle(Timestamp::from_millis(answer.now_ms), response);
-        step_json(host, step)
+    answer(|| {
+        let fetched: Fetched = parse(request)?;
+        let response = match fetched.status {
+            200 => Response::Body { bytes: body, etag: fetched.etag },
+            304 => Response::NotModified,
+            404 | 410 => Response::NotFound,
+            0 => Response::Failed { status: None, retry_after: None },
+            status => Response::Failed { status: Some(status), retry_after: fetched.retry_after },
+        };
+        with_host(|host| {
+            let step = host.updater.handle(Timestamp::from_millis(fetched.now_ms), response);
+            step_json(host, step)
+        })
     })
 }
 
 /// Answers a `read_base` step with no base (the filters are then fetched whole).
 pub fn base_read(request: &[u8]) -> String {
-    let at: At = match parse(request) {
-        Ok(at) => at,
-        Err(e) => return e,
-    };
-    with_host(|host| {
-        let step = host.updater.base_read(Timestamp::from_millis(at.now_ms), BTreeMap::new());
-        step_json(host, step)
+    answer(|| {
+        let at: At = parse(request)?;
+        with_host(|host| {
+            let step = host.updater.base_read(Timestamp::from_millis(at.now_ms), BTreeMap::new());
+            step_json(host, step)
+        })
     })
 }
 
@@ -165,33 +164,33 @@ pub fn staged_file(request: &[u8]) -> Option<Vec<u8>> {
 
 /// Reports the install.
 pub fn installed(request: &[u8]) -> String {
-    let request: Installed = match parse(request) {
-        Ok(request) => request,
-        Err(e) => return e,
-    };
-    with_host(|host| {
-        host.staged = None;
-        let result = match request.error {
-            Some(reason) => Err(reason),
-            None => Ok(()),
-        };
-        outcome_json(&host.updater.installed(Timestamp::from_millis(request.now_ms), result)).to_string()
+    answer(|| {
+        let request: Installed = parse(request)?;
+        with_host(|host| {
+            host.staged = None;
+            let result = match request.error {
+                Some(reason) => Err(reason),
+                None => Ok(()),
+            };
+            let outcome = host.updater.installed(Timestamp::from_millis(request.now_ms), result);
+            serde_json::to_string(&outcome).expect("an outcome serialises")
+        })
     })
 }
 
 /// The state to keep.
 pub fn persisted() -> String {
-    with_host(|host| serde_json::to_string(host.updater.persisted()).expect("the state serialises"))
+    answer(|| with_host(|host| serde_json::to_string(host.updater.persisted()).expect("the state serialises")))
 }
 
 /// How fresh the client is.
 pub fn status(request: &[u8]) -> String {
-    let at: At = match parse(request) {
-        Ok(at) => at,
-        Err(e) => return e,
-    };
-    with_host(|host| {
-        serde_json::to_string(&host.updater.status(Timestamp::from_millis(at.now_ms))).expect("a status serialises")
+    answer(|| {
+        let at: At = parse(request)?;
+        with_host(|host| {
+            let status = host.updater.status(Timestamp::from_millis(at.now_ms));
+            serde_json::to_string(&status).expect("a status serialises")
+        })
     })
 }
 
@@ -216,15 +215,7 @@ fn step_json(host: &mut Host, step: Step) -> String {
             host.staged = Some(staged);
             value
         }
-        Step::Done(outcome) => json!({ "done": outcome_json(&outcome) }),
+        Step::Done(outcome) => json!({ "done": outcome }),
     };
     value.to_string()
-}
-
-fn outcome_json(outcome: &Outcome) -> Value {
-    match outcome {
-        Outcome::Updated { pack_version } => json!({ "result": "updated", "pack_version": pack_version }),
-        Outcome::Unchanged => json!({ "result": "unchanged" }),
-        Outcome::Failed { code, reason } => json!({ "result": "failed", "code": code, "reason": reason }),
-    }
 }

@@ -125,7 +125,7 @@ fn report(args: &UpdateArgs, updater: &Updater, outcome: &Outcome, now: Timestam
         persisted.bulletins.held.len()
     );
     let json = json!({
-        "outcome": outcome_json(outcome),
+        "outcome": outcome,
         "status": status,
         "next_poll": persisted.next_poll,
         "bulletins": persisted.bulletins.held.keys().collect::<Vec<_>>(),
@@ -133,14 +133,6 @@ fn report(args: &UpdateArgs, updater: &Updater, outcome: &Outcome, now: Timestam
     });
     let code = code.map_or(exit::SUCCESS, |code| exit::status(code, Fault::Operation));
     Report::new(text, &json).with_status(code)
-}
-
-fn outcome_json(outcome: &Outcome) -> serde_json::Value {
-    match outcome {
-        Outcome::Updated { pack_version } => json!({ "result": "updated", "pack_version": pack_version }),
-        Outcome::Unchanged => json!({ "result": "unchanged" }),
-        Outcome::Failed { code, reason } => json!({ "result": "failed", "code": code, "reason": reason }),
-    }
 }
 
 /// 128 random bits, hex: the install id (only its hash is ever used).
