@@ -211,7 +211,16 @@ pub fn write_delegation(
             paths: vec![format!("{}/*", layout::INTEL_ROLE)],
         }],
     };
-    let mut bytes = serde_json::to_vec_pretty(&delegations).expect("delegations serialise");
+    write_delegations(dir, &delegations)
+}
+
+/// Records `delegations` in the pack at `dir` (`delegations.json`), for `pack sign`.
+pub fn write_delegations(
+    dir: &Path,
+    delegations: &ferretwatch_pack_client::trust::metadata::Delegations,
+) -> Result<(), PublishError> {
+    let path = dir.join(layout::DELEGATIONS);
+    let mut bytes = serde_json::to_vec_pretty(delegations).expect("delegations serialise");
     bytes.push(b'\n');
     ferretwatch_pack_client::dir::write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })
 }

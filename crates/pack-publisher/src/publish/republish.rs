@@ -225,9 +225,7 @@ pub fn emergency(
 fn keep_operations(out: &Path, pack: &VerifiedPack) -> Result<(), PublishError> {
     crate::sign::write_mirrors(out, &pack.mirrors)?;
     if let Some(delegations) = &pack.delegations {
-        let path = out.join(ferretwatch_pack_client::layout::DELEGATIONS);
-        let bytes = serde_json::to_vec_pretty(delegations).expect("delegations serialise");
-        write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })?;
+        super::intel::write_delegations(out, delegations)?;
     }
     Ok(())
 }
