@@ -28,17 +28,17 @@ if [[ -z "$target_dir" ]]; then
     trap 'rm -rf "$target_dir"' EXIT
 fi
 echo "== ferretwatch-pack-client for wasm32-unknown-unknown ($(/usr/bin/rustc --version))"
-RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir" CARGO_INCREMENTAL=0 \
-    cargo build --quiet -p ferretwatch-pack-client --lib --target wasm32-unknown-unknown \
-    -Zbuild-std=std,panic_abort
+wasm_build() { # CARGO BUILD ARGS: with Debian's rustc, building std for the target
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir" CARGO_INCREMENTAL=0 \
+        CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
+        cargo build --quiet --lib --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort "$@"
+}
+wasm_build -p ferretwatch-pack-client
 ls "$target_dir"/wasm32-unknown-unknown/debug/libferretwatch_pack_client.rlib >/dev/null
 echo "ok: ferretwatch-pack-client builds for wasm32-unknown-unknown"
 
 echo "== the engine for wasm32-unknown-unknown (crates/wasm), release"
-RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir" CARGO_INCREMENTAL=0 \
-    CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
-    cargo build --quiet --release -p ferretwatch-wasm --lib --target wasm32-unknown-unknown \
-    -Zbuild-std=std,panic_abort
+wasm_build --release -p ferretwatch-wasm
 wasm="$target_dir/wasm32-unknown-unknown/release/ferretwatch_wasm.wasm"
 echo "   $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
 command -v node >/dev/null || { echo "node is missing (Debian: apt-get install nodejs)" >&2; exit 1; }

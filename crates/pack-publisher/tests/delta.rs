@@ -328,6 +328,23 @@ impl Deployed {
         self.tmp.path().join("origin")
     }
 
+    /// Deploys the base pack and a client that installs it (whole: its first pack).
+    fn client_on_base(&self) -> DeltaClient {
+        let base_at = version(BASE).hour().plus_secs(600);
+        self.deploy(&self.packs.base, base_at);
+        let mut client = DeltaClient::new(&self.root);
+        let outcome = client.poll(&self.origin_dir(), base_at);
+        assert_eq!(outcome, ferretwatch_pack_client::update::Outcome::Updated { pack_version: BASE.into() });
+        client
+    }
+
+    /// Deploys the target pack (with its delta); the time to poll for it.
+    fn deploy_target(&self) -> ferretwatch_types::Timestamp {
+        let target_at = version(TARGET).hour().plus_secs(600);
+        self.deploy(&self.packs.target, target_at);
+        target_at
+    }
+
     fn deploy(&self, pack: &Path, at: ferretwatch_types::Timestamp) {
         let origin =
             ferretwatch_pack_publisher::origin::Origin::open(&format!("file://{}", self.origin_dir().display()))
@@ -423,17 +440,13 @@ fn an_updating_client_applies_the_delta_from_its_base_instead_of_downloading_the
     use ferretwatch_pack_client::load::{load, load_patched};
     use ferretwatch_pack_client::update::Outcome;
     let d = deployed_with_delta();
-    let base_at = version(BASE).hour().plus_secs(600);
-    d.deploy(&d.packs.base, base_at);
-    let mut client = DeltaClient::new(&d.root);
-    assert_eq!(client.poll(&d.origin_dir(), base_at), Outcome::Updated { pack_version: BASE.into() });
+    let mut client = d.client_on_base();
     let installed = client.updater.persisted().current.clone().unwrap();
     let base = installed.base.expect("filters downloaded whole become the delta base");
     assert_eq!(base.pack_version, BASE);
     assert_eq!(client.base.keys().collect::<Vec<_>>(), base.filters.keys().collect::<Vec<_>>());
 
-    let target_at = version(TARGET).hour().plus_secs(600);
-    d.deploy(&d.packs.target, target_at);
+    let target_at = d.deploy_target();
     assert_eq!(client.poll(&d.origin_dir(), target_at), Outcome::Updated { pack_version: TARGET.into() });
     let (target_manifest, _) = read_pack_filters(&d.packs.target).unwrap();
     let filters: Vec<&str> = target_manifest
@@ -485,16 +498,12 @@ fn a_damaged_delta_base_falls_back_to_the_whole_filters_and_they_become_the_new_
     use ferretwatch_pack_client::load::load;
     use ferretwatch_pack_client::update::Outcome;
     let d = deployed_with_delta();
-    let base_at = version(BASE).hour().plus_secs(600);
-    d.deploy(&d.packs.base, base_at);
-    let mut client = DeltaClient::new(&d.root);
-    assert!(matches!(client.poll(&d.origin_dir(), base_at), Outcome::Updated { .. }));
+    let mut client = d.client_on_base();
     for bytes in client.base.values_mut() {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 1;
     }
-    let target_at = version(TARGET).hour().plus_secs(600);
-    d.deploy(&d.packs.target, target_at);
+    let target_at = d.deploy_target();
     assert_eq!(client.poll(&d.origin_dir(), target_at), Outcome::Updated { pack_version: TARGET.into() });
     let installed = client.updater.persisted().current.clone().unwrap();
     assert!(installed.patched.is_empty(), "nothing of the delta was used");
@@ -508,12 +517,8 @@ fn a_damaged_delta_base_falls_back_to_the_whole_filters_and_they_become_the_new_
 fn a_delta_the_origin_cannot_serve_falls_back_to_the_whole_filters() {
     use ferretwatch_pack_client::update::Outcome;
     let d = deployed_with_delta();
-    let base_at = version(BASE).hour().plus_secs(600);
-    d.deploy(&d.packs.base, base_at);
-    let mut client = DeltaClient::new(&d.root);
-    assert!(matches!(client.poll(&d.origin_dir(), base_at), Outcome::Updated { .. }));
-    let target_at = version(TARGET).hour().plus_secs(600);
-    d.deploy(&d.packs.target, target_at);
+    let mut client = d.client_on_base();
+    let target_at = d.deploy_target();
     let deltas = d.origin_dir().join("deltas");
     std::fs::remove_dir_all(&deltas).unwrap();
     assert_eq!(client.poll(&d.origin_dir(), target_at), Outcome::Updated { pack_version: TARGET.into() });
