@@ -2,10 +2,8 @@
 # The client crate (verification, the updater state machine, recovery, loading a pack) must
 # build for WebAssembly, because the browser extension runs the same code, and the engine
 # built for WebAssembly (crates/wasm) must give byte for byte the verdicts of the native
-# engine on the whole corpus, under Node. Rustup cannot add the wasm32 target on this
-# machine kind, so this uses Debian's rustc-web (1.96, with its std sources in
-# rust-web-src) and lld-22, installed here when missing, and builds std itself
-# (-Zbuild-std). The workspace's own toolchain is not touched.
+# engine on the whole corpus, under Node. The toolchain is Debian's rustc-web, installed
+# when missing (scripts/lib/wasm.sh).
 #
 #   ./scripts/wasm-check.sh          build both for wasm32-unknown-unknown, compare verdicts
 #
@@ -16,29 +14,21 @@ if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
-if [[ ! -x /usr/bin/rustc || ! -d /usr/lib/rustlib/src ]] || ! /usr/bin/rustc --print target-list | grep -qx wasm32-unknown-unknown; then
-    echo "== installing rustc-web, rust-web-src and lld-22 (Debian)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q rustc-web rust-web-src lld-22 >/dev/null \
-        || { apt-get update -q >/dev/null && apt-get install -y -q rustc-web rust-web-src lld-22 >/dev/null; }
-fi
+# shellcheck source=scripts/lib/wasm.sh
+source scripts/lib/wasm.sh
+wasm_toolchain
 target_dir="${WASM_TARGET_DIR:-}"
 if [[ -z "$target_dir" ]]; then
     target_dir="$(mktemp -d)"
     trap 'rm -rf "$target_dir"' EXIT
 fi
 echo "== ferretwatch-pack-client for wasm32-unknown-unknown ($(/usr/bin/rustc --version))"
-wasm_build() { # CARGO BUILD ARGS: with Debian's rustc, building std for the target
-    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$target_dir" CARGO_INCREMENTAL=0 \
-        CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
-        cargo build --quiet --lib --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort "$@"
-}
-wasm_build -p ferretwatch-pack-client
+wasm_build "$target_dir" -p ferretwatch-pack-client
 ls "$target_dir"/wasm32-unknown-unknown/debug/libferretwatch_pack_client.rlib >/dev/null
 echo "ok: ferretwatch-pack-client builds for wasm32-unknown-unknown"
 
 echo "== the engine for wasm32-unknown-unknown (crates/wasm), release"
-wasm_build --release -p ferretwatch-wasm
+wasm_build "$target_dir" --release -p ferretwatch-wasm
 wasm="$target_dir/wasm32-unknown-unknown/release/ferretwatch_wasm.wasm"
 echo "   $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
 command -v node >/dev/null || { echo "node is missing (Debian: apt-get install nodejs)" >&2; exit 1; }
@@ -98,7 +88,7 @@ expect() { # WHAT JSON PYTHON-CONDITION
     echo "   $1: ok"
 }
 first="$(cycle)"
-expect "a first cycle installs the pack" "$first" "r['outcome']['result'] == 'updated' and r['status']['pack_version'] == '$hour'"
+expect "a first cycle installs the pack" "$first" "r['outcome']['result'] == 'updated' and r['status']['pack_version'] == '$hour' and r['loaded'] == '$hour'"
 test -s "$work/client/files/manifest.json" || { echo "FAILED: no manifest installed" >&2; exit 1; }
 again="$(cycle)"
 expect "a second cycle finds nothing new" "$again" "r['outcome']['result'] == 'unchanged'"
@@ -116,6 +106,6 @@ PY
 done
 refused="$(cycle)"
 expect "a tampered pack is refused and the last good one kept" "$refused" \
-    "r['outcome']['result'] == 'failed' and r['outcome']['code'] == 'tampered' and r['status']['pack_version'] == '$hour.1'"
+    "r['outcome']['result'] == 'failed' and r['outcome']['code'] == 'tampered' and r['status']['pack_version'] == '$hour.1' and r['loaded'] == '$hour.1'"
 stop_server
 echo "ok: the wasm updater installs, finds nothing new, takes a new pack and refuses a tampered one"

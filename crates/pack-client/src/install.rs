@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dir::write_atomic;
 use crate::layout::check_name;
-use crate::load::{load_patched, LoadError, LoadedPack};
+use crate::load::{load_patched, LoadError, LoadedPack, YaraLimit};
 use crate::update::{Installed, Persisted, Staged};
 
 /// What `state.json` holds.
@@ -151,7 +151,7 @@ impl ClientDir {
     /// signed delta gave them).
     pub fn load(&self, pack: &Installed, now: Timestamp, yara_timeout: Duration) -> Result<LoadedPack, InstallError> {
         let files = self.files(pack)?;
-        Ok(load_patched(&files, &pack.patched, now, yara_timeout, true)?)
+        Ok(load_patched(&files, &pack.patched, now, YaraLimit::Timeout(yara_timeout), true)?)
     }
 
     /// Installs a staged pack next to the running one (`current`): the kept files are
@@ -215,7 +215,7 @@ impl ClientDir {
             write_synced(&to, bytes)?;
             files.insert(name.clone(), bytes.clone());
         }
-        load_patched(&files, &staged.pack.patched, now, yara_timeout, true)?;
+        load_patched(&files, &staged.pack.patched, now, YaraLimit::Timeout(yara_timeout), true)?;
         Ok(())
     }
 

@@ -12,6 +12,17 @@ use ferretwatch_types::{Coded, Sha256, Timestamp};
 use crate::layout::INTEL_MANIFEST;
 use crate::manifest::{FileEntry, Manifest, ManifestError, Role, MANIFEST_NAME};
 
+/// How each YARA scan of the loaded engine is bounded in time. There is no third way:
+/// YARA never runs unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YaraLimit {
+    /// The engine times each scan itself and stops it at this limit.
+    Timeout(Duration),
+    /// The host bounds each scan: the WebAssembly engine runs in a worker that the host
+    /// terminates at its limit (`wasm32-unknown-unknown` has no clock for the scanner).
+    Host,
+}
+
 /// Why a verified pack could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -70,10 +81,10 @@ pub struct LoadedPack {
 pub fn load(
     files: &BTreeMap<String, Vec<u8>>,
     now: Timestamp,
-    yara_timeout: Duration,
+    yara_limit: YaraLimit,
     builtin_yara: bool,
 ) -> Result<LoadedPack, LoadError> {
-    load_patched(files, &BTreeMap::new(), now, yara_timeout, builtin_yara)
+    load_patched(files, &BTreeMap::new(), now, yara_limit, builtin_yara)
 }
 
 /// [`load`] for a pack some of whose filters were made by applying a delta
@@ -83,7 +94,7 @@ pub fn load_patched(
     files: &BTreeMap<String, Vec<u8>>,
     patched: &BTreeMap<String, String>,
     now: Timestamp,
-    yara_timeout: Duration,
+    yara_limit: YaraLimit,
     builtin_yara: bool,
 ) -> Result<LoadedPack, LoadError> {
     let manifest_bytes = files.get(MANIFEST_NAME).ok_or(LoadError::NoManifest)?;
@@ -155,9 +166,12 @@ pub fn load_patched(
     }
     let mut engine = Engine::new(rules).map_err(LoadError::Rules)?.with_reputation(reputation);
     if !yara.is_empty() {
-        engine = engine
-            .with_yara(yara.iter().map(|(name, source)| (name.as_str(), source.as_str())), yara_timeout)
-            .map_err(LoadError::Rules)?;
+        let sources = yara.iter().map(|(name, source)| (name.as_str(), source.as_str()));
+        engine = match yara_limit {
+            YaraLimit::Timeout(timeout) => engine.with_yara(sources, timeout),
+            YaraLimit::Host => engine.with_yara_limited_by_host(sources),
+        }
+        .map_err(LoadError::Rules)?;
     }
     Ok(LoadedPack { engine, manifest, expired_filters })
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ferretwatch_detect::{Engine, Level, Page, ScanOptions};
 use ferretwatch_pack_client::dir::{pack_files, read_manifest};
-use ferretwatch_pack_client::load::load;
+use ferretwatch_pack_client::load::{load, YaraLimit};
 use ferretwatch_types::Coded;
 use serde::{Deserialize, Serialize};
 
@@ -172,7 +172,8 @@ pub fn load_pack(dir: &Path) -> Result<(Engine, String), CorpusError> {
     let bad = |reason: String| CorpusError::Pack { path: dir.to_owned(), reason };
     let files = pack_files(dir).map_err(|e| bad(e.to_string()))?;
     let manifest = read_manifest(dir).map_err(|e| bad(e.to_string()))?.ok_or_else(|| bad("no manifest.json".into()))?;
-    let loaded = load(&files, manifest.created, Duration::from_millis(200), true).map_err(|e| bad(e.to_string()))?;
+    let loaded = load(&files, manifest.created, YaraLimit::Timeout(Duration::from_millis(200)), true)
+        .map_err(|e| bad(e.to_string()))?;
     Ok((loaded.engine, manifest.version.to_string()))
 }
 

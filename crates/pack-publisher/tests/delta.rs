@@ -437,7 +437,7 @@ impl DeltaClient {
 
 #[test]
 fn an_updating_client_applies_the_delta_from_its_base_instead_of_downloading_the_filters() {
-    use ferretwatch_pack_client::load::{load, load_patched};
+    use ferretwatch_pack_client::load::{load, load_patched, YaraLimit};
     use ferretwatch_pack_client::update::Outcome;
     let d = deployed_with_delta();
     let mut client = d.client_on_base();
@@ -481,21 +481,21 @@ fn an_updating_client_applies_the_delta_from_its_base_instead_of_downloading_the
     assert!(d.added.iter().all(|h| hosts_now.set.contains(h)));
     assert!(!d.removed.iter().any(|h| hosts_now.set.contains(h)));
     let timeout = std::time::Duration::from_millis(500);
-    assert!(load_patched(&client.files, &installed.patched, target_at, timeout, false).is_ok());
+    assert!(load_patched(&client.files, &installed.patched, target_at, YaraLimit::Timeout(timeout), false).is_ok());
     let mut damaged = client.files.clone();
     let name = installed.patched.keys().next().unwrap();
     let bytes = damaged.get_mut(name).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    let err = load_patched(&damaged, &installed.patched, target_at, timeout, false).unwrap_err();
+    let err = load_patched(&damaged, &installed.patched, target_at, YaraLimit::Timeout(timeout), false).unwrap_err();
     assert!(err.to_string().contains("differs from its manifest entry"), "{err}");
     // (Here the target kept the base's size, so the patched bytes are the target's own.)
-    assert!(load(&client.files, target_at, timeout, false).is_ok());
+    assert!(load(&client.files, target_at, YaraLimit::Timeout(timeout), false).is_ok());
 }
 
 #[test]
 fn a_damaged_delta_base_falls_back_to_the_whole_filters_and_they_become_the_new_base() {
-    use ferretwatch_pack_client::load::load;
+    use ferretwatch_pack_client::load::{load, YaraLimit};
     use ferretwatch_pack_client::update::Outcome;
     let d = deployed_with_delta();
     let mut client = d.client_on_base();
@@ -510,7 +510,7 @@ fn a_damaged_delta_base_falls_back_to_the_whole_filters_and_they_become_the_new_
     assert_eq!(installed.base.unwrap().pack_version, TARGET, "the whole filters are the new base");
     let hosts_now = client.host_filter();
     assert!(d.added.iter().all(|h| hosts_now.set.contains(h)));
-    assert!(load(&client.files, target_at, std::time::Duration::from_millis(500), false).is_ok());
+    assert!(load(&client.files, target_at, YaraLimit::Timeout(std::time::Duration::from_millis(500)), false).is_ok());
 }
 
 #[test]

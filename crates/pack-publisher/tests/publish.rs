@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ferretwatch_pack_client::bulletin::Severity;
-use ferretwatch_pack_client::load::load;
+use ferretwatch_pack_client::load::{load, YaraLimit};
 use ferretwatch_pack_client::manifest::{Manifest, Role};
 use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
 use ferretwatch_pack_client::trust::verify::{State, VerifiedPack, Verifier, VerifyError};
@@ -218,7 +218,7 @@ fn rollback_republishes_old_content_under_a_higher_version_that_clients_accept()
     let back = client(&w.root, &origin, bad.state.clone()).unwrap();
     assert_eq!(back.pack_version, "2026.11.27.12");
     assert_eq!(yara_names(&back), yara_names(&old), "the old content is back");
-    let loaded = load(&back.files, now(), Duration::from_millis(200), true).unwrap();
+    let loaded = load(&back.files, now(), YaraLimit::Timeout(Duration::from_millis(200)), true).unwrap();
     assert_eq!(loaded.engine.rules().version, "2026.11.27.12", "the rule set carries the new version");
     assert_eq!(loaded.manifest.expires.secs_since(loaded.manifest.created), 168 * 3600);
     let old_manifest = Manifest::from_json(&old.files["manifest.json"]).unwrap();
@@ -265,7 +265,7 @@ fn an_emergency_rule_is_added_to_the_current_pack_recorded_and_loaded() {
     assert_eq!(record.rules[0].rule_id, "PHISH-2025-001");
     assert_eq!(record.rules[0].severity, Severity::Critical);
     assert_eq!(record.rules[0].since.as_str(), "2026.11.27.12.1");
-    load(&served.files, now(), Duration::from_millis(200), true).unwrap();
+    load(&served.files, now(), YaraLimit::Timeout(Duration::from_millis(200)), true).unwrap();
 
     // A second rule keeps the first.
     let second =

@@ -646,8 +646,13 @@ fn fresh_intel_signed_by_the_delegated_key_alone_reaches_a_client_and_loads() {
     // No publisher signed anything since; the client takes the intel at its next poll.
     assert!(matches!(client.poll(later, &[&w.origin_dir()]), Outcome::Updated { .. }));
     assert!(client.files.contains_key("intel/manifest.json"));
-    let loaded = ferretwatch_pack_client::load::load(&client.files, later, std::time::Duration::from_secs(1), false)
-        .expect("the pack with fresh intel loads");
+    let loaded = ferretwatch_pack_client::load::load(
+        &client.files,
+        later,
+        ferretwatch_pack_client::load::YaraLimit::Timeout(std::time::Duration::from_secs(1)),
+        false,
+    )
+    .expect("the pack with fresh intel loads");
     assert!(loaded.expired_filters.is_empty());
     assert_eq!(client.updater.persisted().trust.delegated.get("intel"), Some(&1));
 

@@ -1,10 +1,14 @@
 // Loads ferretwatch_wasm.wasm and calls its C ABI (docs/wasm.md): JSON in, JSON out. Works
-// in Node and in a browser extension's service worker (pass the module's bytes).
+// in Node and in the browser extension's offscreen document and worker.
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export async function loadEngine(wasmBytes) {
-  const { instance } = await WebAssembly.instantiate(wasmBytes, {});
+// `wasm`: the module's bytes, or a compiled WebAssembly.Module (which a browser host
+// compiles once and hands to its worker, so both share the compiled code).
+export async function loadEngine(wasm) {
+  const instance = wasm instanceof WebAssembly.Module
+    ? await WebAssembly.instantiate(wasm, {})
+    : (await WebAssembly.instantiate(wasm, {})).instance;
   const fw = instance.exports;
 
   // Copies `bytes` into the module, calls `fn(ptr, len)` (which frees them), and reads
@@ -54,6 +58,8 @@ export async function loadEngine(wasmBytes) {
     installed: (nowMs, error) => json(fw.fw_updater_installed, error ? { now_ms: nowMs, error } : { now_ms: nowMs }),
     persisted: () => json(fw.fw_updater_persisted, {}),
     status: (nowMs) => json(fw.fw_updater_status, { now_ms: nowMs }),
+    // The bulletins to show on a page ({url, brands, locale}), recorded as shown.
+    bulletins: (nowMs, page) => json(fw.fw_updater_bulletins, { now_ms: nowMs, ...page }),
   };
 
   return {
@@ -66,6 +72,25 @@ export async function loadEngine(wasmBytes) {
     loadRules(rulesText) {
       const answer = JSON.parse(call(fw.fw_load_rules, encoder.encode(rulesText)));
       if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+    },
+    // Replaces the engine with one built from an installed pack: `files` maps each name
+    // to its bytes. Throws with the engine's message when the pack is refused.
+    loadPack(files, nowMs, patched = {}) {
+      const names = Object.keys(files).sort();
+      const meta = encoder.encode(JSON.stringify({
+        now_ms: nowMs,
+        files: names.map((name) => ({ name, size: files[name].length })),
+        patched,
+      }));
+      const body = new Uint8Array(names.reduce((sum, name) => sum + files[name].length, 0));
+      let at = 0;
+      for (const name of names) {
+        body.set(files[name], at);
+        at += files[name].length;
+      }
+      const answer = JSON.parse(decoder.decode(takeAnswer(fw.fw_load_pack(put(meta), meta.length, put(body), body.length))));
+      if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+      return answer;
     },
     // Replaces the YARA rules with [{name, source}]; throws when they do not compile.
     loadYara(sources) {

@@ -2,12 +2,13 @@
 // updater compiled to WebAssembly and Node's fetch(): what the browser extension does with
 // chrome.storage. Prints the outcome and the status as JSON.
 //   node update-cycle.mjs ferretwatch_wasm.wasm root.json MIRROR_URL CLIENT_DIR
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadEngine } from "./engine.mjs";
 
 const [wasmPath, rootPath, mirror, dir] = process.argv.slice(2);
-const { updater } = await loadEngine(readFileSync(wasmPath));
+const engine = await loadEngine(readFileSync(wasmPath));
+const { updater } = engine;
 mkdirSync(join(dir, "files"), { recursive: true });
 const statePath = join(dir, "state.json");
 const persisted = existsSync(statePath) ? JSON.parse(readFileSync(statePath, "utf8")) : null;
@@ -62,4 +63,15 @@ for (;;) {
   }
 }
 writeFileSync(statePath, JSON.stringify(updater.persisted()));
-process.stdout.write(JSON.stringify({ outcome: step.done, status: updater.status(now), requests }) + "\n");
+// The installed pack builds the engine, as the extension loads it.
+let loaded = null;
+const files = {};
+const walk = (at, prefix) => {
+  for (const entry of readdirSync(at, { withFileTypes: true })) {
+    if (entry.isDirectory()) walk(join(at, entry.name), `${prefix}${entry.name}/`);
+    else files[`${prefix}${entry.name}`] = readFileSync(join(at, entry.name));
+  }
+};
+walk(join(dir, "files"), "");
+if (files["manifest.json"]) loaded = engine.loadPack(files, now).pack_version;
+process.stdout.write(JSON.stringify({ outcome: step.done, status: updater.status(now), loaded, requests }) + "\n");

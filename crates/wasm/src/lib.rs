@@ -6,6 +6,8 @@
 //!
 //! - [`fw_load_rules`]: replaces the engine's rules with a `rules.json` (the built-in
 //!   rules until then; the built-in YARA rules stay).
+//! - [`fw_load_pack`]: replaces the engine with one built from an installed pack's files
+//!   (its rules, its unexpired filters, the built-in YARA rules and its own).
 //! - [`fw_scan`]: scans `{"url": …, "html": …, "resources": […]}` and answers the verdict
 //!   exactly as `ferretwatch scan --format json` prints it, or
 //!   `{"ok": false, "error": {"code", "message"}}`.
@@ -21,6 +23,7 @@ use std::cell::RefCell;
 pub mod updater;
 
 use ferretwatch_detect::{Engine, Page, Resource, Rules, ScanOptions, DEFAULT_YARA};
+use ferretwatch_pack_client::load;
 use ferretwatch_types::Coded;
 use serde::Deserialize;
 
@@ -126,6 +129,62 @@ pub fn load_yara_json(sources: &[u8]) -> String {
     })
 }
 
+/// Which files [`load_pack`] gets, and in what order their bytes follow one another.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFiles {
+    now_ms: i64,
+    files: Vec<PackFile>,
+    /// Filters made by applying a delta, with the sha256 the signed delta pinned.
+    #[serde(default)]
+    patched: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    name: String,
+    size: usize,
+}
+
+/// Replaces the engine with one built from an installed pack: `meta` names the files and
+/// their sizes, `body` is their bytes one after another. The pack's manifest hashes are
+/// checked again ([`ferretwatch_pack_client::load`]); YARA is bounded by the host.
+/// `{"ok": true, "pack_version", "expired_filters"}` or the error; on an error the engine
+/// in use stays.
+pub fn load_pack(meta: &[u8], body: &[u8]) -> String {
+    let meta: PackFiles = match serde_json::from_slice(meta) {
+        Ok(meta) => meta,
+        Err(e) => return error("bad_request", &e.to_string()),
+    };
+    let mut files = std::collections::BTreeMap::new();
+    let mut rest = body;
+    for file in meta.files {
+        if file.size > rest.len() {
+            return error("bad_request", &format!("{}: {} bytes listed, {} left", file.name, file.size, rest.len()));
+        }
+        let (bytes, after) = rest.split_at(file.size);
+        files.insert(file.name, bytes.to_vec());
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return error("bad_request", &format!("{} bytes after the listed files", rest.len()));
+    }
+    let now = ferretwatch_types::Timestamp::from_millis(meta.now_ms);
+    match load::load_patched(&files, &meta.patched, now, load::YaraLimit::Host, true) {
+        Ok(loaded) => {
+            let answer = serde_json::json!({
+                "ok": true,
+                "pack_version": loaded.manifest.version,
+                "expired_filters": loaded.expired_filters,
+            });
+            ENGINE.with(|engine| *engine.borrow_mut() = Some(loaded.engine));
+            answer.to_string()
+        }
+        Err(e) => error(e.code(), &e.to_string()),
+    }
+}
+
 pub(crate) fn error(code: &str, message: &str) -> String {
     serde_json::json!({ "ok": false, "error": { "code": code, "message": message } }).to_string()
 }
@@ -207,6 +266,8 @@ json_calls! {
     fw_updater_persisted => |_| updater::persisted();
     /// How fresh the client is ([`updater::status`]).
     fw_updater_status => updater::status;
+    /// The bulletins to show on a page, recorded as shown ([`updater::bulletins`]).
+    fw_updater_bulletins => updater::bulletins;
 }
 
 /// Hands an answer to the last fetch: the JSON meta (`{"now_ms", "status", "etag"?,
@@ -219,6 +280,18 @@ pub unsafe extern "C" fn fw_updater_handle(meta: *mut u8, meta_len: usize, body:
     // SAFETY: forwarded from the caller's contract.
     let (meta, body) = unsafe { (take(meta, meta_len), take(body, body_len)) };
     give(updater::handle(&meta, body))
+}
+
+/// Loads an installed pack ([`load_pack`]): the JSON meta and the files' bytes, both from
+/// [`fw_alloc`] and freed here.
+///
+/// # Safety
+/// Both pairs as in [`fw_scan`].
+#[no_mangle]
+pub unsafe extern "C" fn fw_load_pack(meta: *mut u8, meta_len: usize, body: *mut u8, body_len: usize) -> u64 {
+    // SAFETY: forwarded from the caller's contract.
+    let (meta, body) = unsafe { (take(meta, meta_len), take(body, body_len)) };
+    give(load_pack(&meta, &body))
 }
 
 /// The bytes of a staged file (`{"name"}`), empty when there is none.

@@ -11,7 +11,8 @@
 //! | `fw_updater_staged_file` | `{"name"}` | the staged file's bytes |
 //! | `fw_updater_installed` | `{"now_ms", "error"?}` | the outcome |
 //! | `fw_updater_persisted` | `{}` | the state to keep |
-//! | `fw_updater_status` | `{"now_ms"}` | the status |
+//! | `fw_updater_status` | `{"now_ms"}` | the status, with `next_poll_ms` (when a cycle is due) |
+//! | `fw_updater_bulletins` | `{"now_ms", "url", "brands", "locale"}` | the bulletins to show on that page, recorded as shown |
 //!
 //! A step is `{"fetch": {"url", "name", "limit", "etag", "mirror", "not_before_ms"}}`,
 //! `{"read_base": [names]}`, `{"install": {"pack_version", "version", "fetched": [names],
@@ -22,6 +23,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use ferretwatch_pack_client::bulletin::{Bulletin, Place};
 use ferretwatch_pack_client::update::{Config, Persisted, Response, Staged, Step, Updater};
 use ferretwatch_types::Timestamp;
 use serde::Deserialize;
@@ -188,8 +190,39 @@ pub fn status(request: &[u8]) -> String {
     answer(|| {
         let at: At = parse(request)?;
         with_host(|host| {
-            let status = host.updater.status(Timestamp::from_millis(at.now_ms));
-            serde_json::to_string(&status).expect("a status serialises")
+            let now = Timestamp::from_millis(at.now_ms);
+            let mut status = serde_json::to_value(host.updater.status(now)).expect("a status serialises");
+            status["next_poll_ms"] = json!(host.updater.next_poll(now).as_millis());
+            status.to_string()
+        })
+    })
+}
+
+/// The bulletins to show on a page (in scope by its registrable domain or a brand the
+/// engine found there, in the user's language, under each one's daily cap), most severe
+/// first; each is recorded as shown.
+pub fn bulletins(request: &[u8]) -> String {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct OnPage {
+        now_ms: i64,
+        url: String,
+        #[serde(default)]
+        brands: Vec<String>,
+        locale: String,
+    }
+    answer(|| {
+        let page: OnPage = parse(request)?;
+        let host = url::Url::parse(&page.url).ok().and_then(|url| url.host_str().map(str::to_owned));
+        let etld1 = host.as_deref().map(|host| psl::domain_str(host.trim_end_matches('.')).unwrap_or(host).to_owned());
+        with_host(|host| {
+            let now = Timestamp::from_millis(page.now_ms);
+            let place = Place { etld1: etld1.as_deref(), brands: &page.brands, locale: &page.locale };
+            let shown: Vec<Bulletin> = host.updater.bulletins_for(&place, now).into_iter().cloned().collect();
+            for bulletin in &shown {
+                host.updater.bulletin_shown(&bulletin.id, now);
+            }
+            serde_json::to_string(&shown).expect("bulletins serialise")
         })
     })
 }

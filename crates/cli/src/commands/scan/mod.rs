@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use ferretwatch_detect::{Engine, LocalState, Page, Resource, Rules, ScanOptions, Thresholds, DEFAULT_YARA};
 use ferretwatch_pack_client::dir;
-use ferretwatch_pack_client::load::load;
+use ferretwatch_pack_client::load::{load, YaraLimit};
 use ferretwatch_types::Timestamp;
 
 pub use render::render_text;
@@ -184,7 +184,12 @@ fn pack_engine(args: &ScanArgs, pack: &str) -> Result<Engine, Failure> {
     if let Some(state) = &args.state {
         dir::save_state(state, &verified)?;
     }
-    let loaded = load(&verified.files, now, Duration::from_millis(args.yara_timeout_ms), !args.no_builtin_yara)?;
+    let loaded = load(
+        &verified.files,
+        now,
+        YaraLimit::Timeout(Duration::from_millis(args.yara_timeout_ms)),
+        !args.no_builtin_yara,
+    )?;
     for name in &loaded.expired_filters {
         output::warn(format!("filter {name} has expired and is not used"));
     }

@@ -1,0 +1,203 @@
+// The offscreen document: the WebAssembly module, compiled once. The scanning engine runs
+// in a worker (limited.js) that is terminated at the time limit; the pack updater's state
+// machine runs here, driven by fetch(), and its state and the installed pack's files are
+// kept in chrome.storage by the service worker (offscreen documents cannot reach it).
+import { loadEngine } from "./engine.mjs";
+import { LimitedEngine } from "./limited.js";
+
+const FETCH_TIMEOUT_MS = 30_000;
+const LONGEST_BACKOFF_MS = 60_000;
+
+const toBackground = async (message) => {
+  const answer = await chrome.runtime.sendMessage({ target: "background", ...message });
+  if (answer && answer.error) throw new Error(answer.error);
+  return answer;
+};
+
+// Listening starts at once; each message waits until the engine is ready.
+const host = start();
+chrome.runtime.onMessage.addListener((message, _sender, sendResponse) => {
+  if (message.target !== "offscreen") return false;
+  host
+    .then((h) => HANDLERS[message.type](h, message))
+    .then(sendResponse, (e) => sendResponse({ error: e.message ?? String(e) }));
+  return true;
+});
+
+async function start() {
+  const init = await toBackground({ type: "offscreen-init" });
+  const bytes = await (await fetch("ferretwatch_wasm.wasm")).arrayBuffer();
+  const module = await WebAssembly.compile(bytes);
+  const main = await loadEngine(module);
+  const created = main.updater.create({
+    mirrors: init.config.mirrors,
+    install_id: init.installId,
+    root: init.config.root,
+    persisted: init.persisted,
+    interval_secs: init.config.interval_secs,
+  });
+  if (!created.ok) throw new Error(`the updater refused its configuration: ${created.error.message}`);
+  const h = {
+    updater: main.updater,
+    engine: new LimitedEngine(module, init.config.scan_limit_ms ?? 1000),
+    pack: null,
+    loaded: null,
+    loadError: null,
+    locale: init.locale,
+    cycle: null,
+  };
+  if (init.pack) {
+    const pack = decodePack(init.pack);
+    try {
+      h.loaded = (await h.engine.load({ ...pack, now_ms: Date.now() })).pack_version;
+      h.pack = pack;
+    } catch (e) {
+      // The stored pack no longer loads: scan with the built-in rules until the next one.
+      h.loadError = e.message;
+    }
+  }
+  return h;
+}
+
+const HANDLERS = {
+  async scan(h, { request, locale }) {
+    const scanned = await h.engine.scan(request);
+    const verdict = JSON.parse(scanned.verdict);
+    let bulletins = [];
+    if (verdict.ok !== false) {
+      const brands = [...new Set(verdict.findings.map((f) => f.brand).filter(Boolean))];
+      const shown = h.updater.bulletins(Date.now(), { url: request.url, brands, locale: locale ?? h.locale });
+      if (Array.isArray(shown) && shown.length) {
+        bulletins = shown;
+        // Their daily caps count this display.
+        toBackground({ type: "offscreen-store", persisted: h.updater.persisted() }).catch(() => {});
+      }
+    }
+    return { verdict: scanned.verdict, ms: scanned.ms, terminated: scanned.terminated, bulletins };
+  },
+
+  async status(h) {
+    const status = h.updater.status(Date.now());
+    return { ...status, engine_pack: h.loaded, load_error: h.loadError, terminations: h.engine.terminations };
+  },
+
+  async update(h, { force }) {
+    if (h.cycle) return h.cycle;
+    const status = h.updater.status(Date.now());
+    if (!force && status.pack_version && status.next_poll_ms > Date.now()) return { result: "not_due" };
+    h.cycle = cycle(h).finally(() => {
+      h.cycle = null;
+    });
+    return h.cycle;
+  },
+};
+
+// One update cycle: the state machine asks, fetch() answers. A new pack must load into a
+// fresh engine worker before it is reported installed and kept.
+async function cycle(h) {
+  const { updater } = h;
+  let step = updater.start(Date.now());
+  for (;;) {
+    if (step.fetch) {
+      const wait = step.fetch.not_before_ms - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, LONGEST_BACKOFF_MS)));
+      const got = await fetchLimited(step.fetch);
+      step = updater.handle(Date.now(), got.status, got.etag, got.retryAfter, got.body);
+    } else if (step.read_base) {
+      step = updater.baseRead(Date.now());
+    } else if (step.install) {
+      const files = {};
+      let error = null;
+      for (const name of step.install.kept) {
+        if (h.pack?.files[name]) files[name] = h.pack.files[name];
+        else error = `${name}: kept from the running pack, which lacks it`;
+      }
+      for (const name of step.install.fetched) files[name] = updater.stagedFile(name);
+      const pack = { files, patched: {} };
+      let loaded = null;
+      if (!error) {
+        try {
+          loaded = await h.engine.load({ ...pack, now_ms: Date.now() });
+        } catch (e) {
+          error = e.message;
+        }
+      }
+      const outcome = updater.installed(Date.now(), error);
+      if (!error) {
+        h.pack = pack;
+        h.loaded = loaded.pack_version;
+        h.loadError = null;
+        await toBackground({ type: "offscreen-store", persisted: updater.persisted(), pack: encodePack(pack) });
+        return outcome;
+      }
+      step = { done: outcome };
+    } else {
+      break;
+    }
+  }
+  await toBackground({ type: "offscreen-store", persisted: updater.persisted() });
+  return step.done;
+}
+
+// fetch() for the updater: conditional when it has an ETag, never from the HTTP cache (the
+// updater keeps its own), bounded in time, and reading at most `limit + 1` bytes so that an
+// endless answer is cut and refused as too long. Status 0 means no answer.
+async function fetchLimited({ url, etag, limit }) {
+  try {
+    const response = await fetch(url, {
+      headers: etag ? { "if-none-match": etag } : {},
+      cache: "no-store",
+      credentials: "omit",
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
+    const got = {
+      status: response.status,
+      etag: response.headers.get("etag"),
+      retryAfter: Number(response.headers.get("retry-after")) || null,
+      body: new Uint8Array(),
+    };
+    if (response.status === 200) got.body = await readAtMost(response, limit + 1);
+    else await response.body?.cancel();
+    return got;
+  } catch {
+    return { status: 0, etag: null, retryAfter: null, body: new Uint8Array() };
+  }
+}
+
+async function readAtMost(response, most) {
+  const reader = response.body.getReader();
+  const chunks = [];
+  let total = 0;
+  while (total < most) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.length;
+  }
+  if (total >= most) await reader.cancel();
+  const body = new Uint8Array(Math.min(total, most));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, body.length - at);
+    body.set(part, at);
+    at += part.length;
+  }
+  return body;
+}
+
+// chrome.storage keeps JSON: the pack's files travel as base64.
+function encodePack(pack) {
+  const files = {};
+  for (const [name, bytes] of Object.entries(pack.files)) {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    files[name] = btoa(text);
+  }
+  return { files, patched: pack.patched };
+}
+
+function decodePack(stored) {
+  const files = {};
+  for (const [name, text] of Object.entries(stored.files)) files[name] = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return { files, patched: stored.patched ?? {} };
+}
