@@ -21,7 +21,8 @@ async function render() {
   $("allowlisted").hidden = !verdict?.allowlisted;
   const list = $("findings");
   list.replaceChildren();
-  for (const finding of verdict?.findings ?? []) {
+  const findings = [...(verdict?.findings ?? [])].sort((a, b) => b.contribution - a.contribution);
+  for (const finding of findings) {
     const item = el("li", {}, findingText(finding.key));
     item.append(el("span", { class: "evidence" }, finding.evidence));
     list.append(item);

@@ -134,7 +134,7 @@ export class Connection {
     return (await this.send("Target.getTargets")).targetInfos;
   }
 
-  // The extension's service worker, once it runs (waking it by opening a page if needed).
+  // The extension's service worker, once its module has run (its `ferretwatch` global set).
   async extensionWorker(timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -142,6 +142,8 @@ export class Connection {
       if (worker) {
         const session = await this.attach(worker.targetId);
         session.extensionId = new URL(worker.url).host;
+        await until("the service worker's module has run", () =>
+          session.evaluate("typeof globalThis.ferretwatch === 'object'").catch(() => false), Math.max(1000, deadline - Date.now()));
         return session;
       }
       await sleep(200);
@@ -193,8 +195,9 @@ export class Session {
     await loaded;
   }
 
-  async screenshot() {
-    const { data } = await this.send("Page.captureScreenshot", { format: "png" });
+  // A PNG of the page, or of `clip` ({x, y, width, height, scale}) beyond the viewport.
+  async screenshot(clip) {
+    const { data } = await this.send("Page.captureScreenshot", { format: "png", ...(clip ? { clip, captureBeyondViewport: true } : {}) });
     return Buffer.from(data, "base64");
   }
 

@@ -36,13 +36,13 @@ export async function startCorpusServer(corpusDir) {
   const http = createHttp(handler);
   // One port for both: a TLS handshake starts with 0x16.
   const front = createNet((socket) => {
-    socket.once("data", (first) => {
-      socket.pause();
+    socket.on("error", () => {});
+    socket.once("readable", () => {
+      const first = socket.read(1);
+      if (!first) return socket.destroy();
       socket.unshift(first);
       (first[0] === 0x16 ? https : http).emit("connection", socket);
-      socket.resume();
     });
-    socket.on("error", () => {});
   });
   await new Promise((resolve) => front.listen(0, "127.0.0.1", resolve));
   return {

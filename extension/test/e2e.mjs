@@ -146,22 +146,13 @@ try {
     "the warning shows over the page, says why, and offers to continue", warning.slice(0, 300));
   check(await page.evaluate("document.body.inert === true && document.querySelector('form') !== null"), "the page behind stays loaded (inert while the warning shows)");
   if (shots) writeFileSync(join(shots, "extension-warning.png"), await page.screenshot());
-  // Continue: the warning goes, the page is usable, and it does not come back on reload.
-  await call(`ferretwatch.continueTo(${JSON.stringify(phishing.url)})`);
-  const again = await visit(phishing.url);
-  check(again.state.verdict.level === "red" && again.state.warned === false && (await overlayText()) === "",
-    "after the user continues, the page stays red but the warning does not return in this session");
-
-  const green = await visit(benign.url);
-  check(green.state.verdict.level === "green" && green.badge === "✓" && (await overlayText()) === "", "a benign login page stays green, without a warning", { level: green.state.verdict.level, badge: green.badge });
-
   // The popup for the red tab (opened as a page, for the screenshot).
   const popup = await browser.newPage(`chrome-extension://${sw.extensionId}/popup.html?tab=${red.tabId}`);
   const popupText = await until("the popup renders", () => popup.evaluate(`document.getElementById("level").classList.contains("red") ? document.body.innerText : null`));
   check(popupText.includes(messages.levelRed.message) && popupText.includes(firstFinding), "the popup names the level and the findings in plain words", popupText.slice(0, 200));
   if (shots) {
-    await popup.send("Emulation.setDeviceMetricsOverride", { width: 380, height: 640, deviceScaleFactor: 1, mobile: false });
-    writeFileSync(join(shots, "extension-popup.png"), await popup.screenshot());
+    const height = await popup.evaluate("document.documentElement.scrollHeight");
+    writeFileSync(join(shots, "extension-popup.png"), await popup.screenshot({ x: 0, y: 0, width: 400, height, scale: 1 }));
   }
   await popup.close();
 
@@ -179,6 +170,15 @@ try {
   if (shots) writeFileSync(join(shots, "extension-report.png"), await report.screenshot());
   await report.close();
 
+  // Continue: the warning goes, the page is usable, and it does not come back on reload.
+  await call(`ferretwatch.continueTo(${JSON.stringify(phishing.url)})`);
+  const again = await visit(phishing.url);
+  check(again.state.verdict.level === "red" && again.state.warned === false && (await overlayText()) === "",
+    "after the user continues, the page stays red but the warning does not return in this session");
+
+  const green = await visit(benign.url);
+  check(green.state.verdict.level === "green" && green.badge === "✓" && (await overlayText()) === "", "a benign login page stays green, without a warning", { level: green.state.verdict.level, badge: green.badge });
+
   // A false positive from the benign tab.
   const mistake = await browser.newPage(`chrome-extension://${sw.extensionId}/report.html?tab=${green.tabId}&kind=false-positive`);
   await until("the false-positive preview", () => mistake.evaluate(`document.getElementById("preview").textContent || null`));
@@ -189,11 +189,20 @@ try {
   check(count("false_positive") === 1, "a false-positive report reaches the server and is stored");
   await mistake.close();
 
-  // The user's allowlist: a trusted site is not warned about.
-  await call(`ferretwatch.saveSettings({ trust: "account-resolution-center.info" })`);
-  const trusted = await visit(phishing.url);
-  check(trusted.state.verdict.allowlisted === true && trusted.state.warned === false, "a site the user trusts is not warned about");
-  await call(`ferretwatch.saveSettings({ untrust: "account-resolution-center.info" })`);
+  // The user's threshold and allowlist: a yellow page warns once the user asks to be
+  // warned from its score, and not at all once the user trusts the site.
+  const caution = corpus.pages.find((p) => p.file === "phishing/049-steam-gift-card-wheel.html");
+  const yellow = await visit(caution.url);
+  check(yellow.state.verdict.level === "yellow" && yellow.badge === "!" && yellow.state.warned === false && (await overlayText()) === "",
+    "a yellow page gets a yellow badge and no full-page warning by default", { badge: yellow.badge, verdict: yellow.state.verdict });
+  await call(`ferretwatch.saveSettings({ warnScore: ${yellow.state.verdict.score} })`);
+  const lowered = await visit(caution.url);
+  check(lowered.state.warned === true && (await overlayText()).includes(messages.warnHeading.message), "with the threshold lowered to its score, the yellow page warns");
+  await call(`ferretwatch.saveSettings({ trust: "steam-summer-giveaway.xyz" })`);
+  const trusted = await visit(caution.url);
+  check(trusted.state.verdict.allowlisted === true && trusted.state.warned === false && trusted.badge === "✓" && (await overlayText()) === "",
+    "a site the user trusts is not warned about", trusted.state.verdict);
+  await call(`ferretwatch.saveSettings({ untrust: "steam-summer-giveaway.xyz", warnScore: null })`);
 
   // A new pack at the origin is picked up.
   deploy(`${hour}.1`);
