@@ -17,9 +17,10 @@ export function chromiumPath() {
 }
 
 // Starts Chromium. `extension`: the unpacked extension's directory (or null, for a
-// baseline without it); `resolveTo`: "127.0.0.1:PORT" that every host name maps to
+// baseline without it); `env`: added to the environment (LANGUAGE picks the UI
+// language on Linux); `resolveTo`: "127.0.0.1:PORT" that every host name maps to
 // (127.0.0.1 itself excepted, where the FerretWatch server listens).
-export async function launch({ extension, resolveTo, args = [] }) {
+export async function launch({ extension, resolveTo, args = [], env = {} }) {
   const profile = mkdtempSync(join(tmpdir(), "ferretwatch-chromium-"));
   const flags = [
     "--headless=new",
@@ -42,7 +43,7 @@ export async function launch({ extension, resolveTo, args = [] }) {
     ...args,
     "about:blank",
   ];
-  const child = spawn(chromiumPath(), flags, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(chromiumPath(), flags, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr = (stderr + d).slice(-4000);

@@ -122,11 +122,13 @@ try {
     const badge = await call(`chrome.action.getBadgeText({ tabId: ${tabId} })`);
     return { state, tabId, badge };
   }
-  async function overlayText() {
+  // The text the extension shows in the page (in its closed shadow roots, which the
+  // protocol pierces): the warning, or with `id` the bulletin banner.
+  async function overlayText(id = "ferretwatch-warning") {
     const { root } = await page.send("DOM.getDocument", { depth: -1, pierce: true });
     const texts = [];
     const walk = (node, inside) => {
-      const here = inside || (node.nodeName === "FERRETWATCH-UI" && node.attributes?.includes("ferretwatch-warning"));
+      const here = inside || (node.nodeName === "FERRETWATCH-UI" && node.attributes?.includes(id));
       if (here && node.nodeType === 3) texts.push(node.nodeValue);
       for (const child of [...(node.children ?? []), ...(node.shadowRoots ?? [])]) walk(child, here);
     };
@@ -145,6 +147,20 @@ try {
   check(warning.includes(messages.warnHeading.message) && warning.includes(firstFinding) && warning.includes(messages.warnContinue.message),
     "the warning shows over the page, says why, and offers to continue", warning.slice(0, 300));
   check(await page.evaluate("document.body.inert === true && document.querySelector('form') !== null"), "the page behind stays loaded (inert while the warning shows)");
+  // What a screen reader and the keyboard get: an alert dialog named by its heading, the
+  // safe choice focused, Tab moving to the next button.
+  const axNodes = async () => (await page.send("Accessibility.getFullAXTree")).nodes;
+  const named = (nodes, role) => nodes.filter((n) => n.role?.value === role).map((n) => ({ name: n.name?.value, focused: n.properties?.some((p) => p.name === "focused" && p.value.value) }));
+  const ax = await axNodes();
+  const dialogs = named(ax, "alertdialog");
+  const buttons = named(ax, "button");
+  check(dialogs.length === 1 && dialogs[0].name === messages.warnHeading.message &&
+    buttons.find((b) => b.name === messages.warnBack.message)?.focused && buttons.some((b) => b.name === messages.warnContinue.message),
+    "the warning is an alert dialog named by its heading, with the safe choice focused", { dialogs, buttons });
+  await page.send("Input.dispatchKeyEvent", { type: "keyDown", key: "Tab", code: "Tab", windowsVirtualKeyCode: 9 });
+  await page.send("Input.dispatchKeyEvent", { type: "keyUp", key: "Tab", code: "Tab", windowsVirtualKeyCode: 9 });
+  const afterTab = named(await axNodes(), "button");
+  check(afterTab.find((b) => b.name === messages.warnContinue.message)?.focused, "Tab moves the focus to the next choice", afterTab);
   if (shots) writeFileSync(join(shots, "extension-warning.png"), await page.screenshot());
   // The popup for the red tab (opened as a page, for the screenshot).
   const popup = await browser.newPage(`chrome-extension://${sw.extensionId}/popup.html?tab=${red.tabId}`);
@@ -162,12 +178,15 @@ try {
   const shown = JSON.parse(await until("the report preview", () => report.evaluate(`document.getElementById("preview").textContent || null`)));
   check(shown.url === phishing.url && shown.score === red.state.verdict.score && !("html" in shown) && shown.pack_version === hour,
     "the report page shows what will be sent: the URL, score, findings and pack, no page content", Object.keys(shown));
+  if (shots) {
+    const height = await report.evaluate("document.documentElement.scrollHeight");
+    writeFileSync(join(shots, "extension-report.png"), await report.screenshot({ x: 0, y: 0, width: 800, height, scale: 1 }));
+  }
   await report.evaluate(`document.getElementById("send").click()`);
   const sent = await until("the report is answered", () => report.evaluate(`document.getElementById("result").className ? document.getElementById("result").textContent : null`));
   check(sent.includes("1") && count("report") === 1, "the report reaches the server and is stored", sent);
   const stored = execFileSync("sqlite3", [join(work, "fw.db"), "select url, pack_version, score from reports where kind = 'report'"]).toString().trim();
   check(stored.endsWith(`|${hour}|${shown.score}`) && stored.includes("account-resolution-center.info"), "what was stored is what was shown", stored);
-  if (shots) writeFileSync(join(shots, "extension-report.png"), await report.screenshot());
   await report.close();
 
   // Continue: the warning goes, the page is usable, and it does not come back on reload.
@@ -211,6 +230,20 @@ try {
   const afterUpdate = await visit(phishing.url);
   check(afterUpdate.state.verdict.pack_version === `${hour}.1`, "pages are scanned with the new pack");
 
+  // A bulletin signed by both publishers is fetched, verified and shown where it applies.
+  const advisory = "A PayPal account-verification campaign is active: PayPal never asks you to confirm your account through a link.";
+  fw("bulletin", "create", "--severity", "high", "--message", advisory, "--etld1", "account-resolution-center.info", "--brands", "PayPal",
+    "--safe-link", "https://www.paypal.com/", "--frequency-cap", "5", "--id", "paypal-verify-campaign",
+    "--key", join(work, "alice.key"), "--key", join(work, "bob.key"), "--root", root, "--out", join(work, "bulletins"), "--to", `file://${origin}`);
+  const withBulletin = await update();
+  check(withBulletin.result !== "failed", "a cycle after a bulletin was published succeeds", withBulletin);
+  const inScope = await visit(phishing.url);
+  const banner = await overlayText("ferretwatch-bulletin");
+  check(inScope.state.bulletins.length === 1 && banner.includes(advisory) && banner.includes("www.paypal.com"),
+    "the bulletin shows as a banner on a page in its scope, with its safe link", { bulletins: inScope.state.bulletins.length, banner });
+  const outOfScope = await visit(caution.url);
+  check(outOfScope.state.bulletins.length === 0 && (await overlayText("ferretwatch-bulletin")) === "", "and not on a page outside its scope");
+
   // A tampered pack is refused, and the last good one keeps working.
   const good = join(work, "origin-good");
   cpSync(origin, good, { recursive: true });
@@ -247,6 +280,22 @@ try {
   await startServer();
   const back = await update();
   check(back.result !== "failed" && (await status()).last_error === null, "once the server is back, the next cycle succeeds", back);
+
+  // Another language: Chromium in German shows the warning in German.
+  const german = JSON.parse(readFileSync(join(extension, "_locales/de/messages.json"), "utf8"));
+  const de = await launch({ extension, resolveTo: `127.0.0.1:${corpus.port}`, args: ["--lang=de"], env: { LANGUAGE: "de", LANG: "de_DE.UTF-8" } });
+  try {
+    await de.extensionWorker();
+    const dePage = await de.newPage();
+    await dePage.navigate(phishing.url);
+    const { root: deRoot } = await until("the German warning", async () => {
+      const doc = await dePage.send("DOM.getDocument", { depth: -1, pierce: true });
+      return JSON.stringify(doc).includes(german.warnHeading.message) ? doc : null;
+    });
+    check(JSON.stringify(deRoot).includes(german.warnBack.message), "with the browser in German, the warning is in German");
+  } finally {
+    await de.close();
+  }
 
   console.log(`ok: ${passed} checks of the extension in Chromium`);
 } finally {
