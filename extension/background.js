@@ -24,10 +24,15 @@ function getConfig() {
   return configPromise;
 }
 
-async function getSettings() {
-  const { settings } = await chrome.storage.local.get("settings");
-  return { ...DEFAULT_SETTINGS, ...settings };
+// The settings, read once per service-worker lifetime and again whenever they change.
+let settingsPromise = null;
+function getSettings() {
+  settingsPromise ??= chrome.storage.local.get("settings").then(({ settings }) => ({ ...DEFAULT_SETTINGS, ...settings }));
+  return settingsPromise;
 }
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "local" && changes.settings) settingsPromise = null;
+});
 
 // --- the offscreen document -------------------------------------------------------------
 
@@ -50,9 +55,24 @@ async function ensureOffscreen() {
   await creating;
 }
 
+// Asks the offscreen document, creating it first when there is none (checked once per
+// service-worker lifetime, and again when a message finds nobody listening).
+let offscreenKnown = false;
 async function toOffscreen(message) {
-  await ensureOffscreen();
-  const answer = await chrome.runtime.sendMessage({ target: "offscreen", ...message });
+  if (!offscreenKnown) {
+    await ensureOffscreen();
+    offscreenKnown = true;
+  }
+  let answer;
+  try {
+    answer = await chrome.runtime.sendMessage({ target: "offscreen", ...message });
+  } catch (e) {
+    offscreenKnown = false;
+    if (!String(e.message).includes("Receiving end does not exist")) throw e;
+    await ensureOffscreen();
+    offscreenKnown = true;
+    answer = await chrome.runtime.sendMessage({ target: "offscreen", ...message });
+  }
   if (answer && answer.error) throw new Error(answer.error);
   return answer;
 }
@@ -113,9 +133,12 @@ function shouldWarn(settings, verdict) {
   return verdict.level === "red";
 }
 
+// The tab states being written, so that a timing that arrives first waits for its state.
+const writing = new Map();
+
 async function onScan(page, tab) {
   if (!tab || tab.id === undefined) return { error: "not from a tab" };
-  const settings = await getSettings();
+  const [settings, { continued = [] }] = await Promise.all([getSettings(), chrome.storage.session.get("continued")]);
   const answer = await toOffscreen({
     type: "scan",
     request: { url: page.url, html: page.html, resources: page.resources, allow: settings.allow },
@@ -123,21 +146,23 @@ async function onScan(page, tab) {
   });
   const verdict = JSON.parse(answer.verdict);
   if (verdict.ok === false) {
-    await setBadge(tab.id, null);
-    await chrome.storage.session.remove(`tab:${tab.id}`);
+    await Promise.all([setBadge(tab.id, null), chrome.storage.session.remove(`tab:${tab.id}`)]);
     return { error: verdict.error.message };
   }
-  const { continued = [] } = await chrome.storage.session.get("continued");
-  const host = hostOf(page.url);
-  const warn = shouldWarn(settings, verdict) && !continued.includes(host);
-  await chrome.storage.session.set({
-    [`tab:${tab.id}`]: { url: page.url, verdict, bulletins: answer.bulletins, scan_ms: answer.ms, warned: warn },
-  });
-  await setBadge(tab.id, verdict.level);
+  const warn = shouldWarn(settings, verdict) && !continued.includes(hostOf(page.url));
+  // The page gets its answer now; the badge and the tab's state are written meanwhile.
+  const write = Promise.all([
+    chrome.storage.session.set({
+      [`tab:${tab.id}`]: { url: page.url, verdict, bulletins: answer.bulletins, scan_ms: answer.ms, warned: warn },
+    }),
+    setBadge(tab.id, verdict.level),
+  ]).finally(() => writing.delete(tab.id));
+  writing.set(tab.id, write);
   return { verdict, warn, bulletins: answer.bulletins };
 }
 
 async function onTiming(ms, tab) {
+  await writing.get(tab.id)?.catch(() => {});
   const key = `tab:${tab.id}`;
   const { [key]: state } = await chrome.storage.session.get(key);
   if (state) await chrome.storage.session.set({ [key]: { ...state, total_ms: ms } });
