@@ -25,6 +25,7 @@ function getConfig() {
 }
 
 // The settings, read once per service-worker lifetime and again whenever they change.
+// (The offscreen document gets a copy: it decides whether a page warns.)
 let settingsPromise = null;
 function getSettings() {
   settingsPromise ??= chrome.storage.local.get("settings").then(({ settings }) => ({ ...DEFAULT_SETTINGS, ...settings }));
@@ -79,7 +80,12 @@ async function toOffscreen(message) {
 
 // What the offscreen document asks for when it starts, and what it asks to keep.
 async function offscreenInit() {
-  const [config, stored] = await Promise.all([getConfig(), chrome.storage.local.get(["updater", "pack", "installId"])]);
+  const [config, stored, settings, { continued = [] }] = await Promise.all([
+    getConfig(),
+    chrome.storage.local.get(["updater", "pack", "installId"]),
+    getSettings(),
+    chrome.storage.session.get("continued"),
+  ]);
   // A random id that only spreads this install's polls over the interval; never sent.
   let installId = stored.installId;
   if (!installId) {
@@ -91,6 +97,8 @@ async function offscreenInit() {
     installId,
     persisted: stored.updater ?? null,
     pack: stored.pack ?? null,
+    settings,
+    continued,
     locale: chrome.i18n.getUILanguage(),
   };
 }
@@ -127,45 +135,29 @@ async function setBadge(tabId, level) {
   ]);
 }
 
-function shouldWarn(settings, verdict) {
-  if (verdict.allowlisted) return false;
-  if (Number.isInteger(settings.warnScore)) return verdict.score >= settings.warnScore;
-  return verdict.level === "red";
-}
+// A page's verdict, as the offscreen document reports it: the badge and the tab's state.
+// (Content scripts ask the offscreen document directly; this worker is not on that path.)
+const timings = new Map();
 
-// The tab states being written, so that a timing that arrives first waits for its state.
-const writing = new Map();
-
-async function onScan(page, tab) {
-  if (!tab || tab.id === undefined) return { error: "not from a tab" };
-  const [settings, { continued = [] }] = await Promise.all([getSettings(), chrome.storage.session.get("continued")]);
-  const answer = await toOffscreen({
-    type: "scan",
-    request: { url: page.url, html: page.html, resources: page.resources, allow: settings.allow },
-    locale: chrome.i18n.getUILanguage(),
-  });
-  const verdict = JSON.parse(answer.verdict);
-  if (verdict.ok === false) {
-    await Promise.all([setBadge(tab.id, null), chrome.storage.session.remove(`tab:${tab.id}`)]);
-    return { error: verdict.error.message };
+async function onVerdict({ tabId, url, verdict, bulletins, ms, warned, error }) {
+  if (error) {
+    await Promise.all([setBadge(tabId, null), chrome.storage.session.remove(`tab:${tabId}`)]);
+    return { ok: true };
   }
-  const warn = shouldWarn(settings, verdict) && !continued.includes(hostOf(page.url));
-  // The page gets its answer now; the badge and the tab's state are written meanwhile.
-  const write = Promise.all([
-    chrome.storage.session.set({
-      [`tab:${tab.id}`]: { url: page.url, verdict, bulletins: answer.bulletins, scan_ms: answer.ms, warned: warn },
-    }),
-    setBadge(tab.id, verdict.level),
-  ]).finally(() => writing.delete(tab.id));
-  writing.set(tab.id, write);
-  return { verdict, warn, bulletins: answer.bulletins };
+  const state = { url, verdict, bulletins, scan_ms: ms, warned };
+  const timing = timings.get(tabId);
+  if (timing && timing.url === url) state.total_ms = timing.ms;
+  timings.delete(tabId);
+  await Promise.all([chrome.storage.session.set({ [`tab:${tabId}`]: state }), setBadge(tabId, verdict.level)]);
+  return { ok: true };
 }
 
-async function onTiming(ms, tab) {
-  await writing.get(tab.id)?.catch(() => {});
+// How long the content script waited for its verdict; it may arrive before the verdict.
+async function onTiming(ms, url, tab) {
   const key = `tab:${tab.id}`;
   const { [key]: state } = await chrome.storage.session.get(key);
-  if (state) await chrome.storage.session.set({ [key]: { ...state, total_ms: ms } });
+  if (state && state.url === url) await chrome.storage.session.set({ [key]: { ...state, total_ms: ms } });
+  else timings.set(tab.id, { url, ms });
   return { ok: true };
 }
 
@@ -173,6 +165,7 @@ async function onContinue(url) {
   const { continued = [] } = await chrome.storage.session.get("continued");
   const host = hostOf(url);
   if (host && !continued.includes(host)) await chrome.storage.session.set({ continued: [...continued, host] });
+  await toOffscreen({ type: "continued", host });
   return { ok: true };
 }
 
@@ -275,6 +268,8 @@ async function saveSettings(change) {
   }
   if ("untrust" in change) next.allow = next.allow.filter((d) => d !== change.untrust);
   await chrome.storage.local.set({ settings: next });
+  settingsPromise = Promise.resolve(next);
+  await toOffscreen({ type: "settings", settings: next });
   return next;
 }
 
@@ -300,8 +295,11 @@ chrome.alarms.onAlarm.addListener((alarm) => {
 // --- messages -------------------------------------------------------------------------------
 
 const HANDLERS = {
-  scan: (m, sender) => onScan(m.page, sender.tab),
-  timing: (m, sender) => onTiming(m.ms, sender.tab),
+  // A content script whose direct request found no offscreen document: create it, and
+  // have it scan for that tab.
+  scan: (m, sender) => toOffscreen({ type: "scan-for-tab", page: m.page, tabId: sender.tab?.id }),
+  verdict: (m) => onVerdict(m),
+  timing: (m, sender) => onTiming(m.ms, m.url, sender.tab),
   continue: (m) => onContinue(m.url),
   "open-report": (m, sender) =>
     chrome.tabs.create({ url: `report.html?tab=${m.tabId ?? sender.tab?.id}&kind=${encodeURIComponent(m.kind)}` }).then(() => ({ ok: true })),

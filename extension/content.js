@@ -45,14 +45,18 @@
 
   async function check() {
     const started = performance.now();
+    const page = collect();
     let answer;
     try {
-      answer = await chrome.runtime.sendMessage({ type: "scan", page: collect() });
+      // Straight to the engine's document; through the service worker (which starts the
+      // engine) when there is none yet.
+      answer = await chrome.runtime.sendMessage({ type: "scan-direct", page }).catch(() => undefined);
+      answer ??= await chrome.runtime.sendMessage({ type: "scan", page });
     } catch {
       return; // the extension was reloaded or updated: this page keeps its old script
     }
     if (!answer || answer.error) return;
-    chrome.runtime.sendMessage({ type: "timing", ms: performance.now() - started }).catch(() => {});
+    chrome.runtime.sendMessage({ type: "timing", url: page.url, ms: performance.now() - started }).catch(() => {});
     if (answer.warn) showWarning(answer.verdict);
     if (answer.bulletins?.length) showBulletins(answer.bulletins);
   }

@@ -14,15 +14,52 @@ const toBackground = async (message) => {
   return answer;
 };
 
-// Listening starts at once; each message waits until the engine is ready.
+// Listening starts at once; each message waits until the engine is ready. Content
+// scripts ask here directly (`scan-direct`, which the service worker ignores): one hop
+// instead of two through the service worker.
 const host = start();
-chrome.runtime.onMessage.addListener((message, _sender, sendResponse) => {
-  if (message.target !== "offscreen") return false;
-  host
-    .then((h) => HANDLERS[message.type](h, message))
-    .then(sendResponse, (e) => sendResponse({ error: e.message ?? String(e) }));
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  let answer;
+  if (message.type === "scan-direct" && sender.tab) {
+    answer = host.then((h) => scanForTab(h, message.page, sender.tab.id));
+  } else if (message.target === "offscreen" && HANDLERS[message.type]) {
+    answer = host.then((h) => HANDLERS[message.type](h, message));
+  } else {
+    return false;
+  }
+  answer.then(sendResponse, (e) => sendResponse({ error: e.message ?? String(e) }));
   return true;
 });
+
+function hostOf(url) {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "";
+  }
+}
+
+// Whether a verdict shows the full-page warning: at red, or from the user's own score.
+function shouldWarn(settings, verdict) {
+  if (verdict.allowlisted) return false;
+  if (Number.isInteger(settings.warnScore)) return verdict.score >= settings.warnScore;
+  return verdict.level === "red";
+}
+
+// Scans a tab's page with the user's allowlist, answers the content script, and tells the
+// service worker (badge, the tab's state) without waiting for it.
+async function scanForTab(h, page, tabId) {
+  const request = { url: page.url, html: page.html, resources: page.resources, allow: h.settings.allow };
+  const scanned = await HANDLERS.scan(h, { request });
+  const verdict = JSON.parse(scanned.verdict);
+  if (verdict.ok === false) {
+    toBackground({ type: "verdict", tabId, url: page.url, error: verdict.error.message }).catch(() => {});
+    return { error: verdict.error.message };
+  }
+  const warn = shouldWarn(h.settings, verdict) && !h.continued.has(hostOf(page.url));
+  toBackground({ type: "verdict", tabId, url: page.url, verdict, bulletins: scanned.bulletins, ms: scanned.ms, warned: warn }).catch(() => {});
+  return { verdict, warn, bulletins: scanned.bulletins };
+}
 
 async function start() {
   const init = await toBackground({ type: "offscreen-init" });
@@ -44,6 +81,8 @@ async function start() {
     loaded: null,
     loadError: null,
     locale: init.locale,
+    settings: init.settings,
+    continued: new Set(init.continued),
     cycle: null,
   };
   if (init.pack) {
@@ -60,6 +99,18 @@ async function start() {
 }
 
 const HANDLERS = {
+  "scan-for-tab": (h, { page, tabId }) => scanForTab(h, page, tabId),
+
+  async settings(h, { settings }) {
+    h.settings = settings;
+    return { ok: true };
+  },
+
+  async continued(h, { host: continuedHost }) {
+    if (continuedHost) h.continued.add(continuedHost);
+    return { ok: true };
+  },
+
   async scan(h, { request, locale }) {
     const scanned = await h.engine.scan(request);
     const verdict = JSON.parse(scanned.verdict);
