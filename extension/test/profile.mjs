@@ -66,11 +66,15 @@ function envNumber(name, fallback, { min = 0, integer = false } = {}) {
 function settings() {
   return {
     tabs: envNumber("FERRETWATCH_TABS", 3, { min: 1, integer: true }),
-    intervalMs: envNumber("FERRETWATCH_PAGE_INTERVAL_MS", 1500, { min: 0 }),
+    // One page per this many ms at most; by default 1500 (memory, cpu) or 0 (leaks, bench).
+    intervalMs: envNumber("FERRETWATCH_PAGE_INTERVAL_MS", null, { min: 0 }),
     memoryBudgetMb: envNumber("FERRETWATCH_MEMORY_BUDGET_MB", 80, { min: 0 }),
     tabBudgetMb: envNumber("FERRETWATCH_TAB_BUDGET_MB", 15, { min: 0 }),
     idleCpuBudget: envNumber("FERRETWATCH_IDLE_CPU_BUDGET", 1, { min: 0 }),
     leakPages: envNumber("FERRETWATCH_LEAK_PAGES", 1000, { min: 10, integer: true }),
+    // For the test of the leak check: a real leak, this many KB kept alive in the offscreen
+    // document for each page after the warm-up.
+    injectLeakKb: envNumber("FERRETWATCH_INJECT_LEAK_KB", 0, { min: 0, integer: true }),
     profileDir: resolve(process.env.FERRETWATCH_PROFILE_DIR || "profiles"),
     work: process.env.FERRETWATCH_WORK ? resolve(process.env.FERRETWATCH_WORK) : null,
   };
@@ -349,15 +353,17 @@ export class Browser {
     return main.processId;
   }
 
-  // The verdict the extension stored for a page at `url` ({key, total_ms, scan_ms, level}),
-  // or null after `timeoutMs`. It waits on chrome.storage.session.onChanged in the service
-  // worker rather than polling it, so that waiting costs the extension nothing.
-  async verdict(url, timeoutMs = 15_000) {
-    const wait = (url, timeoutMs) =>
+  // The verdict the extension stored for this visit ({key, url, total_ms, scan_ms, level}),
+  // or null after `timeoutMs`: the entry for `url`, or, once the tab's key is known, a new
+  // entry of the tab for another address than its last (the page went elsewhere before the
+  // content script ran). It waits on chrome.storage.session.onChanged in the service worker
+  // rather than polling, so that waiting costs the extension nothing.
+  async verdict(url, { tabKey = null, lastUrl = null, timeoutMs = VERDICT_TIMEOUT_MS } = {}) {
+    const wait = (url, tabKey, lastUrl, timeoutMs) =>
       new Promise((resolve) => {
         const pick = (key, v) =>
-          key.startsWith("tab:") && v && v.url === url && v.total_ms !== undefined
-            ? { key, total_ms: v.total_ms, scan_ms: v.scan_ms, level: v.verdict.level }
+          key.startsWith("tab:") && v && v.total_ms !== undefined && (v.url === url || (key === tabKey && v.url !== lastUrl))
+            ? { key, url: v.url, total_ms: v.total_ms, scan_ms: v.scan_ms, level: v.verdict.level }
             : null;
         let done = false;
         const finish = (result) => {
@@ -382,11 +388,8 @@ export class Browser {
           }
         });
       });
-    return withTimeout(
-      this.sw.evaluate(`(${wait})(${JSON.stringify(url)}, ${timeoutMs})`, timeoutMs + 10_000),
-      timeoutMs + 20_000,
-      `the verdict for ${url}`,
-    );
+    const args = [url, tabKey, lastUrl, timeoutMs].map((a) => JSON.stringify(a)).join(", ");
+    return withTimeout(this.sw.evaluate(`(${wait})(${args})`), timeoutMs + 20_000, `the verdict for ${url}`);
   }
 
   // Loads `page` in `tab`; with the extension, waits for its verdict. Returns
@@ -404,11 +407,12 @@ export class Browser {
     }
     result.load_ms = Date.now() - started;
     if (this.sw) {
-      result.verdict = await this.verdict(page.url);
-      if (!result.verdict) {
-        // A page that changed its own address (a redirect, history.replaceState).
-        const href = await withTimeout(tab.evaluate("location.href"), 5000, "location.href").catch(() => null);
-        if (href && href !== page.url) result.verdict = await this.verdict(href, 1000);
+      result.verdict = await this.verdict(page.url, { tabKey: tab.verdictKey, lastUrl: tab.lastUrl });
+      if (result.verdict) {
+        tab.verdictKey = result.verdict.key;
+        tab.lastUrl = result.verdict.url;
+        // Scanned at another address: the page replaced itself before the content script ran.
+        if (result.verdict.url !== page.url) result.scanned_url = result.verdict.url;
       }
     }
     result.step_ms = Date.now() - started;
@@ -426,6 +430,7 @@ export class Browser {
 }
 
 const LOAD_TIMEOUT_MS = 15_000;
+const VERDICT_TIMEOUT_MS = 10_000;
 const running = new Set();
 
 function withTimeout(promise, ms, what) {
@@ -470,12 +475,15 @@ function probePages(pages, count = 6) {
   const chosen = [];
   const hosts = new Set();
   const stride = Math.floor(pages.length / count);
-  for (let i = 0; chosen.length < count && i < pages.length; i++) {
-    const page = pages[(i * stride + Math.floor(i / count)) % pages.length];
-    const host = new URL(page.url).hostname;
-    if (hosts.has(host)) continue;
-    hosts.add(host);
-    chosen.push(page);
+  for (let i = 0; i < count; i++) {
+    // The page at i * stride, or the next one on a host not chosen yet.
+    for (let j = i * stride; j < pages.length; j++) {
+      const host = new URL(pages[j].url).hostname;
+      if (hosts.has(host)) continue;
+      hosts.add(host);
+      chosen.push(pages[j]);
+      break;
+    }
   }
   return chosen;
 }
@@ -485,10 +493,8 @@ function probePages(pages, count = 6) {
 // memory. Returns [{url, pid, bytes, level}].
 async function probeTabs(browser, pages) {
   const out = [];
-  const tabs = [];
   for (const page of pages) {
     const tab = await browser.connection.newPage();
-    tabs.push(tab);
     const visited = await browser.visit(tab, page);
     out.push({ url: page.url, tab, level: visited.verdict?.level ?? null, error: visited.error });
   }
@@ -506,20 +512,15 @@ async function probeTabs(browser, pages) {
     pids.add(entry.pid);
     entry.bytes = privateBytes(entry.pid);
   }
-  return { results: out.map(({ tab, ...rest }) => rest), tabs };
+  return out.map(({ tab, ...rest }) => rest);
 }
 
-async function closeTabs(tabs) {
-  for (const tab of tabs) await tab.close().catch(() => {});
-}
-
-// The per-tab cost: the probe pages with the extension (in `browser`, whose probe tabs stay
-// open) and in a fresh Chromium without it.
+// The per-tab cost: the probe pages with the extension (in `browser`, where the probe tabs
+// stay open), then, in finish(), once that browser is closed, in a fresh Chromium without it.
 async function perTabCost(browser, corpus, work) {
   const pages = probePages(corpus.pages);
   const withExtension = await probeTabs(browser, pages);
   return {
-    withExtension,
     async finish() {
       const baseline = await Browser.start({ extension: null, corpus, work });
       let without;
@@ -528,12 +529,12 @@ async function perTabCost(browser, corpus, work) {
       } finally {
         await baseline.close();
       }
-      const rows = withExtension.results.map((w, i) => ({
+      const rows = withExtension.map((w, i) => ({
         url: w.url,
         level: w.level,
         with_bytes: w.bytes,
-        without_bytes: without.results[i].bytes,
-        cost_bytes: w.bytes - without.results[i].bytes,
+        without_bytes: without[i].bytes,
+        cost_bytes: w.bytes - without[i].bytes,
       }));
       const costs = rows.map((r) => r.cost_bytes);
       return { pages: rows, median_bytes: percentile(costs, 50), max_bytes: Math.max(...costs) };
@@ -643,7 +644,7 @@ async function memoryMode(ctx, { duration }) {
   let results;
   try {
     results = await browse(browser, {
-      intervalMs: cfg.intervalMs,
+      intervalMs: cfg.intervalMs ?? 1500,
       until: () => Date.now() - t0 >= duration * 1000,
       each: (_, n) => {
         pages = n;
@@ -690,7 +691,7 @@ async function memoryMode(ctx, { duration }) {
     machine: machine(),
     duration_s: duration,
     tabs: cfg.tabs,
-    page_interval_ms: cfg.intervalMs,
+    page_interval_ms: cfg.intervalMs ?? 1500,
     pages_visited: results.length,
     verdicts,
     definitions: {
@@ -717,14 +718,20 @@ async function leaksMode(ctx, { threshold }) {
   const pids = await browser.identifyExtension();
   await browser.openTabs(cfg.tabs);
   const trend = [];
-  const intervalMs = Number(process.env.FERRETWATCH_PAGE_INTERVAL_MS ?? 0) || 0;
+  const intervalMs = cfg.intervalMs ?? 0;
   const t0 = Date.now();
   const every = Math.max(10, Math.round(total / 20));
-  const each = (_, n) => {
+  const inject = async () => {
+    await browser.attachExtension();
+    await browser.offscreen.evaluate(`((globalThis.__ferretwatchInjectedLeak ??= []).push(new Uint8Array(${cfg.injectLeakKb * 1024}).fill(1)), 0)`);
+  };
+  const each = async (_, n) => {
+    if (cfg.injectLeakKb && n > warmup) await inject();
     if (n % every === 0) trend.push({ pages: n, t_s: (Date.now() - t0) / 1000, total_bytes: browser.extensionMemory().total });
     if (n % 100 === 0) console.log(`   ${n} pages, extension ${mb(browser.extensionMemory().total)}`);
   };
   console.log(`== ${total} pages in ${cfg.tabs} tabs; warm-up ${warmup} pages`);
+  if (cfg.injectLeakKb) console.log(`   injecting a leak of ${cfg.injectLeakKb} KB per page after the warm-up (FERRETWATCH_INJECT_LEAK_KB)`);
   const first = await browse(browser, { intervalMs, until: (n) => n >= warmup, each });
   const heapsWarm = await browser.collectExtensionGarbage();
   const warm = browser.extensionMemory();
@@ -765,6 +772,7 @@ async function leaksMode(ctx, { threshold }) {
     growth_bytes: growth,
     threshold_bytes: threshold,
     js_heaps: { warm: heapsWarm, end: heapsEnd },
+    injected_leak_kb_per_page: cfg.injectLeakKb,
     trend,
     ok,
   });
@@ -810,24 +818,25 @@ async function cpuMode(ctx, { rate, duration }) {
   await browser.visit(browser.tabs[0], ctx.corpus.pages[0]);
   const profiled = [];
   const startProfiler = async (kind, session) => {
+    if (profiled.some((p) => p.session.sessionId === session.sessionId)) return;
+    profiled.push({ kind, session });
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: intervalUs });
     await session.send("Profiler.start");
-    profiled.push({ kind, session });
   };
   let workers = 0;
+  for (const { kind, session } of await browser.extensionSessions()) {
+    await startProfiler(kind.startsWith("worker") ? `worker-${++workers}` : kind, session);
+  }
+  // An engine worker ended at the time limit is replaced by a new one: profiled as well.
   browser.onWorker = (session) => {
     startProfiler(`worker-${++workers}`, session).catch(() => {});
   };
-  for (const { kind, session } of await browser.extensionSessions()) {
-    if (kind.startsWith("worker")) workers++;
-    await startProfiler(kind, session);
-  }
   if (!profiled.some((p) => p.kind === "offscreen") || workers === 0) throw new Error("no offscreen document or engine worker to profile");
 
   const cpu0 = browser.extensionCpu();
   const t0 = Date.now();
-  const results = await browse(browser, { intervalMs: cfg.intervalMs, until: () => Date.now() - t0 >= busySecs * 1000, startAt: 1 });
+  const results = await browse(browser, { intervalMs: cfg.intervalMs ?? 1500, until: () => Date.now() - t0 >= busySecs * 1000, startAt: 1 });
   const busyWall = (Date.now() - t0) / 1000;
   const busyCpu = browser.extensionCpu() - cpu0;
   browser.onWorker = null;
@@ -904,7 +913,7 @@ async function benchMode(ctx, { passes, idle }) {
   const t0 = Date.now();
   console.error(`== ${passes} passes over the ${corpus.pages.length} corpus pages in ${cfg.tabs} tabs`);
   const results = await browse(browser, {
-    intervalMs: Number(process.env.FERRETWATCH_PAGE_INTERVAL_MS ?? 0) || 0,
+    intervalMs: cfg.intervalMs ?? 0,
     until: (n) => n >= count,
     each: (_, n) => {
       if (n % corpus.pages.length === 0) console.error(`   pass ${n / corpus.pages.length} done`);
@@ -931,7 +940,8 @@ async function benchMode(ctx, { passes, idle }) {
   const total = stats(per(results, "total_ms"));
   const scan = stats(per(results, "scan_ms"));
   const warm = stats(per(results.slice(corpus.pages.length), "total_ms"));
-  const missing = results.filter((r) => !r.verdict).map((r) => r.url);
+  const missing = results.filter((r) => !r.verdict).map((r) => ({ url: r.url, error: r.error ?? "no verdict" }));
+  const elsewhere = results.filter((r) => r.scanned_url).map((r) => ({ url: r.url, scanned_url: r.scanned_url }));
   const f = (v) => (v === null ? "—" : v.toFixed(1));
   const rows = [
     ["what", "median", "p95", "max", "target", "status"],
@@ -943,7 +953,7 @@ async function benchMode(ctx, { passes, idle }) {
     [`per tab (${perTab.pages.length} pages)`, mb(perTab.median_bytes), "", mb(perTab.max_bytes), "≤ 15 MB", status(perTab.max_bytes <= 15 * MB)],
     [`idle CPU (${idleWall.toFixed(0)} s, ${cfg.tabs + perTab.pages.length} tabs)`, `${idlePercent.toFixed(2)}%`, "", "", "< 1%", status(idlePercent < 1)],
   ];
-  console.log(`\nFerretWatch in ${chromiumVersion()}: ${results.length} page visits in ${sessionSecs.toFixed(0)} s, ${missing.length} without a verdict; ${machine().cores} cores, load ${machine().load}\n`);
+  console.log(`\nFerretWatch in ${chromiumVersion()}: ${results.length} page visits in ${sessionSecs.toFixed(0)} s; ${missing.length} without a verdict, ${elsewhere.length} scanned at the address they replaced themselves with; ${machine().cores} cores, load ${machine().load}\n`);
   console.log(markdown(rows));
   writeReport(cfg.profileDir, `bench-${ctx.stamp}.json`, {
     kind: "bench",
@@ -957,6 +967,7 @@ async function benchMode(ctx, { passes, idle }) {
     scan_ms: scan,
     warm_total_ms: warm,
     without_verdict: missing,
+    scanned_elsewhere: elsewhere,
     extension_end_bytes: memoryEnd,
     extension_after_gc_bytes: memoryGc,
     extension_js_heaps_after_gc: heaps,
@@ -967,6 +978,7 @@ async function benchMode(ctx, { passes, idle }) {
       total_ms: r.verdict?.total_ms ?? null,
       scan_ms: r.verdict?.scan_ms ?? null,
       level: r.verdict?.level ?? null,
+      scanned_url: r.scanned_url,
       load_ms: r.load_ms ?? null,
       step_ms: r.step_ms,
       error: r.error,
