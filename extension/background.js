@@ -3,7 +3,8 @@
 // holds the WebAssembly engine (in a worker it can terminate at the time limit) and the
 // pack updater. It keeps no state of its own: Chrome may stop it whenever it is idle.
 //
-// chrome.storage.local:   installId (spreads polls; never sent), updater (the updater's state), pack ({files: {name: base64},
+// chrome.storage.local:   installId (spreads polls; never sent), updater (the updater's state),
+//                         base (the delta base's files, base64), pack ({files: {name: base64},
 //                         patched}), settings ({allow, warnScore, telemetry}), install
 //                         ({token, expires_at})
 // chrome.storage.session: tab:ID (the last verdict of that tab), continued (hosts the
@@ -82,7 +83,7 @@ async function toOffscreen(message) {
 async function offscreenInit() {
   const [config, stored, settings, { continued = [] }] = await Promise.all([
     getConfig(),
-    chrome.storage.local.get(["updater", "pack", "installId"]),
+    chrome.storage.local.get(["updater", "pack", "base", "installId"]),
     getSettings(),
     chrome.storage.session.get("continued"),
   ]);
@@ -97,16 +98,19 @@ async function offscreenInit() {
     installId,
     persisted: stored.updater ?? null,
     pack: stored.pack ?? null,
+    base: stored.base ?? null,
     settings,
     continued,
     locale: chrome.i18n.getUILanguage(),
   };
 }
 
-async function offscreenStore({ persisted, pack }) {
-  // One write: a new pack and the state that names it are kept together or not at all.
+async function offscreenStore({ persisted, pack, base }) {
+  // One write: a new pack, its delta base and the state that names them are kept together
+  // or not at all.
   const items = { updater: persisted };
   if (pack) items.pack = pack;
+  if (base) items.base = base;
   await chrome.storage.local.set(items);
   return { ok: true };
 }

@@ -72,12 +72,14 @@ async function start() {
     root: init.config.root,
     persisted: init.persisted,
     interval_secs: init.config.interval_secs,
+    deltas: true,
   });
   if (!created.ok) throw new Error(`the updater refused its configuration: ${created.error.message}`);
   const h = {
     updater: main.updater,
     engine: new LimitedEngine(module, init.config.scan_limit_ms ?? 1000),
     pack: null,
+    base: init.base ? decodePack(init.base) : { files: {}, patched: {} },
     loaded: null,
     loadError: null,
     locale: init.locale,
@@ -155,7 +157,10 @@ async function cycle(h) {
       const got = await fetchLimited(step.fetch);
       step = updater.handle(Date.now(), got.status, got.etag, got.retryAfter, got.body);
     } else if (step.read_base) {
-      step = updater.baseRead(Date.now());
+      // The delta base's files that this host kept; the updater checks each one's hash.
+      const files = {};
+      for (const name of step.read_base) if (h.base.files[name]) files[name] = h.base.files[name];
+      step = updater.baseRead(Date.now(), files);
     } else if (step.install) {
       const files = {};
       let error = null;
@@ -164,7 +169,7 @@ async function cycle(h) {
         else error = `${name}: kept from the running pack, which lacks it`;
       }
       for (const name of step.install.fetched) files[name] = updater.stagedFile(name);
-      const pack = { files, patched: {} };
+      const pack = { files, patched: step.install.patched ?? {} };
       let loaded = null;
       if (!error) {
         try {
@@ -178,7 +183,14 @@ async function cycle(h) {
         h.pack = pack;
         h.loaded = loaded.pack_version;
         h.loadError = null;
-        await toBackground({ type: "offscreen-store", persisted: updater.persisted(), pack: encodePack(pack) });
+        // A pack whose filters came whole is the next delta base.
+        let base = null;
+        if (step.install.base_files?.length) {
+          const kept = step.install.base_files.filter((name) => files[name]);
+          h.base = { files: Object.fromEntries(kept.map((name) => [name, files[name]])), patched: {} };
+          base = encodePack(h.base);
+        }
+        await toBackground({ type: "offscreen-store", persisted: updater.persisted(), pack: encodePack(pack), base });
         return outcome;
       }
       step = { done: outcome };

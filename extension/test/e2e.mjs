@@ -33,11 +33,28 @@ const year = new Date(Date.now() + 365 * 86400e3).toISOString().replace(/\.\d{3}
 const root = join(work, "root.json");
 fw("root", "create", "--key", join(work, "alice.pub"), "--key", join(work, "bob.pub"), "--threshold", "2", "--expires", year, "--out", root);
 for (const who of ["alice", "bob"]) fw("root", "sign", root, "--key", join(work, `${who}.key`));
-fw("intel", "fetch", "--source", "urlhaus", "--from", "tests/fixtures/feeds/urlhaus.csv", "--out", join(work, "intel"));
+// A URLhaus dump (the real CSV format) of 5,000 listed URLs, and the next day's: ten gone,
+// ten new. Large enough that a delta is smaller than the filters it replaces.
+const fixture = readFileSync(join(repo, "tests/fixtures/feeds/urlhaus.csv"), "utf8").split("\n");
+const header = fixture.filter((line) => line.startsWith("#")).join("\n");
+const listed = (n) => `http://bad-host-${n}.example/payload.exe`;
+function urlhaus(name, from, to) {
+  const rows = [];
+  for (let n = from; n < to; n++) {
+    rows.push(`"${3600000 + n}","2026-12-01 10:00:00","${listed(n)}","online","2026-12-01 10:00:00","malware_download","exe","https://urlhaus.abuse.ch/url/${3600000 + n}/","e2e"`);
+  }
+  writeFileSync(join(work, `${name}.csv`), `${header}\n${rows.join("\n")}\n`);
+  fw("intel", "fetch", "--source", "urlhaus", "--from", join(work, `${name}.csv`), "--out", join(work, name));
+}
+urlhaus("intel", 0, 5000);
+urlhaus("intel-next", 10, 5010);
 const origin = join(work, "origin");
-function deploy(version) {
+function deploy(version, feeds = "intel", deltaFrom = null) {
   const dist = join(work, `dist-${version}`);
-  fw("pack", "build", "--version", version, "--feeds", join(work, "intel"), "--out", dist);
+  fw("pack", "build", "--version", version, "--feeds", join(work, feeds), "--out", dist);
+  if (deltaFrom) {
+    fw("pack", "delta", "--from", join(work, `dist-${deltaFrom}`), "--base-feeds", join(work, "intel"), "--to", dist, "--feeds", join(work, feeds));
+  }
   for (const who of ["alice", "bob"]) fw("pack", "sign", dist, "--key", join(work, `${who}.key`), "--root", root);
   fw("pack", "deploy", dist, "--to", `file://${origin}`, "--root", root);
 }
@@ -244,10 +261,25 @@ try {
   const outOfScope = await visit(caution.url);
   check(outOfScope.state.bulletins.length === 0 && (await overlayText("ferretwatch-bulletin")) === "", "and not on a page outside its scope");
 
+  // The next day's intel comes as a delta from the filters the client kept as its base
+  // (those of the last pack it took without a delta):
+  // the delta is applied, and a URL listed only since then is red.
+  const fresh = listed(5005);
+  const beforeDelta = await visit(fresh);
+  check(!beforeDelta.state.verdict.findings.some((f) => f.key === "reputation_hit"), "a URL not yet listed is not a reputation hit", beforeDelta.state.verdict);
+  deploy(`${hour}.2`, "intel-next", `${hour}.1`);
+  const deltaUpdate = await update();
+  const { pack: installedPack } = await call(`chrome.storage.local.get("pack")`);
+  check(deltaUpdate.result === "updated" && Object.keys(installedPack.patched).length > 0 && (await status()).engine_pack === `${hour}.2`,
+    "a new pack's filters are taken as a delta from the kept base, and the patched filters load", { deltaUpdate, patched: installedPack.patched });
+  const afterDelta = await visit(fresh);
+  check(afterDelta.state.verdict.level === "red" && afterDelta.state.verdict.findings.some((f) => f.key === "reputation_hit"),
+    "a URL listed in the delta is red", afterDelta.state.verdict.findings.map((f) => f.key));
+
   // A tampered pack is refused, and the last good one keeps working.
   const good = join(work, "origin-good");
   cpSync(origin, good, { recursive: true });
-  deploy(`${hour}.2`);
+  deploy(`${hour}.3`);
   for (const name of readdirSync(origin).filter((n) => /rules\..*\.json$/.test(n))) {
     const path = join(origin, name);
     const bytes = readFileSync(path);
@@ -256,17 +288,17 @@ try {
   }
   const tampered = await update();
   const afterTamper = await status();
-  check(tampered.result === "failed" && tampered.code === "tampered" && afterTamper.pack_version === `${hour}.1` && afterTamper.engine_pack === `${hour}.1`,
+  check(tampered.result === "failed" && tampered.code === "tampered" && afterTamper.pack_version === `${hour}.2` && afterTamper.engine_pack === `${hour}.2`,
     "a tampered pack is refused and the last good one stays installed", { tampered, afterTamper });
   const stillRed = await visit(phishing.url);
-  check(stillRed.state.verdict.level === "red" && stillRed.state.verdict.pack_version === `${hour}.1`, "detection keeps working with the last good pack");
+  check(stillRed.state.verdict.level === "red" && stillRed.state.verdict.pack_version === `${hour}.2`, "detection keeps working with the last good pack");
 
   // A rolled-back origin (older signed metadata) is refused.
   rmSync(origin, { recursive: true, force: true });
   cpSync(join(work, "origin-first"), origin, { recursive: true });
   const rolledBack = await update();
   const afterRollback = await status();
-  check(rolledBack.result === "failed" && afterRollback.pack_version === `${hour}.1`, "a rolled-back origin is refused", rolledBack);
+  check(rolledBack.result === "failed" && afterRollback.pack_version === `${hour}.2`, "a rolled-back origin is refused", rolledBack);
   rmSync(origin, { recursive: true, force: true });
   cpSync(good, origin, { recursive: true });
 
@@ -275,7 +307,7 @@ try {
   const down = await update();
   const whileDown = await status();
   const downRed = await visit(phishing.url);
-  check(down.result === "failed" && whileDown.engine_pack === `${hour}.1` && downRed.state.verdict.level === "red",
+  check(down.result === "failed" && whileDown.engine_pack === `${hour}.2` && downRed.state.verdict.level === "red",
     "with the server down an update fails, and detection goes on with the installed pack", { down, whileDown });
   await startServer();
   const back = await update();

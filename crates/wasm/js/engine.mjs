@@ -38,6 +38,19 @@ export async function loadEngine(wasm) {
     return bytes;
   }
   const json = (fn, request) => JSON.parse(call(fn, encoder.encode(JSON.stringify(request))));
+  // Calls `fn(meta, body)`: `files` (name → bytes) as `{...request, files: [{name, size}]}`
+  // and the files' bytes one after another, in name order.
+  function withFiles(fn, request, files) {
+    const names = Object.keys(files).sort();
+    const meta = encoder.encode(JSON.stringify({ ...request, files: names.map((name) => ({ name, size: files[name].length })) }));
+    const body = new Uint8Array(names.reduce((sum, name) => sum + files[name].length, 0));
+    let at = 0;
+    for (const name of names) {
+      body.set(files[name], at);
+      at += files[name].length;
+    }
+    return JSON.parse(decoder.decode(takeAnswer(fn(put(meta), meta.length, put(body), body.length))));
+  }
 
   // The pack updater's state machine (docs/wasm.md): the host fetches and stores.
   const updater = {
@@ -50,7 +63,8 @@ export async function loadEngine(wasm) {
       const answer = takeAnswer(fw.fw_updater_handle(metaPtr, meta.length, bodyPtr, body.length));
       return JSON.parse(decoder.decode(answer));
     },
-    baseRead: (nowMs) => json(fw.fw_updater_base_read, { now_ms: nowMs }),
+    // Answers a read_base step with the base files this host has (name → bytes).
+    baseRead: (nowMs, files = {}) => withFiles(fw.fw_updater_base_read, { now_ms: nowMs }, files),
     stagedFile(name) {
       const request = encoder.encode(JSON.stringify({ name }));
       return takeAnswer(fw.fw_updater_staged_file(put(request), request.length));
@@ -76,19 +90,7 @@ export async function loadEngine(wasm) {
     // Replaces the engine with one built from an installed pack: `files` maps each name
     // to its bytes. Throws with the engine's message when the pack is refused.
     loadPack(files, nowMs, patched = {}) {
-      const names = Object.keys(files).sort();
-      const meta = encoder.encode(JSON.stringify({
-        now_ms: nowMs,
-        files: names.map((name) => ({ name, size: files[name].length })),
-        patched,
-      }));
-      const body = new Uint8Array(names.reduce((sum, name) => sum + files[name].length, 0));
-      let at = 0;
-      for (const name of names) {
-        body.set(files[name], at);
-        at += files[name].length;
-      }
-      const answer = JSON.parse(decoder.decode(takeAnswer(fw.fw_load_pack(put(meta), meta.length, put(body), body.length))));
+      const answer = withFiles(fw.fw_load_pack, { now_ms: nowMs, patched }, files);
       if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
       return answer;
     },

@@ -140,11 +140,12 @@ struct PackFiles {
     patched: std::collections::BTreeMap<String, String>,
 }
 
+/// One file of a request whose files follow it as bytes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PackFile {
-    name: String,
-    size: usize,
+pub(crate) struct PackFile {
+    pub(crate) name: String,
+    pub(crate) size: usize,
 }
 
 /// Replaces the engine with one built from an installed pack: `meta` names the files and
@@ -157,19 +158,10 @@ pub fn load_pack(meta: &[u8], body: &[u8]) -> String {
         Ok(meta) => meta,
         Err(e) => return error("bad_request", &e.to_string()),
     };
-    let mut files = std::collections::BTreeMap::new();
-    let mut rest = body;
-    for file in meta.files {
-        if file.size > rest.len() {
-            return error("bad_request", &format!("{}: {} bytes listed, {} left", file.name, file.size, rest.len()));
-        }
-        let (bytes, after) = rest.split_at(file.size);
-        files.insert(file.name, bytes.to_vec());
-        rest = after;
-    }
-    if !rest.is_empty() {
-        return error("bad_request", &format!("{} bytes after the listed files", rest.len()));
-    }
+    let files = match split_files(&meta.files, body) {
+        Ok(files) => files,
+        Err(answer) => return answer,
+    };
     let now = ferretwatch_types::Timestamp::from_millis(meta.now_ms);
     match load::load_patched(&files, &meta.patched, now, load::YaraLimit::Host, true) {
         Ok(loaded) => {
@@ -183,6 +175,30 @@ pub fn load_pack(meta: &[u8], body: &[u8]) -> String {
         }
         Err(e) => error(e.code(), &e.to_string()),
     }
+}
+
+/// Cuts `body` into the files `listed` names, in order; every byte must belong to one.
+pub(crate) fn split_files(
+    listed: &[PackFile],
+    body: &[u8],
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, String> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut rest = body;
+    for file in listed {
+        if file.size > rest.len() {
+            return Err(error(
+                "bad_request",
+                &format!("{}: {} bytes listed, {} left", file.name, file.size, rest.len()),
+            ));
+        }
+        let (bytes, after) = rest.split_at(file.size);
+        files.insert(file.name.clone(), bytes.to_vec());
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return Err(error("bad_request", &format!("{} bytes after the listed files", rest.len())));
+    }
+    Ok(files)
 }
 
 pub(crate) fn error(code: &str, message: &str) -> String {
@@ -258,8 +274,6 @@ json_calls! {
     fw_updater_new => updater::new;
     /// Starts a cycle ([`updater::start`]).
     fw_updater_start => updater::start;
-    /// Answers a `read_base` step ([`updater::base_read`]).
-    fw_updater_base_read => updater::base_read;
     /// Reports the install ([`updater::installed`]).
     fw_updater_installed => updater::installed;
     /// The state to keep ([`updater::persisted`]).
@@ -280,6 +294,18 @@ pub unsafe extern "C" fn fw_updater_handle(meta: *mut u8, meta_len: usize, body:
     // SAFETY: forwarded from the caller's contract.
     let (meta, body) = unsafe { (take(meta, meta_len), take(body, body_len)) };
     give(updater::handle(&meta, body))
+}
+
+/// Answers a `read_base` step ([`updater::base_read`]): the JSON meta
+/// (`{"now_ms", "files": [{"name", "size"}]}`) and the base files' bytes.
+///
+/// # Safety
+/// Both pairs as in [`fw_scan`].
+#[no_mangle]
+pub unsafe extern "C" fn fw_updater_base_read(meta: *mut u8, meta_len: usize, body: *mut u8, body_len: usize) -> u64 {
+    // SAFETY: forwarded from the caller's contract.
+    let (meta, body) = unsafe { (take(meta, meta_len), take(body, body_len)) };
+    give(updater::base_read(&meta, &body))
 }
 
 /// Loads an installed pack ([`load_pack`]): the JSON meta and the files' bytes, both from

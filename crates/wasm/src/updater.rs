@@ -4,10 +4,10 @@
 //!
 //! | call | request | answer |
 //! |---|---|---|
-//! | `fw_updater_new` | `{"mirrors", "install_id", "root" (root.json's text), "persisted"?, "interval_secs"?}` | `{"ok": true}` |
+//! | `fw_updater_new` | `{"mirrors", "install_id", "root" (root.json's text), "persisted"?, "interval_secs"?, "deltas"?}` | `{"ok": true}` |
 //! | `fw_updater_start` | `{"now_ms"}` | a step |
 //! | `fw_updater_handle` | `{"now_ms", "status", "etag"?, "retry_after"?}` and the body's bytes | a step |
-//! | `fw_updater_base_read` | `{"now_ms"}` (not asked: the host keeps no delta base yet, so filters come whole) | a step |
+//! | `fw_updater_base_read` | `{"now_ms", "files": [{"name", "size"}]}` and the base files' bytes (those of the names asked that the host has) | a step |
 //! | `fw_updater_staged_file` | `{"name"}` | the staged file's bytes |
 //! | `fw_updater_installed` | `{"now_ms", "error"?}` | the outcome |
 //! | `fw_updater_persisted` | `{}` | the state to keep |
@@ -16,12 +16,13 @@
 //!
 //! A step is `{"fetch": {"url", "name", "limit", "etag", "mirror", "not_before_ms"}}`,
 //! `{"read_base": [names]}`, `{"install": {"pack_version", "version", "fetched": [names],
-//! "kept": [names]}}` or `{"done": outcome}`; an outcome is `{"result": "updated" |
+//! "kept": [names], "patched": {name: sha256}, "base_files": [names]}}` or `{"done": outcome}`
+//! (`patched`: filters made from a delta, to hand to `fw_load_pack`; `base_files`: the
+//! files the host keeps as its next delta base); an outcome is `{"result": "updated" |
 //! "unchanged" | "failed", "pack_version"?, "code"?, "reason"?}`. A `status` of 0 means no
 //! answer (the network failed).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use ferretwatch_pack_client::bulletin::{Bulletin, Place};
 use ferretwatch_pack_client::update::{Config, Persisted, Response, Staged, Step, Updater};
@@ -50,6 +51,9 @@ struct New {
     persisted: Option<Persisted>,
     #[serde(default)]
     interval_secs: Option<u64>,
+    /// The host keeps a delta base and answers `read_base` steps with it.
+    #[serde(default)]
+    deltas: bool,
 }
 
 #[derive(Deserialize)]
@@ -99,8 +103,8 @@ pub fn new(request: &[u8]) -> String {
 
 fn new_updater(request: New) -> Result<String, String> {
     let mut config = Config::new(request.mirrors, request.install_id);
-    // The browser host keeps no delta base yet: filters come whole.
-    config.deltas = false;
+    // Only a host that keeps a delta base is offered deltas; the others get whole filters.
+    config.deltas = request.deltas;
     if let Some(interval) = request.interval_secs {
         config.interval_secs = interval;
         config.jitter_secs = interval / 10;
@@ -140,12 +144,21 @@ pub fn handle(request: &[u8], body: Vec<u8>) -> String {
     })
 }
 
-/// Answers a `read_base` step with no base (the filters are then fetched whole).
-pub fn base_read(request: &[u8]) -> String {
+/// Answers a `read_base` step with the base files the host has (each is checked against
+/// its signed hash; anything missing or damaged means whole filters).
+pub fn base_read(meta: &[u8], body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Base {
+        now_ms: i64,
+        #[serde(default)]
+        files: Vec<crate::PackFile>,
+    }
     answer(|| {
-        let at: At = parse(request)?;
+        let base: Base = parse(meta)?;
+        let files = crate::split_files(&base.files, body)?;
         with_host(|host| {
-            let step = host.updater.base_read(Timestamp::from_millis(at.now_ms), BTreeMap::new());
+            let step = host.updater.base_read(Timestamp::from_millis(base.now_ms), files);
             step_json(host, step)
         })
     })
@@ -244,6 +257,8 @@ fn step_json(host: &mut Host, step: Step) -> String {
                 "version": staged.pack.version,
                 "fetched": staged.fetched.keys().collect::<Vec<_>>(),
                 "kept": staged.kept,
+                "patched": staged.pack.patched,
+                "base_files": staged.base_files,
             }});
             host.staged = Some(staged);
             value
