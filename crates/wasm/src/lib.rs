@@ -352,4 +352,19 @@ mod tests {
         assert!(scan_json(br#"{"url": "ftp://x"}"#).contains(r#""ok":false"#));
         assert!(load_rules_json(b"{}").contains("bad_rules"));
     }
+
+    #[test]
+    fn a_pack_whose_files_do_not_add_up_or_lack_a_manifest_is_refused_and_the_engine_stays() {
+        let meta = |files: &str| format!(r#"{{"now_ms": 0, "files": {files}}}"#);
+        let short = load_pack(meta(r#"[{"name": "rules.json", "size": 10}]"#).as_bytes(), b"12345");
+        assert!(short.contains("bad_request") && short.contains("10 bytes listed, 5 left"), "{short}");
+        let long = load_pack(meta(r#"[{"name": "rules.json", "size": 2}]"#).as_bytes(), b"12345");
+        assert!(long.contains("3 bytes after the listed files"), "{long}");
+        let unmanifested = load_pack(meta(r#"[{"name": "rules.json", "size": 2}]"#).as_bytes(), b"{}");
+        assert!(unmanifested.contains(r#""ok":false"#) && unmanifested.contains("manifest"), "{unmanifested}");
+        assert!(load_pack(b"{", b"").contains("bad_request"));
+        // The engine in use still scans.
+        let verdict = scan_json(br#"{"url": "https://example.com/"}"#);
+        assert!(verdict.contains(r#""level":"green""#), "{verdict}");
+    }
 }
