@@ -298,15 +298,21 @@ chrome.alarms.onAlarm.addListener((alarm) => {
 
 // --- messages -------------------------------------------------------------------------------
 
-const HANDLERS = {
+// What content scripts may ask. They run in web pages' processes, so they get nothing
+// else: no settings, no reports, no updater. Their tab is the sender's, never a parameter.
+const PAGE_HANDLERS = {
   // A content script whose direct request found no offscreen document: create it, and
   // have it scan for that tab.
-  scan: (m, sender) => toOffscreen({ type: "scan-for-tab", page: m.page, tabId: sender.tab?.id }),
-  verdict: (m) => onVerdict(m),
+  scan: (m, sender) => toOffscreen({ type: "scan-for-tab", page: m.page, tabId: sender.tab.id }),
   timing: (m, sender) => onTiming(m.ms, m.url, sender.tab),
-  continue: (m) => onContinue(m.url),
-  "open-report": (m, sender) =>
-    chrome.tabs.create({ url: `report.html?tab=${m.tabId ?? sender.tab?.id}&kind=${encodeURIComponent(m.kind)}` }).then(() => ({ ok: true })),
+  continue: (_m, sender) => onContinue(sender.url),
+  "open-report": (m, sender) => openReport(sender.tab.id, m.kind),
+};
+
+// What the extension's own pages (popup, report, settings, the offscreen document) may ask.
+const EXTENSION_HANDLERS = {
+  verdict: (m) => onVerdict(m),
+  "open-report": (m) => openReport(m.tabId, m.kind),
   "tab-state": async (m) => {
     const key = `tab:${m.tabId}`;
     const [stored, settings, status] = await Promise.all([
@@ -326,9 +332,19 @@ const HANDLERS = {
   "offscreen-store": (m) => offscreenStore(m),
 };
 
+function openReport(tabId, kind) {
+  const which = kind === "false-positive" ? "false-positive" : "report";
+  return chrome.tabs.create({ url: `report.html?tab=${Number(tabId)}&kind=${which}` }).then(() => ({ ok: true }));
+}
+
+// A sender is one of the extension's pages when its URL is inside the extension.
+const fromExtension = (sender) => sender.id === chrome.runtime.id && (sender.url ?? "").startsWith(chrome.runtime.getURL(""));
+
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (message.target && message.target !== "background") return false;
-  const handler = HANDLERS[message.type];
+  const handler = fromExtension(sender)
+    ? EXTENSION_HANDLERS[message.type]
+    : sender.tab?.id !== undefined ? PAGE_HANDLERS[message.type] : undefined;
   if (!handler) return false;
   Promise.resolve()
     .then(() => handler(message, sender))
@@ -343,5 +359,4 @@ globalThis.ferretwatch = {
   status: () => toOffscreen({ type: "status" }),
   getSettings,
   saveSettings,
-  continueTo: onContinue,
 };

@@ -16,13 +16,15 @@ const toBackground = async (message) => {
 
 // Listening starts at once; each message waits until the engine is ready. Content
 // scripts ask here directly (`scan-direct`, which the service worker ignores): one hop
-// instead of two through the service worker.
+// instead of two through the service worker. Content scripts may ask for a scan of their
+// own tab and nothing else; everything else is for the extension's own pages.
 const host = start();
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   let answer;
-  if (message.type === "scan-direct" && sender.tab) {
+  const fromExtension = sender.id === chrome.runtime.id && (sender.url ?? "").startsWith(chrome.runtime.getURL(""));
+  if (message.type === "scan-direct" && sender.tab && !fromExtension) {
     answer = host.then((h) => scanForTab(h, message.page, sender.tab.id));
-  } else if (message.target === "offscreen" && HANDLERS[message.type]) {
+  } else if (message.target === "offscreen" && fromExtension && HANDLERS[message.type]) {
     answer = host.then((h) => HANDLERS[message.type](h, message));
   } else {
     return false;

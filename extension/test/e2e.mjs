@@ -207,7 +207,14 @@ try {
   await report.close();
 
   // Continue: the warning goes, the page is usable, and it does not come back on reload.
-  await call(`ferretwatch.continueTo(${JSON.stringify(phishing.url)})`);
+  // The focus is still on "Continue": Enter there lets the user through.
+  for (const type of ["keyDown", "keyUp"]) {
+    await page.send("Input.dispatchKeyEvent", { type, key: "Enter", code: "Enter", windowsVirtualKeyCode: 13, ...(type === "keyDown" ? { text: "\r" } : {}) });
+  }
+  await until("the warning is gone", async () => (await overlayText()) === "" && (await page.evaluate("document.body.inert === false")));
+  ok("Enter on \"Continue\" removes the warning and gives the page back");
+  const phishingHost = new URL(phishing.url).hostname;
+  await until("the choice is remembered", () => call(`chrome.storage.session.get("continued").then((c) => (c.continued ?? []).includes(${JSON.stringify(phishingHost)}))`));
   const again = await visit(phishing.url);
   check(again.state.verdict.level === "red" && again.state.warned === false && (await overlayText()) === "",
     "after the user continues, the page stays red but the warning does not return in this session");
