@@ -585,6 +585,21 @@ function chromiumVersion() {
   }
 }
 
+// The commit the extension's sources come from, "+changes" when they differ from it (only
+// meaningful when the extension was built from this checkout).
+function sourceCommit() {
+  try {
+    const commit = execFileSync("git", ["-C", repo, "rev-parse", "--short", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const changed = execFileSync("git", ["-C", repo, "status", "--porcelain", "--", "extension", "crates/wasm"], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .split("\n")
+      .filter((l) => l && !l.includes("extension/test/"));
+    return changed.length ? `${commit}+changes` : commit;
+  } catch {
+    return "unknown";
+  }
+}
+
 function machine() {
   return { cores: Number(execFileSync("nproc").toString().trim()), load: readOr("/proc/loadavg", "").trim() };
 }
@@ -779,12 +794,17 @@ async function leaksMode(ctx, { threshold }) {
   if (!ok) throw new BudgetExceeded(`the extension grew by ${mb(growth)}, more than ${mb(threshold)}`);
 }
 
-// Self time per function over CPU profiles: [{name, ms}], largest first.
+// Self time per function over CPU profiles: {total_ms, top: [{name, self_ms}]}, largest
+// first, idle left out. A native function (no script: the chrome.* API bindings, whose
+// names in the profile are not reliable, or postMessage) is named with its JS caller.
 export function topFunctions(profiles, count = 15) {
   const self = new Map();
   let total = 0;
+  const where = (f) => (f.url ? ` ${f.url.replace(/^chrome-extension:\/\/[^/]+\//, "")}:${f.lineNumber + 1}` : "");
   for (const { kind, profile } of profiles) {
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
     const deltas = profile.timeDeltas ?? [];
     for (let i = 0; i < profile.samples.length; i++) {
       const node = byId.get(profile.samples[i]);
@@ -792,8 +812,14 @@ export function topFunctions(profiles, count = 15) {
       const us = deltas[i + 1] ?? 0;
       const f = node.callFrame;
       if (f.functionName === "(idle)") continue;
-      const where = f.url ? ` ${f.url.replace(/^chrome-extension:\/\/[^/]+\//, "")}:${f.lineNumber + 1}` : "";
-      const name = `${f.functionName || "(anonymous)"}${where} [${kind}]`;
+      let name = `${f.functionName || "(anonymous)"}${where(f)}`;
+      if (!f.url && !f.functionName.startsWith("(")) {
+        let up = parent.get(node.id);
+        while (up !== undefined && !byId.get(up).callFrame.url) up = parent.get(up);
+        const caller = up === undefined ? null : byId.get(up).callFrame;
+        name = `${f.functionName || "(anonymous)"} (native)${caller ? ` < ${caller.functionName || "(anonymous)"}${where(caller)}` : ""}`;
+      }
+      name += ` [${kind}]`;
       self.set(name, (self.get(name) ?? 0) + us);
       total += us;
     }
@@ -957,6 +983,7 @@ async function benchMode(ctx, { passes, idle }) {
   console.log(markdown(rows));
   writeReport(cfg.profileDir, `bench-${ctx.stamp}.json`, {
     kind: "bench",
+    extension: process.env.FERRETWATCH_EXTENSION ? resolve(process.env.FERRETWATCH_EXTENSION) : `built from ${sourceCommit()}`,
     chromium: chromiumVersion(),
     machine: machine(),
     passes,

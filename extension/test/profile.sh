@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced (from the repository's root) by scripts/memory-profile.sh,
 # scripts/detect-memory-leaks.sh, scripts/cpu-profile.sh and bench/extension.sh.
 #
