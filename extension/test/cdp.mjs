@@ -10,7 +10,9 @@ import { join } from "node:path";
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function chromiumPath() {
-  for (const path of [process.env.CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
+  // The binary itself rather than Debian's wrapper script, so that the process started is
+  // the browser and its process group holds all of Chromium's processes.
+  for (const path of [process.env.CHROMIUM, "/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
     if (path && existsSync(path)) return path;
   }
   throw new Error("Chromium is missing (Debian: apt-get install chromium)");
@@ -43,7 +45,18 @@ export async function launch({ extension, resolveTo, args = [], env = {} }) {
     ...args,
     "about:blank",
   ];
-  const child = spawn(chromiumPath(), flags, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(chromiumPath(), flags, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
+    detached: true, // its own process group, killed whole by close()
+  });
+  const killAll = () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  };
+  // However this process ends, its Chromium ends with it.
+  process.once("exit", killAll);
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr = (stderr + d).slice(-4000);
@@ -51,7 +64,7 @@ export async function launch({ extension, resolveTo, args = [], env = {} }) {
   const portFile = join(profile, "DevToolsActivePort");
   for (let i = 0; i < 300 && !existsSync(portFile); i++) await sleep(100);
   if (!existsSync(portFile)) {
-    child.kill("SIGKILL");
+    killAll();
     throw new Error(`Chromium did not start:\n${stderr}`);
   }
   await sleep(100);
@@ -64,7 +77,7 @@ export async function launch({ extension, resolveTo, args = [], env = {} }) {
       await browser.send("Browser.close");
     } catch {}
     await Promise.race([new Promise((resolve) => child.once("exit", resolve)), sleep(5000)]);
-    child.kill("SIGKILL");
+    killAll();
     rmSync(profile, { recursive: true, force: true });
   };
   return browser;
