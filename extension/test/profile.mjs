@@ -796,7 +796,8 @@ async function leaksMode(ctx, { threshold }) {
 
 // Self time per function over CPU profiles: {total_ms, top: [{name, self_ms}]}, largest
 // first, idle left out. A native function (no script: the chrome.* API bindings, whose
-// names in the profile are not reliable, or postMessage) is named with its JS caller.
+// names in the profile are not reliable, or postMessage) is named with its JS caller; code
+// evaluated over the protocol (this script's verdict waiting) is marked as such.
 export function topFunctions(profiles, count = 15) {
   const self = new Map();
   let total = 0;
@@ -813,7 +814,10 @@ export function topFunctions(profiles, count = 15) {
       const f = node.callFrame;
       if (f.functionName === "(idle)") continue;
       let name = `${f.functionName || "(anonymous)"}${where(f)}`;
-      if (!f.url && !f.functionName.startsWith("(")) {
+      if (!f.url && f.scriptId !== "0") {
+        // Code evaluated over the protocol: this script's own (waiting for verdicts).
+        name = `${f.functionName || "(anonymous)"} (evaluated by the profiling script)`;
+      } else if (!f.url && !f.functionName.startsWith("(")) {
         let up = parent.get(node.id);
         while (up !== undefined && !byId.get(up).callFrame.url) up = parent.get(up);
         const caller = up === undefined ? null : byId.get(up).callFrame;
