@@ -15,6 +15,6 @@ onmessage = async ({ data }) => {
     return;
   }
   const started = performance.now();
-  const verdict = engine.scanJson(data.request);
+  const verdict = engine.scanBytes(data.bytes);
   postMessage({ id: data.id, verdict, ms: performance.now() - started });
 };

@@ -3,6 +3,8 @@
 // limit is ended by terminating the worker. The page is then scanned again without YARA
 // (the verdict says `partial`), and a fresh worker takes over. Scans run one at a time,
 // so each timer measures one scan. (The Node twin is crates/wasm/js/limited.mjs.)
+const encoder = new TextEncoder();
+
 export class LimitedEngine {
   // `module`: the compiled WebAssembly.Module; `limitMs`: the longest a scan may take.
   constructor(module, limitMs) {
@@ -80,7 +82,9 @@ export class LimitedEngine {
         resolve({ verdict: data.verdict, ms: data.ms, terminated: false });
       };
       worker.addEventListener("message", onMessage);
-      worker.postMessage({ id, request });
+      // The request as bytes, moved rather than copied into the worker.
+      const bytes = encoder.encode(JSON.stringify(request));
+      worker.postMessage({ id, bytes }, [bytes.buffer]);
     });
   }
 }

@@ -82,6 +82,11 @@ export async function loadEngine(wasm) {
     scanJson(request) {
       return call(fw.fw_scan, encoder.encode(JSON.stringify(request)));
     },
+    // The same, for a request already encoded as UTF-8 JSON (a worker that was handed the
+    // bytes need not decode and encode them again).
+    scanBytes(bytes) {
+      return call(fw.fw_scan, bytes);
+    },
     // Replaces the built-in rules; throws with the engine's message when they are refused.
     loadRules(rulesText) {
       const answer = JSON.parse(call(fw.fw_load_rules, encoder.encode(rulesText)));
