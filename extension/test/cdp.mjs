@@ -110,17 +110,32 @@ export class Connection {
     };
   }
 
-  send(method, params = {}, sessionId) {
+  // Sends a command; its answer, or an error when Chromium refuses it or has not answered
+  // within `timeoutMs` (a hung command fails loudly instead of leaving the test waiting).
+  send(method, params = {}, sessionId, timeoutMs = 120_000) {
     const id = this.next++;
     const message = { id, method, params, ...(sessionId ? { sessionId } : {}) };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, method });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const settle = (done) => (value) => {
+        clearTimeout(timer);
+        done(value);
+      };
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), method });
       this.ws.send(JSON.stringify(message));
     });
   }
 
   on(listener) {
     this.listeners.push(listener);
+  }
+
+  off(listener) {
+    const at = this.listeners.indexOf(listener);
+    if (at !== -1) this.listeners.splice(at, 1);
   }
 
   // Waits for an event `method` (of `sessionId`, when given) that `test` accepts.
