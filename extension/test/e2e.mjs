@@ -93,6 +93,8 @@ async function startServer() {
     }
   });
 }
+// However this test ends, its server ends with it.
+process.once("exit", () => server?.kill("SIGKILL"));
 async function stopServer() {
   if (!server) return;
   const exited = new Promise((done) => server.once("exit", done));
