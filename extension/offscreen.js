@@ -48,19 +48,27 @@ function shouldWarn(settings, verdict) {
   return verdict.level === "red";
 }
 
-// Scans a tab's page with the user's allowlist, answers the content script, and tells the
-// service worker (badge, the tab's state) without waiting for it.
+// Scans a tab's page with the user's allowlist, answers the content script with the
+// verdict and the bulletins that apply, and tells the service worker (badge, the tab's
+// state) without waiting for it.
 async function scanForTab(h, page, tabId) {
   const request = { url: page.url, html: page.html, resources: page.resources, allow: h.settings.allow };
-  const scanned = await HANDLERS.scan(h, { request });
+  const scanned = await h.engine.scan(request);
   const verdict = JSON.parse(scanned.verdict);
   if (verdict.ok === false) {
     toBackground({ type: "verdict", tabId, url: page.url, error: verdict.error.message }).catch(() => {});
     return { error: verdict.error.message };
   }
+  const brands = [...new Set(verdict.findings.map((f) => f.brand).filter(Boolean))];
+  const shown = h.updater.bulletins(Date.now(), { url: page.url, brands, locale: h.locale });
+  const bulletins = Array.isArray(shown) ? shown : [];
+  if (bulletins.length) {
+    // Their daily caps count this display.
+    toBackground({ type: "offscreen-store", persisted: h.updater.persisted() }).catch(() => {});
+  }
   const warn = shouldWarn(h.settings, verdict) && !h.continued.has(hostOf(page.url));
-  toBackground({ type: "verdict", tabId, url: page.url, verdict, bulletins: scanned.bulletins, ms: scanned.ms, warned: warn }).catch(() => {});
-  return { verdict, warn, bulletins: scanned.bulletins };
+  toBackground({ type: "verdict", tabId, url: page.url, verdict, bulletins, ms: scanned.ms, warned: warn }).catch(() => {});
+  return { verdict, warn, bulletins };
 }
 
 async function start() {
@@ -113,22 +121,6 @@ const HANDLERS = {
   async continued(h, { host: continuedHost }) {
     if (continuedHost) h.continued.add(continuedHost);
     return { ok: true };
-  },
-
-  async scan(h, { request, locale }) {
-    const scanned = await h.engine.scan(request);
-    const verdict = JSON.parse(scanned.verdict);
-    let bulletins = [];
-    if (verdict.ok !== false) {
-      const brands = [...new Set(verdict.findings.map((f) => f.brand).filter(Boolean))];
-      const shown = h.updater.bulletins(Date.now(), { url: request.url, brands, locale: locale ?? h.locale });
-      if (Array.isArray(shown) && shown.length) {
-        bulletins = shown;
-        // Their daily caps count this display.
-        toBackground({ type: "offscreen-store", persisted: h.updater.persisted() }).catch(() => {});
-      }
-    }
-    return { verdict: scanned.verdict, ms: scanned.ms, terminated: scanned.terminated, bulletins };
   },
 
   async status(h) {
