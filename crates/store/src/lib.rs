@@ -26,6 +26,8 @@ use async_trait::async_trait;
 use ferretwatch_types::Timestamp;
 
 mod config;
+pub mod console;
+mod console_sql;
 mod error;
 mod group_commit;
 mod model;
@@ -34,6 +36,7 @@ mod rows;
 mod sqlite;
 
 pub use config::{StoreOptions, StoreUrl};
+pub use console::{Audited, ConsoleStore};
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -65,7 +68,7 @@ impl Backend {
 ///
 /// Every write is committed before its method returns `Ok`: no buffering, no write-behind.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: ConsoleStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

@@ -98,6 +98,16 @@ pub(crate) async fn append_one(pool: &PgPool, r: &NewReport) -> Result<ReportRec
 }
 
 impl PostgresStore {
+    /// The pool the console reads from.
+    pub(crate) fn console_read(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The pool the console writes through (console writes are rare: no group commit).
+    pub(crate) fn console_write(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Connects to `url` (`postgres://…`) and migrates. The database must exist.
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self> {
         let connect = PgConnectOptions::from_str(url)

@@ -55,6 +55,16 @@ impl fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The pool the console reads from.
+    pub(crate) fn console_read(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The pool the console writes through (one connection: writes are serialised).
+    pub(crate) fn console_write(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     /// Opens (creating the file and its parent directory if needed) and migrates.
     pub async fn open(url: &StoreUrl, options: &StoreOptions) -> Result<Self> {
         let base = SqliteConnectOptions::new()

@@ -1,12 +1,23 @@
 //! The store's data model. Input types validate in their constructors; output types are
 //! plain data.
 
+mod audit;
 mod common;
+mod console;
 mod moderation;
 mod report;
 mod token;
 
+pub(crate) use audit::seal;
+pub use audit::{
+    audit_hash, AuditEntry, AuditFilter, AuditSigner, AuditVerifier, ChainCheck, ChainProblem, ChainReport,
+    NewAuditEntry, AUDIT_DOMAIN,
+};
 pub use common::{Page, PageOf};
+pub use console::{
+    AccessByNetwork, AccessEvent, AccessOutcome, AccessSummary, Account, AccountId, AccountSecrets, Elevation, Email,
+    Invitation, InvitationId, NewAccount, NewInvitation, NewSession, Session, SessionStage, SettingValue,
+};
 pub use moderation::{
     Actor, ModerationAudit, ModerationEntry, ModerationFilter, ModerationSort, ModerationState, StateChange,
 };

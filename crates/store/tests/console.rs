@@ -1,0 +1,438 @@
+//! The console's storage, on both backends: invitations, accounts, second factors,
+//! lock-outs, sessions, the access log, settings and the audit chain.
+
+mod support;
+
+use std::sync::Arc;
+
+use ferretwatch_store::{
+    AccessEvent, AccessOutcome, AccountId, AuditEntry, AuditFilter, AuditSigner, AuditVerifier, Audited, ChainCheck,
+    ChainProblem, Email, ErrorKind, NewAccount, NewAuditEntry, NewInvitation, NewSession, SessionStage, Store,
+    TokenRole,
+};
+use ferretwatch_types::{Sha256, Timestamp};
+use support::{Harness, PostgresHarness, SqliteHarness};
+
+macro_rules! console_suite {
+    ($backend:ident, $harness:ty, #[$attr:meta]) => {
+        mod $backend {
+            use super::*;
+            console_suite!(@tests $harness, $attr;
+                an_invitation_is_redeemed_once_into_an_account_with_its_role,
+                an_expired_invitation_and_a_taken_email_are_refused,
+                the_offered_totp_seed_is_drawn_once,
+                a_totp_step_is_accepted_once_even_when_raced,
+                a_recovery_code_is_spent_once,
+                failures_lock_the_account_and_a_success_resets_them,
+                sessions_are_touched_elevated_ended_and_swept,
+                disabling_an_account_ends_its_sessions_and_changing_a_role_ends_elevations,
+                a_pending_oidc_sign_in_is_taken_once_and_not_after_it_expires,
+                the_access_queries_count_per_address_and_network,
+                settings_change_with_their_audit_entry,
+                concurrent_audit_appends_make_one_unbroken_signed_chain,
+                the_audit_log_refuses_updates_and_deletes,
+                verification_finds_an_edited_a_deleted_and_a_reordered_entry,
+            );
+        }
+    };
+    (@tests $harness:ty, $attr:meta; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[$attr]
+            async fn $test() {
+                let harness = <$harness>::create().await;
+                super::$test(&harness).await;
+            }
+        )*
+    };
+}
+
+console_suite!(sqlite, SqliteHarness, #[doc = "SQLite is embedded: always run."]);
+console_suite!(postgres, PostgresHarness, #[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]);
+
+/// A test key: "signs" with SHA-256 of a secret and the hash (the server uses Ed25519).
+struct TestKey(&'static str);
+
+impl AuditSigner for TestKey {
+    fn key_id(&self) -> &str {
+        self.0
+    }
+    fn sign(&self, hash: &Sha256) -> Vec<u8> {
+        let mut bytes = self.0.as_bytes().to_vec();
+        bytes.extend_from_slice(hash.as_bytes());
+        Sha256::of(&bytes).as_bytes().to_vec()
+    }
+}
+
+impl AuditVerifier for TestKey {
+    fn verify(&self, key_id: &str, hash: &Sha256, signature: &[u8]) -> bool {
+        key_id == self.0 && self.sign(hash) == signature
+    }
+}
+
+const KEY: TestKey = TestKey("test-key");
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_millis(1_800_000_000_000 + ms)
+}
+
+fn entry(action: &str, target: &str, at: Timestamp) -> NewAuditEntry {
+    NewAuditEntry {
+        at,
+        actor: "admin@example.test".into(),
+        action: action.into(),
+        target: target.into(),
+        details: serde_json::json!({ "note": "<script>alert(1)</script>" }),
+    }
+}
+
+fn code(n: u8) -> Sha256 {
+    Sha256::of(&[n])
+}
+
+fn invitation(n: u8, role: TokenRole, expires: Timestamp) -> NewInvitation {
+    NewInvitation {
+        code_hash: code(n),
+        role,
+        email: None,
+        created_by: "cli:root".into(),
+        created_at: t(0),
+        expires_at: expires,
+    }
+}
+
+fn new_account(email: &str, at: Timestamp) -> NewAccount {
+    NewAccount {
+        email: Email::parse(email).unwrap(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        totp_secret: vec![1, 2, 3],
+        totp_last_step: 100,
+        recovery_codes: (0..10).map(|i| Sha256::of(format!("rc{i}").as_bytes())).collect(),
+        created_at: at,
+    }
+}
+
+async fn enrol(store: &Arc<dyn Store>, n: u8, email: &str, role: TokenRole) -> AccountId {
+    let e = entry("account.invited", email, t(0));
+    store.create_invitation(&invitation(n, role, t(3_600_000)), Audited { entry: &e, signer: &KEY }).await.unwrap();
+    let e = entry("account.enrolled", email, t(1000));
+    store
+        .redeem_invitation(&code(n), &new_account(email, t(1000)), Audited { entry: &e, signer: &KEY })
+        .await
+        .unwrap()
+        .id
+}
+
+async fn all_audit(store: &Arc<dyn Store>) -> Vec<AuditEntry> {
+    store.audit_after(0, 10_000).await.unwrap()
+}
+
+fn problems(entries: &[AuditEntry]) -> Vec<ChainProblem> {
+    let mut check = ChainCheck::new();
+    for e in entries {
+        check.push(e, &KEY);
+    }
+    check.finish(entries.last()).problems
+}
+
+async fn an_invitation_is_redeemed_once_into_an_account_with_its_role(h: &impl Harness) {
+    let store = h.open().await;
+    let id = enrol(&store, 1, "Reviewer@Example.test", TokenRole::Reviewer).await;
+    let account = store.get_account(id).await.unwrap();
+    assert_eq!((account.email.as_str(), account.role), ("reviewer@example.test", TokenRole::Reviewer));
+    assert!(account.totp_enrolled && account.has_password && account.is_active());
+    assert_eq!(account.created_by, "cli:root");
+    assert_eq!(store.recovery_codes_left(id).await.unwrap(), 10);
+    let invitation = store.find_invitation(&code(1)).await.unwrap().unwrap();
+    assert_eq!(invitation.used_at, Some(t(1000)));
+
+    let e = entry("account.enrolled", "again", t(2000));
+    let again = store
+        .redeem_invitation(&code(1), &new_account("other@example.test", t(2000)), Audited { entry: &e, signer: &KEY })
+        .await;
+    assert_eq!(again.unwrap_err().kind(), ErrorKind::NotFound);
+    let (found, secrets) =
+        store.find_account_by_email(&Email::parse("reviewer@example.test").unwrap()).await.unwrap().unwrap();
+    assert_eq!(found.id, id);
+    assert_eq!(secrets.totp_last_step, 100);
+    // Two audited writes, one refused write without an entry.
+    assert_eq!(all_audit(&store).await.len(), 2);
+}
+
+async fn an_expired_invitation_and_a_taken_email_are_refused(h: &impl Harness) {
+    let store = h.open().await;
+    enrol(&store, 1, "a@example.test", TokenRole::Viewer).await;
+    let e = entry("account.invited", "x", t(0));
+    store
+        .create_invitation(&invitation(2, TokenRole::Admin, t(500)), Audited { entry: &e, signer: &KEY })
+        .await
+        .unwrap();
+    let e = entry("account.enrolled", "x", t(600));
+    let late = store
+        .redeem_invitation(&code(2), &new_account("b@example.test", t(600)), Audited { entry: &e, signer: &KEY })
+        .await;
+    assert_eq!(late.unwrap_err().kind(), ErrorKind::NotFound);
+
+    store
+        .create_invitation(&invitation(3, TokenRole::Admin, t(5000)), Audited { entry: &e, signer: &KEY })
+        .await
+        .unwrap();
+    let taken = store
+        .redeem_invitation(&code(3), &new_account("a@example.test", t(600)), Audited { entry: &e, signer: &KEY })
+        .await;
+    assert_eq!(taken.unwrap_err().kind(), ErrorKind::Conflict);
+    // The refused redemption left the invitation open.
+    assert!(store.find_invitation(&code(3)).await.unwrap().unwrap().is_open(t(700)));
+    assert_eq!(store.list_accounts().await.unwrap().len(), 1);
+}
+
+async fn the_offered_totp_seed_is_drawn_once(h: &impl Harness) {
+    let store = h.open().await;
+    let e = entry("account.invited", "x", t(0));
+    store
+        .create_invitation(&invitation(1, TokenRole::Viewer, t(5000)), Audited { entry: &e, signer: &KEY })
+        .await
+        .unwrap();
+    let first = store.offer_invitation_totp(&code(1), b"first").await.unwrap();
+    let second = store.offer_invitation_totp(&code(1), b"second").await.unwrap();
+    assert_eq!(first.totp_secret.as_deref(), Some(&b"first"[..]));
+    assert_eq!(second.totp_secret.as_deref(), Some(&b"first"[..]));
+    assert_eq!(store.offer_invitation_totp(&code(9), b"x").await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+async fn a_totp_step_is_accepted_once_even_when_raced(h: &impl Harness) {
+    let store = h.open().await;
+    let id = enrol(&store, 1, "a@example.test", TokenRole::Viewer).await;
+    assert!(!store.accept_totp_step(id, 100).await.unwrap(), "the enrolment step is spent");
+    let attempts = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.accept_totp_step(id, 101).await.unwrap() })
+    });
+    let mut accepted = 0;
+    for a in attempts {
+        accepted += usize::from(a.await.unwrap());
+    }
+    assert_eq!(accepted, 1);
+    assert!(!store.accept_totp_step(id, 100).await.unwrap(), "an older step stays refused");
+    assert!(store.accept_totp_step(id, 102).await.unwrap());
+}
+
+async fn a_recovery_code_is_spent_once(h: &impl Harness) {
+    let store = h.open().await;
+    let id = enrol(&store, 1, "a@example.test", TokenRole::Viewer).await;
+    let rc = Sha256::of(b"rc3");
+    assert!(store.use_recovery_code(id, &rc, t(5)).await.unwrap());
+    assert!(!store.use_recovery_code(id, &rc, t(6)).await.unwrap());
+    assert!(!store.use_recovery_code(id, &Sha256::of(b"nope"), t(6)).await.unwrap());
+    assert_eq!(store.recovery_codes_left(id).await.unwrap(), 9);
+}
+
+async fn failures_lock_the_account_and_a_success_resets_them(h: &impl Harness) {
+    let store = h.open().await;
+    let id = enrol(&store, 1, "a@example.test", TokenRole::Viewer).await;
+    let policy = |n: i64| if n >= 3 { 60_000 * (n - 2) } else { 0 };
+    for expected in 1..=4 {
+        assert_eq!(store.record_login_failure(id, t(10_000), &policy).await.unwrap(), expected);
+    }
+    let locked = store.get_account(id).await.unwrap();
+    assert_eq!((locked.failed_logins, locked.locked_until), (4, Some(t(10_000 + 120_000))));
+    store.record_login_success(id, t(200_000)).await.unwrap();
+    let ok = store.get_account(id).await.unwrap();
+    assert_eq!((ok.failed_logins, ok.locked_until, ok.last_login_at), (0, None, Some(t(200_000))));
+}
+
+fn session(n: u8, account: AccountId, created: Timestamp) -> NewSession {
+    NewSession {
+        id_hash: Sha256::of(&[b's', n]),
+        account_id: account,
+        stage: SessionStage::Full,
+        created_at: created,
+        expires_at: Timestamp::from_millis(created.as_millis() + 3_600_000),
+        client_net: Some("203.0.113.0/24".into()),
+    }
+}
+
+async fn sessions_are_touched_elevated_ended_and_swept(h: &impl Harness) {
+    let store = h.open().await;
+    let id = enrol(&store, 1, "a@example.test", TokenRole::Viewer).await;
+    let s1 = session(1, id, t(0));
+    store.create_session(&s1).await.unwrap();
+    store.create_session(&session(2, id, t(0))).await.unwrap();
+    store.touch_session(&s1.id_hash, t(30_000)).await.unwrap();
+    assert_eq!(store.find_session(&s1.id_hash).await.unwrap().unwrap().last_seen_at, t(0), "coalesced");
+    store.touch_session(&s1.id_hash, t(90_000)).await.unwrap();
+    assert_eq!(store.find_session(&s1.id_hash).await.unwrap().unwrap().last_seen_at, t(90_000));
+
+    let e = entry("session.elevated", "a@example.test", t(90_000));
+    store
+        .elevate_session(&s1.id_hash, TokenRole::Admin, t(990_000), "rotate keys", Audited { entry: &e, signer: &KEY })
+        .await
+        .unwrap();
+    let elevated = store.find_session(&s1.id_hash).await.unwrap().unwrap().elevation.unwrap();
+    assert_eq!(
+        (elevated.role, elevated.until, elevated.reason.as_str()),
+        (TokenRole::Admin, t(990_000), "rotate keys")
+    );
+    store.end_elevation(&s1.id_hash).await.unwrap();
+    assert_eq!(store.find_session(&s1.id_hash).await.unwrap().unwrap().elevation, None);
+
+    // Session 2 is idle since t(0); session 1 was seen at t(90_000).
+    assert_eq!(store.delete_expired_sessions(t(100_000), t(60_000)).await.unwrap(), 1);
+    assert!(store.find_session(&Sha256::of(&[b's', 2])).await.unwrap().is_none());
+    // Past its absolute end, session 1 goes too.
+    assert_eq!(store.delete_expired_sessions(t(3_600_000), t(0)).await.unwrap(), 1);
+    store.create_session(&session(3, id, t(0))).await.unwrap();
+    store.create_session(&session(4, id, t(0))).await.unwrap();
+    assert_eq!(store.list_account_sessions(id).await.unwrap().len(), 2);
+    assert_eq!(store.delete_account_sessions(id).await.unwrap(), 2);
+    assert!(!store.delete_session(&Sha256::of(&[b's', 3])).await.unwrap());
+}
+
+async fn disabling_an_account_ends_its_sessions_and_changing_a_role_ends_elevations(h: &impl Harness) {
+    let store = h.open().await;
+    let id = enrol(&store, 1, "a@example.test", TokenRole::Viewer).await;
+    let s = session(1, id, t(0));
+    store.create_session(&s).await.unwrap();
+    let e = entry("session.elevated", "a", t(1));
+    store
+        .elevate_session(&s.id_hash, TokenRole::Admin, t(9_000), "why", Audited { entry: &e, signer: &KEY })
+        .await
+        .unwrap();
+    let e = entry("account.role_changed", "a", t(2));
+    let changed = store
+        .set_account_role(id, TokenRole::Reviewer, Some(TokenRole::Publisher), Audited { entry: &e, signer: &KEY })
+        .await
+        .unwrap();
+    assert_eq!((changed.role, changed.eligible_role), (TokenRole::Reviewer, Some(TokenRole::Publisher)));
+    assert_eq!(store.find_session(&s.id_hash).await.unwrap().unwrap().elevation, None);
+
+    let e = entry("account.disabled", "a", t(3));
+    let disabled = store.set_account_disabled(id, Some(t(3)), Audited { entry: &e, signer: &KEY }).await.unwrap();
+    assert!(!disabled.is_active());
+    assert!(store.find_session(&s.id_hash).await.unwrap().is_none());
+    let e = entry("account.enabled", "a", t(4));
+    assert!(store.set_account_disabled(id, None, Audited { entry: &e, signer: &KEY }).await.unwrap().is_active());
+    let missing = store.set_account_role(AccountId(999), TokenRole::Admin, None, Audited { entry: &e, signer: &KEY });
+    assert_eq!(missing.await.unwrap_err().kind(), ErrorKind::NotFound);
+    // Five audited changes plus the invitation and the enrolment; the refused one has none.
+    assert_eq!(all_audit(&store).await.len(), 6);
+}
+
+async fn a_pending_oidc_sign_in_is_taken_once_and_not_after_it_expires(h: &impl Harness) {
+    let store = h.open().await;
+    let key = Sha256::of(b"pending");
+    store.put_oidc_pending(&key, r#"{"state":"s"}"#, t(1000)).await.unwrap();
+    assert_eq!(store.take_oidc_pending(&key, t(10)).await.unwrap().as_deref(), Some(r#"{"state":"s"}"#));
+    assert_eq!(store.take_oidc_pending(&key, t(10)).await.unwrap(), None);
+    store.put_oidc_pending(&key, "x", t(1000)).await.unwrap();
+    assert_eq!(store.take_oidc_pending(&key, t(1000)).await.unwrap(), None);
+}
+
+async fn the_access_queries_count_per_address_and_network(h: &impl Harness) {
+    let store = h.open().await;
+    let event = |at: i64, email: &str, net: &str, outcome| AccessEvent {
+        at: t(at),
+        email: email.into(),
+        account_id: None,
+        client_net: net.into(),
+        method: "password".into(),
+        outcome,
+        user_agent: Some("curl/8 <b>".into()),
+    };
+    for i in 0..60 {
+        store.append_access(&event(1000 + i, "a@x.test", "198.51.100.0/24", AccessOutcome::BadPassword)).await.unwrap();
+    }
+    store.append_access(&event(2000, "a@x.test", "203.0.113.0/24", AccessOutcome::Success)).await.unwrap();
+    store.append_access(&event(2001, "b@x.test", "203.0.113.0/24", AccessOutcome::Success)).await.unwrap();
+    store.append_access(&event(0, "old@x.test", "203.0.113.0/24", AccessOutcome::Success)).await.unwrap();
+
+    let summary = store.access_summary(t(0)).await.unwrap();
+    assert_eq!(summary.len(), 2, "the event at the window's start is outside it: {summary:?}");
+    assert_eq!((summary[0].email.as_str(), summary[0].attempts, summary[0].failures), ("a@x.test", 61, 60));
+    assert_eq!((summary[0].first, summary[0].last), (t(1000), t(2000)));
+    let anomalies = store.access_by_network(t(0), 50).await.unwrap();
+    assert_eq!(anomalies.len(), 1);
+    assert_eq!((anomalies[0].client_net.as_str(), anomalies[0].attempts), ("198.51.100.0/24", 60));
+    let newest = store.list_access(t(0), 2).await.unwrap();
+    assert_eq!(newest.iter().map(|e| e.email.as_str()).collect::<Vec<_>>(), ["old@x.test", "b@x.test"]);
+    assert_eq!(newest[1].user_agent.as_deref(), Some("curl/8 <b>"));
+}
+
+async fn settings_change_with_their_audit_entry(h: &impl Harness) {
+    let store = h.open().await;
+    let e = entry("settings.changed", "limits", t(5));
+    let values = vec![("report.per_minute".to_owned(), "30".to_owned()), ("threshold.red".to_owned(), "70".to_owned())];
+    store.put_settings(&values, t(5), "admin@example.test", Audited { entry: &e, signer: &KEY }).await.unwrap();
+    let values = vec![("report.per_minute".to_owned(), "20".to_owned())];
+    store.put_settings(&values, t(6), "other@example.test", Audited { entry: &e, signer: &KEY }).await.unwrap();
+    let stored = store.list_settings().await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!((stored[0].value.as_str(), stored[0].updated_by.as_str()), ("20", "other@example.test"));
+    assert_eq!(stored[1].value, "70");
+    assert_eq!(all_audit(&store).await.len(), 2);
+}
+
+async fn concurrent_audit_appends_make_one_unbroken_signed_chain(h: &impl Harness) {
+    let store = h.open().await;
+    let tasks = (0..40).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let e = entry("test.append", &format!("t{i}"), t(i));
+            store.append_audit(Audited { entry: &e, signer: &KEY }).await.unwrap()
+        })
+    });
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let entries = all_audit(&store).await;
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=40).collect::<Vec<_>>());
+    assert_eq!(problems(&entries), vec![]);
+    let page = store.list_audit(&AuditFilter { before_seq: Some(11), ..Default::default() }, 5).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [10, 9, 8, 7, 6]);
+    let filtered =
+        AuditFilter { action_prefix: Some("test.".into()), actor: Some("nobody".into()), ..Default::default() };
+    assert!(store.list_audit(&filtered, 5).await.unwrap().is_empty());
+}
+
+async fn the_audit_log_refuses_updates_and_deletes(h: &impl Harness) {
+    let store = h.open().await;
+    let e = entry("test.append", "x", t(1));
+    store.append_audit(Audited { entry: &e, signer: &KEY }).await.unwrap();
+    for sql in ["UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"] {
+        let refused = h.execute_raw(sql).await.unwrap_err();
+        assert!(refused.contains("append-only"), "{sql}: {refused}");
+    }
+    assert_eq!(problems(&all_audit(&store).await), vec![]);
+}
+
+/// Someone with the database owner's rights drops the guard and edits the table; the
+/// chain shows each kind of change.
+async fn verification_finds_an_edited_a_deleted_and_a_reordered_entry(h: &impl Harness) {
+    let store = h.open().await;
+    for i in 0..6 {
+        let e = entry("test.append", &format!("t{i}"), t(i));
+        store.append_audit(Audited { entry: &e, signer: &KEY }).await.unwrap();
+    }
+    for guard in ["audit_log_append_only", "audit_log_no_delete"] {
+        let drop = if h.execute_raw("SELECT 1 FROM pg_catalog.pg_class LIMIT 1").await.is_ok() {
+            format!("DROP TRIGGER IF EXISTS {guard} ON audit_log")
+        } else {
+            format!("DROP TRIGGER IF EXISTS {guard}")
+        };
+        h.execute_raw(&drop).await.unwrap();
+    }
+    h.execute_raw("UPDATE audit_log SET target = 'edited' WHERE seq = 2").await.unwrap();
+    h.execute_raw("DELETE FROM audit_log WHERE seq = 4").await.unwrap();
+    // Swap 5 and 6: move 6 to 105 then 5 to 6 and 105 to 5.
+    h.execute_raw("UPDATE audit_log SET seq = 105 WHERE seq = 6").await.unwrap();
+    h.execute_raw("UPDATE audit_log SET seq = 6 WHERE seq = 5").await.unwrap();
+    h.execute_raw("UPDATE audit_log SET seq = 5 WHERE seq = 105").await.unwrap();
+    let found = problems(&all_audit(&store).await);
+    assert!(found.contains(&ChainProblem::Edited { seq: 2 }), "{found:?}");
+    assert!(found.contains(&ChainProblem::Gap { expected: 4, found: 5 }), "{found:?}");
+    assert!(found.iter().any(|p| matches!(p, ChainProblem::BrokenLink { seq: 5 })), "{found:?}");
+    assert!(
+        found.iter().any(|p| matches!(p, ChainProblem::Edited { seq: 5 } | ChainProblem::Edited { seq: 6 })),
+        "{found:?}"
+    );
+}
