@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod captcha;
+pub mod console;
 pub mod dev;
 pub mod error;
 pub mod extract;

@@ -6,7 +6,7 @@
 //! `FERRETWATCH_LISTEN` is `listen`, `FERRETWATCH_LIMITS_IP_PER_MINUTE` is
 //! `limits.ip_per_minute`. Any variable that starts with a section's prefix
 //! (`FERRETWATCH_LIMITS_`, `FERRETWATCH_INSTALL_`, `FERRETWATCH_CAPTCHA_`,
-//! `FERRETWATCH_POOL_`, `FERRETWATCH_SERVER_`) and names no key is refused. Other
+//! `FERRETWATCH_POOL_`, `FERRETWATCH_SERVER_`, `FERRETWATCH_CONSOLE_`) and names no key is refused. Other
 //! `FERRETWATCH_*` variables belong to other commands (`FERRETWATCH_SIGNING_KEY`, …) and
 //! are ignored here.
 
@@ -74,6 +74,91 @@ pub struct Settings {
     pub pool: PoolSettings,
     /// Origin serving.
     pub server: ServerSettings,
+    /// The admin console.
+    pub console: ConsoleSettings,
+}
+
+/// The admin console (`docs/console.md`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// The URL the console is reached at, for invitation links and the OpenID Connect
+    /// redirect (default `http://LISTEN`).
+    pub public_url: Option<String>,
+    /// The console's master secret (hex, 32 bytes): it encrypts TOTP seeds and keys the
+    /// CSRF tokens and recovery-code hashes. When absent, a random one is kept in
+    /// `DATA_DIR/console/secret` (mode 0600).
+    #[serde(serialize_with = "redacted")]
+    pub secret: Option<SecretString>,
+    /// The Ed25519 key file that signs the audit log (`ferretwatch keys generate`
+    /// format). Default `DATA_DIR/console/audit.key`, created on first start.
+    pub audit_key: Option<PathBuf>,
+    /// Minutes without a request after which a session ends.
+    pub idle_timeout_minutes: u32,
+    /// Hours after sign-in after which a session ends, active or not.
+    pub absolute_timeout_hours: u32,
+    /// The longest just-in-time elevation, in minutes.
+    pub max_elevation_minutes: u32,
+    /// Hours an invitation stays open.
+    pub invitation_hours: u32,
+    /// Sign-in attempts per client network (/24, /56) per minute.
+    pub login_per_network_per_minute: u32,
+    /// Sign-in attempts per account per minute.
+    pub login_per_account_per_minute: u32,
+    /// Consecutive failures after which an account is locked (for a minute, doubling with
+    /// each further failure up to an hour).
+    pub lockout_after: u32,
+    /// OpenID Connect: the issuer URL. No single sign-on when absent.
+    pub oidc_issuer: Option<String>,
+    /// OpenID Connect: the client id.
+    pub oidc_client_id: Option<String>,
+    /// OpenID Connect: the client secret (never printed).
+    #[serde(serialize_with = "redacted")]
+    pub oidc_client_secret: Option<SecretString>,
+    /// OpenID Connect: the button's label.
+    pub oidc_label: String,
+}
+
+impl std::fmt::Debug for ConsoleSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSettings")
+            .field("public_url", &self.public_url)
+            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
+            .field("audit_key", &self.audit_key)
+            .field("idle_timeout_minutes", &self.idle_timeout_minutes)
+            .field("absolute_timeout_hours", &self.absolute_timeout_hours)
+            .field("max_elevation_minutes", &self.max_elevation_minutes)
+            .field("invitation_hours", &self.invitation_hours)
+            .field("login_per_network_per_minute", &self.login_per_network_per_minute)
+            .field("login_per_account_per_minute", &self.login_per_account_per_minute)
+            .field("lockout_after", &self.lockout_after)
+            .field("oidc_issuer", &self.oidc_issuer)
+            .field("oidc_client_id", &self.oidc_client_id)
+            .field("oidc_client_secret", &self.oidc_client_secret.as_ref().map(|_| "[REDACTED]"))
+            .field("oidc_label", &self.oidc_label)
+            .finish()
+    }
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            public_url: None,
+            secret: None,
+            audit_key: None,
+            idle_timeout_minutes: 30,
+            absolute_timeout_hours: 12,
+            max_elevation_minutes: 60,
+            invitation_hours: 72,
+            login_per_network_per_minute: 20,
+            login_per_account_per_minute: 10,
+            lockout_after: 5,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_label: "Single sign-on".into(),
+        }
+    }
 }
 
 /// Token buckets and size limits of the report API.
@@ -261,6 +346,7 @@ impl Default for Settings {
             captcha: CaptchaSettings::default(),
             pool: PoolSettings::default(),
             server: ServerSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -325,7 +411,7 @@ impl Default for ServerSettings {
 }
 
 /// Sections whose environment prefix is reserved: an unknown key under one is an error.
-const SECTIONS: [&str; 5] = ["limits", "install", "captcha", "pool", "server"];
+const SECTIONS: [&str; 6] = ["limits", "install", "captcha", "pool", "server", "console"];
 
 /// The environment prefix.
 pub const ENV_PREFIX: &str = "FERRETWATCH_";
@@ -362,6 +448,12 @@ impl Settings {
         self.db.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ferretwatch.db").display()))
     }
 
+    /// The console's public URL in force.
+    pub fn console_url(&self) -> String {
+        let url = self.console.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen));
+        url.trim_end_matches('/').to_owned()
+    }
+
     /// The origin in force.
     pub fn origin_url(&self) -> String {
         self.origin.clone().unwrap_or_else(|| self.data_dir.join("origin").display().to_string())
@@ -381,6 +473,12 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.server.s3_secret_access_key = Some(SecretString::from(""));
     example.server.online_key = Some(PathBuf::new());
     example.server.root = Some(PathBuf::new());
+    example.console.public_url = Some(String::new());
+    example.console.secret = Some(SecretString::from(""));
+    example.console.audit_key = Some(PathBuf::new());
+    example.console.oidc_issuer = Some(String::new());
+    example.console.oidc_client_id = Some(String::new());
+    example.console.oidc_client_secret = Some(SecretString::from(""));
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
