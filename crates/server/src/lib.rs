@@ -172,7 +172,9 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     }
     let pack_version = origin.pack_version().await;
     telemetry::set_pack_version(None, pack_version.as_deref());
+    let console = console::Console::new(&settings).map_err(|e| LaunchError::Config(e.to_string()))?;
     let state = AppState {
+        console: Arc::new(console),
         settings: Arc::new(settings),
         store,
         origin: Arc::new(origin),
@@ -181,6 +183,9 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
         captcha,
         pack_version: Arc::new(RwLock::new(pack_version)),
     };
+    console::policies::reload(&state)
+        .await
+        .map_err(|e| LaunchError::Store { url: parsed.redacted(), message: error::chain(&e) })?;
     Ok(Server { state })
 }
 
@@ -315,6 +320,17 @@ async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
         }
         if ticks % 12 == 0 {
             state.limits.shrink();
+            // Policies changed on another instance apply here within a minute.
+            if let Err(e) = console::policies::reload(&state).await {
+                tracing::warn!(error = %error::chain(&e), "could not reload the console's policies");
+            }
+        }
+        if ticks % 60 == 1 {
+            match console::sweep(state.store.as_ref(), state.console.policies.idle_timeout_minutes()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "removed expired console sessions"),
+                Err(e) => tracing::warn!(error = %error::chain(&e), "could not remove expired console sessions"),
+            }
         }
         state.limits.maintain().await;
         let current = state.origin.pack_version().await;

@@ -78,7 +78,7 @@ impl Rate {
 
     /// The GCRA decision at `now` for a stored arrival time `tat` (0: never seen): the
     /// new arrival time to store, or how long until a request conforms.
-    fn decide(self, tat: u64, now: u64) -> Result<u64, u64> {
+    pub(crate) fn decide(self, tat: u64, now: u64) -> Result<u64, u64> {
         let tat = tat.max(now);
         let ahead = tat - now;
         if ahead > self.tolerance {
@@ -293,7 +293,7 @@ const RETRY_REDIS_AFTER: Duration = Duration::from_secs(1);
 /// Every limit of the report API.
 #[derive(Debug)]
 pub struct RateLimits {
-    rates: Rates,
+    rates: std::sync::RwLock<Rates>,
     local: Local,
     shared: Option<Shared>,
     epoch: Instant,
@@ -306,12 +306,12 @@ impl RateLimits {
         let minute = Duration::from_secs(60);
         let day = Duration::from_secs(86_400);
         RateLimits {
-            rates: Rates {
+            rates: std::sync::RwLock::new(Rates {
                 ip: [Rate::per(limits.ip_per_minute, minute), Rate::per(limits.ip_per_day, day)],
                 install: [Rate::per(limits.install_per_minute, minute), Rate::per(limits.install_per_day, day)],
                 soft: captcha_enabled.then(|| Rate::per(captcha.after_per_minute, minute)),
                 greylist: captcha.greylist_seconds.saturating_mul(1_000_000),
-            },
+            }),
             local: Local::default(),
             shared: None,
             epoch: Instant::now(),
@@ -343,7 +343,16 @@ impl RateLimits {
     /// Turns on the soft limit that decides when a CAPTCHA is required (a verifier was
     /// configured after the limits were built).
     pub fn challenge(&mut self, captcha: &CaptchaSettings) {
-        self.rates.soft = Some(Rate::per(captcha.after_per_minute, Duration::from_secs(60)));
+        self.rates.write().expect("rates lock").soft = Some(Rate::per(captcha.after_per_minute, Duration::from_secs(60)));
+    }
+
+    /// Changes the per-address and per-install limits in force (the console's policies);
+    /// arrival times already stored carry over.
+    pub fn set_rates(&self, ip_per_minute: u32, ip_per_day: u32, install_per_minute: u32, install_per_day: u32) {
+        let (minute, day) = (Duration::from_secs(60), Duration::from_secs(86_400));
+        let mut rates = self.rates.write().expect("rates lock");
+        rates.ip = [Rate::per(ip_per_minute, minute), Rate::per(ip_per_day, day)];
+        rates.install = [Rate::per(install_per_minute, minute), Rate::per(install_per_day, day)];
     }
 
     /// Whether limits are kept in Redis (configured, and answering).
@@ -376,7 +385,8 @@ impl RateLimits {
                 return answer.map_err(refused);
             }
         }
-        self.local.check(&self.rates, ip, install, self.now()).map_err(refused)
+        let rates = *self.rates.read().expect("rates lock");
+        self.local.check(&rates, ip, install, self.now()).map_err(refused)
     }
 
     /// One decision in Redis: `Some(answer)`, or `None` when Redis is down or did not
@@ -392,14 +402,15 @@ impl RateLimits {
             None => Err("not connected".to_owned()),
             Some(mut conn) => {
                 let mut call = shared.script.key(format!("{}ip:{ip}", shared.prefix));
-                let soft = self.rates.soft.unwrap_or(Rate { emission: 0, tolerance: 0 });
-                for rate in [self.rates.ip[0], self.rates.ip[1], soft] {
+                let rates = *self.rates.read().expect("rates lock");
+                let soft = rates.soft.unwrap_or(Rate { emission: 0, tolerance: 0 });
+                for rate in [rates.ip[0], rates.ip[1], soft] {
                     call.arg(rate.emission).arg(rate.tolerance);
                 }
-                call.arg(self.rates.greylist);
+                call.arg(rates.greylist);
                 if let Some(id) = install {
                     call.key(format!("{}install:{id}", shared.prefix));
-                    for rate in self.rates.install {
+                    for rate in rates.install {
                         call.arg(rate.emission).arg(rate.tolerance);
                     }
                 }

@@ -7,8 +7,80 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::console::{guard, login, pages, sso};
 use crate::state::AppState;
 use crate::{error, health, openapi, origin_http, report_api, telemetry};
+
+/// Every console route: method, path, and what it needs (`None`: no session, or any
+/// signed-in account as the handler says). The route × role test walks this table.
+pub const CONSOLE_ROUTES: &[(&str, &str, ConsoleAccess)] = &[
+    ("GET", "/admin/static/console.css", ConsoleAccess::Public),
+    ("GET", "/admin/login", ConsoleAccess::Public),
+    ("POST", "/admin/login", ConsoleAccess::Public),
+    ("GET", "/admin/login/totp", ConsoleAccess::Public),
+    ("POST", "/admin/login/totp", ConsoleAccess::Public),
+    ("GET", "/admin/login/oidc", ConsoleAccess::Public),
+    ("GET", "/admin/login/oidc/callback", ConsoleAccess::Public),
+    ("GET", "/admin/enrol", ConsoleAccess::Public),
+    ("POST", "/admin/enrol", ConsoleAccess::Public),
+    ("POST", "/admin/logout", ConsoleAccess::Public),
+    ("POST", "/admin/logout/everywhere", ConsoleAccess::SignedIn),
+    ("GET", "/admin/account", ConsoleAccess::SignedIn),
+    ("POST", "/admin/account/elevate", ConsoleAccess::SignedIn),
+    ("POST", "/admin/account/elevation/end", ConsoleAccess::SignedIn),
+    ("GET", "/admin", ConsoleAccess::Needs(Permission::ViewDashboard)),
+    ("GET", "/admin/accounts", ConsoleAccess::Needs(Permission::ManageAccounts)),
+    ("POST", "/admin/accounts/invite", ConsoleAccess::Needs(Permission::ManageAccounts)),
+    ("POST", "/admin/accounts/{id}/role", ConsoleAccess::Needs(Permission::ManageAccounts)),
+    ("POST", "/admin/accounts/{id}/{action}", ConsoleAccess::Needs(Permission::ManageAccounts)),
+    ("POST", "/admin/accounts/{id}/sessions/end", ConsoleAccess::Needs(Permission::ManageAccounts)),
+    ("GET", "/admin/settings", ConsoleAccess::Needs(Permission::ManageSettings)),
+    ("POST", "/admin/settings", ConsoleAccess::Needs(Permission::ManageSettings)),
+    ("GET", "/admin/audit", ConsoleAccess::Needs(Permission::ViewAudit)),
+    ("GET", "/admin/access", ConsoleAccess::Needs(Permission::ViewAudit)),
+    ("GET", "/admin/audit/export.jsonl", ConsoleAccess::Needs(Permission::ExportAudit)),
+];
+
+/// Who may use a console route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleAccess {
+    /// Anyone (sign-in, enrolment, the style sheet).
+    Public,
+    /// Any signed-in account.
+    SignedIn,
+    /// A signed-in account whose role in force has the permission.
+    Needs(Permission),
+}
+
+use crate::console::permissions::Permission;
+
+/// The console's routes, behind its security headers and CSRF check.
+fn console(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/admin/static/console.css", get(pages::stylesheet))
+        .route("/admin/login", get(login::login_page).post(login::login))
+        .route("/admin/login/totp", get(login::totp_page).post(login::totp))
+        .route("/admin/login/oidc", get(sso::start))
+        .route("/admin/login/oidc/callback", get(sso::callback))
+        .route("/admin/enrol", get(login::enrol_page).post(login::enrol))
+        .route("/admin/logout", post(login::logout))
+        .route("/admin/logout/everywhere", post(login::logout_everywhere))
+        .route("/admin/account", get(pages::account))
+        .route("/admin/account/elevate", post(pages::elevate))
+        .route("/admin/account/elevation/end", post(pages::end_elevation))
+        .route("/admin", get(pages::dashboard))
+        .route("/admin/accounts", get(pages::accounts))
+        .route("/admin/accounts/invite", post(pages::invite))
+        .route("/admin/accounts/{id}/role", post(pages::set_role))
+        .route("/admin/accounts/{id}/{action}", post(pages::set_disabled))
+        .route("/admin/accounts/{id}/sessions/end", post(pages::end_sessions))
+        .route("/admin/settings", get(pages::settings).post(pages::save_settings))
+        .route("/admin/audit", get(pages::audit))
+        .route("/admin/access", get(pages::access))
+        .route("/admin/audit/export.jsonl", get(pages::export))
+        .layer(middleware::from_fn_with_state(state, guard::csrf))
+        .layer(middleware::from_fn(guard::headers))
+}
 
 /// The request-id header, set when the client sent none and echoed in every response.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -24,6 +96,7 @@ pub fn api(state: AppState) -> Router {
         .route("/v1/report", post(report_api::report))
         .route("/v1/false-positive", post(report_api::false_positive))
         .route("/v1/{*name}", get(origin_http::serve))
+        .merge(console(state.clone()))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         // Innermost first: compression, then the gzip representation's own ETag, then

@@ -13,6 +13,8 @@ use crate::settings::Settings;
 /// The application's shared state (cheap to clone: every field is shared).
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// The admin console's keys, throttles, policies and single sign-on.
+    pub console: Arc<crate::console::Console>,
     /// The settings in force.
     pub settings: Arc<Settings>,
     /// Reports, moderation and admin tokens.

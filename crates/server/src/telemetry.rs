@@ -69,14 +69,23 @@ pub enum Refusal {
 
 static RATE_LIMITED: AtomicU64 = AtomicU64::new(0);
 static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+static RATE_LIMITED_TOTAL: AtomicU64 = AtomicU64::new(0);
+static CONNECTIONS_TOTAL: AtomicU64 = AtomicU64::new(0);
+
+/// Refusals since this process started: (rate limited, connections refused), for the
+/// console's dashboard.
+pub fn refusal_totals() -> (u64, u64) {
+    (RATE_LIMITED_TOTAL.load(Ordering::Relaxed), CONNECTIONS_TOTAL.load(Ordering::Relaxed))
+}
 
 /// Counts a refusal for the next summary line (metrics count it too).
 pub fn count_refusal(kind: Refusal) {
-    let counter = match kind {
-        Refusal::RateLimited => &RATE_LIMITED,
-        Refusal::Connections => &CONNECTIONS,
+    let (counter, total) = match kind {
+        Refusal::RateLimited => (&RATE_LIMITED, &RATE_LIMITED_TOTAL),
+        Refusal::Connections => (&CONNECTIONS, &CONNECTIONS_TOTAL),
     };
     counter.fetch_add(1, Ordering::Relaxed);
+    total.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Logs one line for the refusals counted since the last call, if any (the housekeeping

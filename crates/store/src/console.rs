@@ -16,6 +16,15 @@ use crate::model::{
 };
 use crate::Result;
 
+/// Report volume over a window, for the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReportVolume {
+    /// Reports.
+    pub reports: i64,
+    /// False-positive reports.
+    pub false_positives: i64,
+}
+
 /// An audited write: the entry to record and the key to sign it with.
 #[derive(Clone, Copy)]
 pub struct Audited<'a> {
@@ -177,6 +186,12 @@ pub trait ConsoleStore: Send + Sync {
         by: &str,
         audit: Audited<'_>,
     ) -> Result<()>;
+
+    // --- the dashboard ---
+
+    /// Reports and false positives received after `since` (an index range scan on the
+    /// report log's time; keep the window to days), and moderation entries still queued.
+    async fn report_volume(&self, since: Timestamp) -> Result<ReportVolume>;
 
     // --- the audit log ---
 

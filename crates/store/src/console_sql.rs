@@ -843,6 +843,20 @@ macro_rules! console_store {
                 Ok(())
             }
 
+            async fn report_volume(
+                &self,
+                since: ferretwatch_types::Timestamp,
+            ) -> $crate::Result<$crate::console::ReportVolume> {
+                let (reports, false_positives): (i64, i64) = sqlx::query_as(
+                    "SELECT count(*) FILTER (WHERE kind = 'report'), count(*) FILTER (WHERE kind = 'false_positive') \
+                     FROM reports WHERE received_at > $1",
+                )
+                .bind(since.as_millis())
+                .fetch_one(self.console_read())
+                .await?;
+                Ok($crate::console::ReportVolume { reports, false_positives })
+            }
+
             async fn append_audit(&self, audit: Audited<'_>) -> $crate::Result<AuditEntry> {
                 let mut tx = self.console_write().begin().await?;
                 let entry = append_audit_in(&mut tx, audit).await?;

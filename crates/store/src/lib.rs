@@ -36,7 +36,7 @@ mod rows;
 mod sqlite;
 
 pub use config::{StoreOptions, StoreUrl};
-pub use console::{Audited, ConsoleStore};
+pub use console::{Audited, ConsoleStore, ReportVolume};
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use model::*;
 pub use postgres::PostgresStore;

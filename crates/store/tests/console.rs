@@ -436,3 +436,17 @@ async fn verification_finds_an_edited_a_deleted_and_a_reordered_entry(h: &impl H
         "{found:?}"
     );
 }
+
+#[tokio::test]
+async fn report_volume_counts_reports_after_the_window_start() {
+    let h = SqliteHarness::create().await;
+    let store = h.open().await;
+    let mut r = support::report("https://login.example.test/a");
+    store.append_report(&r).await.unwrap();
+    r.kind = ferretwatch_store::ReportKind::FalsePositive;
+    store.append_report(&r).await.unwrap();
+    let v = store.report_volume(Timestamp::from_millis(0)).await.unwrap();
+    assert_eq!((v.reports, v.false_positives), (1, 1));
+    let later = store.report_volume(Timestamp::from_millis(i64::MAX / 2)).await.unwrap();
+    assert_eq!((later.reports, later.false_positives), (0, 0));
+}

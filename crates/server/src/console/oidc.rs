@@ -455,33 +455,34 @@ impl OidcClient {
 
     /// The token request; returns the ID token.
     async fn exchange_code(&self, code: &str, pkce_verifier: &str) -> Result<String, OidcError> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "authorization_code")
-            .append_pair("code", code)
-            .append_pair("redirect_uri", self.config.redirect_url.as_str())
-            .append_pair("code_verifier", pkce_verifier);
+        // The serializer is not `Send`: the body is built in a block, before any await.
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "authorization_code")
+                .append_pair("code", code)
+                .append_pair("redirect_uri", self.config.redirect_url.as_str())
+                .append_pair("code_verifier", pkce_verifier);
+            if self.client_auth == ClientAuth::Post {
+                form.append_pair("client_id", &self.config.client_id)
+                    .append_pair("client_secret", self.config.client_secret.expose_secret());
+            }
+            form.finish()
+        };
         let mut request = self
             .http
             .post(self.token_endpoint.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        match self.client_auth {
-            ClientAuth::Basic => {
-                // RFC 6749 §2.3.1: both form-urlencoded, then Basic.
-                let id: String = url::form_urlencoded::byte_serialize(self.config.client_id.as_bytes()).collect();
-                let secret: String =
-                    url::form_urlencoded::byte_serialize(self.config.client_secret.expose_secret().as_bytes())
-                        .collect();
-                let credentials = STANDARD.encode(format!("{id}:{secret}"));
-                request = request.header(reqwest::header::AUTHORIZATION, format!("Basic {credentials}"));
-            }
-            ClientAuth::Post => {
-                form.append_pair("client_id", &self.config.client_id)
-                    .append_pair("client_secret", self.config.client_secret.expose_secret());
-            }
+        if self.client_auth == ClientAuth::Basic {
+            // RFC 6749 §2.3.1: both form-urlencoded, then Basic.
+            let id: String = url::form_urlencoded::byte_serialize(self.config.client_id.as_bytes()).collect();
+            let secret: String =
+                url::form_urlencoded::byte_serialize(self.config.client_secret.expose_secret().as_bytes()).collect();
+            let credentials = STANDARD.encode(format!("{id}:{secret}"));
+            request = request.header(reqwest::header::AUTHORIZATION, format!("Basic {credentials}"));
         }
         // Never log the request: it carries the code, the verifier and the secret.
-        let response = request.body(form.finish()).send().await.map_err(|e| transport("token", &e))?;
+        let response = request.body(body).send().await.map_err(|e| transport("token", &e))?;
         let status = response.status();
         let body = read_limited(response, "token", MAX_TOKEN_RESPONSE_BYTES).await?;
         if !status.is_success() {

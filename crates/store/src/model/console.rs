@@ -337,7 +337,7 @@ pub struct AccessEvent {
     pub email: String,
     /// The account, when the address names one.
     pub account_id: Option<AccountId>,
-    /// The client's network (`/24` or `/56`).
+    /// The client's network (`/24` or `/48`).
     pub client_net: String,
     /// `password`, `totp`, `recovery`, `oidc` or `logout`.
     pub method: String,
