@@ -343,7 +343,8 @@ impl RateLimits {
     /// Turns on the soft limit that decides when a CAPTCHA is required (a verifier was
     /// configured after the limits were built).
     pub fn challenge(&mut self, captcha: &CaptchaSettings) {
-        self.rates.write().expect("rates lock").soft = Some(Rate::per(captcha.after_per_minute, Duration::from_secs(60)));
+        self.rates.write().expect("rates lock").soft =
+            Some(Rate::per(captcha.after_per_minute, Duration::from_secs(60)));
     }
 
     /// Changes the per-address and per-install limits in force (the console's policies);
@@ -530,11 +531,11 @@ mod tests {
         let mut admitted = 0;
         // A flood: 100,000 requests in the first second, then one every second for a day.
         for i in 0..100_000u64 {
-            admitted += u32::from(l.local.check_ip(&l.rates, ip, i * 10).is_ok());
+            admitted += u32::from(l.local.check_ip(&l.rates.read().unwrap(), ip, i * 10).is_ok());
         }
         assert_eq!(admitted, 5, "the burst");
         for s in 1..86_400u64 {
-            admitted += u32::from(l.local.check_ip(&l.rates, ip, s * SEC).is_ok());
+            admitted += u32::from(l.local.check_ip(&l.rates.read().unwrap(), ip, s * SEC).is_ok());
         }
         // 5 a minute would be 7,200 a day: the day limit (a burst of 300, then one every
         // 288 s) is what binds, and it is all there for the client despite the flood.
@@ -547,25 +548,25 @@ mod tests {
         let ip: IpAddr = "198.51.100.10".parse().unwrap();
         let mut ready_at = 0;
         for i in 0..10_000u64 {
-            if let Err(wait) = l.local.check_ip(&l.rates, ip, i) {
+            if let Err(wait) = l.local.check_ip(&l.rates.read().unwrap(), ip, i) {
                 ready_at = i + wait;
             }
         }
         // The wait names the moment: one emission (12 s) after the burst, however long
         // the flood went on.
         assert_eq!(ready_at, 12 * SEC);
-        assert!(l.local.check_ip(&l.rates, ip, ready_at - 1).is_err());
-        assert!(l.local.check_ip(&l.rates, ip, ready_at).is_ok());
-        assert!(l.local.check_ip(&l.rates, ip, ready_at).is_err(), "one token, one request");
+        assert!(l.local.check_ip(&l.rates.read().unwrap(), ip, ready_at - 1).is_err());
+        assert!(l.local.check_ip(&l.rates.read().unwrap(), ip, ready_at).is_ok());
+        assert!(l.local.check_ip(&l.rates.read().unwrap(), ip, ready_at).is_err(), "one token, one request");
     }
 
     #[test]
     fn the_day_limit_refuses_with_a_long_wait_and_spends_no_minute() {
         let l = RateLimits::new(&limits(100, 2, 3, 100), &CaptchaSettings::default(), false);
         let ip: IpAddr = "198.51.100.1".parse().unwrap();
-        assert!(l.local.check_ip(&l.rates, ip, 0).is_ok());
-        assert!(l.local.check_ip(&l.rates, ip, 0).is_ok());
-        let wait = l.local.check_ip(&l.rates, ip, 0).unwrap_err();
+        assert!(l.local.check_ip(&l.rates.read().unwrap(), ip, 0).is_ok());
+        assert!(l.local.check_ip(&l.rates.read().unwrap(), ip, 0).is_ok());
+        let wait = l.local.check_ip(&l.rates.read().unwrap(), ip, 0).unwrap_err();
         assert!(wait > 3600 * SEC, "{wait}");
         let minute_tat = l.local.ip.lock().unwrap()[&ip].tats[0];
         assert_eq!(minute_tat, 2 * Rate::per(100, Duration::from_secs(60)).emission, "two spent, not three");
@@ -575,7 +576,7 @@ mod tests {
     fn install_tokens_have_their_own_limits_and_a_refusal_spends_neither_scope() {
         let l = RateLimits::new(&limits(100, 1000, 3, 100), &CaptchaSettings::default(), false);
         let ip: IpAddr = "192.0.2.30".parse().unwrap();
-        let check = |id, t| l.local.check(&l.rates, ip, Some(id), t);
+        let check = |id, t| l.local.check(&l.rates.read().unwrap(), ip, Some(id), t);
         for _ in 0..3 {
             assert!(check("a", 0).is_ok());
         }
@@ -587,8 +588,8 @@ mod tests {
         assert!(check("a", 20 * SEC).is_ok(), "one refilled after 20 s");
         // And a refusal by the address spends nothing of the token.
         let l = RateLimits::new(&limits(1, 1000, 3, 100), &CaptchaSettings::default(), false);
-        assert!(l.local.check(&l.rates, ip, Some("c"), 0).is_ok());
-        assert_eq!(l.local.check(&l.rates, ip, Some("c"), 0).unwrap_err().0, Scope::Ip);
+        assert!(l.local.check(&l.rates.read().unwrap(), ip, Some("c"), 0).is_ok());
+        assert_eq!(l.local.check(&l.rates.read().unwrap(), ip, Some("c"), 0).unwrap_err().0, Scope::Ip);
         assert_eq!(l.local.install.lock().unwrap()["c"][0], Rate::per(3, Duration::from_secs(60)).emission);
     }
 
@@ -597,7 +598,7 @@ mod tests {
         let captcha = CaptchaSettings { after_per_minute: 2, greylist_seconds: 600, ..CaptchaSettings::default() };
         let l = RateLimits::new(&limits(4, 300, 3, 100), &captcha, true);
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let check = |t| l.local.check_ip(&l.rates, ip, t);
+        let check = |t| l.local.check_ip(&l.rates.read().unwrap(), ip, t);
         assert_eq!(check(0), Ok(Challenge::None));
         assert_eq!(check(0), Ok(Challenge::None));
         assert_eq!(check(0), Ok(Challenge::Required));
@@ -611,8 +612,8 @@ mod tests {
     #[test]
     fn shrink_forgets_full_limits_only() {
         let l = RateLimits::new(&limits(5, 300, 3, 100), &CaptchaSettings::default(), false);
-        assert!(l.local.check_ip(&l.rates, "192.0.2.7".parse().unwrap(), 0).is_ok());
-        assert!(l.local.check(&l.rates, "192.0.2.8".parse().unwrap(), Some("t"), 0).is_ok());
+        assert!(l.local.check_ip(&l.rates.read().unwrap(), "192.0.2.7".parse().unwrap(), 0).is_ok());
+        assert!(l.local.check(&l.rates.read().unwrap(), "192.0.2.8".parse().unwrap(), Some("t"), 0).is_ok());
         l.local.shrink(60 * SEC);
         assert_eq!(l.local.len(), 3, "the day limits are not full again yet");
         l.local.shrink(86_400 * SEC);

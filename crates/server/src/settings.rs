@@ -101,7 +101,7 @@ pub struct ConsoleSettings {
     pub max_elevation_minutes: u32,
     /// Hours an invitation stays open.
     pub invitation_hours: u32,
-    /// Sign-in attempts per client network (/24, /56) per minute.
+    /// Sign-in attempts per client network (/24, /48) per minute.
     pub login_per_network_per_minute: u32,
     /// Sign-in attempts per account per minute.
     pub login_per_account_per_minute: u32,

@@ -6,8 +6,8 @@
 //! and `state` go to `OidcClient::complete`.
 //!
 //! Needs `node` and the provider's `node_modules`:
-//! `source scripts/lib/oidc.sh && oidc_provider_install`. Without them the tests fail,
-//! unless `FERRETWATCH_SKIP_OIDC=1`, when they print `SKIPPED: …` and pass.
+//! `source scripts/lib/oidc.sh && oidc_provider_install` (the test script runs it).
+//! Without them the tests fail, saying so: a test that cannot run never passes.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -28,8 +28,8 @@ const REDIRECT_URL: &str = "http://127.0.0.1:9/console/oidc/callback";
 /// How long the provider may take to print its `listening` line.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `tests/oidc-provider`, when node and the provider's packages are there; `None` when
-/// they are not and `FERRETWATCH_SKIP_OIDC=1`; a panic otherwise.
+/// `tests/oidc-provider`, when node and the provider's packages are there; a panic with
+/// the install command otherwise.
 fn provider_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc-provider");
     let node = Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success());
@@ -38,14 +38,9 @@ fn provider_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     let missing = if node { "tests/oidc-provider/node_modules (oidc-provider)" } else { "node" };
-    if std::env::var("FERRETWATCH_SKIP_OIDC").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: OpenID Connect tests: {missing} is missing (FERRETWATCH_SKIP_OIDC=1)");
-        return None;
-    }
     panic!(
         "the OpenID Connect tests need {missing}: from the repository root run \
-         `source scripts/lib/oidc.sh && oidc_provider_install` \
-         (or set FERRETWATCH_SKIP_OIDC=1 to skip them)"
+         `source scripts/lib/oidc.sh && oidc_provider_install`"
     );
 }
 

@@ -49,14 +49,7 @@ impl From<StoreError> for ConsoleError {
 fn page(status: StatusCode, title: &str, message: String, nav: Option<Nav>, back: &str) -> Response {
     render(
         status,
-        &ErrorPage {
-            nav,
-            flash: None,
-            title: title.to_owned(),
-            message,
-            elevate_to: None,
-            back: back.to_owned(),
-        },
+        &ErrorPage { nav, flash: None, title: title.to_owned(), message, elevate_to: None, back: back.to_owned() },
     )
 }
 

@@ -60,11 +60,9 @@ pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -
     if !same_origin(request.headers()) {
         return ConsoleError::Csrf.into_response();
     }
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+    let is_form = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
     if !is_form {
         return ConsoleError::BadRequest("Console forms are sent as application/x-www-form-urlencoded.".into())
             .into_response();

@@ -72,7 +72,7 @@ pub fn matching_step(seed: &[u8], email: &str, code: &str, now: Timestamp) -> Op
         return None;
     }
     let totp = totp_for(seed.to_vec(), email);
-    let now = now.as_secs().max(0) as u64;
+    let now = now.as_secs();
     let mut found = None;
     for step in [now / 30 - 1, now / 30, now / 30 + 1] {
         let expected = totp.generate(step * 30);
@@ -238,7 +238,8 @@ pub async fn login(
     };
     let password = form.password.chars().take(MAX_PASSWORD).collect::<String>();
     let now = Timestamp::now();
-    let fail = |message: String| login_form(&state, &headers, StatusCode::UNAUTHORIZED, typed.clone(), Some(message), None);
+    let fail =
+        |message: String| login_form(&state, &headers, StatusCode::UNAUTHORIZED, typed.clone(), Some(message), None);
     let Some((account, secrets)) = found else {
         verify_blocking(password, state.console.dummy_hash.clone()).await;
         log_access(&state, &headers, &typed, None, &net, "password", AccessOutcome::UnknownAccount).await;
@@ -264,7 +265,8 @@ pub async fn login(
         let failures = state.store.record_login_failure(account.id, now, &policy).await?;
         log_access(&state, &headers, &typed, Some(account.id), &net, "password", AccessOutcome::BadPassword).await;
         let lock = super::throttle::lockout_ms(failures, after);
-        let message = if lock > 0 { locked_message(Timestamp::from_millis(now.as_millis() + lock), now) } else { WRONG.into() };
+        let message =
+            if lock > 0 { locked_message(Timestamp::from_millis(now.as_millis() + lock), now) } else { WRONG.into() };
         return fail(message);
     }
     let cookie = start_second_step(&state, &account, &net).await?;
@@ -438,7 +440,10 @@ pub struct EnrolQuery {
 }
 
 fn bad_invitation() -> ConsoleError {
-    ConsoleError::BadRequest("This invitation link is not valid, was already used, or has expired. Ask an administrator for a new one.".into())
+    ConsoleError::BadRequest(
+        "This invitation link is not valid, was already used, or has expired. Ask an administrator for a new one."
+            .into(),
+    )
 }
 
 /// `GET /admin/enrol?code=…`: the enrolment page, with the TOTP seed to add.
@@ -472,11 +477,10 @@ async fn enrol_form(
             state.store.offer_invitation_totp(&hash, &sealed).await?
         }
     };
-    let seed = invitation
-        .totp_secret
-        .as_deref()
-        .and_then(|s| state.console.keys.open_totp(s))
-        .ok_or_else(|| ConsoleError::Internal("the invitation's TOTP seed does not open with this secret".into()))?;
+    let seed =
+        invitation.totp_secret.as_deref().and_then(|s| state.console.keys.open_totp(s)).ok_or_else(|| {
+            ConsoleError::Internal("the invitation's TOTP seed does not open with this secret".into())
+        })?;
     let email = if email.is_empty() { invitation.email.clone().unwrap_or_default() } else { email };
     let label = if email.is_empty() { "console".to_owned() } else { email.clone() };
     let totp = totp_for(seed, &label);
@@ -543,11 +547,9 @@ pub async fn enrol(
     if form.password.to_lowercase().contains(email.as_str().split('@').next().unwrap_or_default()) {
         return retry("The password must not contain your email's name.").await;
     }
-    let seed = invitation
-        .totp_secret
-        .as_deref()
-        .and_then(|s| state.console.keys.open_totp(s))
-        .ok_or_else(|| ConsoleError::BadRequest("Open the invitation link again to get your authenticator key.".into()))?;
+    let seed = invitation.totp_secret.as_deref().and_then(|s| state.console.keys.open_totp(s)).ok_or_else(|| {
+        ConsoleError::BadRequest("Open the invitation link again to get your authenticator key.".into())
+    })?;
     let Some(step) = matching_step(&seed, email.as_str(), &form.totp, now) else {
         return retry("That code does not match: check the key in your app and the device's clock.").await;
     };
@@ -603,7 +605,8 @@ mod tests {
         let seed = b"12345678901234567890".to_vec();
         let now = Timestamp::from_millis(1_800_000_000_000);
         let step = now.as_secs() / 30;
-        let code = totp_for(seed.clone(), "a@x").generate((step * 30) as u64);
+        let code = totp_for(seed.clone(), "a@x").generate(step * 30);
+        let step = step as i64;
         assert_eq!(matching_step(&seed, "a@x", &code, now), Some(step));
         let later = Timestamp::from_millis(now.as_millis() + 30_000);
         assert_eq!(matching_step(&seed, "a@x", &code, later), Some(step));

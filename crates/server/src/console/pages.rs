@@ -6,9 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use ferretwatch_store::{
-    AccountId, AuditFilter, Email, NewAuditEntry, NewInvitation, TokenRole, TOUCH_GRANULARITY_MS,
-};
+use ferretwatch_store::{AccountId, AuditFilter, Email, NewAuditEntry, NewInvitation, TokenRole, TOUCH_GRANULARITY_MS};
 use ferretwatch_types::{PackVersion, Timestamp};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -78,7 +76,11 @@ pub async fn dashboard(State(state): State<AppState>, signed: Signed<Dashboard>)
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn accounts_page(state: &AppState, viewer: &Viewer, invitation_url: Option<String>) -> Result<Response, ConsoleError> {
+async fn accounts_page(
+    state: &AppState,
+    viewer: &Viewer,
+    invitation_url: Option<String>,
+) -> Result<Response, ConsoleError> {
     let now = Timestamp::now();
     let accounts = state
         .store
@@ -145,7 +147,12 @@ pub async fn invite(
     let expires_at =
         Timestamp::from_millis(now.as_millis() + i64::from(state.settings.console.invitation_hours.max(1)) * 3_600_000);
     let target = email.as_ref().map_or("any", Email::as_str).to_owned();
-    let audit = entry(&viewer, "account.invited", &target, serde_json::json!({ "role": role.code(), "expires_at": expires_at.as_millis() }));
+    let audit = entry(
+        &viewer,
+        "account.invited",
+        &target,
+        serde_json::json!({ "role": role.code(), "expires_at": expires_at.as_millis() }),
+    );
     let invitation = NewInvitation { code_hash, role, email, created_by: viewer.actor(), created_at: now, expires_at };
     state.store.create_invitation(&invitation, state.console.audited(&audit)).await?;
     let url = format!("{}/admin/enrol?code={}", state.settings.console_url(), code.expose_secret());
@@ -177,7 +184,9 @@ pub async fn set_role(
     let eligible = eligible.filter(|e| *e != role);
     let before = state.store.get_account(AccountId(id)).await?;
     if before.id == viewer.account.id && before.role == TokenRole::Admin && role != TokenRole::Admin {
-        return Err(ConsoleError::BadRequest("You cannot take the Admin role from your own account; ask another Admin.".into()));
+        return Err(ConsoleError::BadRequest(
+            "You cannot take the Admin role from your own account; ask another Admin.".into(),
+        ));
     }
     let details = serde_json::json!({
         "from": { "role": before.role.code(), "eligible": before.eligible_role.map(TokenRole::code) },
@@ -204,7 +213,12 @@ pub async fn set_disabled(
     if disable && account.id == viewer.account.id {
         return Err(ConsoleError::BadRequest("You cannot disable your own account.".into()));
     }
-    let audit = entry(&viewer, if disable { "account.disabled" } else { "account.enabled" }, &account.email, serde_json::json!({}));
+    let audit = entry(
+        &viewer,
+        if disable { "account.disabled" } else { "account.enabled" },
+        &account.email,
+        serde_json::json!({}),
+    );
     let at = disable.then(Timestamp::now);
     state.store.set_account_disabled(account.id, at, state.console.audited(&audit)).await?;
     Ok(Redirect::to("/admin/accounts").into_response())
@@ -218,12 +232,18 @@ pub async fn end_sessions(
 ) -> Result<Response, ConsoleError> {
     let account = state.store.get_account(AccountId(id)).await?;
     let ended = state.store.delete_account_sessions(account.id).await?;
-    let audit = entry(&signed.viewer, "account.sessions_ended", &account.email, serde_json::json!({ "sessions": ended }));
+    let audit =
+        entry(&signed.viewer, "account.sessions_ended", &account.email, serde_json::json!({ "sessions": ended }));
     state.store.append_audit(state.console.audited(&audit)).await?;
     Ok(Redirect::to("/admin/accounts").into_response())
 }
 
-async fn settings_page(state: &AppState, viewer: &Viewer, error: Option<String>, flash: Option<String>) -> Result<Response, ConsoleError> {
+async fn settings_page(
+    state: &AppState,
+    viewer: &Viewer,
+    error: Option<String>,
+    flash: Option<String>,
+) -> Result<Response, ConsoleError> {
     let stored = state.store.list_settings().await?;
     let settings = POLICIES
         .iter()
@@ -233,14 +253,20 @@ async fn settings_page(state: &AppState, viewer: &Viewer, error: Option<String>,
             value: state.console.policies.get(def.key),
             min: def.min,
             max: def.max,
-            source: stored
-                .iter()
-                .find(|s| s.key == def.key)
-                .map_or_else(|| "From the configuration file.".to_owned(), |s| format!("Set by {} at {}.", s.updated_by, time(s.updated_at))),
+            source: stored.iter().find(|s| s.key == def.key).map_or_else(
+                || "From the configuration file.".to_owned(),
+                |s| format!("Set by {} at {}.", s.updated_by, time(s.updated_at)),
+            ),
         })
         .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = SettingsPage { nav: Some(Nav::new(viewer, "/admin/settings")), flash, csrf: viewer.csrf.clone(), settings, error };
+    let page = SettingsPage {
+        nav: Some(Nav::new(viewer, "/admin/settings")),
+        flash,
+        csrf: viewer.csrf.clone(),
+        settings,
+        error,
+    };
     Ok(render(status, &page))
 }
 
@@ -398,7 +424,11 @@ pub async fn account(State(state): State<AppState>, signed: Signed<Anyone>) -> R
         email: viewer.account.email.clone(),
         role: viewer.account.role.code().to_owned(),
         recovery_left: state.store.recovery_codes_left(viewer.account.id).await?,
-        oidc: viewer.account.oidc.as_ref().map_or_else(|| "not linked".to_owned(), |(iss, _)| format!("linked ({iss})")),
+        oidc: viewer
+            .account
+            .oidc
+            .as_ref()
+            .map_or_else(|| "not linked".to_owned(), |(iss, _)| format!("linked ({iss})")),
         oidc_available: state.console.oidc.is_some(),
         elevation: viewer.elevation.as_ref().map(|e| (e.role.code().to_owned(), time(e.until), e.reason.clone())),
         eligible: viewer.account.eligible_role.map(|r| r.code().to_owned()),
@@ -430,12 +460,18 @@ pub async fn elevate(
         .ok_or_else(|| ConsoleError::BadRequest("Your account is not eligible for elevation.".into()))?;
     let reason: String = form.reason.trim().chars().filter(|c| !c.is_control()).take(500).collect();
     if reason.chars().count() < 8 {
-        return Err(ConsoleError::BadRequest("Give a reason of at least 8 characters: it goes into the audit log.".into()));
+        return Err(ConsoleError::BadRequest(
+            "Give a reason of at least 8 characters: it goes into the audit log.".into(),
+        ));
     }
     let max = state.settings.console.max_elevation_minutes.max(1);
-    let minutes: u32 = form.minutes.trim().parse().ok().filter(|m| (1..=max).contains(m)).ok_or_else(|| {
-        ConsoleError::BadRequest(format!("Minutes must be a whole number from 1 to {max}."))
-    })?;
+    let minutes: u32 = form
+        .minutes
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m| (1..=max).contains(m))
+        .ok_or_else(|| ConsoleError::BadRequest(format!("Minutes must be a whole number from 1 to {max}.")))?;
     let until = Timestamp::from_millis(Timestamp::now().as_millis() + i64::from(minutes) * 60_000);
     let details = serde_json::json!({ "from": viewer.account.role.code(), "to": role.code(), "minutes": minutes, "reason": reason, "until": until.as_millis() });
     let audit = entry(&viewer, "session.elevated", &viewer.account.email, details);
@@ -448,7 +484,12 @@ pub async fn end_elevation(State(state): State<AppState>, signed: Signed<Anyone>
     let viewer = signed.viewer;
     if let Some(e) = &viewer.elevation {
         state.store.end_elevation(&viewer.session.id_hash).await?;
-        let audit = entry(&viewer, "session.elevation_ended", &viewer.account.email, serde_json::json!({ "role": e.role.code() }));
+        let audit = entry(
+            &viewer,
+            "session.elevation_ended",
+            &viewer.account.email,
+            serde_json::json!({ "role": e.role.code() }),
+        );
         state.store.append_audit(state.console.audited(&audit)).await?;
     }
     Ok(Redirect::to("/admin/account").into_response())

@@ -74,13 +74,15 @@ impl Sso {
     }
 
     async fn client(&self) -> Result<&OidcClient, ConsoleError> {
-        self.client
-            .get_or_try_init(|| OidcClient::discover(self.config.clone(), self.http.clone()))
-            .await
-            .map_err(|e| {
+        self.client.get_or_try_init(|| OidcClient::discover(self.config.clone(), self.http.clone())).await.map_err(
+            |e| {
                 tracing::warn!(error = %e, "single sign-on: the provider could not be discovered");
-                ConsoleError::BadRequest("Single sign-on is unavailable: the identity provider did not answer. Sign in with your password.".into())
-            })
+                ConsoleError::BadRequest(
+                    "Single sign-on is unavailable: the identity provider did not answer. Sign in with your password."
+                        .into(),
+                )
+            },
+        )
     }
 }
 
@@ -159,7 +161,8 @@ pub async fn callback(
     if let Err(wait) = state.console.by_network.check(net.as_str()) {
         return Err(ConsoleError::TooMany(wait));
     }
-    let expired = || ConsoleError::BadRequest("This single sign-on attempt has expired or was already used. Start again.".into());
+    let expired =
+        || ConsoleError::BadRequest("This single sign-on attempt has expired or was already used. Start again.".into());
     let id = session::cookie(&headers, OIDC_COOKIE).ok_or_else(expired)?;
     let hash = session::id_hash(&id).ok_or_else(expired)?;
     let payload = state.store.take_oidc_pending(&hash, Timestamp::now()).await?.ok_or_else(expired)?;
@@ -178,7 +181,9 @@ pub async fn callback(
         Err(e) => {
             tracing::warn!(error = %e, "single sign-on: the provider's answer was refused");
             log_access(&state, &headers, "(oidc)", None, &net, "oidc", AccessOutcome::BadPassword).await;
-            return Err(ConsoleError::BadRequest("The identity provider's answer could not be verified. Start again.".into()));
+            return Err(ConsoleError::BadRequest(
+                "The identity provider's answer could not be verified. Start again.".into(),
+            ));
         }
     };
     if let Some(account_id) = pending.link {
@@ -210,11 +215,13 @@ pub async fn callback(
     }
     if account.locked_until.is_some_and(|u| u > now) {
         log_access(&state, &headers, &account.email, Some(account.id), &net, "oidc", AccessOutcome::Locked).await;
-        return Err(ConsoleError::BadRequest("This account is locked after repeated failures; try again later.".into()));
+        return Err(ConsoleError::BadRequest(
+            "This account is locked after repeated failures; try again later.".into(),
+        ));
     }
     let cookie = start_second_step(&state, &account, &net).await?;
-    let mut page = render(StatusCode::OK, &ContinuePage { title: "Signed in with single sign-on", next: "/admin/login/totp" });
+    let mut page =
+        render(StatusCode::OK, &ContinuePage { title: "Signed in with single sign-on", next: "/admin/login/totp" });
     page.headers_mut().append(header::SET_COOKIE, clear);
     Ok(with_cookies(page, &[cookie]))
 }
-

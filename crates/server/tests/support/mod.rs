@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -73,18 +75,29 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(configure: impl FnOnce(&mut Settings), captcha: Option<Arc<dyn CaptchaVerifier>>) -> TestApp {
+    let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_bound(api, configure, captcha).await
+}
+
+/// Like [`spawn_with`] on a listener the caller bound (so that it knows the address
+/// before the settings are made); the console's public URL is that address.
+pub async fn spawn_bound(
+    api: TcpListener,
+    configure: impl FnOnce(&mut Settings),
+    captcha: Option<Arc<dyn CaptchaVerifier>>,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     copy_dir(&template().join("origin"), &data.join("origin"));
     copy_dir(&template().join("dev-keys"), &data.join("dev-keys"));
     let mut settings = test_settings(&data);
+    settings.console.public_url = Some(format!("http://{}", api.local_addr().unwrap()));
     configure(&mut settings);
     let mut server = ferretwatch_server::prepare(settings).await.expect("prepare");
     if let Some(verifier) = captcha {
         server = server.with_captcha(verifier);
     }
     let state = server.state().clone();
-    let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = api.local_addr().unwrap();
     let metrics_addr = metrics.local_addr().unwrap();
