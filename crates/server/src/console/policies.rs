@@ -68,7 +68,7 @@ pub const POLICIES: [PolicyDef; 6] = [
     PolicyDef {
         key: "console.idle_timeout_minutes",
         label: "Minutes of inactivity before a console session ends",
-        min: 5,
+        min: 1,
         max: 480,
         configured: |s| s.console.idle_timeout_minutes,
     },
