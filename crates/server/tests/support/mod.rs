@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod oidc_provider;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
