@@ -5,6 +5,7 @@
 
 mod clock;
 mod commands;
+mod console;
 mod error;
 mod exit;
 mod input;
@@ -49,9 +50,13 @@ enum Command {
     /// Many simulated clients running the real pack updater against real origins, with
     /// faults injected, on a virtual clock.
     Simulate(Box<commands::simulate::SimulateArgs>),
-    /// Administration: admin API tokens.
+    /// Administration: admin API tokens, console invitations, access and permission
+    /// reviews.
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
+    /// The console's audit log: verify the chain, export it signed, verify an export.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// One update cycle of a client installed in a directory: verify, stage, swap, keep
     /// the last known good pack.
     Update(Box<commands::update::UpdateArgs>),
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         Command::Bulletin(command) => commands::bulletin::run(command),
         Command::Serve(args) => commands::serve::run(args),
         Command::Admin(command) => commands::admin::run(command),
+        Command::Audit(command) => commands::audit::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),
         Command::Update(args) => commands::update::run(*args),
     }

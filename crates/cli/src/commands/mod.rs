@@ -2,6 +2,7 @@
 //! per command.
 
 pub mod admin;
+pub mod audit;
 pub mod bulletin;
 pub mod intel;
 pub mod keys;

@@ -1,6 +1,5 @@
-//! `ferretwatch admin …`: administration from the command line. For now, admin API
-//! tokens: `admin token create --role viewer` prints a new token once; the database keeps
-//! only its SHA-256.
+//! `admin token create --role viewer`: a new admin API token, printed once; the database
+//! keeps only its SHA-256.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,14 +10,6 @@ use ferretwatch_types::Timestamp;
 
 use crate::error::{CliError, Failure};
 use crate::output::{self, Format, Report};
-
-/// Admin commands.
-#[derive(Subcommand)]
-pub enum AdminCommand {
-    /// Admin API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
-}
 
 /// Token commands.
 #[derive(Subcommand)]
@@ -40,10 +31,10 @@ pub enum TokenCommand {
     },
 }
 
-/// Runs an admin command.
-pub fn run(command: AdminCommand) -> ExitCode {
+/// Runs a token command.
+pub fn run(command: TokenCommand) -> ExitCode {
     match command {
-        AdminCommand::Token(TokenCommand::Create { role, name, db, config }) => create(&role, name, db, config),
+        TokenCommand::Create { role, name, db, config } => create(&role, name, db, config),
     }
 }
 
@@ -53,7 +44,7 @@ fn create(role: &str, name: Option<String>, db: Option<String>, config: Option<P
         let now = Timestamp::now();
         let name = name.unwrap_or_else(|| format!("{}-{}", role.code(), now.as_secs()));
         let name = TokenName::parse(&name).map_err(|e| CliError::input("invalid_name", e.to_string()))?;
-        let url = super::serve::settings(config.as_deref(), db)?.db_url();
+        let url = super::super::serve::settings(config.as_deref(), db)?.db_url();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
