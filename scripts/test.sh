@@ -8,7 +8,9 @@
 # - moto, the local S3-compatible server (installed with pip if missing);
 # - python-tuf, a stock TUF client our origins must stay readable by (pip, if missing);
 # - Redis on 127.0.0.1:6379 for the shared rate limits (this machine kind runs it; the
-#   redis-server package is installed if missing and started if down).
+#   redis-server package is installed if missing and started if down);
+# - node and npm's oidc-provider, the OpenID Connect provider the console's single
+#   sign-on tests sign in at (installed if missing).
 # FERRETWATCH_SKIP_POSTGRES=1, FERRETWATCH_SKIP_S3=1 or FERRETWATCH_SKIP_REDIS=1 skips the
 # matching setup, and the matching tests are built as ignored: cargo reports them as
 # "ignored", never as passed.
@@ -72,6 +74,12 @@ if [[ "${FERRETWATCH_SKIP_REDIS:-}" != 1 ]]; then
         }
     fi
 fi
+
+# The console's single sign-on tests sign in at a real OpenID Connect provider, npm's
+# oidc-provider (tests/oidc-provider; node and its packages are installed if missing).
+# shellcheck source=lib/oidc.sh
+source scripts/lib/oidc.sh
+oidc_provider_install
 
 for skip in FERRETWATCH_SKIP_POSTGRES FERRETWATCH_SKIP_S3 FERRETWATCH_SKIP_REDIS; do
     [[ "${!skip:-}" == 1 ]] && echo "== $skip=1: those tests are reported as ignored"
