@@ -189,9 +189,9 @@ pub trait ConsoleStore: Send + Sync {
 
     // --- the dashboard ---
 
-    /// Reports and false positives received after `since` (an index range scan on the
-    /// report log's time; keep the window to days), and moderation entries still queued.
-    async fn report_volume(&self, since: Timestamp) -> Result<ReportVolume>;
+    /// Reports and false positives received after each of `since` (one index-only range
+    /// scan from the earliest; keep the windows to days).
+    async fn report_volume(&self, since: [Timestamp; 3]) -> Result<[ReportVolume; 3]>;
 
     // --- the audit log ---
 

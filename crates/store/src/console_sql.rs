@@ -845,16 +845,27 @@ macro_rules! console_store {
 
             async fn report_volume(
                 &self,
-                since: ferretwatch_types::Timestamp,
-            ) -> $crate::Result<$crate::console::ReportVolume> {
-                let (reports, false_positives): (i64, i64) = sqlx::query_as(
-                    "SELECT count(*) FILTER (WHERE kind = 'report'), count(*) FILTER (WHERE kind = 'false_positive') \
-                     FROM reports WHERE received_at > $1",
+                since: [ferretwatch_types::Timestamp; 3],
+            ) -> $crate::Result<[$crate::console::ReportVolume; 3]> {
+                let earliest = since.iter().map(|t| t.as_millis()).min().unwrap_or(0);
+                let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+                    "SELECT \
+                        count(*) FILTER (WHERE received_at > $1 AND kind = 'report'), \
+                        count(*) FILTER (WHERE received_at > $1 AND kind = 'false_positive'), \
+                        count(*) FILTER (WHERE received_at > $2 AND kind = 'report'), \
+                        count(*) FILTER (WHERE received_at > $2 AND kind = 'false_positive'), \
+                        count(*) FILTER (WHERE received_at > $3 AND kind = 'report'), \
+                        count(*) FILTER (WHERE received_at > $3 AND kind = 'false_positive') \
+                     FROM reports WHERE received_at > $4",
                 )
-                .bind(since.as_millis())
+                .bind(since[0].as_millis())
+                .bind(since[1].as_millis())
+                .bind(since[2].as_millis())
+                .bind(earliest)
                 .fetch_one(self.console_read())
                 .await?;
-                Ok($crate::console::ReportVolume { reports, false_positives })
+                let v = |reports, false_positives| $crate::console::ReportVolume { reports, false_positives };
+                Ok([v(row.0, row.1), v(row.2, row.3), v(row.4, row.5)])
             }
 
             async fn append_audit(&self, audit: Audited<'_>) -> $crate::Result<AuditEntry> {

@@ -48,12 +48,10 @@ pub async fn dashboard(State(state): State<AppState>, signed: Signed<Dashboard>)
         .as_deref()
         .and_then(|v| PackVersion::parse(v).ok())
         .map(|v| age(now.as_millis() - v.hour().as_millis()));
-    let mut volume = Vec::new();
-    for (label, hours) in [("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7)] {
-        let since = Timestamp::from_millis(now.as_millis() - hours * 3_600_000);
-        let v = state.store.report_volume(since).await?;
-        volume.push((label, v.reports, v.false_positives));
-    }
+    let windows = [("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7)];
+    let since = windows.map(|(_, hours)| Timestamp::from_millis(now.as_millis() - hours * 3_600_000));
+    let counts = state.store.report_volume(since).await?;
+    let volume = windows.iter().zip(counts).map(|((label, _), v)| (*label, v.reports, v.false_positives)).collect();
     let pool = state.store.pool_stats();
     let (rate_limited, connections_refused) = crate::telemetry::refusal_totals();
     let page = DashboardPage {

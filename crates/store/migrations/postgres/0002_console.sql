@@ -102,6 +102,10 @@ CREATE TABLE audit_log (
 );
 
 CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_actor ON audit_log (actor, seq);
 
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION ferretwatch_append_only();
+
+-- The dashboard counts reports by kind over recent windows from the index alone.
+CREATE INDEX reports_received_kind ON reports (received_at, kind);

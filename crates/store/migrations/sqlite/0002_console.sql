@@ -104,6 +104,7 @@ CREATE TABLE audit_log (
 );
 
 CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_actor ON audit_log (actor, seq);
 
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
 BEGIN
@@ -114,3 +115,6 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');
 END;
+
+-- The dashboard counts reports by kind over recent windows from the index alone.
+CREATE INDEX reports_received_kind ON reports (received_at, kind);
