@@ -14,6 +14,7 @@ use ferretwatch_store::{AccessByNetwork, AccessSummary};
 use ferretwatch_types::Timestamp;
 use serde_json::json;
 
+use super::printable;
 use crate::console::{with_store, DbArgs};
 use crate::error::CliError;
 use crate::exit;
@@ -54,14 +55,20 @@ pub fn audit(args: AccessAuditArgs) -> ExitCode {
             .map(|row| {
                 format!(
                     "{}: {} failed sign-ins in {} days (threshold {})",
-                    row.email, row.failures, args.days, args.alert_threshold
+                    printable(&row.email),
+                    row.failures,
+                    args.days,
+                    args.alert_threshold
                 )
             })
             .collect();
         alerts.extend(anomalies.iter().map(|row| {
             format!(
                 "{} from {}: {} attempts in 24 hours ({} failed; more than {NETWORK_ATTEMPTS_OVER})",
-                row.email, row.client_net, row.attempts, row.failures
+                printable(&row.email),
+                printable(&row.client_net),
+                row.attempts,
+                row.failures
             )
         }));
         let json = json!({
@@ -94,18 +101,17 @@ fn text(
     if summary.is_empty() {
         out.push_str("  no sign-in attempts\n");
     } else {
-        let width = summary.iter().map(|r| r.email.len()).max().unwrap_or(5).max(5);
-        let _ =
-            writeln!(out, "  {:width$}  {:>8}  {:>8}  {:20}  {:20}", "EMAIL", "ATTEMPTS", "FAILURES", "FIRST", "LAST");
+        let width = summary.iter().map(|r| printable(&r.email).chars().count()).max().unwrap_or(5).max(5);
+        let _ = writeln!(out, "  {:width$}  {:>8}  {:>8}  {:20}  LAST", "EMAIL", "ATTEMPTS", "FAILURES", "FIRST");
         for r in summary {
             let _ = writeln!(
                 out,
-                "  {:width$}  {:>8}  {:>8}  {:20}  {:20}",
-                r.email,
+                "  {:width$}  {:>8}  {:>8}  {:20}  {}",
+                printable(&r.email),
                 r.attempts,
                 r.failures,
                 r.first.to_string(),
-                r.last.to_string()
+                r.last
             );
         }
     }
@@ -114,7 +120,14 @@ fn text(
         out.push_str("  none\n");
     }
     for r in anomalies {
-        let _ = writeln!(out, "  {}  {}  {} attempts, {} failed", r.email, r.client_net, r.attempts, r.failures);
+        let _ = writeln!(
+            out,
+            "  {}  {}  {} attempts, {} failed",
+            printable(&r.email),
+            printable(&r.client_net),
+            r.attempts,
+            r.failures
+        );
     }
     for alert in alerts {
         let _ = writeln!(out, "ALERT {alert}");

@@ -71,3 +71,20 @@ pub fn status(account: &Account, now: Timestamp) -> &'static str {
         "active"
     }
 }
+
+/// Text from the access log (whatever address someone typed at the sign-in page) made safe
+/// for a terminal: control characters are shown escaped, never sent.
+pub fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_from_the_access_log_reach_the_terminal_escaped() {
+        assert_eq!(printable("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(printable("alice@example.test"), "alice@example.test");
+    }
+}

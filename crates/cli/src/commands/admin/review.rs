@@ -222,7 +222,7 @@ fn csv(rows: &[ReviewRow]) -> Result<String, CliError> {
     for r in rows {
         out.write_record([
             r.id.to_string(),
-            r.email.clone(),
+            spreadsheet_safe(&r.email),
             r.role.to_owned(),
             r.eligible_role.unwrap_or_default().to_owned(),
             r.permissions.join(";"),
@@ -230,13 +230,23 @@ fn csv(rows: &[ReviewRow]) -> Result<String, CliError> {
             r.oidc_linked.to_string(),
             r.status.to_owned(),
             r.created_at.clone(),
-            r.created_by.clone(),
+            spreadsheet_safe(&r.created_by),
             r.last_login_at.clone().unwrap_or_default(),
         ])
         .map_err(failed)?;
     }
     let bytes = out.into_inner().map_err(|e| CliError::failed("csv", e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| CliError::failed("csv", e.to_string()))
+}
+
+/// A cell that a spreadsheet will not run as a formula: text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading `'` (an address such as `=1+1@x` is
+/// valid).
+fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
 }
 
 fn text(rows: &[ReviewRow]) -> String {
@@ -259,4 +269,18 @@ fn text(rows: &[ReviewRow]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_that_a_spreadsheet_would_evaluate_is_quoted_and_others_are_not() {
+        for formula in ["=1+1@x.test", "+1@x", "-2@x", "@x", "\tx"] {
+            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"));
+        }
+        assert_eq!(spreadsheet_safe("alice@example.test"), "alice@example.test");
+        assert_eq!(spreadsheet_safe("cli:ops"), "cli:ops");
+    }
 }
