@@ -65,6 +65,15 @@ fn invite_prints_an_enrolment_url_whose_code_is_stored_by_hash_with_its_role_and
     let verified = c.run(&["audit", "verify"]);
     expect_status(&verified, 0);
     assert!(stdout(&verified).contains("2 entries checked"), "{}", stdout(&verified));
+
+    let out = c
+        .command(&["admin", "invite", "--role", "auditor", "--db", &c.url])
+        .env("FERRETWATCH_CONSOLE_PUBLIC_URL", "https://console.example.test/")
+        .output()
+        .unwrap();
+    expect_status(&out, 0);
+    assert!(stdout(&out).starts_with("https://console.example.test/admin/enrol?code=fwin_"), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("public_url is not set"), "{}", stderr(&out));
 }
 
 /// The alerts of `access-audit --format json`, and its exit status.

@@ -68,7 +68,13 @@ pub fn run(args: InviteArgs) -> ExitCode {
             store.create_invitation(&invitation, Audited { entry: &entry, signer: &keys }).await?;
             Ok(())
         })?;
-        // The link goes to standard output only, once; the note to standard error.
+        if settings.console.public_url.is_none() {
+            output::warn(format_args!(
+                "console.public_url is not set: the link names the listen address {}",
+                settings.console_url()
+            ));
+        }
+        // The link goes to standard output only, once; the notes to standard error.
         output::note(format_args!(
             "invited {target} as {role}; the link works once, until {expires_at}, and is shown only now: \
              send it over a channel you trust"
