@@ -284,10 +284,10 @@ async fn a_cookie_planted_before_sign_in_is_never_the_session_and_the_pending_id
     assert_ne!(full, pending, "a new id at the second factor");
     let mut thief = Browser::new(&app);
     thief.cookies.insert("__Host-fw_session".into(), pending);
-    assert_eq!(thief.get("/admin").await.location(), Some("/admin/login"));
+    assert_eq!(thief.get("/admin").await.location(), Some("/admin/login?expired=1"));
     let mut planter = Browser::new(&app);
     planter.cookies.insert("__Host-fw_session".into(), planted);
-    assert_eq!(planter.get("/admin").await.location(), Some("/admin/login"));
+    assert_eq!(planter.get("/admin").await.location(), Some("/admin/login?expired=1"));
     assert_eq!(b.get("/admin").await.status, 200);
 }
 
@@ -312,7 +312,7 @@ async fn idle_and_absolutely_expired_sessions_end_and_sign_out_ends_them_everywh
             .unwrap();
         let mut b = Browser::new(&app);
         b.cookies.insert("__Host-fw_session".into(), id.clone());
-        assert_eq!(b.get("/admin").await.location(), Some("/admin/login"), "{name}");
+        assert_eq!(b.get("/admin").await.location(), Some("/admin/login?expired=1"), "{name}");
         assert!(app.state.store.find_session(&Sha256::of(id.as_bytes())).await.unwrap().is_none(), "{name} deleted");
     }
     let mut one = Browser::new(&app);
@@ -322,7 +322,8 @@ async fn idle_and_absolutely_expired_sessions_end_and_sign_out_ends_them_everywh
     let csrf = one.csrf().await;
     let out = one.post("/admin/logout/everywhere", &[("csrf", &csrf)]).await;
     assert_eq!(out.location(), Some("/admin/login?signed_out=1"));
-    assert_eq!(two.get("/admin").await.location(), Some("/admin/login"));
+    assert_eq!(two.get("/admin").await.location(), Some("/admin/login?expired=1"));
+    assert!(two.get("/admin/login?expired=1").await.body.contains("Your session has ended"));
     assert!(app.state.store.list_account_sessions(who.account.id).await.unwrap().is_empty());
 }
 
@@ -437,6 +438,8 @@ fn check_headers(page: &support::console::Page, path: &str) {
     assert_eq!(page.headers["x-frame-options"], "DENY", "{path}");
     assert_eq!(page.headers["x-content-type-options"], "nosniff", "{path}");
     assert_eq!(page.headers["cache-control"], "no-store", "{path}");
+    // Not `no-referrer`: browsers then send `Origin: null` on our own forms.
+    assert_eq!(page.headers["referrer-policy"], "same-origin", "{path}");
     if path.ends_with(".css") {
         return;
     }

@@ -62,7 +62,7 @@ async fn a_linked_identity_signs_in_with_totp_and_an_unlinked_one_or_a_replay_is
     let back = c.get(&format!("/admin/login/oidc/callback?code={}&state={}", cb.code, cb.state)).await;
     assert_eq!(back.status, 200, "{}", back.body);
     assert!(back.body.contains("url=/admin/login/totp"), "the page moves on to the code step");
-    assert_eq!(c.get("/admin").await.location(), Some("/admin/login"), "not signed in before the code");
+    assert_eq!(c.get("/admin").await.location(), Some("/admin/login/totp"), "not signed in before the code");
     let totp = c.get("/admin/login/totp").await;
     assert_eq!(totp.status, 200);
     let done = c.post("/admin/login/totp", &[("csrf", &totp.csrf()), ("code", &alice.code(1))]).await;

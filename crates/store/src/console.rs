@@ -123,8 +123,9 @@ pub trait ConsoleStore: Send + Sync {
     /// The session whose id hashes to `id_hash`, if it exists (expired or not).
     async fn find_session(&self, id_hash: &Sha256) -> Result<Option<Session>>;
 
-    /// Records activity; coalesced to one write a minute like tokens.
-    async fn touch_session(&self, id_hash: &Sha256, at: Timestamp) -> Result<()>;
+    /// Records activity, coalesced: writes only when the stored time is more than
+    /// `granularity_ms` older than `at` (keep it well under the idle timeout).
+    async fn touch_session(&self, id_hash: &Sha256, at: Timestamp, granularity_ms: i64) -> Result<()>;
 
     /// Grants an elevation on a session, audited.
     async fn elevate_session(

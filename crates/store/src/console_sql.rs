@@ -628,11 +628,16 @@ macro_rules! console_store {
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn touch_session(&self, id_hash: &Digest, at: ferretwatch_types::Timestamp) -> $crate::Result<()> {
+            async fn touch_session(
+                &self,
+                id_hash: &Digest,
+                at: ferretwatch_types::Timestamp,
+                granularity_ms: i64,
+            ) -> $crate::Result<()> {
                 sqlx::query("UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $3")
                     .bind(id_hash.as_bytes().as_slice())
                     .bind(at.as_millis())
-                    .bind(at.as_millis() - $crate::TOUCH_GRANULARITY_MS)
+                    .bind(at.as_millis() - granularity_ms.max(0))
                     .execute(self.console_write())
                     .await?;
                 Ok(())

@@ -258,9 +258,9 @@ async fn sessions_are_touched_elevated_ended_and_swept(h: &impl Harness) {
     let s1 = session(1, id, t(0));
     store.create_session(&s1).await.unwrap();
     store.create_session(&session(2, id, t(0))).await.unwrap();
-    store.touch_session(&s1.id_hash, t(30_000)).await.unwrap();
+    store.touch_session(&s1.id_hash, t(30_000), 60_000).await.unwrap();
     assert_eq!(store.find_session(&s1.id_hash).await.unwrap().unwrap().last_seen_at, t(0), "coalesced");
-    store.touch_session(&s1.id_hash, t(90_000)).await.unwrap();
+    store.touch_session(&s1.id_hash, t(90_000), 60_000).await.unwrap();
     assert_eq!(store.find_session(&s1.id_hash).await.unwrap().unwrap().last_seen_at, t(90_000));
 
     let e = entry("session.elevated", "a@example.test", t(90_000));

@@ -15,8 +15,12 @@ use super::views::{render, ErrorPage, Nav};
 /// Why a console request was refused or failed.
 #[derive(Debug)]
 pub enum ConsoleError {
-    /// No live session: go and sign in.
+    /// No session: go and sign in.
     SignedOut,
+    /// Signed in with the first factor only: the code is still due.
+    SecondStep,
+    /// A session cookie whose session ended (expired, signed out elsewhere, disabled).
+    Expired,
     /// The role in force may not.
     Forbidden {
         /// The role in force.
@@ -57,6 +61,14 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         match self {
             ConsoleError::SignedOut => Redirect::to("/admin/login").into_response(),
+            ConsoleError::SecondStep => Redirect::to("/admin/login/totp").into_response(),
+            ConsoleError::Expired => {
+                let mut response = Redirect::to("/admin/login?expired=1").into_response();
+                response
+                    .headers_mut()
+                    .insert(header::SET_COOKIE, super::session::clear_cookie(super::session::SESSION_COOKIE));
+                response
+            }
             ConsoleError::Forbidden { role, permission, viewer } => {
                 let elevate_to = viewer
                     .account

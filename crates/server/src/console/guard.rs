@@ -2,7 +2,7 @@
 //!
 //! - [`headers`]: a strict Content-Security-Policy (no script at all, styles from our own
 //!   origin only, forms post to our own origin only, `frame-ancestors 'none'`), no
-//!   framing, no sniffing, no referrer, no caching.
+//!   framing, no sniffing, no referrer outside our origin, no caching.
 //! - [`csrf`]: every `POST` must be a form from this console: the `Origin` header, when
 //!   the browser sends one, must name this host, and the form's `csrf` field must be the
 //!   token of the session cookie (or, before sign-in, of the pre-sign-in cookie).
@@ -33,7 +33,9 @@ pub async fn headers(request: Request, next: Next) -> Response {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: with no referrer at all, browsers send
+    // `Origin: null` on form posts, and the origin check could not tell our own forms.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));

@@ -46,10 +46,16 @@ pub struct Console {
     pub policies: policies::Policies,
     /// Single sign-on, when configured.
     pub oidc: Option<sso::Sso>,
+    /// The dashboard's report volume and when it was counted (at most
+    /// [`VOLUME_MAX_AGE`] old: counting a week of reports on every view is waste).
+    pub volume: std::sync::Mutex<Option<(std::time::Instant, [ferretwatch_store::ReportVolume; 3])>>,
     /// An argon2id hash checked when an address names no account, so that a sign-in
     /// takes as long whether or not the account exists.
     pub dummy_hash: String,
 }
+
+/// How old the dashboard's report volume may be.
+pub const VOLUME_MAX_AGE: Duration = Duration::from_secs(15);
 
 /// Why the console could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +93,7 @@ impl Console {
             by_network: Throttle::per_minute(c.login_per_network_per_minute),
             by_account: Throttle::per_minute(c.login_per_account_per_minute),
             oidc,
+            volume: std::sync::Mutex::new(None),
             dummy_hash,
         })
     }

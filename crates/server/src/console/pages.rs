@@ -49,8 +49,16 @@ pub async fn dashboard(State(state): State<AppState>, signed: Signed<Dashboard>)
         .and_then(|v| PackVersion::parse(v).ok())
         .map(|v| age(now.as_millis() - v.hour().as_millis()));
     let windows = [("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7)];
-    let since = windows.map(|(_, hours)| Timestamp::from_millis(now.as_millis() - hours * 3_600_000));
-    let counts = state.store.report_volume(since).await?;
+    let cached = *state.console.volume.lock().expect("volume lock");
+    let counts = match cached {
+        Some((at, counts)) if at.elapsed() < super::VOLUME_MAX_AGE => counts,
+        _ => {
+            let since = windows.map(|(_, hours)| Timestamp::from_millis(now.as_millis() - hours * 3_600_000));
+            let counts = state.store.report_volume(since).await?;
+            *state.console.volume.lock().expect("volume lock") = Some((std::time::Instant::now(), counts));
+            counts
+        }
+    };
     let volume = windows.iter().zip(counts).map(|((label, _), v)| (*label, v.reports, v.false_positives)).collect();
     let pool = state.store.pool_stats();
     let (rate_limited, connections_refused) = crate::telemetry::refusal_totals();
@@ -492,7 +500,3 @@ pub async fn end_elevation(State(state): State<AppState>, signed: Signed<Anyone>
     }
     Ok(Redirect::to("/admin/account").into_response())
 }
-
-// The session's last-seen time is coalesced to this granularity; the idle timeout is
-// measured from it, so it is exact to within a minute.
-const _: () = assert!(TOUCH_GRANULARITY_MS == 60_000);

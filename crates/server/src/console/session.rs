@@ -166,7 +166,19 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let viewer = current(&state, &parts.headers).await?.ok_or(ConsoleError::SignedOut)?;
+        let Some(viewer) = current(&state, &parts.headers).await? else {
+            // Half-way through signing in: back to the code step. A session cookie that no
+            // longer works: say that the session ended.
+            let Some(hash) = cookie(&parts.headers, SESSION_COOKIE).as_deref().and_then(id_hash) else {
+                return Err(ConsoleError::SignedOut);
+            };
+            let pending = state.store.find_session(&hash).await?;
+            let now = Timestamp::now();
+            return Err(match pending {
+                Some(s) if s.stage == SessionStage::Password && s.expires_at > now => ConsoleError::SecondStep,
+                _ => ConsoleError::Expired,
+            });
+        };
         if let Some(permission) = P::PERMISSION {
             if !viewer.can(permission) {
                 return Err(ConsoleError::Forbidden { role: viewer.role, permission, viewer: Box::new(viewer) });
@@ -196,7 +208,10 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Vie
             return Ok(None);
         }
     };
-    if let Err(e) = state.store.touch_session(&hash, now).await {
+    // A quarter of the idle timeout, at most a minute: an active session is always
+    // recorded as active well before it could count as idle.
+    let granularity = (idle_ms(state) / 4).min(60_000);
+    if let Err(e) = state.store.touch_session(&hash, now, granularity).await {
         tracing::warn!(error = %crate::error::chain(&e), "could not record session activity");
     }
     let elevation = session.elevation.clone().filter(|e| e.until > now);
@@ -207,6 +222,9 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Vie
 
 /// Past its absolute end or idle for too long.
 pub fn is_expired(state: &AppState, session: &Session, now: Timestamp) -> bool {
-    let idle_ms = i64::from(state.console.policies.idle_timeout_minutes().max(1)) * 60_000;
-    now >= session.expires_at || now.as_millis() - session.last_seen_at.as_millis() > idle_ms
+    now >= session.expires_at || now.as_millis() - session.last_seen_at.as_millis() > idle_ms(state)
+}
+
+fn idle_ms(state: &AppState) -> i64 {
+    i64::from(state.console.policies.idle_timeout_minutes().max(1)) * 60_000
 }
