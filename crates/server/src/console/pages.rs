@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use ferretwatch_store::{AccountId, AuditFilter, Email, NewAuditEntry, NewInvitation, TokenRole, TOUCH_GRANULARITY_MS};
+use ferretwatch_store::{AccountId, AuditFilter, Email, NewAuditEntry, NewInvitation, TokenRole};
 use ferretwatch_types::{PackVersion, Timestamp};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
