@@ -485,3 +485,34 @@ async fn the_audit_chain_the_console_leaves_verifies_with_the_public_key_and_sec
     assert!(contains(b"$argon2id$"), "the password is an argon2id hash");
     let _ = Permission::ALL;
 }
+
+/// Every field a person fills in has a label tied to it, on every page.
+#[tokio::test]
+async fn every_form_field_on_every_page_has_a_label() {
+    let app = spawn_app().await;
+    let admin = make_account(&app, "admin@example.test", TokenRole::Admin, Some(TokenRole::Auditor)).await;
+    make_account(&app, "other@example.test", TokenRole::Viewer, None).await;
+    let mut anonymous = Browser::new(&app);
+    let mut pages = vec![("/admin/login".to_owned(), anonymous.get("/admin/login").await.body)];
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin, 0).await;
+    for path in ["/admin", "/admin/accounts", "/admin/settings", "/admin/audit", "/admin/access", "/admin/account"] {
+        pages.push((path.to_owned(), b.get(path).await.body));
+    }
+    let mut checked = 0;
+    for (path, body) in &pages {
+        for tag in ["<input", "<select"] {
+            for piece in body.split(tag).skip(1) {
+                let element = &piece[..piece.find('>').unwrap()];
+                if element.contains("type=\"hidden\"") {
+                    continue;
+                }
+                let id = element.split("id=\"").nth(1).map(|rest| rest.split('"').next().unwrap());
+                let id = id.unwrap_or_else(|| panic!("{path}: a field without an id: {tag}{element}>"));
+                assert!(body.contains(&format!("<label for=\"{id}\"")), "{path}: no label for #{id}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "checked {checked} fields");
+}
