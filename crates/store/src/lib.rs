@@ -28,6 +28,8 @@ use ferretwatch_types::Timestamp;
 mod config;
 pub mod console;
 mod console_sql;
+pub mod review;
+mod review_sql;
 mod error;
 mod group_commit;
 mod model;
@@ -37,6 +39,7 @@ mod sqlite;
 
 pub use config::{StoreOptions, StoreUrl};
 pub use console::{Audited, ConsoleStore, ReportVolume};
+pub use review::ReviewStore;
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -68,7 +71,7 @@ impl Backend {
 ///
 /// Every write is committed before its method returns `Ok`: no buffering, no write-behind.
 #[async_trait]
-pub trait Store: ConsoleStore + Send + Sync + std::fmt::Debug {
+pub trait Store: ConsoleStore + ReviewStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 
