@@ -11,8 +11,8 @@ use ferretwatch_types::{Sha256, Timestamp};
 
 use crate::model::{
     AccessByNetwork, AccessEvent, AccessSummary, Account, AccountId, AccountSecrets, AuditEntry, AuditFilter,
-    AuditSigner, Email, Invitation, NewAccount, NewAuditEntry, NewInvitation, NewSession, Session, SettingValue,
-    TokenRole,
+    AuditSigner, Email, InboxFilter, InboxGroup, Invitation, ModerationEntry, NewAccount, NewAuditEntry, NewInvitation,
+    NewSession, Session, SettingValue, StateChange, TokenRole,
 };
 use crate::Result;
 
@@ -187,6 +187,17 @@ pub trait ConsoleStore: Send + Sync {
         by: &str,
         audit: Audited<'_>,
     ) -> Result<()>;
+
+    // --- triage ---
+
+    /// A page of the triage inbox (`limit` groups after `offset`), with each URL's reasons.
+    async fn triage_inbox(&self, filter: &InboxFilter, limit: u32, offset: u32) -> Result<Vec<InboxGroup>>;
+
+    /// A reviewer's decision on one URL, with its audit entry, in one transaction: the
+    /// state change, the moderation audit row and the signed audit entry. `NotFound` for an
+    /// unknown URL hash, `Conflict` for a transition the current state does not allow
+    /// (including one a concurrent reviewer made first).
+    async fn decide(&self, change: &StateChange, audit: Audited<'_>) -> Result<ModerationEntry>;
 
     // --- the dashboard ---
 

@@ -20,6 +20,8 @@ pub(crate) const INVITATION_COLUMNS: &str = "id, role, email, totp_secret, creat
 pub(crate) const SESSION_COLUMNS: &str = "id_hash, account_id, stage, created_at, last_seen_at, expires_at, \
      client_net, elevated_role, elevated_until, elevation_reason";
 pub(crate) const ACCESS_COLUMNS: &str = "login_time, admin_email, account_id, ip_address, method, outcome, user_agent";
+pub(crate) const MODERATION_COLUMNS: &str = "url_hash, url, state, first_seen, last_seen, report_count, \
+     false_positive_count, max_score, state_changed_at, state_changed_by";
 pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, details, prev_hash, hash, key_id, signature";
 
 fn role(code: &str) -> Result<TokenRole, StoreError> {
@@ -257,13 +259,15 @@ impl From<AuditRow> for AuditEntry {
 /// `console_write()` return its pools of `$db`; `$lock_audit` is the statement that
 /// serialises audit appends inside a transaction.
 macro_rules! console_store {
-    ($store:ty, $db:ty, $lock_audit:expr) => {
+    ($store:ty, $db:ty, $lock_audit:expr, $for_update:expr) => {
         use $crate::console::{Audited, ConsoleStore};
         use $crate::console_sql::*;
         use $crate::model::{
             seal, AccessByNetwork, AccessEvent, AccessSummary, Account, AccountId, AccountSecrets, AuditEntry,
-            AuditFilter, Email, Invitation, NewAccount, NewInvitation, NewSession, Session, SettingValue, TokenRole,
+            AuditFilter, Email, InboxFilter, InboxGroup, InboxKind, Invitation, ModerationEntry, ModerationState,
+            NewAccount, NewInvitation, NewSession, Session, SettingValue, StateChange, TokenRole,
         };
+        use $crate::rows::{moderation_order, ModerationRow};
         use ferretwatch_types::Sha256 as Digest;
 
         /// Appends `audit` inside `tx`, chained to the newest entry.
@@ -848,6 +852,138 @@ macro_rules! console_store {
                 Ok(())
             }
 
+            async fn triage_inbox(
+                &self,
+                filter: &InboxFilter,
+                limit: u32,
+                offset: u32,
+            ) -> $crate::Result<Vec<InboxGroup>> {
+                // Only constant fragments go into the SQL text; every value is bound.
+                let mut sql = format!("SELECT {MODERATION_COLUMNS} FROM moderation m WHERE TRUE");
+                let mut n = 0;
+                let mut next = || {
+                    n += 1;
+                    n
+                };
+                if filter.state.is_some() {
+                    sql.push_str(&format!(" AND state = ${}", next()));
+                }
+                if filter.min_score.is_some() {
+                    sql.push_str(&format!(" AND max_score >= ${}", next()));
+                }
+                if filter.since.is_some() {
+                    sql.push_str(&format!(" AND last_seen >= ${}", next()));
+                }
+                match filter.kind {
+                    Some(InboxKind::FalsePositive) => sql.push_str(" AND false_positive_count > 0"),
+                    Some(InboxKind::Report) => sql.push_str(" AND report_count > false_positive_count"),
+                    None => {}
+                }
+                if filter.url_contains.is_some() {
+                    sql.push_str(&format!(" AND lower(url) LIKE ${} ESCAPE '\\'", next()));
+                }
+                if filter.reason.is_some() {
+                    sql.push_str(&format!(
+                        " AND EXISTS (SELECT 1 FROM reports r WHERE r.url_hash = m.url_hash AND r.reason = ${})",
+                        next()
+                    ));
+                }
+                sql.push_str(&format!(" ORDER BY {} LIMIT ${} OFFSET ${}", moderation_order(filter.sort), next(), next()));
+                let mut query = sqlx::query_as::<_, ModerationRow>(&sql);
+                if let Some(state) = filter.state {
+                    query = query.bind(state.code());
+                }
+                if let Some(min) = filter.min_score {
+                    query = query.bind(i16::from(min));
+                }
+                if let Some(since) = filter.since {
+                    query = query.bind(since.as_millis());
+                }
+                if let Some(text) = &filter.url_contains {
+                    let escaped: String = text
+                        .to_lowercase()
+                        .chars()
+                        .flat_map(|c| match c {
+                            '%' | '_' | '\\' => vec!['\\', c],
+                            c => vec![c],
+                        })
+                        .collect();
+                    query = query.bind(format!("%{escaped}%"));
+                }
+                if let Some(reason) = &filter.reason {
+                    query = query.bind(reason.as_str());
+                }
+                let rows = query.bind(i64::from(limit)).bind(i64::from(offset)).fetch_all(self.console_read()).await?;
+                let entries: Vec<ModerationEntry> =
+                    rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<_>>()?;
+                if entries.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let marks: Vec<String> = (1..=entries.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT url_hash, reason, count(*) FROM reports WHERE url_hash IN ({}) \
+                     GROUP BY url_hash, reason ORDER BY count(*) DESC, reason",
+                    marks.join(", ")
+                );
+                let mut query = sqlx::query_as::<_, (Vec<u8>, String, i64)>(&sql);
+                for e in &entries {
+                    query = query.bind(e.url_hash.digest().as_bytes().to_vec());
+                }
+                let counts = query.fetch_all(self.console_read()).await?;
+                Ok(entries
+                    .into_iter()
+                    .map(|entry| {
+                        let key = entry.url_hash.digest().as_bytes().to_vec();
+                        let reasons = counts
+                            .iter()
+                            .filter(|(hash, _, _)| *hash == key)
+                            .map(|(_, reason, n)| (reason.clone(), *n))
+                            .collect();
+                        InboxGroup { entry, reasons }
+                    })
+                    .collect())
+            }
+
+            async fn decide(&self, change: &StateChange, audit: Audited<'_>) -> $crate::Result<ModerationEntry> {
+                change.validate()?;
+                let hash = change.url_hash.digest().as_bytes().to_vec();
+                let mut tx = self.console_write().begin().await?;
+                let sql = format!("SELECT state FROM moderation WHERE url_hash = $1{}", $for_update);
+                let current: Option<String> = sqlx::query_scalar(&sql).bind(&hash).fetch_optional(&mut *tx).await?;
+                let from = current.ok_or_else(|| $crate::StoreError::not_found("moderation entry"))?;
+                let from =
+                    ModerationState::parse(&from).map_err(|_| $crate::StoreError::corrupt("unknown moderation state"))?;
+                if !from.can_transition_to(change.to) {
+                    return Err($crate::StoreError::conflict(format!("cannot move from {from} to {}", change.to)));
+                }
+                sqlx::query(
+                    "INSERT INTO moderation_audit (url_hash, from_state, to_state, actor, note, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&hash)
+                .bind(from.code())
+                .bind(change.to.code())
+                .bind(change.actor.as_str())
+                .bind(change.note.as_deref())
+                .bind(change.at.as_millis())
+                .execute(&mut *tx)
+                .await?;
+                let sql = format!(
+                    "UPDATE moderation SET state = $2, state_changed_at = $3, state_changed_by = $4 \
+                     WHERE url_hash = $1 RETURNING {MODERATION_COLUMNS}"
+                );
+                let row: ModerationRow = sqlx::query_as(&sql)
+                    .bind(&hash)
+                    .bind(change.to.code())
+                    .bind(change.at.as_millis())
+                    .bind(change.actor.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                append_audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
             async fn report_volume(
                 &self,
                 since: [ferretwatch_types::Timestamp; 3],
@@ -908,10 +1044,11 @@ macro_rules! console_store {
 }
 
 mod sqlite_impl {
-    console_store!(crate::SqliteStore, sqlx::Sqlite, "SELECT 1");
+    // One writer connection: reading the state and writing it cannot interleave.
+    console_store!(crate::SqliteStore, sqlx::Sqlite, "SELECT 1", "");
 }
 
 mod postgres_impl {
     // The lock's key is arbitrary and only needs to be the same for every appender.
-    console_store!(crate::PostgresStore, sqlx::Postgres, "SELECT pg_advisory_xact_lock(7466301)");
+    console_store!(crate::PostgresStore, sqlx::Postgres, "SELECT pg_advisory_xact_lock(7466301)", " FOR UPDATE");
 }

@@ -32,6 +32,8 @@ macro_rules! console_suite {
                 concurrent_audit_appends_make_one_unbroken_signed_chain,
                 the_audit_log_refuses_updates_and_deletes,
                 verification_finds_an_edited_a_deleted_and_a_reordered_entry,
+                the_inbox_filters_by_state_reason_score_time_kind_and_text_with_reasons_per_url,
+                a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_wins,
             );
         }
     };
@@ -449,4 +451,101 @@ async fn report_volume_counts_reports_after_the_window_start() {
     let [all, none, _] = store.report_volume([Timestamp::from_millis(0), far, far]).await.unwrap();
     assert_eq!((all.reports, all.false_positives), (1, 1));
     assert_eq!((none.reports, none.false_positives), (0, 0));
+}
+
+fn reported(url: &str, reason: &str, score: u8, kind: ferretwatch_store::ReportKind) -> ferretwatch_store::NewReport {
+    let mut r = support::report(url);
+    r.reason =
+        ferretwatch_store::ReportReason::parse(reason, (reason == "other").then_some("typed by a user")).unwrap();
+    r.score = ferretwatch_store::Score::new(i64::from(score)).unwrap();
+    r.kind = kind;
+    r
+}
+
+async fn the_inbox_filters_by_state_reason_score_time_kind_and_text_with_reasons_per_url(h: &impl Harness) {
+    use ferretwatch_store::{InboxFilter, InboxKind, ModerationSort, ModerationState, ReportKind};
+    let store = h.open().await;
+    for r in [
+        reported("https://login.paypa1.example/a", "phishing_login", 95, ReportKind::Report),
+        reported("https://login.paypa1.example/a", "brand_impersonation", 90, ReportKind::Report),
+        reported("https://login.paypa1.example/a", "phishing_login", 80, ReportKind::Report),
+        reported("https://shop.example/pay_100%", "payment_fraud", 40, ReportKind::Report),
+        reported("https://fine.example/", "other", 10, ReportKind::FalsePositive),
+    ] {
+        store.append_report(&r).await.unwrap();
+    }
+    let all = store.triage_inbox(&InboxFilter::default(), 50, 0).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let paypal = all.iter().find(|g| g.entry.url.contains("paypa1")).unwrap();
+    assert_eq!(paypal.reasons, vec![("phishing_login".to_owned(), 2), ("brand_impersonation".to_owned(), 1)]);
+    assert_eq!(paypal.entry.report_count, 3);
+    let count = |f: InboxFilter| {
+        let store = store.clone();
+        async move { store.triage_inbox(&f, 50, 0).await.unwrap().len() }
+    };
+    assert_eq!(count(InboxFilter { reason: Some("payment_fraud".into()), ..Default::default() }).await, 1);
+    assert_eq!(count(InboxFilter { min_score: Some(90), ..Default::default() }).await, 1);
+    assert_eq!(count(InboxFilter { kind: Some(InboxKind::FalsePositive), ..Default::default() }).await, 1);
+    assert_eq!(count(InboxFilter { kind: Some(InboxKind::Report), ..Default::default() }).await, 2);
+    assert_eq!(count(InboxFilter { url_contains: Some("PAYPA1".into()), ..Default::default() }).await, 1);
+    assert_eq!(count(InboxFilter { url_contains: Some("100%".into()), ..Default::default() }).await, 1);
+    assert_eq!(count(InboxFilter { url_contains: Some("_".into()), ..Default::default() }).await, 1, "_ is literal");
+    assert_eq!(count(InboxFilter { url_contains: Some("%".into()), ..Default::default() }).await, 1, "% is literal");
+    assert_eq!(count(InboxFilter { since: Some(Timestamp::from_millis(i64::MAX / 2)), ..Default::default() }).await, 0);
+    assert_eq!(count(InboxFilter { state: Some(ModerationState::Verified), ..Default::default() }).await, 0);
+    let by_count = store
+        .triage_inbox(&InboxFilter { sort: ModerationSort::ReportCount, ..Default::default() }, 1, 0)
+        .await
+        .unwrap();
+    assert!(by_count[0].entry.url.contains("paypa1"));
+    let second = store
+        .triage_inbox(&InboxFilter { sort: ModerationSort::ReportCount, ..Default::default() }, 1, 1)
+        .await
+        .unwrap();
+    assert_ne!(second[0].entry.url, by_count[0].entry.url);
+}
+
+async fn a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_wins(h: &impl Harness) {
+    use ferretwatch_store::{Actor, ModerationState, ReportKind, StateChange};
+    let store = h.open().await;
+    let r = reported("https://login.paypa1.example/a", "phishing_login", 95, ReportKind::Report);
+    store.append_report(&r).await.unwrap();
+    let url_hash = r.url.hash();
+    let change = |to, who: &str| StateChange {
+        url_hash: url_hash.clone(),
+        to,
+        actor: Actor::new(who).unwrap(),
+        note: Some("<b>seen it</b>".into()),
+        at: t(5),
+    };
+    let attempts = ["a@x", "b@x"].map(|who| {
+        let store = store.clone();
+        let c = change(ModerationState::Verified, who);
+        tokio::spawn(async move {
+            let e = entry("report.decided", "x", t(5));
+            store.decide(&c, Audited { entry: &e, signer: &KEY }).await
+        })
+    });
+    let mut won = 0;
+    for a in attempts {
+        match a.await.unwrap() {
+            Ok(entry) => {
+                won += 1;
+                assert_eq!(entry.state, ModerationState::Verified);
+            }
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Conflict),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(all_audit(&store).await.len(), 1, "only the applied decision is in the audit log");
+    assert_eq!(store.moderation_history(&url_hash).await.unwrap().len(), 1);
+    let e = entry("report.decided", "x", t(6));
+    store.decide(&change(ModerationState::Queued, "a@x"), Audited { entry: &e, signer: &KEY }).await.unwrap();
+    let gone = ferretwatch_store::ReportUrl::parse("https://nowhere.example/").unwrap().hash();
+    let missing = StateChange { url_hash: gone, ..change(ModerationState::Verified, "a@x") };
+    assert_eq!(
+        store.decide(&missing, Audited { entry: &e, signer: &KEY }).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(all_audit(&store).await.len(), 2);
 }

@@ -7,6 +7,7 @@ mod console;
 mod moderation;
 mod report;
 mod token;
+mod triage;
 
 pub(crate) use audit::seal;
 pub use audit::{
@@ -27,6 +28,7 @@ pub use report::{
 };
 pub(crate) use token::generate_secret;
 pub use token::{IssuedToken, NewToken, TokenHash, TokenId, TokenName, TokenRecord, TokenRole, TOKEN_PREFIX};
+pub use triage::{InboxFilter, InboxGroup, InboxKind};
 
 /// Totals for metrics gauges and the health page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
