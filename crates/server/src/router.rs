@@ -7,7 +7,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::console::{guard, login, pages, sso};
+use crate::console::{guard, login, pages, sso, triage};
 use crate::state::AppState;
 use crate::{error, health, openapi, origin_http, report_api, telemetry};
 
@@ -29,6 +29,10 @@ pub const CONSOLE_ROUTES: &[(&str, &str, ConsoleAccess)] = &[
     ("POST", "/admin/account/elevate", ConsoleAccess::SignedIn),
     ("POST", "/admin/account/elevation/end", ConsoleAccess::SignedIn),
     ("GET", "/admin", ConsoleAccess::Needs(Permission::ViewDashboard)),
+    ("GET", "/admin/reports", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("POST", "/admin/reports/decide", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("GET", "/admin/reports/{hash}", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("POST", "/admin/reports/{hash}/decide", ConsoleAccess::Needs(Permission::TriageReports)),
     ("GET", "/admin/accounts", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/invite", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/{id}/role", ConsoleAccess::Needs(Permission::ManageAccounts)),
@@ -69,6 +73,10 @@ fn console(state: AppState) -> Router<AppState> {
         .route("/admin/account/elevate", post(pages::elevate))
         .route("/admin/account/elevation/end", post(pages::end_elevation))
         .route("/admin", get(pages::dashboard))
+        .route("/admin/reports", get(triage::inbox))
+        .route("/admin/reports/decide", post(triage::decide_many))
+        .route("/admin/reports/{hash}", get(triage::detail))
+        .route("/admin/reports/{hash}/decide", post(triage::decide))
         .route("/admin/accounts", get(pages::accounts))
         .route("/admin/accounts/invite", post(pages::invite))
         .route("/admin/accounts/{id}/role", post(pages::set_role))

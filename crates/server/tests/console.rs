@@ -125,7 +125,7 @@ async fn every_route_answers_every_role_as_the_permission_table_says() {
             if matches!(*path, "/admin/logout" | "/admin/logout/everywhere") {
                 continue; // would end the session the loop uses; covered below
             }
-            let path = path.replace("{id}", &id).replace("{action}", "enable");
+            let path = path.replace("{id}", &id).replace("{action}", "enable").replace("{hash}", &"0".repeat(64));
             let page = if *method == "GET" { b.get(&path).await } else { b.post(&path, &[("csrf", &csrf)]).await };
             let allowed = match access {
                 ConsoleAccess::Public | ConsoleAccess::SignedIn => true,
@@ -148,7 +148,7 @@ async fn every_route_answers_every_role_as_the_permission_table_says() {
         if *access == ConsoleAccess::Public || *method != "GET" {
             continue;
         }
-        let page = anonymous.get(&path.replace("{id}", &id)).await;
+        let page = anonymous.get(&path.replace("{id}", &id).replace("{hash}", &"0".repeat(64))).await;
         assert_eq!((page.status, page.location()), (303, Some("/admin/login")), "{path}");
     }
 }
@@ -203,7 +203,7 @@ async fn every_state_changing_route_refuses_a_missing_foreign_or_cross_origin_cs
     let before = app.state.store.audit_after(0, 10_000).await.unwrap().len();
     let id = other.account.id.0.to_string();
     for (method, path, _) in CONSOLE_ROUTES.iter().filter(|(m, _, _)| *m == "POST") {
-        let path = path.replace("{id}", &id).replace("{action}", "disable");
+        let path = path.replace("{id}", &id).replace("{action}", "disable").replace("{hash}", &"0".repeat(64));
         let missing = a.post(&path, &[("role", "admin")]).await;
         assert_eq!(missing.status, 403, "{method} {path} without a token");
         let wrong = a.post(&path, &[("csrf", &foreign), ("role", "admin")]).await;
@@ -406,6 +406,39 @@ async fn hostile_strings_from_reports_user_agents_and_audit_details_are_inert_in
     }
     let access = b.get("/admin/access").await;
     assert!(access.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "the hostile agent is shown, escaped");
+
+    // The reported URL and reason, in the reviewer's inbox and detail page.
+    let reviewer = make_account(&app, "rev@example.test", TokenRole::Reviewer, None).await;
+    let mut r = Browser::new(&app);
+    r.sign_in(&reviewer, 0).await;
+    let inbox = r.get("/admin/reports").await;
+    assert_eq!(inbox.status, 200);
+    let hash = inbox
+        .body
+        .split("href=\"/admin/reports/")
+        .nth(1)
+        .expect("a reported URL")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    for path in [
+        "/admin/reports".to_owned(),
+        format!("/admin/reports/{hash}"),
+        format!("/admin/reports?q={}", url::form_urlencoded::byte_serialize(HOSTILE.as_bytes()).collect::<String>()),
+    ] {
+        let page = r.get(&path).await;
+        assert!(page.status == 200, "{path}: {}", page.status);
+        assert!(
+            !page.body.contains("<script>alert") && !page.body.contains("<img src=x"),
+            "{path} renders markup: {}",
+            page.body
+        );
+    }
+    assert!(
+        r.get(&format!("/admin/reports/{hash}")).await.body.contains("&#60;script&#62;"),
+        "the reason text is shown, escaped"
+    );
 }
 
 #[tokio::test]
@@ -515,4 +548,71 @@ async fn every_form_field_on_every_page_has_a_label() {
         }
     }
     assert!(checked >= 15, "checked {checked} fields");
+}
+
+#[tokio::test]
+async fn a_reviewer_triages_reports_one_at_a_time_and_in_bulk_and_each_decision_is_audited() {
+    let app = spawn_app().await;
+    let reviewer = make_account(&app, "rev@example.test", TokenRole::Reviewer, None).await;
+    let token = app.install_token().await;
+    for url in ["https://login.paypa1.example/a", "https://shop-a.example/pay", "https://shop-b.example/pay"] {
+        assert_eq!(app.post_report(&token, &support::report_body(url)).await.status(), 201);
+    }
+    let mut r = Browser::new(&app);
+    r.sign_in(&reviewer, 0).await;
+    let inbox = r.get("/admin/reports?state=queued&q=paypa1").await;
+    assert_eq!(inbox.status, 200);
+    assert!(
+        inbox.body.contains("login.paypa1.example") && !inbox.body.contains("shop-a.example"),
+        "the text filter applies"
+    );
+    let bad = r.get("/admin/reports?min_score=101").await;
+    assert_eq!(bad.status, 422);
+    let hash = inbox.body.split("href=\"/admin/reports/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let detail = r.get(&format!("/admin/reports/{hash}")).await;
+    assert!(
+        detail.body.contains("idn_homograph_high") && detail.body.contains("2026.01.02.03"),
+        "the evidence as sent"
+    );
+    let csrf = detail.csrf();
+    let done = r
+        .post(
+            &format!("/admin/reports/{hash}/decide"),
+            &[("csrf", &csrf), ("state", "verified"), ("note", "kit seen before")],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    let again =
+        r.post(&format!("/admin/reports/{hash}/decide"), &[("csrf", &csrf), ("state", "rejected"), ("note", "")]).await;
+    assert_eq!(again.status, 409, "a decided URL is reopened before it is decided again");
+    let detail = r.get(&format!("/admin/reports/{hash}")).await;
+    assert!(detail.body.contains("kit seen before") && detail.body.contains("verified"));
+
+    let inbox = r.get("/admin/reports?state=queued").await;
+    let hashes: Vec<String> = inbox
+        .body
+        .split("name=\"url_hash\" value=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(hashes.len(), 2);
+    let mut fields = vec![("csrf", csrf.as_str()), ("state", "rejected"), ("note", "one campaign of fake reports")];
+    fields.extend(hashes.iter().map(|h| ("url_hash", h.as_str())));
+    fields.push(("url_hash", hash.as_str()));
+    let bulk = r.post("/admin/reports/decide", &fields).await;
+    assert_eq!(bulk.status, 200, "{}", bulk.body);
+    assert!(bulk.body.contains("2 URL(s) marked rejected") && bulk.body.contains("Not changed"), "{}", bulk.body);
+    let decided: Vec<_> = app
+        .state
+        .store
+        .audit_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "report.decided")
+        .collect();
+    assert_eq!(decided.len(), 3);
+    assert!(decided.iter().all(|e| e.actor == "rev@example.test"));
+    let nothing = r.post("/admin/reports/decide", &[("csrf", &csrf), ("state", "rejected")]).await;
+    assert_eq!(nothing.status, 422);
 }

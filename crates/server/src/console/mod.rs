@@ -8,7 +8,7 @@
 //! - [`login`]: sign-in (password, then TOTP or a recovery code), enrolment by invitation,
 //!   sign-out; [`sso`]: OpenID Connect sign-in and linking.
 //! - [`pages`]: the modules (dashboard, users & roles, policies & settings, audit &
-//!   exports, your account with just-in-time elevation).
+//!   exports, your account with just-in-time elevation); [`triage`]: reports.
 
 pub mod codes;
 pub mod error;
@@ -22,6 +22,7 @@ pub mod policies;
 pub mod session;
 pub mod sso;
 pub mod throttle;
+pub mod triage;
 pub mod views;
 
 use std::time::Duration;

@@ -146,6 +146,8 @@ needs! {
     Accounts => Some(Permission::ManageAccounts);
     /// Policies and settings.
     Policies => Some(Permission::ManageSettings);
+    /// The triage inbox and decisions.
+    Triage => Some(Permission::TriageReports);
 }
 
 /// A signed-in viewer whose role in force has `P`'s permission.

@@ -38,8 +38,9 @@ pub struct Nav {
 impl Nav {
     /// The header for `viewer` on the page at `current`.
     pub fn new(viewer: &Viewer, current: &str) -> Self {
-        let sections: [(&'static str, &'static str, Option<Permission>); 5] = [
+        let sections: [(&'static str, &'static str, Option<Permission>); 6] = [
             ("/admin", "Dashboard", Some(Permission::ViewDashboard)),
+            ("/admin/reports", "Reports", Some(Permission::TriageReports)),
             ("/admin/accounts", "Users & roles", Some(Permission::ManageAccounts)),
             ("/admin/settings", "Policies & settings", Some(Permission::ManageSettings)),
             ("/admin/audit", "Audit & exports", Some(Permission::ViewAudit)),
@@ -392,4 +393,130 @@ pub struct AccountPage {
     pub max_minutes: u32,
     /// (signed in, last active, network, this one).
     pub sessions: Vec<(String, String, String, bool)>,
+}
+
+/// One URL of the inbox.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    /// The URL hash, hex.
+    pub hash: String,
+    /// The URL.
+    pub url: String,
+    /// State code.
+    pub state: &'static str,
+    /// Reports.
+    pub reports: i64,
+    /// False positives.
+    pub false_positives: i64,
+    /// Highest score.
+    pub max_score: u8,
+    /// `reason × n, …`.
+    pub reasons: String,
+    /// First seen.
+    pub first_seen: String,
+    /// Last seen.
+    pub last_seen: String,
+}
+
+/// The triage inbox.
+#[derive(Template)]
+#[template(path = "console/reports.html")]
+pub struct ReportsPage {
+    /// The header.
+    pub nav: Option<Nav>,
+    /// A notice.
+    pub flash: Option<String>,
+    /// The CSRF token.
+    pub csrf: String,
+    /// A refused filter or decision.
+    pub error: Option<String>,
+    /// Every state code.
+    pub states: Vec<&'static str>,
+    /// Every reason code.
+    pub reasons: Vec<&'static str>,
+    /// The filters as given.
+    pub state: String,
+    /// The reason filter.
+    pub reason: String,
+    /// The kind filter.
+    pub kind: String,
+    /// The score filter.
+    pub min_score: String,
+    /// The time filter.
+    pub hours: String,
+    /// The text filter.
+    pub q: String,
+    /// The order.
+    pub sort: String,
+    /// The rows.
+    pub groups: Vec<InboxRow>,
+    /// The next page's offset.
+    pub next_offset: Option<u32>,
+    /// This page's link without the offset.
+    pub next_link: String,
+}
+
+/// One report on the detail page.
+#[derive(Debug, Clone)]
+pub struct ReportItem {
+    /// Id.
+    pub id: i64,
+    /// `report` or `false_positive`.
+    pub kind: &'static str,
+    /// Received.
+    pub received: String,
+    /// Reason code.
+    pub reason: &'static str,
+    /// The free text of `other`.
+    pub reason_text: Option<String>,
+    /// Score.
+    pub score: u8,
+    /// Pack version.
+    pub pack_version: String,
+    /// Extension version.
+    pub extension_version: String,
+    /// Network.
+    pub client_net: String,
+    /// The install token's id, shortened.
+    pub install: String,
+    /// Screenshot hash or `none`.
+    pub screenshot: String,
+    /// (key, evidence).
+    pub findings: Vec<(String, String)>,
+}
+
+/// One URL's detail.
+#[derive(Template)]
+#[template(path = "console/report.html")]
+pub struct ReportPage {
+    /// The header.
+    pub nav: Option<Nav>,
+    /// A notice.
+    pub flash: Option<String>,
+    /// The CSRF token.
+    pub csrf: String,
+    /// The URL.
+    pub url: String,
+    /// The hash, hex.
+    pub hash: String,
+    /// State.
+    pub state: &'static str,
+    /// Who set it.
+    pub changed_by: Option<String>,
+    /// Reports.
+    pub reports: i64,
+    /// False positives.
+    pub false_positives: i64,
+    /// Highest score.
+    pub max_score: u8,
+    /// First seen.
+    pub first_seen: String,
+    /// Last seen.
+    pub last_seen: String,
+    /// The states a decision may move it to.
+    pub next_states: Vec<&'static str>,
+    /// The reports.
+    pub items: Vec<ReportItem>,
+    /// (when, who, from, to, note).
+    pub history: Vec<(String, String, &'static str, &'static str, String)>,
 }
