@@ -6,6 +6,7 @@ mod common;
 mod console;
 mod moderation;
 mod report;
+mod review;
 mod token;
 mod triage;
 
@@ -26,6 +27,7 @@ pub use report::{
     ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, ReportId, ReportKind, ReportReason,
     ReportReceipt, ReportUrl, Score, StoredReport, UrlHash,
 };
+pub use review::{AbuseFinding, AbuseKind, SuspiciousFilter, SuspiciousReport};
 pub(crate) use token::generate_secret;
 pub use token::{IssuedToken, NewToken, TokenHash, TokenId, TokenName, TokenRecord, TokenRole, TOKEN_PREFIX};
 pub use triage::{InboxFilter, InboxGroup, InboxKind};
