@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Console page latency on PostgreSQL with a million reports: a release `ferretwatch serve`
+# Console page latency on PostgreSQL with a million reports (the triage inbox included): a release `ferretwatch serve`
 # on a fresh database filled with SQL (1,000,000 reports over 90 days on 200,000 URLs,
 # 100,000 audit entries, 100,000 sign-in attempts over 7 days, 50 accounts), then wrk on
 # every console page with a signed-in Admin's cookie (4 connections: a team at work, not a
@@ -52,6 +52,9 @@ curl -sf -o /dev/null "$base/ready" || { cat "$work/server.log" >&2; exit 1; }
 # The Admin's session: a known cookie whose SHA-256 is stored, as the server stores it.
 cookie="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 cookie_hash="$(python3 -c 'import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' "$cookie")"
+# And a Reviewer's, for the triage inbox.
+reviewer="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+reviewer_hash="$(python3 -c 'import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' "$reviewer")"
 now_ms="$(python3 -c 'import time; print(int(time.time() * 1000))')"
 
 echo "== filling the database ($REPORTS reports)"
@@ -76,6 +79,9 @@ FROM generate_series(1, 50) g;
 INSERT INTO admin_sessions (id_hash, account_id, stage, created_at, last_seen_at, expires_at)
 SELECT decode('$cookie_hash', 'hex'), id, 'full', $now_ms, $now_ms, $now_ms + 86400000
 FROM admin_accounts WHERE email = 'admin3@example.test';
+INSERT INTO admin_sessions (id_hash, account_id, stage, created_at, last_seen_at, expires_at)
+SELECT decode('$reviewer_hash', 'hex'), id, 'full', $now_ms, $now_ms, $now_ms + 86400000
+FROM admin_accounts WHERE email = 'admin1@example.test';
 INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash, key_id, signature)
 SELECT g, $now_ms - (100000 - g)::bigint * 60000, 'admin' || (g % 50) || '@example.test',
        (ARRAY['account.invited','settings.changed','session.elevated','account.role_changed'])[g % 4 + 1],
@@ -91,9 +97,15 @@ VACUUM ANALYZE;
 SQL
 echo "   filled in $(( $(date +%s) - start )) s"
 
-pages=(/admin /admin/accounts /admin/settings /admin/audit "/admin/audit?before=50000" "/admin/audit?actor=admin7%40example.test" /admin/access /admin/account /admin/login)
+pages=(/admin/reports "/admin/reports?state=queued&sort=report_count" "/admin/reports?reason=phishing_login&min_score=90" "/admin/reports?q=phish-1234" "/admin/reports/$(python3 -c 'import hashlib; print(hashlib.md5(b"u7").hexdigest() + hashlib.md5(b"v7").hexdigest())')" /admin /admin/accounts /admin/settings /admin/audit "/admin/audit?before=50000" "/admin/audit?actor=admin7%40example.test" /admin/access /admin/account /admin/login)
 # The sign-in page is measured signed out (signed in, it redirects to the dashboard).
-cookie_for() { [ "$1" = /admin/login ] && echo "none=1" || echo "__Host-fw_session=$cookie"; }
+cookie_for() {
+    case "$1" in
+        /admin/login) echo "none=1" ;;
+        /admin/reports*) echo "__Host-fw_session=$reviewer" ;;
+        *) echo "__Host-fw_session=$cookie" ;;
+    esac
+}
 for page in "${pages[@]}"; do
     status="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $(cookie_for "$page")" "$base$page")"
     [ "$status" = 200 ] || { echo "$page answered $status" >&2; cat "$work/server.log" >&2; exit 1; }

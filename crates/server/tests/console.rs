@@ -616,3 +616,40 @@ async fn a_reviewer_triages_reports_one_at_a_time_and_in_bulk_and_each_decision_
     let nothing = r.post("/admin/reports/decide", &[("csrf", &csrf), ("state", "rejected")]).await;
     assert_eq!(nothing.status, 422);
 }
+
+#[tokio::test]
+async fn coordinated_reporting_is_flagged_in_the_inbox_at_the_threshold_policy() {
+    let app = spawn_app().await;
+    let admin = make_account(&app, "admin@example.test", TokenRole::Admin, None).await;
+    let reviewer = make_account(&app, "rev@example.test", TokenRole::Reviewer, None).await;
+    let mut a = Browser::new(&app);
+    a.sign_in(&admin, 0).await;
+    let csrf = a.csrf().await;
+    let saved = a
+        .post(
+            "/admin/settings",
+            &[
+                ("csrf", &csrf),
+                ("abuse.threshold", "3"),
+                ("limits.ip_per_minute", "100"),
+                ("limits.install_per_minute", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let mut r = Browser::new(&app);
+    r.sign_in(&reviewer, 0).await;
+    let quiet = r.get("/admin/reports").await;
+    assert!(!quiet.body.contains("id=\"coordinated\""), "nothing to flag yet");
+    let token = app.install_token().await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.post_report(&token, &support::report_body("https://campaign.example/login")).await.status(),
+            201
+        );
+    }
+    let flagged = r.get("/admin/reports").await;
+    assert!(flagged.body.contains("id=\"coordinated\""), "{}", flagged.body);
+    assert!(flagged.body.contains("url_reports (3)"), "the URL's row is flagged: {}", flagged.body);
+    assert!(flagged.body.contains("install_token: install "), "the install is named, shortened");
+}

@@ -1,5 +1,5 @@
-//! Policies an Admin changes from the console: the report API's rate limits and the
-//! console's own lock-out and idle timeout.
+//! Policies an Admin changes from the console: the report API's rate limits, the
+//! console's own lock-out and idle timeout, and when coordinated reporting is flagged.
 //!
 //! The configuration file gives the starting values; a value saved in the console is
 //! stored (with who and when, and an audit entry in the same transaction) and overrides
@@ -29,7 +29,7 @@ pub struct PolicyDef {
 }
 
 /// Every policy, in the order the page shows them.
-pub const POLICIES: [PolicyDef; 6] = [
+pub const POLICIES: [PolicyDef; 8] = [
     PolicyDef {
         key: "limits.ip_per_minute",
         label: "Reports per client address per minute",
@@ -72,12 +72,26 @@ pub const POLICIES: [PolicyDef; 6] = [
         max: 480,
         configured: |s| s.console.idle_timeout_minutes,
     },
+    PolicyDef {
+        key: "abuse.threshold",
+        label: "Reports that flag coordinated reporting (per URL, install or network, in the window)",
+        min: 2,
+        max: 100_000,
+        configured: |_| 10,
+    },
+    PolicyDef {
+        key: "abuse.window_minutes",
+        label: "Minutes over which coordinated reporting is counted",
+        min: 5,
+        max: 1440,
+        configured: |_| 60,
+    },
 ];
 
 /// The values in force, readable without a lock.
 #[derive(Debug)]
 pub struct Policies {
-    values: [AtomicU32; 6],
+    values: [AtomicU32; 8],
 }
 
 impl Policies {

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use ferretwatch_store::{
-    Actor, ErrorKind, InboxFilter, InboxKind, ModerationSort, ModerationState, NewAuditEntry, Page, ReportReason,
-    StateChange, UrlHash,
+    AbuseKind, Actor, ErrorKind, InboxFilter, InboxKind, ModerationSort, ModerationState, NewAuditEntry, Page,
+    ReportReason, StateChange, UrlHash,
 };
 use ferretwatch_types::Timestamp;
 use serde::Deserialize;
@@ -115,6 +115,10 @@ async fn inbox_page(
     };
     let offset = query.offset.unwrap_or(0).min(1_000_000);
     let groups = state.store.triage_inbox(&filter, INBOX_PAGE + 1, offset).await?;
+    let policies = &state.console.policies;
+    let window = policies.get("abuse.window_minutes");
+    let since = Timestamp::from_millis(Timestamp::now().as_millis() - i64::from(window) * 60_000);
+    let findings = state.store.abuse_findings(since, i64::from(policies.get("abuse.threshold"))).await?;
     let next_offset = (groups.len() > INBOX_PAGE as usize).then_some(offset + INBOX_PAGE);
     let groups = groups
         .into_iter()
@@ -129,6 +133,22 @@ async fn inbox_page(
             reasons: g.reasons.iter().map(|(r, n)| format!("{r} × {n}")).collect::<Vec<_>>().join(", "),
             first_seen: time(g.entry.first_seen),
             last_seen: time(g.entry.last_seen),
+            flags: findings
+                .iter()
+                .filter(|f| f.url_hash.as_ref() == Some(&g.entry.url_hash))
+                .map(|f| format!("{} ({})", f.kind, f.count()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let coordinated = findings
+        .iter()
+        .map(|f| {
+            let key = match f.kind {
+                AbuseKind::InstallToken => format!("install {}…", f.key.chars().take(8).collect::<String>()),
+                _ => f.key.clone(),
+            };
+            format!("{}: {key}, {} in the last {window} min", f.kind, f.count())
         })
         .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -147,6 +167,7 @@ async fn inbox_page(
         q: query.q.clone(),
         sort: query.sort.clone(),
         groups,
+        coordinated,
         next_offset,
         next_link: query_link(query),
     };

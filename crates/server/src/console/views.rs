@@ -416,6 +416,8 @@ pub struct InboxRow {
     pub first_seen: String,
     /// Last seen.
     pub last_seen: String,
+    /// Coordinated-reporting findings about this URL, or empty.
+    pub flags: String,
 }
 
 /// The triage inbox.
@@ -450,6 +452,8 @@ pub struct ReportsPage {
     pub sort: String,
     /// The rows.
     pub groups: Vec<InboxRow>,
+    /// Every coordinated-reporting finding of the window, in words.
+    pub coordinated: Vec<String>,
     /// The next page's offset.
     pub next_offset: Option<u32>,
     /// This page's link without the offset.
