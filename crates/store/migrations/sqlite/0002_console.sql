@@ -118,3 +118,10 @@ END;
 
 -- The dashboard counts reports by kind over recent windows from the index alone.
 CREATE INDEX reports_received_kind ON reports (received_at, kind);
+
+-- The triage inbox pages through the moderation table in each of its orders without
+-- sorting it (`ORDER BY … , url_hash` as `rows::moderation_order` writes them).
+CREATE INDEX moderation_last_seen ON moderation (last_seen DESC, url_hash);
+CREATE INDEX moderation_report_count ON moderation (report_count DESC, url_hash);
+CREATE INDEX moderation_max_score ON moderation (max_score DESC, last_seen DESC, url_hash);
+CREATE INDEX moderation_state_report_count ON moderation (state, report_count DESC, url_hash);
