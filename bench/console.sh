@@ -4,7 +4,8 @@
 # 100,000 audit entries, 100,000 sign-in attempts over 7 days, 50 accounts), then wrk on
 # every console page with a signed-in Admin's cookie (4 connections: a team at work, not a
 # flood). Prints p50, p95 and p99 per page in milliseconds, each the median of RUNS runs,
-# and fails when any page's p95 exceeds LIMIT_MS (default 100).
+# and fails when any page's p95 exceeds LIMIT_MS (default 100), or, for the inbox's text
+# search (a scan of the moderation table, no index), SCAN_LIMIT_MS (default 500).
 #
 #   bench/console.sh
 #
@@ -18,6 +19,7 @@ DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-4}"
 REPORTS="${REPORTS:-1000000}"
 LIMIT_MS="${LIMIT_MS:-100}"
+SCAN_LIMIT_MS="${SCAN_LIMIT_MS:-500}"
 PG="${FERRETWATCH_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
 command -v wrk >/dev/null || { echo "bench/console.sh: install wrk (apt-get install wrk)" >&2; exit 2; }
 
@@ -139,8 +141,10 @@ for page in "${pages[@]}"; do
     p99="$(awk '{ print $3 }' "$work/runs.txt" | median)"
     n="$(awk '{ print $4 }' "$work/runs.txt" | median)"
     echo "| \`$page\` | $p50 | $p95 | $p99 | $n |"
-    if awk -v p="$p95" -v l="$LIMIT_MS" 'BEGIN { exit !(p > l) }'; then
-        echo "$page: p95 $p95 ms is over $LIMIT_MS ms" >&2
+    limit="$LIMIT_MS"
+    case "$page" in *q=*) limit="$SCAN_LIMIT_MS" ;; esac
+    if awk -v p="$p95" -v l="$limit" 'BEGIN { exit !(p > l) }'; then
+        echo "$page: p95 $p95 ms is over $limit ms" >&2
         failed=1
     fi
 done
