@@ -57,6 +57,14 @@ enum Command {
     /// The console's audit log: verify the chain, export it signed, verify an export.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Coordinated reporting in the report log (many reports from one URL, install,
+    /// network or install farm); exit 1 when found.
+    #[command(subcommand)]
+    Abuse(commands::abuse::AbuseCommand),
+    /// Exports from the report log: suspicious reports as CSV or JSON, optionally
+    /// anonymised.
+    #[command(subcommand)]
+    Reports(commands::reports::ReportsCommand),
     /// One update cycle of a client installed in a directory: verify, stage, swap, keep
     /// the last known good pack.
     Update(Box<commands::update::UpdateArgs>),
@@ -75,6 +83,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Admin(command) => commands::admin::run(command),
         Command::Audit(command) => commands::audit::run(command),
+        Command::Abuse(command) => commands::abuse::run(command),
+        Command::Reports(command) => commands::reports::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),
         Command::Update(args) => commands::update::run(*args),
     }

@@ -1,12 +1,14 @@
 //! One module per command group; a group with several commands is a folder with one file
 //! per command.
 
+pub mod abuse;
 pub mod admin;
 pub mod audit;
 pub mod bulletin;
 pub mod intel;
 pub mod keys;
 pub mod pack;
+pub mod reports;
 pub mod root;
 pub mod rules;
 pub mod scan;
