@@ -28,21 +28,21 @@ use ferretwatch_types::Timestamp;
 mod config;
 pub mod console;
 mod console_sql;
-pub mod review;
-mod review_sql;
 mod error;
 mod group_commit;
 mod model;
 mod postgres;
+pub mod review;
+mod review_sql;
 mod rows;
 mod sqlite;
 
 pub use config::{StoreOptions, StoreUrl};
 pub use console::{Audited, ConsoleStore, ReportVolume};
-pub use review::ReviewStore;
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use review::ReviewStore;
 pub use sqlite::SqliteStore;
 
 /// The result of every store operation.

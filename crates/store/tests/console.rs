@@ -512,7 +512,7 @@ async fn a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_
     store.append_report(&r).await.unwrap();
     let url_hash = r.url.hash();
     let change = |to, who: &str| StateChange {
-        url_hash: url_hash.clone(),
+        url_hash,
         to,
         actor: Actor::new(who).unwrap(),
         note: Some("<b>seen it</b>".into()),
