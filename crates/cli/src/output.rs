@@ -109,3 +109,13 @@ pub fn warn(message: impl std::fmt::Display) {
 pub fn note(message: impl std::fmt::Display) {
     eprintln!("ferretwatch: {message}");
 }
+
+/// A CSV cell that a spreadsheet will not run as a formula: text starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return gets a leading `'` (an address such as `=1+1@x`
+/// is valid, and report texts are whatever a reporter typed).
+pub fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}

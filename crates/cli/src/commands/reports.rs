@@ -20,6 +20,7 @@
 //! `\u003c`, `\u003e` and `\u0026`, so the file is inert if a browser or a page opens it
 //! (a JSON parser reads the same strings).
 
+use crate::output::spreadsheet_safe;
 use std::io::{BufWriter, StdoutLock, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
@@ -206,16 +207,6 @@ pub fn coarsen(net: &str) -> Option<String> {
             format!("{}/32", Ipv6Addr::new(s[0], s[1], 0, 0, 0, 0, 0, 0))
         }
     })
-}
-
-/// A CSV cell that a spreadsheet will not run as a formula: text starting with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return gets a leading `'` (the rule of `admin
-/// permission-review`).
-pub fn spreadsheet_safe(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
 }
 
 /// JSON text with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026`. Outside

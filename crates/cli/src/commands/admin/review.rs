@@ -2,6 +2,7 @@
 //! validate-2fa` (accounts without TOTP) and `admin permission-review` (every account
 //! with what its role may do, from the console's one permission table).
 
+use crate::output::spreadsheet_safe;
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -237,16 +238,6 @@ fn csv(rows: &[ReviewRow]) -> Result<String, CliError> {
     }
     let bytes = out.into_inner().map_err(|e| CliError::failed("csv", e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| CliError::failed("csv", e.to_string()))
-}
-
-/// A cell that a spreadsheet will not run as a formula: text starting with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return gets a leading `'` (an address such as `=1+1@x` is
-/// valid).
-fn spreadsheet_safe(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
 }
 
 fn text(rows: &[ReviewRow]) -> String {
