@@ -29,6 +29,9 @@ pub enum Scope {
     Ip,
     /// The install token's.
     InstallToken,
+    /// The reported URL's (reports of one kind about one URL, per hour: a coordinated
+    /// campaign meets it; a real one has long been queued for review by then).
+    Url,
 }
 
 impl Scope {
@@ -37,6 +40,7 @@ impl Scope {
         match self {
             Scope::Ip => "ip",
             Scope::InstallToken => "install_token",
+            Scope::Url => "url",
         }
     }
 }

@@ -132,11 +132,13 @@ pub struct InstallIssued {
 fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
     metrics::counter!("ferretwatch_rate_limited_total", "scope" => limited.scope.label()).increment(1);
     let _ = state;
-    ApiError::new(
-        ErrorCode::RateLimited,
-        format!("too many requests from this {}; retry later", limited.scope.label().replace('_', " ")),
-    )
-    .retry_after(limited.retry_after)
+    let message = match limited.scope {
+        crate::limits::Scope::Url => {
+            "too many reports about this URL in the last hour; it is already queued for review".to_owned()
+        }
+        scope => format!("too many requests from this {}; retry later", scope.label().replace('_', " ")),
+    };
+    ApiError::new(ErrorCode::RateLimited, message).retry_after(limited.retry_after)
 }
 
 /// Issues an install token (counts against the client IP's buckets).
@@ -309,6 +311,13 @@ async fn accept(
         }
     }
 
+    // Reports of one kind about one URL, per hour: a coordinated campaign is refused here
+    // (and flagged in the triage inbox); the URL was queued for review long before.
+    let per_url = state.console.policies.get("reports.per_url_per_hour");
+    let key = format!("{}:{}", kind.code(), report.url.hash());
+    if let Err(wait) = state.console.by_url.check_rate(&key, per_url, std::time::Duration::from_secs(3600)) {
+        return Err(rate_limited(state, Limited { scope: crate::limits::Scope::Url, retry_after: wait }));
+    }
     let receipt = state.store.append_report(&report).await.map_err(ApiError::store)?;
     Ok(ReportAccepted {
         id: receipt.id.0,

@@ -293,3 +293,37 @@ async fn a_refused_small_body_keeps_the_connection_and_an_unread_one_says_close(
     assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the server closed the connection");
     app.stop().await;
 }
+
+/// Reports of one kind about one URL are limited per hour (the console's policy), so a
+/// coordinated campaign stops being stored; other URLs and the other kind are unaffected.
+#[tokio::test]
+async fn reports_about_one_url_beyond_the_hourly_policy_are_refused_with_429() {
+    let app = spawn_with(raise_limits, None).await;
+    let entry = ferretwatch_store::NewAuditEntry {
+        at: ferretwatch_types::Timestamp::now(),
+        actor: "test".into(),
+        action: "settings.changed".into(),
+        target: "policies".into(),
+        details: json!({}),
+    };
+    let values = vec![("reports.per_url_per_hour".to_owned(), "10".to_owned())];
+    app.state.store.put_settings(&values, entry.at, "test", app.state.console.audited(&entry)).await.unwrap();
+    ferretwatch_server::console::policies::reload(&app.state).await.unwrap();
+    let url = "https://campaign.example.test/login";
+    for i in 0..10 {
+        let token = app.install_token().await;
+        assert_eq!(app.post_report(&token, &report_body(url)).await.status(), 201, "report {i}");
+    }
+    let token = app.install_token().await;
+    let (status, body) = json_of(app.post_report(&token, &report_body(url)).await).await;
+    assert_eq!((status, error_code(&body)), (429, "rate_limited"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("about this URL"), "{body}");
+    assert_eq!(app.post_report(&token, &report_body("https://other.example.test/")).await.status(), 201);
+    let fp = app.post_json("/v1/false-positive", Some(&token), &report_body(url)).await;
+    assert_eq!(fp.status(), 201, "false positives are counted apart");
+    let entry =
+        app.state.store.get_moderation(&ferretwatch_store::ReportUrl::parse(url).unwrap().hash()).await.unwrap();
+    assert_eq!(entry.report_count, 11, "ten reports and the false positive, nothing refused stored");
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("ferretwatch_rate_limited_total{scope=\"url\"} 1"), "{metrics}");
+}

@@ -43,6 +43,8 @@ pub struct Console {
     pub by_network: Throttle,
     /// Sign-in attempts per account name.
     pub by_account: Throttle,
+    /// Reports of one kind per URL (the rate is the policy `reports.per_url_per_hour`).
+    pub by_url: Throttle,
     /// The policies in force.
     pub policies: policies::Policies,
     /// Single sign-on, when configured.
@@ -93,6 +95,7 @@ impl Console {
             policies: policies::Policies::from_settings(settings),
             by_network: Throttle::per_minute(c.login_per_network_per_minute),
             by_account: Throttle::per_minute(c.login_per_account_per_minute),
+            by_url: Throttle::per_minute(1),
             oidc,
             volume: std::sync::Mutex::new(None),
             dummy_hash,

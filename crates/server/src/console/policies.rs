@@ -29,7 +29,7 @@ pub struct PolicyDef {
 }
 
 /// Every policy, in the order the page shows them.
-pub const POLICIES: [PolicyDef; 8] = [
+pub const POLICIES: [PolicyDef; 9] = [
     PolicyDef {
         key: "limits.ip_per_minute",
         label: "Reports per client address per minute",
@@ -86,12 +86,19 @@ pub const POLICIES: [PolicyDef; 8] = [
         max: 1440,
         configured: |_| 60,
     },
+    PolicyDef {
+        key: "reports.per_url_per_hour",
+        label: "Reports of one kind about one URL accepted per hour (beyond: 429)",
+        min: 10,
+        max: 1_000_000,
+        configured: |_| 120,
+    },
 ];
 
 /// The values in force, readable without a lock.
 #[derive(Debug)]
 pub struct Policies {
-    values: [AtomicU32; 8],
+    values: [AtomicU32; 9],
 }
 
 impl Policies {

@@ -1,4 +1,5 @@
-//! Sign-in throttling: GCRA per client network and per account name, in this process.
+//! Keyed GCRA throttles in this process: sign-in attempts per client network and per
+//! account name, and reports per URL.
 //!
 //! This is the fast, first line. The second is the account lock-out, which the database
 //! keeps (so it holds across instances): after `lockout_after` consecutive failures an
@@ -33,13 +34,23 @@ impl Throttle {
 
     /// Spends one attempt for `key`: `Err(wait)` when it is over its rate.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.check_at(key, self.rate)
+    }
+
+    /// Spends one attempt for `key` at `count` per `period` (for a rate that a policy
+    /// changes while the process runs).
+    pub fn check_rate(&self, key: &str, count: u32, period: Duration) -> Result<(), Duration> {
+        self.check_at(key, Rate::per(count, period))
+    }
+
+    fn check_at(&self, key: &str, rate: Rate) -> Result<(), Duration> {
         let now = self.epoch.elapsed().as_micros() as u64;
         let mut tats = self.tats.lock().expect("throttle lock");
         if tats.len() >= MAX_KEYS {
             tats.retain(|_, tat| *tat > now);
         }
         let tat = tats.get(key).copied().unwrap_or(0);
-        match self.rate.decide(tat, now) {
+        match rate.decide(tat, now) {
             Ok(next) => {
                 tats.insert(key.to_owned(), next);
                 Ok(())
