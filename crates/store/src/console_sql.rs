@@ -6,12 +6,13 @@
 //! how appends to the audit log are serialised (PostgreSQL takes a transaction-scoped
 //! advisory lock; SQLite has a single writer connection).
 
-use ferretwatch_types::{Sha256, Timestamp};
+use ferretwatch_types::Timestamp;
 
 use crate::model::{
     AccessByNetwork, AccessEvent, AccessOutcome, AccessSummary, Account, AccountId, AccountSecrets, AuditEntry,
     Elevation, Invitation, InvitationId, Session, SessionStage, SettingValue, TokenRole,
 };
+use crate::rows::digest_from_db;
 use crate::StoreError;
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, role, eligible_role, password_hash, totp_secret, totp_last_step, \
@@ -26,10 +27,6 @@ pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, details,
 
 fn role(code: &str) -> Result<TokenRole, StoreError> {
     TokenRole::parse(code).map_err(|_| StoreError::corrupt("unknown role"))
-}
-
-fn digest(bytes: &[u8]) -> Result<Sha256, StoreError> {
-    <[u8; 32]>::try_from(bytes).map(Sha256::from_bytes).map_err(|_| StoreError::corrupt("stored hash is not 32 bytes"))
 }
 
 #[derive(sqlx::FromRow)]
@@ -131,7 +128,7 @@ impl TryFrom<SessionRow> for Session {
             _ => None,
         };
         Ok(Self {
-            id_hash: digest(&row.id_hash)?,
+            id_hash: digest_from_db(&row.id_hash)?,
             account_id: AccountId(row.account_id),
             stage: SessionStage::from_code(&row.stage).ok_or_else(|| StoreError::corrupt("unknown session stage"))?,
             created_at: Timestamp::from_millis(row.created_at),
@@ -279,9 +276,7 @@ macro_rules! console_store {
             let head: Option<(i64, Vec<u8>)> =
                 sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **tx).await?;
             let (prev_seq, prev) = match head {
-                Some((seq, hash)) => (seq, <[u8; 32]>::try_from(hash.as_slice())
-                    .map(Digest::from_bytes)
-                    .map_err(|_| $crate::StoreError::corrupt("stored audit hash is not 32 bytes"))?),
+                Some((seq, hash)) => (seq, $crate::rows::digest_from_db(&hash)?),
                 None => (0, Digest::from_bytes([0; 32])),
             };
             let entry = seal(audit.entry, prev_seq, &prev, audit.signer);
@@ -312,10 +307,127 @@ macro_rules! console_store {
             Ok(row.ok_or_else(|| $crate::StoreError::not_found("account"))?.split()?.0)
         }
 
+        impl $store {
+            /// Moderation entries as `filter` selects and orders them: `limit` after
+            /// `offset`. The one query behind the triage inbox and `list_moderation`.
+            pub(crate) async fn moderation_entries(
+                &self,
+                filter: &InboxFilter,
+                limit: i64,
+                offset: i64,
+            ) -> $crate::Result<Vec<ModerationEntry>> {
+                // Only constant fragments go into the SQL text; every value is bound.
+                let mut sql = format!("SELECT {MODERATION_COLUMNS} FROM moderation m WHERE TRUE");
+                let mut n = 0;
+                let mut next = || {
+                    n += 1;
+                    n
+                };
+                if filter.state.is_some() {
+                    sql.push_str(&format!(" AND state = ${}", next()));
+                }
+                if filter.min_score.is_some() {
+                    sql.push_str(&format!(" AND max_score >= ${}", next()));
+                }
+                if filter.since.is_some() {
+                    sql.push_str(&format!(" AND last_seen >= ${}", next()));
+                }
+                match filter.kind {
+                    Some(InboxKind::FalsePositive) => sql.push_str(" AND false_positive_count > 0"),
+                    Some(InboxKind::Report) => sql.push_str(" AND report_count > false_positive_count"),
+                    None => {}
+                }
+                if filter.url_contains.is_some() {
+                    sql.push_str(&format!(" AND lower(url) LIKE ${} ESCAPE '\\'", next()));
+                }
+                if filter.reason.is_some() {
+                    sql.push_str(&format!(
+                        " AND EXISTS (SELECT 1 FROM reports r WHERE r.url_hash = m.url_hash AND r.reason = ${})",
+                        next()
+                    ));
+                }
+                sql.push_str(&format!(" ORDER BY {} LIMIT ${} OFFSET ${}", moderation_order(filter.sort), next(), next()));
+                let mut query = sqlx::query_as::<_, ModerationRow>(&sql);
+                if let Some(state) = filter.state {
+                    query = query.bind(state.code());
+                }
+                if let Some(min) = filter.min_score {
+                    query = query.bind(i16::from(min));
+                }
+                if let Some(since) = filter.since {
+                    query = query.bind(since.as_millis());
+                }
+                if let Some(text) = &filter.url_contains {
+                    let escaped: String = text
+                        .to_lowercase()
+                        .chars()
+                        .flat_map(|c| match c {
+                            '%' | '_' | '\\' => vec!['\\', c],
+                            c => vec![c],
+                        })
+                        .collect();
+                    query = query.bind(format!("%{escaped}%"));
+                }
+                if let Some(reason) = &filter.reason {
+                    query = query.bind(reason.as_str());
+                }
+                let rows = query.bind(limit).bind(offset).fetch_all(self.console_read()).await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            /// Applies a state change with its moderation-audit row and, when given, its
+            /// signed audit entry, in one transaction (`set_moderation_state` and `decide`).
+            pub(crate) async fn change_state(
+                &self,
+                change: &StateChange,
+                audit: Option<Audited<'_>>,
+            ) -> $crate::Result<ModerationEntry> {
+                change.validate()?;
+                let hash = change.url_hash.digest().as_bytes().to_vec();
+                let mut tx = self.console_begin().await?;
+                let sql = format!("SELECT state FROM moderation WHERE url_hash = $1{}", $for_update);
+                let current: Option<String> = sqlx::query_scalar(&sql).bind(&hash).fetch_optional(&mut *tx).await?;
+                let from = current.ok_or_else(|| $crate::StoreError::not_found("moderation entry"))?;
+                let from =
+                    ModerationState::parse(&from).map_err(|_| $crate::StoreError::corrupt("unknown moderation state"))?;
+                if !from.can_transition_to(change.to) {
+                    return Err($crate::StoreError::conflict(format!("cannot move from {from} to {}", change.to)));
+                }
+                sqlx::query(
+                    "INSERT INTO moderation_audit (url_hash, from_state, to_state, actor, note, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&hash)
+                .bind(from.code())
+                .bind(change.to.code())
+                .bind(change.actor.as_str())
+                .bind(change.note.as_deref())
+                .bind(change.at.as_millis())
+                .execute(&mut *tx)
+                .await?;
+                let sql = format!(
+                    "UPDATE moderation SET state = $2, state_changed_at = $3, state_changed_by = $4 \
+                     WHERE url_hash = $1 RETURNING {MODERATION_COLUMNS}"
+                );
+                let row: ModerationRow = sqlx::query_as(&sql)
+                    .bind(&hash)
+                    .bind(change.to.code())
+                    .bind(change.at.as_millis())
+                    .bind(change.actor.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if let Some(audit) = audit {
+                    append_audit_in(&mut tx, audit).await?;
+                }
+                tx.commit().await?;
+                row.try_into()
+            }
+        }
+
         #[async_trait::async_trait]
         impl ConsoleStore for $store {
             async fn create_invitation(&self, inv: &NewInvitation, audit: Audited<'_>) -> $crate::Result<Invitation> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let sql = format!(
                     "INSERT INTO admin_invitations (code_hash, role, email, created_by, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING {INVITATION_COLUMNS}"
@@ -360,7 +472,7 @@ macro_rules! console_store {
                 account: &NewAccount,
                 audit: Audited<'_>,
             ) -> $crate::Result<Account> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let now = account.created_at.as_millis();
                 let invitation: Option<(i64, String, String)> = sqlx::query_as(
                     "UPDATE admin_invitations SET used_at = $2 \
@@ -454,7 +566,7 @@ macro_rules! console_store {
                 identity: Option<(&str, &str)>,
                 audit: Audited<'_>,
             ) -> $crate::Result<Account> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let done = sqlx::query("UPDATE admin_accounts SET oidc_issuer = $2, oidc_subject = $3 WHERE id = $1")
                     .bind(id.0)
                     .bind(identity.map(|i| i.0))
@@ -483,7 +595,7 @@ macro_rules! console_store {
                 eligible: Option<TokenRole>,
                 audit: Audited<'_>,
             ) -> $crate::Result<Account> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let done = sqlx::query("UPDATE admin_accounts SET role = $2, eligible_role = $3 WHERE id = $1")
                     .bind(id.0)
                     .bind(role.code())
@@ -514,7 +626,7 @@ macro_rules! console_store {
                 at: Option<ferretwatch_types::Timestamp>,
                 audit: Audited<'_>,
             ) -> $crate::Result<Account> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let done = sqlx::query(
                     "UPDATE admin_accounts SET disabled_at = $2, failed_logins = 0, locked_until = NULL WHERE id = $1",
                 )
@@ -578,7 +690,7 @@ macro_rules! console_store {
                 at: ferretwatch_types::Timestamp,
                 lock_for_ms: &(dyn Fn(i64) -> i64 + Sync),
             ) -> $crate::Result<i64> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let count: Option<i64> = sqlx::query_scalar(
                     "UPDATE admin_accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
                 )
@@ -655,7 +767,7 @@ macro_rules! console_store {
                 reason: &str,
                 audit: Audited<'_>,
             ) -> $crate::Result<()> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let done = sqlx::query(
                     "UPDATE admin_sessions SET elevated_role = $2, elevated_until = $3, elevation_reason = $4 \
                      WHERE id_hash = $1",
@@ -706,7 +818,7 @@ macro_rules! console_store {
                 now: ferretwatch_types::Timestamp,
                 idle_cutoff: ferretwatch_types::Timestamp,
             ) -> $crate::Result<u64> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let sessions = sqlx::query("DELETE FROM admin_sessions WHERE expires_at <= $1 OR last_seen_at < $2")
                     .bind(now.as_millis())
                     .bind(idle_cutoff.as_millis())
@@ -833,7 +945,7 @@ macro_rules! console_store {
                 by: &str,
                 audit: Audited<'_>,
             ) -> $crate::Result<()> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 for (key, value) in values {
                     sqlx::query(
                         "INSERT INTO console_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
@@ -858,64 +970,7 @@ macro_rules! console_store {
                 limit: u32,
                 offset: u32,
             ) -> $crate::Result<Vec<InboxGroup>> {
-                // Only constant fragments go into the SQL text; every value is bound.
-                let mut sql = format!("SELECT {MODERATION_COLUMNS} FROM moderation m WHERE TRUE");
-                let mut n = 0;
-                let mut next = || {
-                    n += 1;
-                    n
-                };
-                if filter.state.is_some() {
-                    sql.push_str(&format!(" AND state = ${}", next()));
-                }
-                if filter.min_score.is_some() {
-                    sql.push_str(&format!(" AND max_score >= ${}", next()));
-                }
-                if filter.since.is_some() {
-                    sql.push_str(&format!(" AND last_seen >= ${}", next()));
-                }
-                match filter.kind {
-                    Some(InboxKind::FalsePositive) => sql.push_str(" AND false_positive_count > 0"),
-                    Some(InboxKind::Report) => sql.push_str(" AND report_count > false_positive_count"),
-                    None => {}
-                }
-                if filter.url_contains.is_some() {
-                    sql.push_str(&format!(" AND lower(url) LIKE ${} ESCAPE '\\'", next()));
-                }
-                if filter.reason.is_some() {
-                    sql.push_str(&format!(
-                        " AND EXISTS (SELECT 1 FROM reports r WHERE r.url_hash = m.url_hash AND r.reason = ${})",
-                        next()
-                    ));
-                }
-                sql.push_str(&format!(" ORDER BY {} LIMIT ${} OFFSET ${}", moderation_order(filter.sort), next(), next()));
-                let mut query = sqlx::query_as::<_, ModerationRow>(&sql);
-                if let Some(state) = filter.state {
-                    query = query.bind(state.code());
-                }
-                if let Some(min) = filter.min_score {
-                    query = query.bind(i16::from(min));
-                }
-                if let Some(since) = filter.since {
-                    query = query.bind(since.as_millis());
-                }
-                if let Some(text) = &filter.url_contains {
-                    let escaped: String = text
-                        .to_lowercase()
-                        .chars()
-                        .flat_map(|c| match c {
-                            '%' | '_' | '\\' => vec!['\\', c],
-                            c => vec![c],
-                        })
-                        .collect();
-                    query = query.bind(format!("%{escaped}%"));
-                }
-                if let Some(reason) = &filter.reason {
-                    query = query.bind(reason.as_str());
-                }
-                let rows = query.bind(i64::from(limit)).bind(i64::from(offset)).fetch_all(self.console_read()).await?;
-                let entries: Vec<ModerationEntry> =
-                    rows.into_iter().map(TryInto::try_into).collect::<$crate::Result<_>>()?;
+                let entries = self.moderation_entries(filter, i64::from(limit), i64::from(offset)).await?;
                 if entries.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -945,43 +1000,7 @@ macro_rules! console_store {
             }
 
             async fn decide(&self, change: &StateChange, audit: Audited<'_>) -> $crate::Result<ModerationEntry> {
-                change.validate()?;
-                let hash = change.url_hash.digest().as_bytes().to_vec();
-                let mut tx = self.console_write().begin().await?;
-                let sql = format!("SELECT state FROM moderation WHERE url_hash = $1{}", $for_update);
-                let current: Option<String> = sqlx::query_scalar(&sql).bind(&hash).fetch_optional(&mut *tx).await?;
-                let from = current.ok_or_else(|| $crate::StoreError::not_found("moderation entry"))?;
-                let from =
-                    ModerationState::parse(&from).map_err(|_| $crate::StoreError::corrupt("unknown moderation state"))?;
-                if !from.can_transition_to(change.to) {
-                    return Err($crate::StoreError::conflict(format!("cannot move from {from} to {}", change.to)));
-                }
-                sqlx::query(
-                    "INSERT INTO moderation_audit (url_hash, from_state, to_state, actor, note, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&hash)
-                .bind(from.code())
-                .bind(change.to.code())
-                .bind(change.actor.as_str())
-                .bind(change.note.as_deref())
-                .bind(change.at.as_millis())
-                .execute(&mut *tx)
-                .await?;
-                let sql = format!(
-                    "UPDATE moderation SET state = $2, state_changed_at = $3, state_changed_by = $4 \
-                     WHERE url_hash = $1 RETURNING {MODERATION_COLUMNS}"
-                );
-                let row: ModerationRow = sqlx::query_as(&sql)
-                    .bind(&hash)
-                    .bind(change.to.code())
-                    .bind(change.at.as_millis())
-                    .bind(change.actor.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                append_audit_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                row.try_into()
+                self.change_state(change, Some(audit)).await
             }
 
             async fn report_volume(
@@ -1010,7 +1029,7 @@ macro_rules! console_store {
             }
 
             async fn append_audit(&self, audit: Audited<'_>) -> $crate::Result<AuditEntry> {
-                let mut tx = self.console_write().begin().await?;
+                let mut tx = self.console_begin().await?;
                 let entry = append_audit_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(entry)

@@ -18,21 +18,18 @@ use ferretwatch_types::Timestamp;
 
 use crate::group_commit::GroupCommit;
 use crate::model::{
-    generate_secret, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, ModerationState, NewReport,
-    NewToken, Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash,
-    TokenId, TokenRecord, UrlHash,
+    generate_secret, InboxFilter, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, NewReport, NewToken,
+    Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash, TokenId,
+    TokenRecord, UrlHash,
 };
-use crate::rows::{
-    convert, moderation_order, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL,
-};
+use crate::rows::{convert, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL};
+use crate::console_sql::MODERATION_COLUMNS;
 use crate::{Backend, Result, Store, StoreError, StoreOptions, TOUCH_GRANULARITY_MS};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 const REPORT_COLUMNS: &str = "id, received_at, kind, url, url_hash, reason, reason_text, client_timestamp, \
      extension_version, pack_version, score, findings::text AS findings, screenshot_hash, install_token_id, client_net";
-const MODERATION_COLUMNS: &str = "url_hash, url, state, first_seen, last_seen, report_count, false_positive_count, \
-     max_score, state_changed_at, state_changed_by";
 const TOKEN_COLUMNS: &str = "id, name, role, created_at, last_used_at, revoked_at";
 
 /// The append: upsert the moderation entry, insert the log row, return both results.
@@ -108,6 +105,11 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// A write transaction (rows are locked by the statements that need it).
+    pub(crate) async fn console_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// Connects to `url` (`postgres://…`) and migrates. The database must exist.
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self> {
         let connect = PgConnectOptions::from_str(url)
@@ -171,64 +173,13 @@ impl Store for PostgresStore {
     }
 
     async fn list_moderation(&self, filter: &ModerationFilter, page: Page) -> Result<PageOf<ModerationEntry>> {
-        // Only constant fragments go into the SQL text; values are bound.
-        let mut sql = format!("SELECT {MODERATION_COLUMNS} FROM moderation WHERE TRUE");
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            n
-        };
-        if filter.state.is_some() {
-            sql.push_str(&format!(" AND state = ${}", next()));
-        }
-        if filter.min_score.is_some() {
-            sql.push_str(&format!(" AND max_score >= ${}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY {} LIMIT ${} OFFSET ${}", moderation_order(filter.sort), next(), next()));
-        let mut query = sqlx::query_as::<_, ModerationRow>(&sql);
-        if let Some(state) = filter.state {
-            query = query.bind(state.code());
-        }
-        if let Some(min) = filter.min_score {
-            query = query.bind(i16::from(min));
-        }
-        let rows = query.bind(page.probe_limit()).bind(page.offset_i64()).fetch_all(&self.pool).await?;
-        Ok(page.finish(convert(rows)?))
+        let filter =
+            InboxFilter { state: filter.state, min_score: filter.min_score, sort: filter.sort, ..Default::default() };
+        Ok(page.finish(self.moderation_entries(&filter, page.probe_limit(), page.offset_i64()).await?))
     }
 
     async fn set_moderation_state(&self, change: &StateChange) -> Result<ModerationEntry> {
-        change.validate()?;
-        let hash = change.url_hash.digest().as_bytes().as_slice();
-        let mut tx = self.pool.begin().await?;
-        // The row lock serialises concurrent reviewers: the second sees the first's state.
-        let current: Option<String> = sqlx::query_scalar("SELECT state FROM moderation WHERE url_hash = $1 FOR UPDATE")
-            .bind(hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let from = current.ok_or_else(|| StoreError::not_found("moderation entry"))?;
-        let from = ModerationState::parse(&from).map_err(|_| StoreError::corrupt("unknown moderation state"))?;
-        if !from.can_transition_to(change.to) {
-            return Err(StoreError::conflict(format!("cannot move from {from} to {}", change.to)));
-        }
-        let sql = format!(
-            "WITH audit AS ( \
-                 INSERT INTO moderation_audit (url_hash, from_state, to_state, actor, note, at) \
-                 VALUES ($1, $5, $2, $4, $6, $3) \
-             ) \
-             UPDATE moderation SET state = $2, state_changed_at = $3, state_changed_by = $4 \
-             WHERE url_hash = $1 RETURNING {MODERATION_COLUMNS}"
-        );
-        let row: ModerationRow = sqlx::query_as(&sql)
-            .bind(hash)
-            .bind(change.to.code())
-            .bind(change.at.as_millis())
-            .bind(change.actor.as_str())
-            .bind(from.code())
-            .bind(change.note.as_deref())
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        row.try_into()
+        self.change_state(change, None).await
     }
 
     async fn moderation_history(&self, url_hash: &UrlHash) -> Result<Vec<ModerationAudit>> {

@@ -10,7 +10,7 @@ use crate::StoreError;
 use ferretwatch_types::{Sha256, Timestamp};
 
 /// A stored digest column: 32 bytes, or a corrupt row.
-fn digest_from_db(bytes: &[u8]) -> Result<Sha256, StoreError> {
+pub(crate) fn digest_from_db(bytes: &[u8]) -> Result<Sha256, StoreError> {
     <[u8; 32]>::try_from(bytes).map(Sha256::from_bytes).map_err(|_| StoreError::corrupt("stored hash is not 32 bytes"))
 }
 

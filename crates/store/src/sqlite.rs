@@ -19,21 +19,18 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use ferretwatch_types::Timestamp;
 
 use crate::model::{
-    generate_secret, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, ModerationState, NewReport,
-    NewToken, Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash,
-    TokenId, TokenRecord, UrlHash,
+    generate_secret, InboxFilter, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, NewReport, NewToken,
+    Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash, TokenId,
+    TokenRecord, UrlHash,
 };
-use crate::rows::{
-    convert, moderation_order, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL,
-};
+use crate::rows::{convert, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL};
+use crate::console_sql::MODERATION_COLUMNS;
 use crate::{Backend, Result, Store, StoreError, StoreOptions, StoreUrl, TOUCH_GRANULARITY_MS};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 const REPORT_COLUMNS: &str = "id, received_at, kind, url, url_hash, reason, reason_text, client_timestamp, \
      extension_version, pack_version, score, findings, screenshot_hash, install_token_id, client_net";
-const MODERATION_COLUMNS: &str = "url_hash, url, state, first_seen, last_seen, report_count, false_positive_count, \
-     max_score, state_changed_at, state_changed_by";
 const TOKEN_COLUMNS: &str = "id, name, role, created_at, last_used_at, revoked_at";
 
 /// A [`Store`] on one SQLite database file.
@@ -63,6 +60,12 @@ impl SqliteStore {
     /// The pool the console writes through (one connection: writes are serialised).
     pub(crate) fn console_write(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// A write transaction that holds the write lock from its start (`BEGIN IMMEDIATE`),
+    /// so a read-then-write never fails because another process wrote in between.
+    pub(crate) async fn console_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_write().await
     }
 
     /// Opens (creating the file and its parent directory if needed) and migrates.
@@ -200,66 +203,13 @@ impl Store for SqliteStore {
     }
 
     async fn list_moderation(&self, filter: &ModerationFilter, page: Page) -> Result<PageOf<ModerationEntry>> {
-        // Only constant fragments go into the SQL text; values are bound.
-        let mut sql = format!("SELECT {MODERATION_COLUMNS} FROM moderation WHERE 1 = 1");
-        if filter.state.is_some() {
-            sql.push_str(" AND state = ?");
-        }
-        if filter.min_score.is_some() {
-            sql.push_str(" AND max_score >= ?");
-        }
-        sql.push_str(" ORDER BY ");
-        sql.push_str(moderation_order(filter.sort));
-        sql.push_str(" LIMIT ? OFFSET ?");
-        let mut query = sqlx::query_as::<_, ModerationRow>(&sql);
-        if let Some(state) = filter.state {
-            query = query.bind(state.code());
-        }
-        if let Some(min) = filter.min_score {
-            query = query.bind(i16::from(min));
-        }
-        let rows = query.bind(page.probe_limit()).bind(page.offset_i64()).fetch_all(&self.pool).await?;
-        Ok(page.finish(convert(rows)?))
+        let filter =
+            InboxFilter { state: filter.state, min_score: filter.min_score, sort: filter.sort, ..Default::default() };
+        Ok(page.finish(self.moderation_entries(&filter, page.probe_limit(), page.offset_i64()).await?))
     }
 
     async fn set_moderation_state(&self, change: &StateChange) -> Result<ModerationEntry> {
-        change.validate()?;
-        let hash = change.url_hash.digest().as_bytes().as_slice();
-        let mut tx = self.begin_write().await?;
-        let current: Option<String> = sqlx::query_scalar("SELECT state FROM moderation WHERE url_hash = ?1")
-            .bind(hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let from = current.ok_or_else(|| StoreError::not_found("moderation entry"))?;
-        let from = ModerationState::parse(&from).map_err(|_| StoreError::corrupt("unknown moderation state"))?;
-        if !from.can_transition_to(change.to) {
-            return Err(StoreError::conflict(format!("cannot move from {from} to {}", change.to)));
-        }
-        let sql = format!(
-            "UPDATE moderation SET state = ?2, state_changed_at = ?3, state_changed_by = ?4 \
-             WHERE url_hash = ?1 RETURNING {MODERATION_COLUMNS}"
-        );
-        let row: ModerationRow = sqlx::query_as(&sql)
-            .bind(hash)
-            .bind(change.to.code())
-            .bind(change.at.as_millis())
-            .bind(change.actor.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO moderation_audit (url_hash, from_state, to_state, actor, note, at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(hash)
-        .bind(from.code())
-        .bind(change.to.code())
-        .bind(change.actor.as_str())
-        .bind(change.note.as_deref())
-        .bind(change.at.as_millis())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.try_into()
+        self.change_state(change, None).await
     }
 
     async fn moderation_history(&self, url_hash: &UrlHash) -> Result<Vec<ModerationAudit>> {
