@@ -45,26 +45,26 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// A `Set-Cookie` value with every protective attribute; `max_age` `None` for a browser
 /// session cookie.
 pub fn set_cookie(name: &str, value: &str, max_age: Option<Duration>) -> HeaderValue {
+    cookie_with(name, value, cookie::SameSite::Strict, max_age)
+}
+
+/// A `Set-Cookie` value that removes the cookie.
+pub fn clear_cookie(name: &str) -> HeaderValue {
+    cookie_with(name, "", cookie::SameSite::Strict, Some(Duration::ZERO))
+}
+
+/// `HttpOnly`, `Secure`, `Path=/`, the given `SameSite` (strict everywhere but the pending
+/// single sign-on, which a cross-site redirect must carry).
+pub fn cookie_with(name: &str, value: &str, same_site: cookie::SameSite, max_age: Option<Duration>) -> HeaderValue {
     let mut c = cookie::Cookie::new(name.to_owned(), value.to_owned());
     c.set_http_only(true);
     c.set_secure(true);
-    c.set_same_site(cookie::SameSite::Strict);
+    c.set_same_site(same_site);
     c.set_path("/");
     if let Some(age) = max_age {
         c.set_max_age(cookie::time::Duration::seconds(age.as_secs() as i64));
     }
     HeaderValue::from_str(&c.to_string()).expect("cookie values are hex")
-}
-
-/// A `Set-Cookie` value that removes the cookie.
-pub fn clear_cookie(name: &str) -> HeaderValue {
-    let mut c = cookie::Cookie::new(name.to_owned(), "");
-    c.set_http_only(true);
-    c.set_secure(true);
-    c.set_same_site(cookie::SameSite::Strict);
-    c.set_path("/");
-    c.set_max_age(cookie::time::Duration::ZERO);
-    HeaderValue::from_str(&c.to_string()).expect("an empty cookie is valid")
 }
 
 /// 256 random bits, hex.

@@ -101,14 +101,8 @@ pub struct StartQuery {
     link: Option<String>,
 }
 
-fn lax_cookie(value: &str) -> HeaderValue {
-    let mut c = cookie::Cookie::new(OIDC_COOKIE, value.to_owned());
-    c.set_http_only(true);
-    c.set_secure(true);
-    c.set_same_site(cookie::SameSite::Lax);
-    c.set_path("/");
-    c.set_max_age(cookie::time::Duration::seconds(PENDING_TTL.as_secs() as i64));
-    HeaderValue::from_str(&c.to_string()).expect("hex cookie")
+fn lax_cookie(value: &str, max_age: Duration) -> HeaderValue {
+    session::cookie_with(OIDC_COOKIE, value, cookie::SameSite::Lax, Some(max_age))
 }
 
 /// `GET /admin/login/oidc[?link=1]`: off to the provider.
@@ -128,7 +122,7 @@ pub async fn start(
     let payload = serde_json::to_string(&Pending { login, link }).map_err(|e| ConsoleError::Internal(e.to_string()))?;
     let expires = Timestamp::from_millis(Timestamp::now().as_millis() + PENDING_TTL.as_millis() as i64);
     state.store.put_oidc_pending(&session::id_hash(&id).expect("ours"), &payload, expires).await?;
-    Ok(with_cookies(Redirect::to(url.as_str()).into_response(), &[lax_cookie(&id)]))
+    Ok(with_cookies(Redirect::to(url.as_str()).into_response(), &[lax_cookie(&id, PENDING_TTL)]))
 }
 
 /// The callback's query.
@@ -167,10 +161,7 @@ pub async fn callback(
     let hash = session::id_hash(&id).ok_or_else(expired)?;
     let payload = state.store.take_oidc_pending(&hash, Timestamp::now()).await?.ok_or_else(expired)?;
     let pending: Pending = serde_json::from_str(&payload).map_err(|_| expired())?;
-    let mut clear = session::clear_cookie(OIDC_COOKIE);
-    if let Ok(v) = clear.to_str().map(|v| v.replace("SameSite=Strict", "SameSite=Lax")) {
-        clear = HeaderValue::from_str(&v).unwrap_or(clear);
-    }
+    let clear = lax_cookie("", Duration::ZERO);
     if let Some(error) = query.error {
         let error: String = error.chars().filter(char::is_ascii_alphanumeric).take(64).collect();
         return Err(ConsoleError::BadRequest(format!("The identity provider refused the sign-in ({error}).")));
