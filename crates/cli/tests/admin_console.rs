@@ -288,20 +288,6 @@ fn sessions_cleanup_removes_expired_and_idle_sessions_only(c: &Console) {
     assert_eq!(json["removed"], 0);
 }
 
-/// Runs `scripts/NAME` with the binary and the database from the environment.
-fn script(c: &Console, name: &str, args: &[&str]) -> std::process::Output {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts").join(name);
-    std::process::Command::new("bash")
-        .arg(path)
-        .args(args)
-        .env("FERRETWATCH_BIN", env!("CARGO_BIN_EXE_ferretwatch"))
-        .env("FERRETWATCH_DB", &c.url)
-        .env("FERRETWATCH_DATA_DIR", c.data_dir())
-        .env_remove("FERRETWATCH_CONFIG")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn the_runbook_wrappers_document_their_flags_and_fail_when_what_they_check_is_wrong() {
     let c = Console::sqlite();
@@ -311,35 +297,35 @@ fn the_runbook_wrappers_document_their_flags_and_fail_when_what_they_check_is_wr
         ("validate-2fa.sh", "--require-all-admins"),
         ("admin-permission-review.sh", "--output-format"),
     ] {
-        let help = script(&c, name, &["--help"]);
+        let help = c.script(name, &["--help"]);
         expect_status(&help, 0);
         let text = stdout(&help);
         assert!(
             text.contains(flag) && text.contains("FERRETWATCH_DB") && text.contains("FERRETWATCH_CONFIG"),
             "{name}: {text}"
         );
-        expect_status(&script(&c, name, &["--no-such-flag"]), 2);
+        expect_status(&c.script(name, &["--no-such-flag"]), 2);
     }
 
     let admin = c.enrol(1, "admin@example.test", TokenRole::Admin, ago(DAY_MS));
     let viewer = c.enrol(2, "viewer@example.test", TokenRole::Viewer, ago(120 * DAY_MS));
-    expect_status(&script(&c, "audit-admin-access.sh", &["--alert-threshold", "5"]), 0);
+    expect_status(&c.script("audit-admin-access.sh", &["--alert-threshold", "5"]), 0);
     c.attempts("admin@example.test", "198.51.100.0/24", AccessOutcome::BadPassword, 5, ago(HOUR_MS));
-    let out = script(&c, "audit-admin-access.sh", &["--alert-threshold", "5"]);
+    let out = c.script("audit-admin-access.sh", &["--alert-threshold", "5"]);
     expect_status(&out, 1);
     assert!(stdout(&out).contains("ALERT admin@example.test"), "{}", stdout(&out));
 
-    let out = script(&c, "find-inactive-admins.sh", &["--inactive-days", "90"]);
+    let out = c.script("find-inactive-admins.sh", &["--inactive-days", "90"]);
     expect_status(&out, 1);
     assert!(stdout(&out).contains("viewer@example.test") && !stdout(&out).contains("admin@example.test"));
-    expect_status(&script(&c, "find-inactive-admins.sh", &["--inactive-days", "150"]), 0);
+    expect_status(&c.script("find-inactive-admins.sh", &["--inactive-days", "150"]), 0);
 
-    expect_status(&script(&c, "validate-2fa.sh", &["--require-all-admins"]), 0);
+    expect_status(&c.script("validate-2fa.sh", &["--require-all-admins"]), 0);
     c.drop_totp(viewer.id);
-    expect_status(&script(&c, "validate-2fa.sh", &["--require-all-admins"]), 1);
-    expect_status(&script(&c, "validate-2fa.sh", &[]), 0);
+    expect_status(&c.script("validate-2fa.sh", &["--require-all-admins"]), 1);
+    expect_status(&c.script("validate-2fa.sh", &[]), 0);
 
-    let out = script(&c, "admin-permission-review.sh", &["--output-format", "csv"]);
+    let out = c.script("admin-permission-review.sh", &["--output-format", "csv"]);
     expect_status(&out, 0);
     let text = stdout(&out);
     assert!(

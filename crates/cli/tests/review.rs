@@ -418,20 +418,6 @@ fn export_pages_through_more_reports_than_one_page(c: &Console) {
     assert!(rows.iter().all(|r| r["url"] == "https://bulk.example/p" && r["client_net"] == "203.0.0.0/16"));
 }
 
-/// Runs `scripts/NAME` with the binary and the database from the environment.
-fn script(c: &Console, name: &str, args: &[&str]) -> std::process::Output {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts").join(name);
-    std::process::Command::new("bash")
-        .arg(path)
-        .args(args)
-        .env("FERRETWATCH_BIN", env!("CARGO_BIN_EXE_ferretwatch"))
-        .env("FERRETWATCH_DB", &c.url)
-        .env("FERRETWATCH_DATA_DIR", c.data_dir())
-        .env_remove("FERRETWATCH_CONFIG")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn the_runbook_wrappers_document_their_flags_and_exit_as_the_commands_do() {
     let c = Console::sqlite();
@@ -442,39 +428,36 @@ fn the_runbook_wrappers_document_their_flags_and_exit_as_the_commands_do() {
             &["--threshold-score", "--output-format", "--anonymize", "--keep-query", "--since"],
         ),
     ] {
-        let help = script(&c, name, &["--help"]);
+        let help = c.script(name, &["--help"]);
         expect_status(&help, 0);
         let text = stdout(&help);
         for flag in flags.iter().chain(&["FERRETWATCH_DB", "FERRETWATCH_CONFIG", "FERRETWATCH_BIN"]) {
             assert!(text.contains(flag), "{name}: {flag} missing from\n{text}");
         }
         assert!(!text.contains("#!") && !text.contains("set -euo"), "only the comment block: {text}");
-        expect_status(&script(&c, name, &["--no-such-flag"]), 2);
+        expect_status(&c.script(name, &["--no-such-flag"]), 2);
     }
 
-    expect_status(&script(&c, "detect-abuse.sh", &["--threshold", "10", "--window", "3600"]), 0);
+    expect_status(&c.script("detect-abuse.sh", &["--threshold", "10", "--window", "3600"]), 0);
     let now = Timestamp::now();
     let burst: Vec<NewReport> =
         (0..10).map(|i| report("https://burst.example/", now, Some(&format!("t{i}")), Some("203.0.113.5"))).collect();
     append(&c, &burst);
-    let out = script(&c, "detect-abuse.sh", &["--threshold", "10", "--window", "3600"]);
+    let out = c.script("detect-abuse.sh", &["--threshold", "10", "--window", "3600"]);
     expect_status(&out, 1);
     let text = stdout(&out);
     for line in ["ALERT url_reports https://burst.example/", "ALERT network 203.0.113.0/24", "ALERT install_farm"] {
         assert!(text.contains(line), "{line}: {text}");
     }
-    expect_status(&script(&c, "detect-abuse.sh", &["--threshold", "0", "--window", "3600"]), 2);
+    expect_status(&c.script("detect-abuse.sh", &["--threshold", "0", "--window", "3600"]), 2);
 
-    let out = script(
-        &c,
-        "export-suspicious-reports.sh",
-        &["--threshold-score", "90", "--output-format", "json", "--anonymize"],
-    );
+    let out = c
+        .script("export-suspicious-reports.sh", &["--threshold-score", "90", "--output-format", "json", "--anonymize"]);
     expect_status(&out, 0);
     let rows = json_rows(&stdout(&out));
     assert_eq!(rows.len(), 10);
     assert!(rows.iter().all(|r| !r.contains_key("install_token_id") && r["client_net"] == "203.0.0.0/16"));
-    expect_status(&script(&c, "export-suspicious-reports.sh", &["--threshold-score", "900"]), 2);
+    expect_status(&c.script("export-suspicious-reports.sh", &["--threshold-score", "900"]), 2);
 
     // The database named by a configuration file instead.
     let config = c.path("ferretwatch.toml");

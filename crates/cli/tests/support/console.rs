@@ -105,6 +105,21 @@ impl Console {
     }
 
     /// Runs `ferretwatch ARGS --db URL`.
+    /// Runs `scripts/NAME` (a runbook wrapper) with the binary and the database from the
+    /// environment, as an operator would.
+    pub fn script(&self, name: &str, args: &[&str]) -> Output {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts").join(name);
+        Command::new("bash")
+            .arg(path)
+            .args(args)
+            .env("FERRETWATCH_BIN", env!("CARGO_BIN_EXE_ferretwatch"))
+            .env("FERRETWATCH_DB", &self.url)
+            .env("FERRETWATCH_DATA_DIR", self.data_dir())
+            .env_remove("FERRETWATCH_CONFIG")
+            .output()
+            .unwrap()
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         let mut all = args.to_vec();
         all.extend(["--db", &self.url]);
