@@ -15,11 +15,6 @@
 # FERRETWATCH_DATA_DIR (default ./data: the default SQLite database), FERRETWATCH_BIN (the
 # ferretwatch binary; default: ferretwatch on PATH).
 set -euo pipefail
-for a in "$@"; do
-    case "$a" in
-        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    esac
-done
-config=()
-if [[ -n "${FERRETWATCH_CONFIG:-}" ]]; then config=(--config "$FERRETWATCH_CONFIG"); fi
-exec "${FERRETWATCH_BIN:-ferretwatch}" admin permission-review ${config[@]+"${config[@]}"} "$@"
+# shellcheck source=lib/wrapper.sh
+source "$(dirname "$0")/lib/wrapper.sh"
+ferretwatch_wrap "$0" admin permission-review -- "$@"
