@@ -12,47 +12,26 @@ use ferretwatch_store::{
     UrlHash, TOKEN_PREFIX,
 };
 use ferretwatch_types::{Sha256, Timestamp};
-use support::{report, Harness, PostgresHarness, SqliteHarness};
+use support::{on_both_backends, report, Harness};
 
-/// Instantiates every suite test for one backend.
-macro_rules! conformance {
-    ($backend:ident, $harness:ty, #[$attr:meta]) => {
-        mod $backend {
-            use super::*;
-            conformance!(@tests $harness, $attr;
-                report_is_appended_and_read_back_with_every_field,
-                a_second_report_of_the_same_url_increments_the_count_and_never_duplicates,
-                fifty_concurrent_reports_of_one_url_make_one_entry_counting_fifty,
-                concurrent_reports_of_several_urls_each_get_their_own_row_and_count,
-                unknown_ids_are_not_found,
-                queued_entries_are_decided_and_decided_entries_only_reopen_with_an_audit,
-                concurrent_decisions_on_one_entry_let_exactly_one_win,
-                moderation_inbox_filters_sorts_and_pages,
-                token_is_created_found_by_hash_touched_and_revoked,
-                token_secret_is_never_stored_in_clear,
-                active_token_names_are_unique_but_a_revoked_name_can_be_reused,
-                acknowledged_reports_survive_reopening_the_store,
-                counts_follow_reports_states_and_tokens,
-                the_report_log_and_the_audit_refuse_updates,
-                ping_answers_on_an_open_store,
-            );
-        }
-    };
-    (@tests $harness:ty, $attr:meta; $($test:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[$attr]
-            async fn $test() {
-                let harness = <$harness>::create().await;
-                super::$test(&harness).await;
-            }
-        )*
-    };
-}
-
-conformance!(sqlite, SqliteHarness, #[doc = "SQLite is embedded: always run."]);
-// Reported as ignored (skipped), never as passed, when FERRETWATCH_SKIP_POSTGRES=1.
-conformance!(postgres, PostgresHarness, #[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]);
+// Every suite test below, on SQLite and on PostgreSQL.
+on_both_backends!(
+    report_is_appended_and_read_back_with_every_field,
+    a_second_report_of_the_same_url_increments_the_count_and_never_duplicates,
+    fifty_concurrent_reports_of_one_url_make_one_entry_counting_fifty,
+    concurrent_reports_of_several_urls_each_get_their_own_row_and_count,
+    unknown_ids_are_not_found,
+    queued_entries_are_decided_and_decided_entries_only_reopen_with_an_audit,
+    concurrent_decisions_on_one_entry_let_exactly_one_win,
+    moderation_inbox_filters_sorts_and_pages,
+    token_is_created_found_by_hash_touched_and_revoked,
+    token_secret_is_never_stored_in_clear,
+    active_token_names_are_unique_but_a_revoked_name_can_be_reused,
+    acknowledged_reports_survive_reopening_the_store,
+    counts_follow_reports_states_and_tokens,
+    the_report_log_and_the_audit_refuse_updates,
+    ping_answers_on_an_open_store,
+);
 
 fn hash_of(url: &str) -> UrlHash {
     ReportUrl::parse(url).unwrap().hash()

@@ -11,46 +11,27 @@ use ferretwatch_store::{
     TokenRole,
 };
 use ferretwatch_types::{Sha256, Timestamp};
-use support::{Harness, PostgresHarness, SqliteHarness};
+use support::{on_both_backends, Harness, SqliteHarness};
 
-macro_rules! console_suite {
-    ($backend:ident, $harness:ty, #[$attr:meta]) => {
-        mod $backend {
-            use super::*;
-            console_suite!(@tests $harness, $attr;
-                an_invitation_is_redeemed_once_into_an_account_with_its_role,
-                an_expired_invitation_and_a_taken_email_are_refused,
-                the_offered_totp_seed_is_drawn_once,
-                a_totp_step_is_accepted_once_even_when_raced,
-                a_recovery_code_is_spent_once,
-                failures_lock_the_account_and_a_success_resets_them,
-                sessions_are_touched_elevated_ended_and_swept,
-                disabling_an_account_ends_its_sessions_and_changing_a_role_ends_elevations,
-                a_pending_oidc_sign_in_is_taken_once_and_not_after_it_expires,
-                the_access_queries_count_per_address_and_network,
-                settings_change_with_their_audit_entry,
-                concurrent_audit_appends_make_one_unbroken_signed_chain,
-                the_audit_log_refuses_updates_and_deletes,
-                verification_finds_an_edited_a_deleted_and_a_reordered_entry,
-                the_inbox_filters_by_state_reason_score_time_kind_and_text_with_reasons_per_url,
-                a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_wins,
-            );
-        }
-    };
-    (@tests $harness:ty, $attr:meta; $($test:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[$attr]
-            async fn $test() {
-                let harness = <$harness>::create().await;
-                super::$test(&harness).await;
-            }
-        )*
-    };
-}
-
-console_suite!(sqlite, SqliteHarness, #[doc = "SQLite is embedded: always run."]);
-console_suite!(postgres, PostgresHarness, #[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]);
+// Every suite test below, on SQLite and on PostgreSQL.
+on_both_backends!(
+    an_invitation_is_redeemed_once_into_an_account_with_its_role,
+    an_expired_invitation_and_a_taken_email_are_refused,
+    the_offered_totp_seed_is_drawn_once,
+    a_totp_step_is_accepted_once_even_when_raced,
+    a_recovery_code_is_spent_once,
+    failures_lock_the_account_and_a_success_resets_them,
+    sessions_are_touched_elevated_ended_and_swept,
+    disabling_an_account_ends_its_sessions_and_changing_a_role_ends_elevations,
+    a_pending_oidc_sign_in_is_taken_once_and_not_after_it_expires,
+    the_access_queries_count_per_address_and_network,
+    settings_change_with_their_audit_entry,
+    concurrent_audit_appends_make_one_unbroken_signed_chain,
+    the_audit_log_refuses_updates_and_deletes,
+    verification_finds_an_edited_a_deleted_and_a_reordered_entry,
+    the_inbox_filters_by_state_reason_score_time_kind_and_text_with_reasons_per_url,
+    a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_wins,
+);
 
 /// A test key: "signs" with SHA-256 of a secret and the hash (the server uses Ed25519).
 struct TestKey(&'static str);

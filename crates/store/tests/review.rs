@@ -11,36 +11,17 @@ use ferretwatch_store::{
     ReportReason, ReportUrl, Score, StateChange, Store, SuspiciousFilter,
 };
 use ferretwatch_types::Timestamp;
-use support::{Harness, PostgresHarness, SqliteHarness};
+use support::{on_both_backends, Harness};
 
-macro_rules! review_suite {
-    ($backend:ident, $harness:ty, #[$attr:meta]) => {
-        mod $backend {
-            use super::*;
-            review_suite!(@tests $harness, $attr;
-                a_quiet_log_and_bursts_outside_the_window_find_nothing,
-                one_url_with_many_reports_is_found_once_per_report_kind,
-                one_install_token_or_one_network_across_urls_is_found,
-                many_install_tokens_behind_at_most_two_networks_are_a_farm,
-                a_threshold_below_one_is_refused,
-                the_export_pages_newest_first_above_the_score_with_moderation_states,
-            );
-        }
-    };
-    (@tests $harness:ty, $attr:meta; $($test:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[$attr]
-            async fn $test() {
-                let harness = <$harness>::create().await;
-                super::$test(&harness).await;
-            }
-        )*
-    };
-}
-
-review_suite!(sqlite, SqliteHarness, #[doc = "SQLite is embedded: always run."]);
-review_suite!(postgres, PostgresHarness, #[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]);
+// Every suite test below, on SQLite and on PostgreSQL.
+on_both_backends!(
+    a_quiet_log_and_bursts_outside_the_window_find_nothing,
+    one_url_with_many_reports_is_found_once_per_report_kind,
+    one_install_token_or_one_network_across_urls_is_found,
+    many_install_tokens_behind_at_most_two_networks_are_a_farm,
+    a_threshold_below_one_is_refused,
+    the_export_pages_newest_first_above_the_score_with_moderation_states,
+);
 
 /// The start of the window every abuse test asks about.
 const SINCE: i64 = 1_800_000_000_000;

@@ -184,3 +184,33 @@ pub fn report(url: &str) -> NewReport {
         client_net: None,
     }
 }
+
+/// Instantiates each named suite test (an `async fn NAME(h: &impl Harness)` of the file)
+/// once per backend, in `mod sqlite` (always run) and `mod postgres` (built as ignored, so
+/// reported as skipped, never as passed, when `FERRETWATCH_SKIP_POSTGRES=1`), each test on
+/// a fresh database.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $crate::support::on_both_backends!(@each $crate::support::SqliteHarness,
+                #[doc = "SQLite is embedded: always run."]; $($test),*);
+        }
+        mod postgres {
+            $crate::support::on_both_backends!(@each $crate::support::PostgresHarness,
+                #[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]; $($test),*);
+        }
+    };
+    (@each $harness:ty, #[$attr:meta]; $($test:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[$attr]
+            async fn $test() {
+                let harness = <$harness as $crate::support::Harness>::create().await;
+                super::$test(&harness).await;
+            }
+        )*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
