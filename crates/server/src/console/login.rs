@@ -420,13 +420,11 @@ pub async fn logout_everywhere(
 ) -> Result<Response, ConsoleError> {
     let viewer: Viewer = signed.viewer;
     let ended = state.store.delete_account_sessions(viewer.account.id).await?;
-    let entry = NewAuditEntry {
-        at: Timestamp::now(),
-        actor: viewer.actor(),
-        action: "session.logout_everywhere".into(),
-        target: viewer.account.email.clone(),
-        details: serde_json::json!({ "sessions": ended }),
-    };
+    let entry = viewer.audit_entry(
+        "session.logout_everywhere",
+        &viewer.account.email,
+        serde_json::json!({ "sessions": ended }),
+    );
     state.store.append_audit(state.console.audited(&entry)).await?;
     let response = Redirect::to("/admin/login?signed_out=1").into_response();
     Ok(with_cookies(response, &[session::clear_cookie(SESSION_COOKIE)]))

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use ferretwatch_store::{AccountId, AuditFilter, Email, NewAuditEntry, NewInvitation, TokenRole};
+use ferretwatch_store::{AccountId, AuditFilter, Email, NewInvitation, TokenRole};
 use ferretwatch_types::{PackVersion, Timestamp};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -27,16 +27,6 @@ pub async fn stylesheet() -> Response {
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     response
-}
-
-fn entry(viewer: &Viewer, action: &str, target: &str, details: serde_json::Value) -> NewAuditEntry {
-    NewAuditEntry {
-        at: Timestamp::now(),
-        actor: viewer.actor(),
-        action: action.to_owned(),
-        target: target.to_owned(),
-        details,
-    }
 }
 
 /// `GET /admin`: service health, the served pack, report volume, refusals.
@@ -153,8 +143,7 @@ pub async fn invite(
     let expires_at =
         Timestamp::from_millis(now.as_millis() + i64::from(state.settings.console.invitation_hours.max(1)) * 3_600_000);
     let target = email.as_ref().map_or("any", Email::as_str).to_owned();
-    let audit = entry(
-        &viewer,
+    let audit = viewer.audit_entry(
         "account.invited",
         &target,
         serde_json::json!({ "role": role.code(), "expires_at": expires_at.as_millis() }),
@@ -198,7 +187,7 @@ pub async fn set_role(
         "from": { "role": before.role.code(), "eligible": before.eligible_role.map(TokenRole::code) },
         "to": { "role": role.code(), "eligible": eligible.map(TokenRole::code) },
     });
-    let audit = entry(&viewer, "account.role_changed", &before.email, details);
+    let audit = viewer.audit_entry("account.role_changed", &before.email, details);
     state.store.set_account_role(before.id, role, eligible, state.console.audited(&audit)).await?;
     Ok(Redirect::to("/admin/accounts").into_response())
 }
@@ -219,8 +208,7 @@ pub async fn set_disabled(
     if disable && account.id == viewer.account.id {
         return Err(ConsoleError::BadRequest("You cannot disable your own account.".into()));
     }
-    let audit = entry(
-        &viewer,
+    let audit = viewer.audit_entry(
         if disable { "account.disabled" } else { "account.enabled" },
         &account.email,
         serde_json::json!({}),
@@ -239,7 +227,7 @@ pub async fn end_sessions(
     let account = state.store.get_account(AccountId(id)).await?;
     let ended = state.store.delete_account_sessions(account.id).await?;
     let audit =
-        entry(&signed.viewer, "account.sessions_ended", &account.email, serde_json::json!({ "sessions": ended }));
+        signed.viewer.audit_entry("account.sessions_ended", &account.email, serde_json::json!({ "sessions": ended }));
     state.store.append_audit(state.console.audited(&audit)).await?;
     Ok(Redirect::to("/admin/accounts").into_response())
 }
@@ -306,7 +294,7 @@ pub async fn save_settings(
     if changes.is_empty() {
         return settings_page(&state, &viewer, None, Some("Nothing changed.".into())).await;
     }
-    let audit = entry(&viewer, "settings.changed", "policies", serde_json::Value::Object(details));
+    let audit = viewer.audit_entry("settings.changed", "policies", serde_json::Value::Object(details));
     state.store.put_settings(&changes, audit.at, &viewer.actor(), state.console.audited(&audit)).await?;
     policies::reload(&state).await?;
     settings_page(&state, &viewer, None, Some(format!("Saved {} change(s).", changes.len()))).await
@@ -380,7 +368,7 @@ pub async fn export(State(state): State<AppState>, signed: Signed<Export>) -> Re
             body.push('\n');
         }
     }
-    let audit = entry(&signed.viewer, "audit.exported", "download", serde_json::json!({ "through_seq": after }));
+    let audit = signed.viewer.audit_entry("audit.exported", "download", serde_json::json!({ "through_seq": after }));
     state.store.append_audit(state.console.audited(&audit)).await?;
     let mut response = body.into_response();
     let h = response.headers_mut();
@@ -480,7 +468,7 @@ pub async fn elevate(
         .ok_or_else(|| ConsoleError::BadRequest(format!("Minutes must be a whole number from 1 to {max}.")))?;
     let until = Timestamp::from_millis(Timestamp::now().as_millis() + i64::from(minutes) * 60_000);
     let details = serde_json::json!({ "from": viewer.account.role.code(), "to": role.code(), "minutes": minutes, "reason": reason, "until": until.as_millis() });
-    let audit = entry(&viewer, "session.elevated", &viewer.account.email, details);
+    let audit = viewer.audit_entry("session.elevated", &viewer.account.email, details);
     state.store.elevate_session(&viewer.session.id_hash, role, until, &reason, state.console.audited(&audit)).await?;
     Ok(Redirect::to(super::login::home(role)).into_response())
 }
@@ -490,8 +478,7 @@ pub async fn end_elevation(State(state): State<AppState>, signed: Signed<Anyone>
     let viewer = signed.viewer;
     if let Some(e) = &viewer.elevation {
         state.store.end_elevation(&viewer.session.id_hash).await?;
-        let audit = entry(
-            &viewer,
+        let audit = viewer.audit_entry(
             "session.elevation_ended",
             &viewer.account.email,
             serde_json::json!({ "role": e.role.code() }),

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
-use ferretwatch_store::{Account, Elevation, Session, SessionStage, TokenRole};
+use ferretwatch_store::{Account, Elevation, NewAuditEntry, Session, SessionStage, TokenRole};
 use ferretwatch_types::{Sha256, Timestamp};
 
 use super::error::ConsoleError;
@@ -113,6 +113,17 @@ impl Viewer {
     /// The actor name in audit entries.
     pub fn actor(&self) -> String {
         self.account.email.clone()
+    }
+
+    /// An audit entry for something this viewer does now.
+    pub fn audit_entry(&self, action: &str, target: &str, details: serde_json::Value) -> NewAuditEntry {
+        NewAuditEntry {
+            at: Timestamp::now(),
+            actor: self.actor(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            details,
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use ferretwatch_store::{
-    AbuseKind, Actor, ErrorKind, InboxFilter, InboxKind, ModerationSort, ModerationState, NewAuditEntry, Page,
-    ReportReason, StateChange, UrlHash,
+    AbuseKind, Actor, ErrorKind, InboxFilter, InboxKind, ModerationSort, ModerationState, Page, ReportReason,
+    StateChange, UrlHash,
 };
 use ferretwatch_types::Timestamp;
 use serde::Deserialize;
@@ -255,15 +255,12 @@ async fn apply(
     note: Option<String>,
 ) -> Result<(), ConsoleError> {
     let actor = Actor::new(&viewer.actor()).map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
-    let now = Timestamp::now();
-    let entry = NewAuditEntry {
-        at: now,
-        actor: viewer.actor(),
-        action: "report.decided".into(),
-        target: url_hash.to_string(),
-        details: serde_json::json!({ "to": to.code(), "note": note }),
-    };
-    let change = StateChange { url_hash, to, actor, note, at: now };
+    let entry = viewer.audit_entry(
+        "report.decided",
+        &url_hash.to_string(),
+        serde_json::json!({ "to": to.code(), "note": note }),
+    );
+    let change = StateChange { url_hash, to, actor, note, at: entry.at };
     state.store.decide(&change, state.console.audited(&entry)).await?;
     Ok(())
 }
