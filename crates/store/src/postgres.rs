@@ -16,6 +16,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use ferretwatch_types::Timestamp;
 
+use crate::console_sql::MODERATION_COLUMNS;
 use crate::group_commit::GroupCommit;
 use crate::model::{
     generate_secret, InboxFilter, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, NewReport, NewToken,
@@ -23,7 +24,6 @@ use crate::model::{
     TokenRecord, UrlHash,
 };
 use crate::rows::{convert, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL};
-use crate::console_sql::MODERATION_COLUMNS;
 use crate::{Backend, Result, Store, StoreError, StoreOptions, TOUCH_GRANULARITY_MS};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -18,13 +18,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use ferretwatch_types::Timestamp;
 
+use crate::console_sql::MODERATION_COLUMNS;
 use crate::model::{
     generate_secret, InboxFilter, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, NewReport, NewToken,
     Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash, TokenId,
     TokenRecord, UrlHash,
 };
 use crate::rows::{convert, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL};
-use crate::console_sql::MODERATION_COLUMNS;
 use crate::{Backend, Result, Store, StoreError, StoreOptions, StoreUrl, TOUCH_GRANULARITY_MS};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
