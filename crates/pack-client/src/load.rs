@@ -75,6 +75,11 @@ pub struct LoadedPack {
     pub expired_filters: Vec<String>,
 }
 
+/// The `source` of the filter files that carry the blocklist publishers keep in the
+/// console (`docs/formats/pack.md`, "Console lists"): unlike feed filters, the delegated
+/// intel role does not replace them.
+pub const CONSOLE_FILTER_SOURCE: &str = "console";
+
 /// Builds an engine from verified pack files. Filters whose feeds expired before `now`
 /// are left out (the rules stay). The built-in YARA rules are kept unless
 /// `builtin_yara` is false; the pack's YARA sources are added to them.
@@ -106,7 +111,8 @@ pub fn load_patched(
     if builtin_yara {
         yara.push(("builtin.yar".into(), DEFAULT_YARA.into()));
     }
-    // Fresh intel from the delegated intel role replaces the pack's own filters.
+    // Fresh intel from the delegated intel role replaces the pack's own feed filters; the
+    // console's blocklist ([`CONSOLE_FILTER_SOURCE`]) is the publishers' own and stays.
     let intel = match files.get(INTEL_MANIFEST) {
         Some(bytes) => Some(Manifest::from_json(bytes)?),
         None => None,
@@ -115,7 +121,9 @@ pub fn load_patched(
     let mut entries: Vec<(String, &FileEntry)> = manifest
         .files
         .iter()
-        .filter(|entry| intel.is_none() || entry.role != Role::Filter)
+        .filter(|entry| {
+            intel.is_none() || entry.role != Role::Filter || entry.source.as_deref() == Some(CONSOLE_FILTER_SOURCE)
+        })
         .map(|entry| (entry.name.clone(), entry))
         .collect();
     if let Some(intel) = &intel {

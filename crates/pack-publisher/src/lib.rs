@@ -33,6 +33,7 @@ pub mod keys;
 pub mod origin;
 pub mod publish;
 pub mod sign;
+pub mod signing;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod testing;

@@ -32,6 +32,8 @@ mod error;
 mod group_commit;
 mod model;
 mod postgres;
+mod proposal_sql;
+pub mod proposals;
 pub mod review;
 mod review_sql;
 mod rows;
@@ -42,6 +44,7 @@ pub use console::{Audited, ConsoleStore, ReportVolume};
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use proposals::{NewSignature, ProposalStore};
 pub use review::ReviewStore;
 pub use sqlite::SqliteStore;
 
@@ -71,7 +74,7 @@ impl Backend {
 ///
 /// Every write is committed before its method returns `Ok`: no buffering, no write-behind.
 #[async_trait]
-pub trait Store: ConsoleStore + ReviewStore + Send + Sync + std::fmt::Debug {
+pub trait Store: ConsoleStore + ProposalStore + ReviewStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use ferretwatch_store::{
     AccessEvent, AccessOutcome, AccountId, AuditEntry, AuditFilter, AuditSigner, AuditVerifier, Audited, ChainCheck,
-    ChainProblem, Email, ErrorKind, NewAccount, NewAuditEntry, NewInvitation, NewSession, SessionStage, Store,
-    TokenRole,
+    ChainProblem, Email, ErrorKind, NewAccount, NewAuditEntry, NewInvitation, NewProposal, NewSession, NewSignature,
+    ProposalKind, ProposalState, SessionStage, Store, TokenRole,
 };
 use ferretwatch_types::{Sha256, Timestamp};
 use support::{on_both_backends, Harness, SqliteHarness};
@@ -31,6 +31,7 @@ on_both_backends!(
     verification_finds_an_edited_a_deleted_and_a_reordered_entry,
     the_inbox_filters_by_state_reason_score_time_kind_and_text_with_reasons_per_url,
     a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_wins,
+    a_proposal_needs_two_accounts_with_two_keys_and_moves_only_forward,
 );
 
 /// A test key: "signs" with SHA-256 of a secret and the hash (the server uses Ed25519).
@@ -529,4 +530,113 @@ async fn a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_
         ErrorKind::NotFound
     );
     assert_eq!(all_audit(&store).await.len(), 2);
+}
+
+fn proposal(subject: &str) -> NewProposal {
+    NewProposal {
+        kind: ProposalKind::BlockUrl,
+        subject: subject.into(),
+        body: "{}".into(),
+        note: "<script>alert(1)</script>".into(),
+        url_hash: None,
+        proposed_by: "reviewer@example.test".into(),
+        proposed_at: t(10),
+        base_version: Some("2026.12.05.01".into()),
+        version: Some("2026.12.05.02".into()),
+        test_passed: Some(true),
+        test_summary: "passed".into(),
+        request: "{}".into(),
+    }
+}
+
+fn signature(account: AccountId, actor: &str, keyid: &str, at: i64) -> NewSignature {
+    NewSignature { account, actor: actor.into(), keyid: keyid.into(), signatures: "{}".into(), at: t(at) }
+}
+
+async fn a_proposal_needs_two_accounts_with_two_keys_and_moves_only_forward(h: &impl Harness) {
+    let store = h.open().await;
+    let alice = enrol(&store, 1, "alice@example.test", TokenRole::Publisher).await;
+    let bob = enrol(&store, 2, "bob@example.test", TokenRole::Publisher).await;
+    let carol = enrol(&store, 3, "carol@example.test", TokenRole::Publisher).await;
+    let e = entry("proposal.created", "", t(10));
+    let p = store.create_proposal(&proposal("http://a.example/x"), Audited { entry: &e, signer: &KEY }).await.unwrap();
+    assert_eq!(p.state, ProposalState::Proposed);
+    assert_eq!(store.get_proposal(p.id).await.unwrap(), p);
+    let e = entry("proposal.signed", "", t(20));
+    let audited = Audited { entry: &e, signer: &KEY };
+
+    let (approved, sigs) =
+        store.sign_proposal(p.id, &signature(alice, "alice@example.test", "k1", 20), audited).await.unwrap();
+    assert_eq!(
+        (approved.state, approved.approved_by.as_deref()),
+        (ProposalState::Approved, Some("alice@example.test"))
+    );
+    assert_eq!(sigs.len(), 1);
+    // The same account again, with another key: refused.
+    let err = store.sign_proposal(p.id, &signature(alice, "alice@example.test", "k2", 21), audited).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    // Another account with alice's key: refused (the key is hers).
+    let err = store.sign_proposal(p.id, &signature(bob, "bob@example.test", "k1", 22), audited).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("another publisher"), "{err}");
+    // Bob with his own key: deploying.
+    let (deploying, sigs) =
+        store.sign_proposal(p.id, &signature(bob, "bob@example.test", "k3", 23), audited).await.unwrap();
+    assert_eq!(deploying.state, ProposalState::Deploying);
+    assert_eq!(sigs.iter().map(|s| s.keyid.as_str()).collect::<Vec<_>>(), ["k1", "k3"]);
+    // A third signature has nothing to move.
+    let err = store.sign_proposal(p.id, &signature(carol, "carol@example.test", "k4", 24), audited).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    // Rejecting a deploying proposal is refused; finishing it once works, twice does not.
+    let e = entry("proposal.finished", "proposal:1", t(30));
+    let audited = Audited { entry: &e, signer: &KEY };
+    let err = store
+        .finish_proposal(
+            p.id,
+            &[ProposalState::Proposed, ProposalState::Approved],
+            ProposalState::Rejected,
+            "x",
+            t(30),
+            "no",
+            audited,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let done = store
+        .finish_proposal(
+            p.id,
+            &[ProposalState::Deploying],
+            ProposalState::Deployed,
+            "bob@example.test",
+            t(31),
+            "v2",
+            audited,
+        )
+        .await
+        .unwrap();
+    assert_eq!((done.state, done.outcome.as_deref()), (ProposalState::Deployed, Some("v2")));
+    assert!(store
+        .finish_proposal(
+            p.id,
+            &[ProposalState::Deploying],
+            ProposalState::Failed,
+            "bob@example.test",
+            t(32),
+            "x",
+            audited
+        )
+        .await
+        .is_err());
+    // Listing by state, newest first; every write is in the audit chain.
+    let e = entry("proposal.created", "", t(40));
+    let second =
+        store.create_proposal(&proposal("http://b.example/"), Audited { entry: &e, signer: &KEY }).await.unwrap();
+    let open = store.list_proposals(&[ProposalState::Proposed], 10).await.unwrap();
+    assert_eq!(open.iter().map(|p| p.id).collect::<Vec<_>>(), [second.id]);
+    assert_eq!(store.list_proposals(&[], 10).await.unwrap().len(), 2);
+    let log = all_audit(&store).await;
+    assert!(problems(&log).is_empty());
+    assert_eq!(log.iter().filter(|e| e.action.starts_with("proposal.")).count(), 5);
+    assert!(log.iter().any(|e| e.target == format!("proposal:{}", second.id)));
 }

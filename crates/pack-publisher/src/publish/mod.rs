@@ -15,6 +15,7 @@
 //!   the next free version above everything the origin has seen, so clients that keep
 //!   rollback state accept it.
 
+pub mod amend;
 pub mod deploy;
 pub mod intel;
 pub mod republish;
@@ -28,6 +29,7 @@ use ferretwatch_types::{Coded, Fault, PackVersion, Timestamp};
 
 use crate::error::BuildError;
 
+pub use amend::{amend, ConsoleLists, ListChange};
 pub use deploy::{current_version, deploy, deploy_online, known_versions, DeployReport};
 pub use intel::{publish_intel, IntelReport, DEFAULT_INTEL_TTL_SECS};
 pub use republish::{emergency, rollback, EmergencyRule, Republished};

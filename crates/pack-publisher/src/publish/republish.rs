@@ -117,7 +117,7 @@ pub fn rollback(
         .verify(&origin.source(Some(to_version.as_str())))?;
     let version = next_version(known.last(), now)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("dist-{version}")));
-    let manifest = write_republished(&verified.files, &version, Vec::new(), &[], &out)?;
+    let manifest = write_republished(&verified.files, &version, Vec::new(), &[], &|_| {}, &out)?;
     // The mirrors and the intel delegation are how the service runs now, not content: take
     // them from the current pack (the old one's when the current no longer verifies).
     let current = Verifier::new(root.to_vec(), now, State::default()).verify(&origin.source(None)).ok();
@@ -214,7 +214,7 @@ pub fn emergency(
     };
     let extras = vec![(yara_name, yara_bytes, Some(yara_entry)), (record_name, record_bytes, None)];
     let out = out.unwrap_or_else(|| PathBuf::from(format!("dist-{version}")));
-    let manifest = write_republished(&verified.files, &version, extras, &drop, &out)?;
+    let manifest = write_republished(&verified.files, &version, extras, &drop, &|_| {}, &out)?;
     keep_operations(&out, &verified)?;
     finish(out, manifest, from_version, root, keys)
 }
@@ -222,7 +222,7 @@ pub fn emergency(
 /// Writes `pack`'s mirrors and delegations into the republished pack in `out`, so a
 /// rollback or an emergency rule keeps the CDNs clients fail over to and the automated
 /// intel role.
-fn keep_operations(out: &Path, pack: &VerifiedPack) -> Result<(), PublishError> {
+pub(super) fn keep_operations(out: &Path, pack: &VerifiedPack) -> Result<(), PublishError> {
     crate::sign::write_mirrors(out, &pack.mirrors)?;
     if let Some(delegations) = &pack.delegations {
         super::intel::write_delegations(out, delegations)?;
@@ -234,24 +234,25 @@ fn is_record_name(name: &str) -> bool {
     name.starts_with("emergency.") && name.ends_with(".json") && !name.contains('/')
 }
 
-fn read_manifest(files: &BTreeMap<String, Vec<u8>>) -> Result<Manifest, PublishError> {
+pub(super) fn read_manifest(files: &BTreeMap<String, Vec<u8>>) -> Result<Manifest, PublishError> {
     let bytes = files
         .get(MANIFEST_NAME)
         .ok_or_else(|| PublishError::Invalid("the signed pack at the origin has no manifest.json".into()))?;
     Manifest::from_json(bytes).map_err(|e| PublishError::Invalid(format!("the origin's manifest.json: {e}")))
 }
 
-type Extra = (String, Vec<u8>, Option<FileEntry>);
+pub(super) type Extra = (String, Vec<u8>, Option<FileEntry>);
 
 /// Writes `files` (a verified pack) as version `version` into the empty directory `out`:
 /// the rule set with its embedded version changed and a new content-addressed name, every
 /// other file as it was, minus `drop`, plus `extras`, and a new manifest (written last)
 /// that keeps the old one's validity period, minimum client version and attribution.
-fn write_republished(
+pub(super) fn write_republished(
     files: &BTreeMap<String, Vec<u8>>,
     version: &PackVersion,
     extras: Vec<Extra>,
     drop: &[String],
+    edit_rules: &dyn Fn(&mut Rules),
     out: &Path,
 ) -> Result<Manifest, PublishError> {
     let old = read_manifest(files)?;
@@ -277,6 +278,7 @@ fn write_republished(
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| PublishError::Invalid(format!("{}: the rule set is not UTF-8", entry.name)))?;
             let mut rules = Rules::from_json(text).map_err(BuildError::Rules)?;
+            edit_rules(&mut rules);
             // Verdicts report the rule set's version as the pack version they were scored with.
             rules.version = version.to_string();
             Engine::new(rules.clone()).map_err(BuildError::Rules)?;
@@ -328,7 +330,7 @@ fn write_republished(
     Ok(manifest)
 }
 
-fn finish(
+pub(super) fn finish(
     out: PathBuf,
     manifest: Manifest,
     from_version: PackVersion,

@@ -5,6 +5,7 @@ mod audit;
 mod common;
 mod console;
 mod moderation;
+mod proposal;
 mod report;
 mod review;
 mod token;
@@ -23,6 +24,7 @@ pub use console::{
 pub use moderation::{
     Actor, ModerationAudit, ModerationEntry, ModerationFilter, ModerationSort, ModerationState, StateChange,
 };
+pub use proposal::{NewProposal, Proposal, ProposalId, ProposalKind, ProposalSignature, ProposalState};
 pub use report::{
     ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, NewReport, ReportId, ReportKind, ReportReason,
     ReportReceipt, ReportUrl, Score, StoredReport, UrlHash,
