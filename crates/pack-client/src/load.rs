@@ -106,6 +106,7 @@ pub fn load_patched(
     let manifest = Manifest::from_json(manifest_bytes)?;
     let mut rules = None;
     let mut filters = Vec::new();
+    let mut curated = Vec::new();
     let mut expired_filters = Vec::new();
     let mut yara: Vec<(String, String)> = Vec::new();
     if builtin_yara {
@@ -157,7 +158,11 @@ pub fn load_patched(
                 }
                 let filter =
                     FilterFile::from_bytes(bytes).map_err(|source| LoadError::Filter { name: name.clone(), source })?;
-                filters.push(filter);
+                if entry.source.as_deref() == Some(CONSOLE_FILTER_SOURCE) {
+                    curated.push(filter);
+                } else {
+                    filters.push(filter);
+                }
             }
             Role::Yara => {
                 let text = std::str::from_utf8(bytes).map_err(|_| file_error("not UTF-8".into()))?;
@@ -168,6 +173,11 @@ pub fn load_patched(
     let rules = rules.ok_or(LoadError::NoRules)?;
     let mut reputation =
         Reputation::from_filters(filters).map_err(|source| LoadError::Filter { name: "filters".into(), source })?;
+    if !curated.is_empty() {
+        reputation = reputation
+            .with_curated(curated)
+            .map_err(|source| LoadError::Filter { name: "console filters".into(), source })?;
+    }
     let attribution = intel.as_ref().map_or(&manifest.attribution, |intel| &intel.attribution);
     if let Some(lowest) = attribution.iter().filter(|a| a.included).map(|a| a.confidence).min() {
         reputation.feed_confidence = lowest;

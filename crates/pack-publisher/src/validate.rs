@@ -37,6 +37,7 @@ use ferretwatch_detect::rules::Group;
 use ferretwatch_detect::{Engine, Key, Rules, DEFAULT_YARA};
 use ferretwatch_pack_client::delta::{Delta, DELTA_DIR, DELTA_EXTENSION, MAX_DELTA_BYTES};
 use ferretwatch_pack_client::layout::{content_name, is_metadata};
+use ferretwatch_pack_client::load::CONSOLE_FILTER_SOURCE;
 use ferretwatch_pack_client::manifest::{FileEntry, Manifest, Role, MANIFEST_NAME};
 use ferretwatch_types::{Coded, PackVersion, Sha256};
 use serde::Serialize;
@@ -188,7 +189,8 @@ pub fn validate(dir: &Path) -> Result<Report, ValidateError> {
             || listed.contains(name.as_str())
             || (!name.contains('/') && is_metadata(name))
             || top == HISTORY_DIR
-            || top == DELTA_DIR;
+            || top == DELTA_DIR
+            || is_record(name);
         if !allowed {
             report.error("unlisted_file", Some(name), "file is in the pack directory but not in the manifest");
         }
@@ -303,8 +305,9 @@ fn check_manifest(manifest: &Manifest, report: &mut Report) {
             }
             _ => {}
         }
-        if entry.role != Role::Yara && entry.source.is_some() {
-            report.error("entry_fields", name, "source belongs to YARA entries only");
+        let console_filter = entry.role == Role::Filter && entry.source.as_deref() == Some(CONSOLE_FILTER_SOURCE);
+        if entry.role != Role::Yara && entry.source.is_some() && !console_filter {
+            report.error("entry_fields", name, "source belongs to YARA entries and the console's filters only");
         }
     }
 }
@@ -474,12 +477,19 @@ fn check_yara(manifest: &Manifest, contents: &BTreeMap<&str, Vec<u8>>, rules: Op
     }
 }
 
+/// The signed records a republished pack carries beside its manifest: the emergency rules
+/// (`emergency.HASH.json`) and the console's lists (`console.HASH.json`).
+fn is_record(name: &str) -> bool {
+    !name.contains('/') && (name.starts_with("emergency.") || name.starts_with("console.")) && name.ends_with(".json")
+}
+
 fn check_filters(manifest: &Manifest, contents: &BTreeMap<&str, Vec<u8>>, report: &mut Report) {
     let mut kinds = BTreeSet::new();
     for entry in manifest.files.iter().filter(|f| f.role == Role::Filter) {
         let name = Some(entry.name.as_str());
         if let Some(kind) = entry.kind {
-            if !kinds.insert(kind) {
+            // One feed filter and one console filter per kind at most.
+            if !kinds.insert((kind, entry.source.as_deref() == Some(CONSOLE_FILTER_SOURCE))) {
                 report.error("filter_duplicate_kind", name, format!("a second {} filter", kind.name()));
             }
         }

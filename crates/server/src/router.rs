@@ -7,7 +7,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::console::{guard, login, pages, sso, triage};
+use crate::console::{guard, login, pages, rules, sso, triage};
 use crate::state::AppState;
 use crate::{error, health, openapi, origin_http, report_api, telemetry};
 
@@ -33,6 +33,15 @@ pub const CONSOLE_ROUTES: &[(&str, &str, ConsoleAccess)] = &[
     ("POST", "/admin/reports/decide", ConsoleAccess::Needs(Permission::TriageReports)),
     ("GET", "/admin/reports/{hash}", ConsoleAccess::Needs(Permission::TriageReports)),
     ("POST", "/admin/reports/{hash}/decide", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("GET", "/admin/rules", ConsoleAccess::Needs(Permission::ViewRules)),
+    ("POST", "/admin/rules", ConsoleAccess::Needs(Permission::ProposeRules)),
+    ("POST", "/admin/rules/rollback", ConsoleAccess::Needs(Permission::PublishRules)),
+    ("GET", "/admin/rules/{id}", ConsoleAccess::Needs(Permission::ViewRules)),
+    ("GET", "/admin/rules/{id}/request.json", ConsoleAccess::Needs(Permission::ViewRules)),
+    ("POST", "/admin/rules/{id}/sign", ConsoleAccess::Needs(Permission::PublishRules)),
+    ("POST", "/admin/rules/{id}/reject", ConsoleAccess::Needs(Permission::PublishRules)),
+    ("GET", "/admin/bulletins", ConsoleAccess::Needs(Permission::ViewRules)),
+    ("POST", "/admin/bulletins", ConsoleAccess::Needs(Permission::ProposeRules)),
     ("GET", "/admin/accounts", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/invite", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/{id}/role", ConsoleAccess::Needs(Permission::ManageAccounts)),
@@ -77,6 +86,13 @@ fn console(state: AppState) -> Router<AppState> {
         .route("/admin/reports/decide", post(triage::decide_many))
         .route("/admin/reports/{hash}", get(triage::detail))
         .route("/admin/reports/{hash}/decide", post(triage::decide))
+        .route("/admin/rules", get(rules::rules).post(rules::propose))
+        .route("/admin/rules/rollback", post(rules::propose_rollback))
+        .route("/admin/rules/{id}", get(rules::detail))
+        .route("/admin/rules/{id}/request.json", get(rules::request))
+        .route("/admin/rules/{id}/sign", post(rules::sign))
+        .route("/admin/rules/{id}/reject", post(rules::reject))
+        .route("/admin/bulletins", get(rules::bulletins).post(rules::propose))
         .route("/admin/accounts", get(pages::accounts))
         .route("/admin/accounts/invite", post(pages::invite))
         .route("/admin/accounts/{id}/role", post(pages::set_role))

@@ -117,6 +117,9 @@ pub struct ConsoleSettings {
     pub oidc_client_secret: Option<SecretString>,
     /// OpenID Connect: the button's label.
     pub oidc_label: String,
+    /// The labelled corpus `pack test` runs every rule proposal against (a directory laid
+    /// out as `tests/corpus/`); without one, proposals show that no test ran.
+    pub test_corpus: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ConsoleSettings {
@@ -136,6 +139,7 @@ impl std::fmt::Debug for ConsoleSettings {
             .field("oidc_client_id", &self.oidc_client_id)
             .field("oidc_client_secret", &self.oidc_client_secret.as_ref().map(|_| "[REDACTED]"))
             .field("oidc_label", &self.oidc_label)
+            .field("test_corpus", &self.test_corpus)
             .finish()
     }
 }
@@ -157,6 +161,7 @@ impl Default for ConsoleSettings {
             oidc_client_id: None,
             oidc_client_secret: None,
             oidc_label: "Single sign-on".into(),
+            test_corpus: None,
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct Reputation {
     /// Domains a feed lists wrongly (the rules' `reputation_exempt`): they and their
     /// subdomains never hit.
     pub exempt: Vec<String>,
+    /// The blocklist the publishers keep themselves (the admin console's lists), looked up
+    /// before the feeds and at full confidence: each entry was vetted by two people.
+    pub curated: Option<Box<Reputation>>,
 }
 
 impl Default for Reputation {
@@ -34,6 +37,7 @@ impl Default for Reputation {
             ips: IndicatorSet::default(),
             feed_confidence: 1000,
             exempt: Vec::new(),
+            curated: None,
         }
     }
 }
@@ -57,6 +61,12 @@ impl Reputation {
         }
         Ok(reputation)
     }
+
+    /// Adds the publishers' own blocklist ([`Reputation::curated`]), at most one file per kind.
+    pub fn with_curated(mut self, files: impl IntoIterator<Item = FilterFile>) -> Result<Self, FilterError> {
+        self.curated = Some(Box::new(Reputation::from_filters(files)?));
+        Ok(self)
+    }
 }
 
 /// Why a page is listed.
@@ -72,6 +82,9 @@ impl Reputation {
     /// Looks a page up: its IP address, then its host and each parent down to the
     /// registrable domain, then its URL key without and with the query.
     pub fn lookup(&self, target: &Target) -> Option<Listing> {
+        if let Some(listing) = self.curated.as_ref().and_then(|curated| curated.lookup(target)) {
+            return Some(Listing { evidence: format!("{} by the publishers", listing.evidence), ..listing });
+        }
         let hit = |set: &IndicatorSet, evidence: String| {
             Some(Listing { confidence: confidence(set).min(self.feed_confidence), evidence })
         };

@@ -22,19 +22,25 @@ pub enum Permission {
     ManageSettings,
     /// Reports: triage and decisions.
     TriageReports,
+    /// The Rules and Bulletins modules: proposals, their tests and signatures.
+    ViewRules,
+    /// Proposing a rule, a rollback's counterpart for reviewers, or a bulletin.
+    ProposeRules,
     /// Rules and bulletins: approval and publication.
     PublishRules,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::ViewDashboard,
         Self::ViewAudit,
         Self::ExportAudit,
         Self::ManageAccounts,
         Self::ManageSettings,
         Self::TriageReports,
+        Self::ViewRules,
+        Self::ProposeRules,
         Self::PublishRules,
     ];
 
@@ -47,6 +53,8 @@ impl Permission {
             Self::ManageAccounts => "manage_accounts",
             Self::ManageSettings => "manage_settings",
             Self::TriageReports => "triage_reports",
+            Self::ViewRules => "view_rules",
+            Self::ProposeRules => "propose_rules",
             Self::PublishRules => "publish_rules",
         }
     }
@@ -60,6 +68,8 @@ impl Permission {
             Self::ManageAccounts => "manage accounts",
             Self::ManageSettings => "change policies and settings",
             Self::TriageReports => "triage reports",
+            Self::ViewRules => "see rule and bulletin proposals",
+            Self::ProposeRules => "propose rules and bulletins",
             Self::PublishRules => "publish rules and bulletins",
         }
     }
@@ -68,8 +78,11 @@ impl Permission {
 /// The table: each role and what it may do.
 pub const TABLE: [(TokenRole, &[Permission]); 5] = [
     (TokenRole::Viewer, &[Permission::ViewDashboard, Permission::ViewAudit]),
-    (TokenRole::Reviewer, &[Permission::ViewDashboard, Permission::TriageReports]),
-    (TokenRole::Publisher, &[Permission::ViewDashboard, Permission::PublishRules]),
+    (
+        TokenRole::Reviewer,
+        &[Permission::ViewDashboard, Permission::TriageReports, Permission::ViewRules, Permission::ProposeRules],
+    ),
+    (TokenRole::Publisher, &[Permission::ViewDashboard, Permission::ViewRules, Permission::PublishRules]),
     (
         TokenRole::Admin,
         &[Permission::ViewDashboard, Permission::ViewAudit, Permission::ManageAccounts, Permission::ManageSettings],
@@ -97,6 +110,8 @@ mod tests {
             assert!(!permissions(role).is_empty(), "{role}");
             assert_eq!(allows(role, Permission::ManageAccounts), role == TokenRole::Admin);
             assert_eq!(allows(role, Permission::ExportAudit), role == TokenRole::Auditor);
+            // The two-person rule starts with roles: who proposes never publishes.
+            assert!(!(allows(role, Permission::ProposeRules) && allows(role, Permission::PublishRules)), "{role}");
         }
     }
 }

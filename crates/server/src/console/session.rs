@@ -159,6 +159,12 @@ needs! {
     Policies => Some(Permission::ManageSettings);
     /// The triage inbox and decisions.
     Triage => Some(Permission::TriageReports);
+    /// The Rules and Bulletins modules.
+    Rules => Some(Permission::ViewRules);
+    /// Proposing rules and bulletins.
+    Propose => Some(Permission::ProposeRules);
+    /// Signing, rejecting and rolling back.
+    Publish => Some(Permission::PublishRules);
 }
 
 /// A signed-in viewer whose role in force has `P`'s permission.

@@ -15,6 +15,7 @@ use ferretwatch_types::Timestamp;
 use serde::Deserialize;
 
 use super::error::ConsoleError;
+use super::permissions::Permission;
 use super::session::{Signed, Triage, Viewer};
 use super::views::{render, time, InboxRow, Nav, ReportItem, ReportPage, ReportsPage};
 use crate::state::AppState;
@@ -242,6 +243,8 @@ pub async fn detail(
             .rev()
             .map(|h| (time(h.at), h.actor, h.from.code(), h.to.code(), h.note.unwrap_or_default()))
             .collect(),
+        propose: viewer.can(Permission::ProposeRules)
+            && matches!(entry.state, ModerationState::Verified | ModerationState::Benign),
     };
     Ok(render(StatusCode::OK, &page))
 }

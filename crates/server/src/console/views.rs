@@ -38,9 +38,11 @@ pub struct Nav {
 impl Nav {
     /// The header for `viewer` on the page at `current`.
     pub fn new(viewer: &Viewer, current: &str) -> Self {
-        let sections: [(&'static str, &'static str, Option<Permission>); 6] = [
+        let sections: [(&'static str, &'static str, Option<Permission>); 8] = [
             ("/admin", "Dashboard", Some(Permission::ViewDashboard)),
             ("/admin/reports", "Reports", Some(Permission::TriageReports)),
+            ("/admin/rules", "Rules", Some(Permission::ViewRules)),
+            ("/admin/bulletins", "Bulletins", Some(Permission::ViewRules)),
             ("/admin/accounts", "Users & roles", Some(Permission::ManageAccounts)),
             ("/admin/settings", "Policies & settings", Some(Permission::ManageSettings)),
             ("/admin/audit", "Audit & exports", Some(Permission::ViewAudit)),
@@ -523,4 +525,91 @@ pub struct ReportPage {
     pub items: Vec<ReportItem>,
     /// (when, who, from, to, note).
     pub history: Vec<(String, String, &'static str, &'static str, String)>,
+    /// Whether the viewer may turn it into a proposal now (it is verified or benign).
+    pub propose: bool,
+}
+
+/// One proposal in a list.
+#[derive(Debug, Clone)]
+pub struct ProposalRow {
+    /// Its id.
+    pub id: i64,
+    /// What it changes.
+    pub kind: &'static str,
+    /// What it is about.
+    pub subject: String,
+    /// Where it is.
+    pub state: &'static str,
+    /// The version it deploys as (pack changes).
+    pub version: String,
+    /// `passed`, `failed` or `not run`.
+    pub test: &'static str,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// When.
+    pub proposed_at: String,
+}
+
+/// The Rules or Bulletins module.
+#[derive(Template)]
+#[template(path = "console/proposals.html")]
+pub struct ProposalsPage {
+    /// The header.
+    pub nav: Option<Nav>,
+    /// A notice.
+    pub flash: Option<String>,
+    /// The CSRF token.
+    pub csrf: String,
+    /// Bulletins (true) or rules.
+    pub bulletins: bool,
+    /// The pack version the origin serves.
+    pub served: String,
+    /// The proposals, newest first.
+    pub rows: Vec<ProposalRow>,
+    /// Whether the viewer may propose.
+    pub can_propose: bool,
+    /// Whether the viewer may publish (and roll back).
+    pub can_publish: bool,
+    /// Versions the origin served, newest first (for a rollback).
+    pub versions: Vec<String>,
+}
+
+/// One proposal.
+#[derive(Template)]
+#[template(path = "console/proposal.html")]
+pub struct ProposalPage {
+    /// The header.
+    pub nav: Option<Nav>,
+    /// A notice.
+    pub flash: Option<String>,
+    /// The CSRF token.
+    pub csrf: String,
+    /// The summary.
+    pub row: ProposalRow,
+    /// Why.
+    pub note: String,
+    /// The details (JSON).
+    pub details: String,
+    /// The reported URL it came from.
+    pub url_hash: Option<String>,
+    /// The version it was built on.
+    pub base_version: String,
+    /// What `pack validate` and `pack test` said.
+    pub test_summary: String,
+    /// The approving publisher.
+    pub approved_by: Option<String>,
+    /// When and by whom it was finished.
+    pub finished: Option<String>,
+    /// What happened.
+    pub outcome: Option<String>,
+    /// (when, who, key id).
+    pub signatures: Vec<(String, String, String)>,
+    /// The pack version the origin serves now.
+    pub served: String,
+    /// Whether the viewer may sign now.
+    pub can_sign: bool,
+    /// Whether the viewer may reject it.
+    pub can_reject: bool,
+    /// Whether the viewer already signed it.
+    pub signed_already: bool,
 }

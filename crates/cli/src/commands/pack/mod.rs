@@ -1,5 +1,5 @@
 //! `ferretwatch pack …`: the runbook's pack procedures, one file each: build, validate,
-//! test (the pre-publish gate), delta, sign, verify, deploy, rollback, emergency.
+//! test (the pre-publish gate), delta, sign, sign-request, verify, deploy, rollback, emergency.
 
 mod build;
 mod delta;
@@ -7,6 +7,7 @@ mod deploy;
 mod emergency;
 mod rollback;
 mod sign;
+mod sign_request;
 mod test;
 mod timestamp;
 mod validate;
@@ -25,6 +26,9 @@ pub enum PackCommand {
     Build(Box<build::BuildArgs>),
     /// Add this publisher's signature (two publishers sign in turn; see docs/formats/signing.md).
     Sign(sign::SignArgs),
+    /// Sign a signing request the admin console offers, offline, with this publisher's key;
+    /// prints the answer to paste back.
+    SignRequest(sign_request::SignRequestArgs),
     /// Verify a pack as a client does; the exit status names the refusal (40–50).
     Verify(verify::VerifyArgs),
     /// Check a built pack: schema, hashes, sizes, rules, YARA, filters (exit 1 lists every problem).
@@ -49,6 +53,7 @@ pub fn run(command: PackCommand) -> ExitCode {
     match command {
         PackCommand::Build(args) => build::run(*args),
         PackCommand::Sign(args) => sign::run(args),
+        PackCommand::SignRequest(args) => sign_request::run(args),
         PackCommand::Verify(args) => verify::run(args),
         PackCommand::Validate(args) => validate::run(args),
         PackCommand::Test(args) => test::run(args),
