@@ -55,6 +55,12 @@ pub struct Summary {
     pub reproduction: Reproduction,
     /// The comparison of findings, when the pack could be scanned.
     pub comparison: Option<Comparison>,
+    /// Why there is no comparison.
+    #[serde(default)]
+    pub comparison_error: Option<String>,
+    /// The reporter's reason (code, and the reporter's own words for `other`).
+    #[serde(default)]
+    pub reporter_reason: Option<String>,
 }
 
 /// A new time-sortable unique id.
@@ -168,6 +174,8 @@ mod tests {
             url_hash: None,
             reproduction: reproduction.clone(),
             comparison: None,
+            comparison_error: None,
+            reporter_reason: None,
         };
         write(&store, &summary, &reproduction.dom_html, &reproduction.screenshot_png).await.unwrap();
         let back = read_summary(&store, &id).await.unwrap().unwrap();

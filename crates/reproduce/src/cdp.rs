@@ -69,7 +69,7 @@ impl Cdp {
         method: &str,
         params: Value,
         session: Option<&str>,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut (dyn FnMut(Event) + Send),
     ) -> Result<Value, CdpError> {
         let id = self.next_id;
         self.next_id += 1;

@@ -256,6 +256,14 @@ mod tests {
     }
 
     #[test]
+    fn a_reproduction_can_run_on_any_worker_thread() {
+        fn send<T: Send>(_: &T) {}
+        let url = Url::parse("https://example.com/").unwrap();
+        let limits = Limits::default();
+        send(&reproduce(&url, &limits, Guard::strict()));
+    }
+
+    #[test]
     fn truncation_keeps_whole_characters() {
         assert_eq!(truncate("héllo", 2), "h");
         assert_eq!(truncate("héllo", 3), "hé");

@@ -7,7 +7,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::console::{guard, login, pages, sso, triage};
+use crate::console::{guard, login, pages, reproduce, sso, triage};
 use crate::state::AppState;
 use crate::{error, health, openapi, origin_http, report_api, telemetry};
 
@@ -33,6 +33,9 @@ pub const CONSOLE_ROUTES: &[(&str, &str, ConsoleAccess)] = &[
     ("POST", "/admin/reports/decide", ConsoleAccess::Needs(Permission::TriageReports)),
     ("GET", "/admin/reports/{hash}", ConsoleAccess::Needs(Permission::TriageReports)),
     ("POST", "/admin/reports/{hash}/decide", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("POST", "/admin/reports/{hash}/reproduce", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("GET", "/admin/reproductions/{id}", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("GET", "/admin/reproductions/{id}/screenshot.png", ConsoleAccess::Needs(Permission::TriageReports)),
     ("GET", "/admin/accounts", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/invite", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/{id}/role", ConsoleAccess::Needs(Permission::ManageAccounts)),
@@ -77,6 +80,9 @@ fn console(state: AppState) -> Router<AppState> {
         .route("/admin/reports/decide", post(triage::decide_many))
         .route("/admin/reports/{hash}", get(triage::detail))
         .route("/admin/reports/{hash}/decide", post(triage::decide))
+        .route("/admin/reports/{hash}/reproduce", post(reproduce::run))
+        .route("/admin/reproductions/{id}", get(reproduce::page))
+        .route("/admin/reproductions/{id}/screenshot.png", get(reproduce::screenshot))
         .route("/admin/accounts", get(pages::accounts))
         .route("/admin/accounts/invite", post(pages::invite))
         .route("/admin/accounts/{id}/role", post(pages::set_role))

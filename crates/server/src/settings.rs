@@ -117,6 +117,13 @@ pub struct ConsoleSettings {
     pub oidc_client_secret: Option<SecretString>,
     /// OpenID Connect: the button's label.
     pub oidc_label: String,
+    /// Where reproductions' artifacts go: `file:///DIR`, a directory, or
+    /// `s3://BUCKET[/PREFIX]`. Default `DATA_DIR/artifacts`.
+    pub artifacts: Option<String>,
+    /// Let reproductions reach loopback addresses (tests and local development only).
+    pub reproduce_allow_loopback: bool,
+    /// The hard time cap of one reproduction, in seconds.
+    pub reproduce_seconds: u32,
 }
 
 impl std::fmt::Debug for ConsoleSettings {
@@ -136,6 +143,9 @@ impl std::fmt::Debug for ConsoleSettings {
             .field("oidc_client_id", &self.oidc_client_id)
             .field("oidc_client_secret", &self.oidc_client_secret.as_ref().map(|_| "[REDACTED]"))
             .field("oidc_label", &self.oidc_label)
+            .field("artifacts", &self.artifacts)
+            .field("reproduce_allow_loopback", &self.reproduce_allow_loopback)
+            .field("reproduce_seconds", &self.reproduce_seconds)
             .finish()
     }
 }
@@ -157,6 +167,9 @@ impl Default for ConsoleSettings {
             oidc_client_id: None,
             oidc_client_secret: None,
             oidc_label: "Single sign-on".into(),
+            artifacts: None,
+            reproduce_allow_loopback: false,
+            reproduce_seconds: 10,
         }
     }
 }
@@ -479,6 +492,7 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.console.oidc_issuer = Some(String::new());
     example.console.oidc_client_id = Some(String::new());
     example.console.oidc_client_secret = Some(SecretString::from(""));
+    example.console.artifacts = Some(String::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
