@@ -68,6 +68,9 @@ enum Command {
     /// One update cycle of a client installed in a directory: verify, stage, swap, keep
     /// the last known good pack.
     Update(Box<commands::update::UpdateArgs>),
+    /// Fetch a URL in headless Chromium behind the egress guard, scan the rendered page
+    /// with the reporter's pack version and the current one, keep the artifacts.
+    Reproduce(Box<commands::reproduce::ReproduceArgs>),
 }
 
 fn main() -> ExitCode {
@@ -87,5 +90,6 @@ fn main() -> ExitCode {
         Command::Reports(command) => commands::reports::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),
         Command::Update(args) => commands::update::run(*args),
+        Command::Reproduce(args) => commands::reproduce::run(*args),
     }
 }

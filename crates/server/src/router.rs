@@ -7,7 +7,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::console::{guard, login, pages, rules, sso, triage};
+use crate::console::{guard, login, pages, reproduce, rules, sso, triage};
 use crate::state::AppState;
 use crate::{error, health, openapi, origin_http, report_api, telemetry};
 
@@ -42,6 +42,9 @@ pub const CONSOLE_ROUTES: &[(&str, &str, ConsoleAccess)] = &[
     ("POST", "/admin/rules/{id}/reject", ConsoleAccess::Needs(Permission::PublishRules)),
     ("GET", "/admin/bulletins", ConsoleAccess::Needs(Permission::ViewRules)),
     ("POST", "/admin/bulletins", ConsoleAccess::Needs(Permission::ProposeRules)),
+    ("POST", "/admin/reports/{hash}/reproduce", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("GET", "/admin/reproductions/{id}", ConsoleAccess::Needs(Permission::TriageReports)),
+    ("GET", "/admin/reproductions/{id}/screenshot.png", ConsoleAccess::Needs(Permission::TriageReports)),
     ("GET", "/admin/accounts", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/invite", ConsoleAccess::Needs(Permission::ManageAccounts)),
     ("POST", "/admin/accounts/{id}/role", ConsoleAccess::Needs(Permission::ManageAccounts)),
@@ -93,6 +96,9 @@ fn console(state: AppState) -> Router<AppState> {
         .route("/admin/rules/{id}/sign", post(rules::sign))
         .route("/admin/rules/{id}/reject", post(rules::reject))
         .route("/admin/bulletins", get(rules::bulletins).post(rules::propose))
+        .route("/admin/reports/{hash}/reproduce", post(reproduce::run))
+        .route("/admin/reproductions/{id}", get(reproduce::page))
+        .route("/admin/reproductions/{id}/screenshot.png", get(reproduce::screenshot))
         .route("/admin/accounts", get(pages::accounts))
         .route("/admin/accounts/invite", post(pages::invite))
         .route("/admin/accounts/{id}/role", post(pages::set_role))

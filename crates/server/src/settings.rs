@@ -120,6 +120,13 @@ pub struct ConsoleSettings {
     /// The labelled corpus `pack test` runs every rule proposal against (a directory laid
     /// out as `tests/corpus/`); without one, proposals show that no test ran.
     pub test_corpus: Option<PathBuf>,
+    /// Where reproductions' artifacts go: `file:///DIR`, a directory, or
+    /// `s3://BUCKET[/PREFIX]`. Default `DATA_DIR/artifacts`.
+    pub artifacts: Option<String>,
+    /// Let reproductions reach loopback addresses (tests and local development only).
+    pub reproduce_allow_loopback: bool,
+    /// The hard time cap of one reproduction, in seconds.
+    pub reproduce_seconds: u32,
 }
 
 impl std::fmt::Debug for ConsoleSettings {
@@ -140,6 +147,9 @@ impl std::fmt::Debug for ConsoleSettings {
             .field("oidc_client_secret", &self.oidc_client_secret.as_ref().map(|_| "[REDACTED]"))
             .field("oidc_label", &self.oidc_label)
             .field("test_corpus", &self.test_corpus)
+            .field("artifacts", &self.artifacts)
+            .field("reproduce_allow_loopback", &self.reproduce_allow_loopback)
+            .field("reproduce_seconds", &self.reproduce_seconds)
             .finish()
     }
 }
@@ -162,6 +172,9 @@ impl Default for ConsoleSettings {
             oidc_client_secret: None,
             oidc_label: "Single sign-on".into(),
             test_corpus: None,
+            artifacts: None,
+            reproduce_allow_loopback: false,
+            reproduce_seconds: 10,
         }
     }
 }
@@ -484,6 +497,7 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.console.oidc_issuer = Some(String::new());
     example.console.oidc_client_id = Some(String::new());
     example.console.oidc_client_secret = Some(SecretString::from(""));
+    example.console.artifacts = Some(String::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {

@@ -9,6 +9,7 @@ pub mod intel;
 pub mod keys;
 pub mod pack;
 pub mod reports;
+pub mod reproduce;
 pub mod root;
 pub mod rules;
 pub mod scan;

@@ -19,6 +19,7 @@ pub mod oidc;
 pub mod pages;
 pub mod permissions;
 pub mod policies;
+pub mod reproduce;
 pub mod rules;
 pub mod session;
 pub mod sso;
