@@ -10,7 +10,8 @@
 # - Redis on 127.0.0.1:6379 for the shared rate limits (this machine kind runs it; the
 #   redis-server package is installed if missing and started if down);
 # - node and npm's oidc-provider, the OpenID Connect provider the console's single
-#   sign-on tests sign in at (installed if missing).
+#   sign-on tests sign in at (installed if missing);
+# - Debian's Chromium, which the reproduction runner's tests drive (installed if missing).
 # FERRETWATCH_SKIP_POSTGRES=1, FERRETWATCH_SKIP_S3=1 or FERRETWATCH_SKIP_REDIS=1 skips the
 # matching setup, and the matching tests are built as ignored: cargo reports them as
 # "ignored", never as passed.
@@ -80,6 +81,12 @@ fi
 # shellcheck source=lib/oidc.sh
 source scripts/lib/oidc.sh
 oidc_provider_install
+
+# The reproduction runner's tests (crates/reproduce, the console's Reproduce module) run
+# Debian's Chromium headless against loopback test sites.
+# shellcheck source=lib/chromium.sh
+source scripts/lib/chromium.sh
+chromium_installed
 
 for skip in FERRETWATCH_SKIP_POSTGRES FERRETWATCH_SKIP_S3 FERRETWATCH_SKIP_REDIS; do
     [[ "${!skip:-}" == 1 ]] && echo "== $skip=1: those tests are reported as ignored"
