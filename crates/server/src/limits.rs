@@ -32,6 +32,9 @@ pub enum Scope {
     /// The reported URL's (reports of one kind about one URL, per hour: a coordinated
     /// campaign meets it; a real one has long been queued for review by then).
     Url,
+    /// The reported URL's from one client network: many install tokens on one network
+    /// reporting one URL are one actor (a farm), limited below the URL's own limit.
+    UrlNetwork,
 }
 
 impl Scope {
@@ -41,6 +44,7 @@ impl Scope {
             Scope::Ip => "ip",
             Scope::InstallToken => "install_token",
             Scope::Url => "url",
+            Scope::UrlNetwork => "url_network",
         }
     }
 }

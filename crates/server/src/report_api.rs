@@ -136,6 +136,9 @@ fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
         crate::limits::Scope::Url => {
             "too many reports about this URL in the last hour; it is already queued for review".to_owned()
         }
+        crate::limits::Scope::UrlNetwork => "too many reports about this URL from this network in the last hour; \
+                                              it is already queued for review"
+            .to_owned(),
         scope => format!("too many requests from this {}; retry later", scope.label().replace('_', " ")),
     };
     ApiError::new(ErrorCode::RateLimited, message).retry_after(limited.retry_after)
@@ -311,6 +314,16 @@ async fn accept(
         }
     }
 
+    // Reports of one kind about one URL from one client network, per hour: correlated
+    // install tokens (a farm on one network) are refused here, before they can spend the
+    // URL's own budget below.
+    if let Some(net) = &report.client_net {
+        let per_network = state.console.policies.get("reports.per_url_per_network_per_hour");
+        let key = format!("{}:{}:{}", kind.code(), report.url.hash(), net.as_str());
+        if let Err(wait) = state.console.by_url.check_rate(&key, per_network, std::time::Duration::from_secs(3600)) {
+            return Err(rate_limited(state, Limited { scope: crate::limits::Scope::UrlNetwork, retry_after: wait }));
+        }
+    }
     // Reports of one kind about one URL, per hour: a coordinated campaign is refused here
     // (and flagged in the triage inbox); the URL was queued for review long before.
     let per_url = state.console.policies.get("reports.per_url_per_hour");

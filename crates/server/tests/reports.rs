@@ -327,3 +327,53 @@ async fn reports_about_one_url_beyond_the_hourly_policy_are_refused_with_429() {
     let metrics = app.metrics().await;
     assert!(metrics.contains("ferretwatch_rate_limited_total{scope=\"url\"} 1"), "{metrics}");
 }
+
+/// Correlated install tokens on one network (a farm) reporting one URL meet the
+/// per-network policy before the URL's own limit: a fourth token from that network is
+/// refused with 429 (`url_network`) while another network still reports the URL.
+#[tokio::test]
+async fn many_install_tokens_on_one_network_reporting_one_url_are_throttled_per_network() {
+    let app = spawn_with(
+        |s| {
+            raise_limits(s);
+            s.trust_forwarded_for = true;
+        },
+        None,
+    )
+    .await;
+    let entry = ferretwatch_store::NewAuditEntry {
+        at: ferretwatch_types::Timestamp::now(),
+        actor: "test".into(),
+        action: "settings.changed".into(),
+        target: "policies".into(),
+        details: json!({}),
+    };
+    let values = vec![("reports.per_url_per_network_per_hour".to_owned(), "3".to_owned())];
+    app.state.store.put_settings(&values, entry.at, "test", app.state.console.audited(&entry)).await.unwrap();
+    ferretwatch_server::console::policies::reload(&app.state).await.unwrap();
+    let url = "https://farm-target.example.test/login";
+    let report_from = |forwarded: &'static str, token: String| {
+        app.client
+            .post(app.url("/v1/report"))
+            .header("content-type", "application/json")
+            .header("x-install-token", token)
+            .header("x-forwarded-for", forwarded)
+            .body(serde_json::to_vec(&report_body(url)).unwrap())
+            .send()
+    };
+    // Four tokens on 203.0.113.0/24 (the network the store keeps): the fourth is refused.
+    for (i, addr) in ["203.0.113.5", "203.0.113.6", "203.0.113.7"].into_iter().enumerate() {
+        let status = report_from(addr, app.install_token().await).await.unwrap().status();
+        assert_eq!(status, 201, "report {i}");
+    }
+    let (status, body) = json_of(report_from("203.0.113.8", app.install_token().await).await.unwrap()).await;
+    assert_eq!((status, error_code(&body)), (429, "rate_limited"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("from this network"), "{body}");
+    // Another network reports the same URL; the refused report was not stored.
+    assert_eq!(report_from("198.51.100.9", app.install_token().await).await.unwrap().status(), 201);
+    let entry =
+        app.state.store.get_moderation(&ferretwatch_store::ReportUrl::parse(url).unwrap().hash()).await.unwrap();
+    assert_eq!(entry.report_count, 4);
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("ferretwatch_rate_limited_total{scope=\"url_network\"} 1"), "{metrics}");
+}

@@ -29,7 +29,7 @@ pub struct PolicyDef {
 }
 
 /// Every policy, in the order the page shows them.
-pub const POLICIES: [PolicyDef; 9] = [
+pub const POLICIES: [PolicyDef; 10] = [
     PolicyDef {
         key: "limits.ip_per_minute",
         label: "Reports per client address per minute",
@@ -93,12 +93,19 @@ pub const POLICIES: [PolicyDef; 9] = [
         max: 1_000_000,
         configured: |_| 120,
     },
+    PolicyDef {
+        key: "reports.per_url_per_network_per_hour",
+        label: "Reports of one kind about one URL from one client network accepted per hour (beyond: 429)",
+        min: 2,
+        max: 1_000_000,
+        configured: |_| 20,
+    },
 ];
 
 /// The values in force, readable without a lock.
 #[derive(Debug)]
 pub struct Policies {
-    values: [AtomicU32; 9],
+    values: [AtomicU32; 10],
 }
 
 impl Policies {
