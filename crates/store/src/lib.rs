@@ -44,7 +44,7 @@ pub use console::{Audited, ConsoleStore, ReportVolume};
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use model::*;
 pub use postgres::PostgresStore;
-pub use proposals::{NewSignature, ProposalStore};
+pub use proposals::{Finish, NewSignature, ProposalStore};
 pub use review::ReviewStore;
 pub use sqlite::SqliteStore;
 

@@ -270,13 +270,10 @@ macro_rules! proposal_store {
             async fn finish_proposal(
                 &self,
                 id: ProposalId,
-                from: &[ProposalState],
-                to: ProposalState,
-                by: &str,
-                at: ferretwatch_types::Timestamp,
-                outcome: &str,
+                finish: $crate::proposals::Finish<'_>,
                 audit: Audited<'_>,
             ) -> $crate::Result<Proposal> {
+                let $crate::proposals::Finish { from, to, by, at, outcome } = finish;
                 let mut tx = self.console_begin().await?;
                 let current = proposal_in(&mut tx, id).await?;
                 if from.is_empty() || !from.contains(&current.state) {

@@ -31,6 +31,22 @@ pub struct NewSignature {
     pub at: Timestamp,
 }
 
+/// What [`ProposalStore::finish_proposal`] records: the move from one of `from` to `to`
+/// (a final state), who made it, when, and what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finish<'a> {
+    /// The states it may leave.
+    pub from: &'a [ProposalState],
+    /// The final state.
+    pub to: ProposalState,
+    /// Who.
+    pub by: &'a str,
+    /// When.
+    pub at: Timestamp,
+    /// The deployed version, the failure, the reason for rejecting.
+    pub outcome: &'a str,
+}
+
 /// Proposal storage (see the module documentation).
 #[async_trait]
 pub trait ProposalStore: Send + Sync {
@@ -58,16 +74,6 @@ pub trait ProposalStore: Send + Sync {
     /// The signatures on a proposal, oldest first.
     async fn proposal_signatures(&self, id: ProposalId) -> Result<Vec<ProposalSignature>>;
 
-    /// Moves a proposal from one of `from` to `to` (a final state), recording who, when
-    /// and the outcome. Conflict when it is in no state of `from`.
-    async fn finish_proposal(
-        &self,
-        id: ProposalId,
-        from: &[ProposalState],
-        to: ProposalState,
-        by: &str,
-        at: Timestamp,
-        outcome: &str,
-        audit: Audited<'_>,
-    ) -> Result<Proposal>;
+    /// Moves a proposal as `finish` says. Conflict when it is in no state of `finish.from`.
+    async fn finish_proposal(&self, id: ProposalId, finish: Finish<'_>, audit: Audited<'_>) -> Result<Proposal>;
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use ferretwatch_store::{
     AccessEvent, AccessOutcome, AccountId, AuditEntry, AuditFilter, AuditSigner, AuditVerifier, Audited, ChainCheck,
-    ChainProblem, Email, ErrorKind, NewAccount, NewAuditEntry, NewInvitation, NewProposal, NewSession, NewSignature,
-    ProposalKind, ProposalState, SessionStage, Store, TokenRole,
+    ChainProblem, Email, ErrorKind, Finish, NewAccount, NewAuditEntry, NewInvitation, NewProposal, NewSession,
+    NewSignature, ProposalKind, ProposalState, SessionStage, Store, TokenRole,
 };
 use ferretwatch_types::{Sha256, Timestamp};
 use support::{on_both_backends, Harness, SqliteHarness};
@@ -593,11 +593,13 @@ async fn a_proposal_needs_two_accounts_with_two_keys_and_moves_only_forward(h: &
     let err = store
         .finish_proposal(
             p.id,
-            &[ProposalState::Proposed, ProposalState::Approved],
-            ProposalState::Rejected,
-            "x",
-            t(30),
-            "no",
+            Finish {
+                from: &[ProposalState::Proposed, ProposalState::Approved],
+                to: ProposalState::Rejected,
+                by: "x",
+                at: t(30),
+                outcome: "no",
+            },
             audited,
         )
         .await
@@ -606,11 +608,13 @@ async fn a_proposal_needs_two_accounts_with_two_keys_and_moves_only_forward(h: &
     let done = store
         .finish_proposal(
             p.id,
-            &[ProposalState::Deploying],
-            ProposalState::Deployed,
-            "bob@example.test",
-            t(31),
-            "v2",
+            Finish {
+                from: &[ProposalState::Deploying],
+                to: ProposalState::Deployed,
+                by: "bob@example.test",
+                at: t(31),
+                outcome: "v2",
+            },
             audited,
         )
         .await
@@ -619,11 +623,13 @@ async fn a_proposal_needs_two_accounts_with_two_keys_and_moves_only_forward(h: &
     assert!(store
         .finish_proposal(
             p.id,
-            &[ProposalState::Deploying],
-            ProposalState::Failed,
-            "bob@example.test",
-            t(32),
-            "x",
+            Finish {
+                from: &[ProposalState::Deploying],
+                to: ProposalState::Failed,
+                by: "bob@example.test",
+                at: t(32),
+                outcome: "x"
+            },
             audited
         )
         .await

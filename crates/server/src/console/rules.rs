@@ -28,7 +28,8 @@ use ferretwatch_pack_publisher::publish::{self, EmergencyRule, ListChange, Onlin
 use ferretwatch_pack_publisher::signing::{self, SigningRequest, SigningResponse, Subject};
 use ferretwatch_pack_publisher::validate;
 use ferretwatch_store::{
-    ErrorKind, ModerationState, NewProposal, NewSignature, Proposal, ProposalId, ProposalKind, ProposalState, UrlHash,
+    ErrorKind, Finish, ModerationState, NewProposal, NewSignature, Proposal, ProposalId, ProposalKind, ProposalState,
+    UrlHash,
 };
 use ferretwatch_types::{PackVersion, Timestamp};
 use serde::Deserialize;
@@ -641,18 +642,9 @@ async fn deploy(
     };
     let action = if to == ProposalState::Deployed { "proposal.deployed" } else { "proposal.failed" };
     let entry = viewer.audit_entry(action, &format!("proposal:{id}"), serde_json::json!({ "outcome": text }));
-    state
-        .store
-        .finish_proposal(
-            id,
-            &[ProposalState::Deploying],
-            to,
-            &viewer.actor(),
-            entry.at,
-            &text,
-            state.console.audited(&entry),
-        )
-        .await?;
+    let actor = viewer.actor();
+    let finish = Finish { from: &[ProposalState::Deploying], to, by: &actor, at: entry.at, outcome: &text };
+    state.store.finish_proposal(id, finish, state.console.audited(&entry)).await?;
     if to == ProposalState::Deployed {
         *state.pack_version.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             state.origin.pack_version().await;
@@ -681,20 +673,15 @@ pub async fn reject(
         return Err(ConsoleError::BadRequest("Say why you reject it (it goes into the audit log).".into()));
     }
     let entry = viewer.audit_entry("proposal.rejected", &format!("proposal:{id}"), serde_json::json!({ "note": note }));
-    let from = [ProposalState::Proposed, ProposalState::Approved];
-    match state
-        .store
-        .finish_proposal(
-            id,
-            &from,
-            ProposalState::Rejected,
-            &viewer.actor(),
-            entry.at,
-            &note,
-            state.console.audited(&entry),
-        )
-        .await
-    {
+    let actor = viewer.actor();
+    let finish = Finish {
+        from: &[ProposalState::Proposed, ProposalState::Approved],
+        to: ProposalState::Rejected,
+        by: &actor,
+        at: entry.at,
+        outcome: &note,
+    };
+    match state.store.finish_proposal(id, finish, state.console.audited(&entry)).await {
         Ok(_) => {}
         Err(e) if e.kind() == ErrorKind::Conflict => return Err(ConsoleError::BadRequest(e.to_string())),
         Err(e) => return Err(e.into()),
