@@ -8,13 +8,11 @@
 // The console has no script of its own and a CSP without any: the test types with
 // Input.insertText and clicks with mouse events; Runtime.evaluate (which the page's CSP
 // does not govern) only reads the page and moves the focus.
-import { execFileSync, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createServer as createNetServer } from "node:net";
-import { join, resolve } from "node:path";
-import { launch, sleep, until } from "../../extension/test/cdp.mjs";
+import { mkdirSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { launch, sleep } from "../../extension/test/cdp.mjs";
+import { CheckFailed, Checks, Tab, base32, enrol, expect, invited as invitedAt, signIn as signInAt, startServer, totp } from "./lib.mjs";
 
 const [binArg, workArg, shotsArg] = process.argv.slice(2);
 if (!binArg || !workArg) {
@@ -27,113 +25,16 @@ const shots = shotsArg ? resolve(shotsArg) : null;
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 if (shots) mkdirSync(shots, { recursive: true });
-const started = Date.now();
-const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-
 // --- checks: one line each; a failure is reported and the run goes on ----------------------
-const results = [];
-class CheckFailed extends Error {}
-function expect(condition, what, detail) {
-  if (!condition) throw new CheckFailed(`${what}${detail === undefined ? "" : `: ${JSON.stringify(detail).slice(0, 600)}`}`);
-}
-async function check(id, title, body) {
-  try {
-    const note = await body();
-    results.push({ id, ok: true });
-    console.log(`ok   ${id}: ${title}${note ? ` (${note})` : ""} [${elapsed()}]`);
-    return true;
-  } catch (e) {
-    results.push({ id, ok: false });
-    console.log(`FAIL ${id}: ${title}: ${e instanceof CheckFailed ? e.message : e.stack}`);
-    return false;
-  }
-}
-
-// --- TOTP (RFC 6238: HMAC-SHA1, 30-second steps) --------------------------------------------
-function base32(text) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of text.toUpperCase().replace(/[\s=]/g, "")) {
-    const v = alphabet.indexOf(c);
-    if (v < 0) throw new Error(`not base32: ${c}`);
-    value = (value << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-function hotp(key, counter, digits = 6) {
-  const message = Buffer.alloc(8);
-  message.writeBigUInt64BE(BigInt(counter));
-  const mac = createHmac("sha1", key).update(message).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits).padStart(digits, "0");
-}
-const totp = (key, unixSeconds, digits = 6) => hotp(key, Math.floor(unixSeconds / 30), digits);
-const stepNow = () => Math.floor(Date.now() / 1000 / 30);
-
-// An account's authenticator: each code the server accepted is spent (it takes a step once,
-// and accepts one step either side of now), so the next sign-in uses a later step.
-class Authenticator {
-  constructor(base32Key) {
-    this.key = base32(base32Key);
-    this.last = -Infinity;
-  }
-  // The code of the current step (what the app shows now).
-  current() {
-    this.last = stepNow();
-    return hotp(this.key, this.last);
-  }
-  // The code of the first step after the last one used, not before now; when that step is
-  // more than one ahead, waits until the server will take it.
-  async next() {
-    const step = Math.max(this.last + 1, stepNow());
-    const wait = (step - 1) * 30_000 - Date.now() + 500;
-    if (wait > 0) await sleep(wait);
-    this.last = step;
-    return hotp(this.key, step);
-  }
-}
+const checks = new Checks();
+const results = checks.results;
+const elapsed = () => checks.elapsed();
+const check = (id, title, body) => checks.check(id, title, body);
 
 // --- the server ------------------------------------------------------------------------------
-const freePort = () =>
-  new Promise((done) => {
-    const probe = createNetServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => done(port));
-    });
-  });
-const port = await freePort();
-const metricsPort = await freePort();
-const consoleUrl = `http://127.0.0.1:${port}`;
-const dataDir = join(work, "data");
-const config = join(work, "ferretwatch.toml");
-writeFileSync(
-  config,
-  [
-    `listen = "127.0.0.1:${port}"`,
-    `metrics_listen = "127.0.0.1:${metricsPort}"`,
-    `data_dir = ${JSON.stringify(dataDir)}`,
-    `log = "warn"`,
-    "",
-    "[console]",
-    `public_url = "${consoleUrl}"`,
-    "idle_timeout_minutes = 1",
-    "",
-  ].join("\n"),
-);
-const serverLog = join(work, "server.log");
-const logFd = openSync(serverLog, "a");
-const server = spawn(bin, ["serve", "--config", config], { stdio: ["ignore", logFd, logFd] });
-let serverExit = null;
-server.once("exit", (code, signal) => (serverExit = signal ?? code));
-const fw = (...args) => execFileSync(bin, [...args, "--config", config], { stdio: ["ignore", "pipe", "pipe"] }).toString();
-const sql = (query) => execFileSync("sqlite3", [join(dataDir, "ferretwatch.db"), query]).toString().trim();
+const server = await startServer(bin, work, ["idle_timeout_minutes = 1"]);
+const consoleUrl = server.url;
+const { fw, sql } = server;
 
 // The hostile site: a page that posts a form to the console, and one that frames it. It is
 // served on another port; visited as 127.0.0.1 it is same-site (SameSite ignores ports) but
@@ -161,242 +62,60 @@ async function cleanup() {
   cleaned = true;
   hostile.close();
   if (browser) await browser.close();
-  if (serverExit === null) {
-    const exited = new Promise((done) => server.once("exit", done));
-    server.kill("SIGTERM");
-    await Promise.race([exited, sleep(10_000)]);
-  }
+  await server.stop();
 }
-// However this test ends, its server and its browser end with it.
-process.once("exit", () => server.kill("SIGKILL"));
+// However this test ends, its server (startServer sees to it) and its browser end with it.
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => cleanup().finally(() => process.exit(130)));
 }
 
-// --- a browser tab in a browser context of its own --------------------------------------------
-class Tab {
-  static all = [];
-  // Set when the console's own forms were refused because of its `Referrer-Policy:
-  // no-referrer` (Chromium then sends `Origin: null`, which the CSRF guard refuses): from
-  // then on every tab is served console pages with `same-origin` instead (the fix), so that
-  // the other checks still say something.
-  static sameOriginReferrer = false;
+// --- browser tabs (tests/console/lib.mjs), and a workaround for a console bug ------------------
+// Set when the console's own forms were refused because of its `Referrer-Policy:
+// no-referrer` (Chromium then sends `Origin: null`, which the CSRF guard refuses): from
+// then on every tab is served console pages with `same-origin` instead (the fix), so that
+// the other checks still say something.
+let sameOriginReferrer = false;
+const tabs = [];
+Tab.onOpen = async (tab) => {
+  if (sameOriginReferrer) await rewriteReferrerPolicy(tab);
+  tabs.push(tab);
+};
 
-  // A page in `contextId` (a fresh cookie jar), 1280×900, recording its events.
-  static async open(contextId) {
-    const { targetId } = await browser.send("Target.createTarget", { url: "about:blank", browserContextId: contextId });
-    const session = await browser.attach(targetId);
-    const tab = new Tab(session);
-    for (const domain of ["Page", "Runtime", "Network", "Log"]) await session.send(`${domain}.enable`);
-    await session.send("Emulation.setDeviceMetricsOverride", { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false });
-    tab.mainFrame = (await session.send("Page.getFrameTree")).frameTree.frame.id;
-    if (Tab.sameOriginReferrer) await tab.rewriteReferrerPolicy();
-    Tab.all.push(tab);
-    return tab;
-  }
-
-  static async workAroundReferrerPolicy() {
-    Tab.sameOriginReferrer = true;
-    for (const tab of Tab.all) await tab.rewriteReferrerPolicy();
-  }
-
-  // Serves this tab the console's pages with `Referrer-Policy: same-origin` (header and
-  // <meta>) instead of `no-referrer`; nothing else changes.
-  async rewriteReferrerPolicy() {
-    if (this.rewriting) return;
-    this.rewriting = true;
-    browser.on(async (message) => {
-      if (message.sessionId !== this.session.sessionId || message.method !== "Fetch.requestPaused") return;
-      const { requestId, responseStatusCode: status, responseHeaders } = message.params;
-      try {
-        if (status === undefined || (status >= 300 && status < 400)) {
-          await this.session.send("Fetch.continueRequest", { requestId });
-          return;
-        }
-        const { body, base64Encoded } = await this.session.send("Fetch.getResponseBody", { requestId });
-        const html = Buffer.from(body, base64Encoded ? "base64" : "utf8")
-          .toString("utf8")
-          .replace('<meta name="referrer" content="no-referrer">', '<meta name="referrer" content="same-origin">');
-        const headers = responseHeaders.filter((h) => !["content-encoding", "content-length", "referrer-policy"].includes(h.name.toLowerCase()));
-        headers.push({ name: "Referrer-Policy", value: "same-origin" });
-        await this.session.send("Fetch.fulfillRequest", { requestId, responseCode: status, responseHeaders: headers, body: Buffer.from(html).toString("base64") });
-      } catch {} // the tab moved on
-    });
-    await this.session.send("Fetch.enable", { patterns: [{ urlPattern: `${consoleUrl}/admin*`, resourceType: "Document", requestStage: "Response" }] });
-  }
-
-  static async context() {
-    const { browserContextId } = await browser.send("Target.createBrowserContext", { disposeOnDetach: true });
-    return Tab.open(browserContextId);
-  }
-
-  constructor(session) {
-    this.session = session;
-    this.events = [];
-    this.waiters = [];
-    browser.on((message) => {
-      if (message.sessionId !== session.sessionId) return;
-      this.events.push(message);
-      this.waiters = this.waiters.filter((w) => !w(message));
-    });
-  }
-
-  // The first event from index `from` on that `test` accepts.
-  wait(test, from, what, timeoutMs = 30_000) {
-    const seen = this.events.slice(from).find(test);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CheckFailed(`timed out waiting for ${what}`)), timeoutMs);
-      this.waiters.push((message) => {
-        if (!test(message)) return false;
-        clearTimeout(timer);
-        resolve(message);
-        return true;
-      });
-    });
-  }
-
-  // The top-level documents received since `from`: the last one, and the redirects on the way.
-  document(from) {
-    const events = this.events.slice(from);
-    const responses = events.filter(
-      (m) => m.method === "Network.responseReceived" && m.params.type === "Document" && m.params.frameId === this.mainFrame,
-    );
-    const last = responses.at(-1);
-    if (!last) throw new CheckFailed("no document was received");
-    const redirects = events
-      .filter((m) => m.method === "Network.requestWillBeSent" && m.params.redirectResponse && m.params.frameId === this.mainFrame)
-      .map((m) => ({ url: m.params.redirectResponse.url, status: m.params.redirectResponse.status, to: m.params.request.url }));
-    const lower = (h) => Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    const headers = lower(last.params.response.headers);
-    // The request as sent (with the headers Chromium adds, like Origin and Cookie).
-    const sent = events.findLast((m) => m.method === "Network.requestWillBeSentExtraInfo" && m.params.requestId === last.params.requestId);
-    const request = lower(sent?.params.headers);
-    const { url, status } = last.params.response;
-    return { url, status, headers, redirects, request, requestId: last.params.requestId };
-  }
-
-  // Runs `act` (which starts a top-level navigation) and waits for the page it leads to;
-  // `until` names the document to wait for when other documents load on the way.
-  async navigation(act, what, untilUrl) {
-    const from = this.events.length;
-    await act();
-    let loadedFrom = from;
-    if (untilUrl) {
-      const response = await this.wait(
-        (m) => m.method === "Network.responseReceived" && m.params.type === "Document" && m.params.frameId === this.mainFrame && untilUrl(m.params.response.url),
-        from,
-        what,
-      );
-      loadedFrom = this.events.indexOf(response);
-    }
-    await this.wait((m) => m.method === "Page.loadEventFired", loadedFrom, `${what} to load`);
-    return this.document(from);
-  }
-
-  goto(url) {
-    return this.navigation(async () => {
-      const { errorText } = await this.session.send("Page.navigate", { url });
-      if (errorText) throw new CheckFailed(`navigation to ${url} failed: ${errorText}`);
-    }, url);
-  }
-
-  evaluate(expression) {
-    return this.session.evaluate(expression);
-  }
-
-  text(selector = "main") {
-    return this.evaluate(`document.querySelector(${JSON.stringify(selector)})?.innerText ?? null`);
-  }
-
-  path() {
-    return this.evaluate("location.pathname + location.search");
-  }
-
-  // Types into a field as a person would (the field focused, then text inserted).
-  async fill(selector, text) {
-    const found = await this.evaluate(`(() => {
-      const e = document.querySelector(${JSON.stringify(selector)});
-      if (!e) return false;
-      e.focus();
-      e.select();
-      return document.activeElement === e;
-    })()`);
-    expect(found, `the field ${selector} is on ${await this.path()} and takes the focus`);
-    await this.session.send("Input.insertText", { text });
-    const value = await this.evaluate(`document.querySelector(${JSON.stringify(selector)}).value`);
-    expect(value === text, `typing into ${selector}`, { typed: text, value });
-  }
-
-  // Clicks the middle of an element with the mouse.
-  async click(selector) {
-    const box = await this.evaluate(`(() => {
-      const e = document.querySelector(${JSON.stringify(selector)});
-      if (!e) return null;
-      e.scrollIntoView({ block: "center" });
-      const r = e.getBoundingClientRect();
-      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
-    })()`);
-    expect(box, `${selector} is on ${await this.path()}`);
-    const mouse = { x: box.x, y: box.y, button: "left", clickCount: 1 };
-    await this.session.send("Input.dispatchMouseEvent", { type: "mouseMoved", x: box.x, y: box.y });
-    await this.session.send("Input.dispatchMouseEvent", { type: "mousePressed", ...mouse });
-    await this.session.send("Input.dispatchMouseEvent", { type: "mouseReleased", ...mouse });
-  }
-
-  submit(buttonSelector) {
-    return this.navigation(() => this.click(buttonSelector), `the response to ${buttonSelector}`);
-  }
-
-  async key(key, code, keyCode, modifiers = 0) {
-    await this.session.send("Input.dispatchKeyEvent", { type: "rawKeyDown", key, code, windowsVirtualKeyCode: keyCode, modifiers });
-    await this.session.send("Input.dispatchKeyEvent", { type: "keyUp", key, code, windowsVirtualKeyCode: keyCode, modifiers });
-  }
-
-  async screenshot(name) {
-    if (!shots) return;
-    writeFileSync(join(shots, `console-${name}.png`), await this.session.screenshot());
-  }
+async function workAroundReferrerPolicy() {
+  sameOriginReferrer = true;
+  for (const tab of tabs) await rewriteReferrerPolicy(tab);
 }
 
-// --- the flows -----------------------------------------------------------------------------
-// Opens an invitation link, types the account's details and the current code, submits.
-async function enrol(tab, url, email, password, screenshot) {
-  const page = await tab.goto(url);
-  expect(page.status === 200, "the invitation page opens", page);
-  const key = await tab.evaluate(`document.getElementById("totp-secret")?.textContent.trim() ?? null`);
-  expect(/^[A-Z2-7]{16,}=*$/.test(key ?? ""), "#totp-secret holds a base32 key", key);
-  const authenticator = new Authenticator(key);
-  await tab.fill("#email", email);
-  await tab.fill("#password", password);
-  if (screenshot) await tab.screenshot("enrol");
-  await tab.fill("#totp", authenticator.current());
-  const done = await tab.submit('form[action="/admin/enrol"] button[type="submit"]');
-  const codes = await tab.evaluate(`[...document.querySelectorAll("#recovery-codes code")].map((c) => c.textContent)`);
-  return { authenticator, done, codes: codes ?? [], error: await tab.text(".error") };
+// Serves `tab` the console's pages with `Referrer-Policy: same-origin` (header and <meta>)
+// instead of `no-referrer`; nothing else changes.
+async function rewriteReferrerPolicy(tab) {
+  if (tab.rewriting) return;
+  tab.rewriting = true;
+  browser.on(async (message) => {
+    if (message.sessionId !== tab.session.sessionId || message.method !== "Fetch.requestPaused") return;
+    const { requestId, responseStatusCode: status, responseHeaders } = message.params;
+    try {
+      if (status === undefined || (status >= 300 && status < 400)) {
+        await tab.session.send("Fetch.continueRequest", { requestId });
+        return;
+      }
+      const { body, base64Encoded } = await tab.session.send("Fetch.getResponseBody", { requestId });
+      const html = Buffer.from(body, base64Encoded ? "base64" : "utf8")
+        .toString("utf8")
+        .replace('<meta name="referrer" content="no-referrer">', '<meta name="referrer" content="same-origin">');
+      const headers = responseHeaders.filter((h) => !["content-encoding", "content-length", "referrer-policy"].includes(h.name.toLowerCase()));
+      headers.push({ name: "Referrer-Policy", value: "same-origin" });
+      await tab.session.send("Fetch.fulfillRequest", { requestId, responseCode: status, responseHeaders: headers, body: Buffer.from(html).toString("base64") });
+    } catch {} // the tab moved on
+  });
+  await tab.session.send("Fetch.enable", { patterns: [{ urlPattern: `${consoleUrl}/admin*`, resourceType: "Document", requestStage: "Response" }] });
 }
 
-// Signs in: email and password, then the next code on the second page.
-async function signIn(tab, email, password, authenticator, screenshots) {
-  const login = await tab.goto(`${consoleUrl}/admin/login`);
-  expect(login.status === 200, "the sign-in page opens", login);
-  await tab.fill("#email", email);
-  await tab.fill("#password", password);
-  if (screenshots) await tab.screenshot("login");
-  const second = await tab.submit('form[action="/admin/login"] button[type="submit"]');
-  expect(new URL(second.url).pathname === "/admin/login/totp", "the password leads to the code page", { ...second, error: await tab.text(".error") });
-  if (screenshots) await tab.screenshot("totp");
-  await tab.fill("#code", await authenticator.next());
-  const landed = await tab.submit('form[action="/admin/login/totp"] button[type="submit"]');
-  return { second, landed };
-}
+// --- the flows (enrol and sign in: tests/console/lib.mjs) -------------------------------------
+const signIn = (tab, ...rest) => signInAt(tab, consoleUrl, ...rest);
+const invited = (stdout) => invitedAt(stdout, consoleUrl);
 
 const PASSWORD = { admin: "plum tree harbour 42", idle: "seven quiet lanterns", viewer: "copper kettle river 7" };
-const invited = (stdout) => {
-  const url = stdout.trim().split("\n").at(-1);
-  expect(url.startsWith(`${consoleUrl}/admin/enrol?code=fwin_`), "`admin invite` prints the enrolment link", stdout);
-  return url;
-};
 
 let failedSetup = null;
 try {
@@ -412,22 +131,12 @@ try {
   });
 
   // The one wait loop: until the server says it is ready (database and a pack).
-  await until(
-    "the server is ready",
-    async () => {
-      if (serverExit !== null) throw new Error(`the server exited (${serverExit}):\n${readFileSync(serverLog, "utf8")}`);
-      try {
-        return (await fetch(`${consoleUrl}/ready`)).status === 200;
-      } catch {
-        return false;
-      }
-    },
-    60_000,
-    200,
-  );
+  await server.ready();
   const adminLink = invited(fw("admin", "invite", "--role", "admin"));
   const idleLink = invited(fw("admin", "invite", "--role", "viewer", "--email", "idle@example.org"));
   browser = await launch({ extension: null });
+  Tab.browser = browser;
+  Tab.shots = shots;
   const version = (await browser.send("Browser.getVersion")).product;
   console.log(`== console at ${consoleUrl}, hostile pages at :${hostilePort}, ${version}, ready after ${elapsed()}`);
   const pack = (await (await fetch(`${consoleUrl}/ready`)).json()).pack_version;
@@ -461,7 +170,7 @@ try {
         "every form post, and the CSRF guard refuses Origin null. From here on the test serves console pages to " +
         "Chromium with Referrer-Policy same-origin (the suggested fix) so that the other checks run.",
     );
-    await Tab.workAroundReferrerPolicy();
+    await workAroundReferrerPolicy();
     await check("1w", `${title1}, with Referrer-Policy same-origin`, enrolAdmin);
   }
 
@@ -668,7 +377,7 @@ try {
 }
 const failed = results.filter((r) => !r.ok);
 if (failed.length || failedSetup) {
-  const log = readFileSync(serverLog, "utf8").split("\n").filter((l) => !l.includes("DEVELOPMENT KEYS")).join("\n").trim();
+  const log = server.logText();
   if (log) console.log(`== the server's log:\n${log.slice(-4000)}`);
 }
 console.log(

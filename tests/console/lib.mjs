@@ -31,7 +31,7 @@ export class Checks {
       return true;
     } catch (e) {
       this.results.push({ id, ok: false, ms: Date.now() - from });
-      console.log(`FAIL ${id}: ${title}: ${e instanceof CheckFailed ? e.message : e.stack} [${this.elapsed()}]`);
+      console.log(`FAIL ${id}: ${title}: ${e instanceof CheckFailed ? e.message : e.stack}`);
       return false;
     }
   }
@@ -172,6 +172,8 @@ export class Tab {
   static browser = null;
   static shots = null;
   static shotPrefix = "console-";
+  // Called with every tab opened (after its domains are enabled).
+  static onOpen = async () => {};
 
   // A page in `contextId` (a fresh cookie jar), 1280×900, recording its events.
   static async open(contextId) {
@@ -183,6 +185,7 @@ export class Tab {
     for (const domain of ["Page", "Runtime", "Network", "Log"]) await session.send(`${domain}.enable`);
     await session.send("Emulation.setDeviceMetricsOverride", { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false });
     tab.mainFrame = (await session.send("Page.getFrameTree")).frameTree.frame.id;
+    await Tab.onOpen(tab);
     return tab;
   }
 
