@@ -259,6 +259,7 @@ try {
         versions: [...document.querySelectorAll(".pack-version")].map((s) => s.textContent),
         reason: document.getElementById("reporter-reason")?.textContent ?? null,
         scripts: document.querySelectorAll("script").length,
+        refused: [...new Set([...document.querySelectorAll('section[aria-labelledby="refused-heading"] tbody tr')].map((tr) => tr.cells[0].textContent.trim()))],
       };
     })()`);
     expect(shown.chain.some(([status, url]) => status === "200" && url === PHISH), "the chain ends 200 at the URL", shown);
@@ -268,7 +269,7 @@ try {
     expect(shown.versions.includes(reporterPack), "the reporter's pack version is named", shown.versions);
     expect(shown.reason?.endsWith(REASON) && shown.scripts === 0, "the reporter's reason is shown as text", shown);
     await reviewer.screenshot("reproduction");
-    return `${shown.chain.map((h) => h.join(" ")).join(" → ")}; screenshot ${shown.img.naturalWidth}×${shown.img.naturalHeight}; dom ${shown.dom.slice(0, 12)}…; packs ${shown.versions.join(", ")}`;
+    return `${shown.chain.map((h) => h.join(" ")).join(" → ")}; screenshot ${shown.img.naturalWidth}×${shown.img.naturalHeight}; dom ${shown.dom.slice(0, 12)}…; packs ${shown.versions.join(", ")}; refused: ${shown.refused.join(", ") || "none"}`;
   });
 
   // 7. The proposal, staged and tested by the server.
@@ -374,6 +375,9 @@ try {
     expect(deployed && deployed !== reporterPack, "a new version", { deployed, reporterPack });
     expect(outcome?.includes(deployed), "the outcome names it", { outcome, deployed });
     await bob.screenshot("proposal");
+    const pack = await bob.evaluate(`[...document.querySelectorAll("main th")].find((th) => th.textContent === "Pack")?.nextElementSibling.textContent ?? null`);
+    const servedThen = pack?.match(/the origin serves (\S+)/)?.[1];
+    if (servedThen !== deployed) console.log(`== note: the deployed proposal's page says "the origin serves ${servedThen}", not ${deployed} (the origin's cache, server.revalidate_ms)`);
     if (mixed) console.log(`== note: right after the deploy the origin served ${mixed} (its cache revalidates each object on its own, server.revalidate_ms)`);
     return outcome;
   });
