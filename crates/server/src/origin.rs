@@ -201,6 +201,19 @@ impl OriginStore {
         }
     }
 
+    /// Forgets every cached object whose name can change (the metadata), so that the next
+    /// request reads the store: after this instance deployed, it serves the new version at
+    /// once instead of within `server.revalidate_ms`.
+    pub fn forget_mutable(&self) {
+        let mut cache = self.cache.write().expect("cache lock");
+        let names: Vec<String> = cache.objects.iter().filter(|(_, o)| !o.immutable).map(|(k, _)| k.clone()).collect();
+        for name in names {
+            if let Some(old) = cache.objects.remove(&name) {
+                cache.bytes -= old.bytes.len();
+            }
+        }
+    }
+
     /// The pack version the origin serves now (`custom.pack_version` of `targets.json`),
     /// `None` when it serves none.
     pub async fn pack_version(&self) -> Option<String> {

@@ -157,6 +157,9 @@ async fn a_verified_report_becomes_a_rule_two_publishers_sign_and_the_origin_the
     let done = app.state.store.get_proposal(ProposalId(id.parse().unwrap())).await.unwrap();
     assert_eq!(done.state, ProposalState::Deployed, "{:?}", done.outcome);
     let version = done.staged.version.clone().unwrap();
+    // This instance serves the new version at once (not after its cache revalidates).
+    let page = bb.get(&format!("/admin/rules/{id}")).await;
+    assert!(page.body.contains(&format!("the origin serves {version}")), "{}", page.body);
     assert!(done.outcome.as_deref().unwrap().contains(&version));
 
     // The origin serves the new version, which flags the URL; the console shows it.

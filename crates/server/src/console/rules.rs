@@ -646,6 +646,7 @@ async fn deploy(
     let finish = Finish { from: &[ProposalState::Deploying], to, by: &actor, at: entry.at, outcome: &text };
     state.store.finish_proposal(id, finish, state.console.audited(&entry)).await?;
     if to == ProposalState::Deployed {
+        state.origin.forget_mutable();
         *state.pack_version.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             state.origin.pack_version().await;
     }
