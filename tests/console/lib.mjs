@@ -101,7 +101,8 @@ export const freePort = () =>
   });
 
 // Starts `ferretwatch serve` on loopback with a config in `work` (`consoleLines`: more lines
-// of its [console] table); `ready()` waits until it answers /ready; `stop()` ends it.
+// of its [console] table); `ready()` waits until it answers /ready; `stop()` ends it. Its log
+// level is `warn`, or FERRETWATCH_E2E_LOG (e.g. `debug`: every SQL statement, with timings).
 export async function startServer(bin, work, consoleLines = []) {
   const port = await freePort();
   const metricsPort = await freePort();
@@ -115,7 +116,7 @@ export async function startServer(bin, work, consoleLines = []) {
       `listen = "127.0.0.1:${port}"`,
       `metrics_listen = "127.0.0.1:${metricsPort}"`,
       `data_dir = ${JSON.stringify(dataDir)}`,
-      `log = "warn"`,
+      `log = "${process.env.FERRETWATCH_E2E_LOG ?? "warn"}"`,
       "",
       "[console]",
       `public_url = "${url}"`,
@@ -197,6 +198,11 @@ export class Tab {
   // Another tab in this tab's browser context (the same cookies).
   sibling() {
     return Tab.open(this.contextId);
+  }
+
+  // Makes this the context's foreground tab (a background tab's input is slowed down).
+  front() {
+    return this.session.send("Page.bringToFront");
   }
 
   constructor(session) {

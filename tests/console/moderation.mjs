@@ -119,7 +119,9 @@ async function answer(tab, id, n) {
 // Pastes `line` into the signing form and submits it.
 async function paste(tab, id, line) {
   await tab.fill("#response", line);
-  return tab.submit(`form[action="/admin/rules/${id}/sign"] button[type="submit"]`, 120_000);
+  const from = Date.now();
+  const page = await tab.submit(`form[action="/admin/rules/${id}/sign"] button[type="submit"]`, 120_000);
+  return { ...page, ms: Date.now() - from };
 }
 
 // The page's status and a short text, for messages.
@@ -320,6 +322,7 @@ try {
     expect((await alice.text(`form[action="/admin/rules/${id}/sign"] button`)) === "Approve and sign", "the button says Approve and sign");
     aliceLate = await alice.sibling();
     await aliceLate.goto(proposalUrl);
+    await alice.front();
     const line = await answer(alice, id, 1);
     const done = await paste(alice, id, line);
     expect(done.status === 200 && done.url === proposalUrl, "back on the proposal", await seen(alice, done));
@@ -328,20 +331,22 @@ try {
     const signatures = await alice.evaluate(`[...document.querySelectorAll("main section tbody tr")].map((tr) => tr.cells[1]?.textContent)`);
     expect(signatures.includes("alice@example.org"), "the signature is alice's", signatures);
     expect(!(await alice.has(`form[action="/admin/rules/${id}/sign"]`)), "her page no longer offers the form");
-    return `answer ${line.length} bytes`;
+    return `answer ${line.length} bytes; signed in ${done.ms} ms`;
   });
 
   // 10. alice again, from the tab she left open, with the second key.
   await check("10", "alice signs a second time (dev key 2, from a tab left open) → 400 \"already signed\", still approved", async () => {
     expect(aliceLate, "check 9 opened alice's second tab");
+    await aliceLate.front();
     const line = await answer(aliceLate, id, 2);
     const refused = await paste(aliceLate, id, line);
     const main = await aliceLate.text();
     expect(refused.status === 400, "HTTP 400", await seen(aliceLate, refused));
     expect(/already signed/.test(main), "the page says she already signed", main);
+    await aliceLate.session.close();
+    await alice.front();
     await alice.goto(proposalUrl);
     expect((await alice.text("#proposal-state")) === "approved", "still approved");
-    await aliceLate.session.close();
     return main.split("\n").find((l) => /already signed/.test(l));
   });
 
@@ -367,7 +372,7 @@ try {
     const done = await paste(bob, id, await answer(bob, id, 2));
     expect(done.status === 200 && done.url === proposalUrl, "back on the proposal", await seen(bob, done));
     const state = await bob.text("#proposal-state");
-    const outcome = await bob.text("#proposal-outcome");
+    let outcome = await bob.text("#proposal-outcome");
     deployedAt = Date.now();
     const mixed = await originMix();
     deployed = await bob.text("#proposal-version");
@@ -375,6 +380,7 @@ try {
     expect(deployed && deployed !== reporterPack, "a new version", { deployed, reporterPack });
     expect(outcome?.includes(deployed), "the outcome names it", { outcome, deployed });
     await bob.screenshot("proposal");
+    outcome += `; signed and deployed in ${done.ms} ms`;
     const pack = await bob.evaluate(`[...document.querySelectorAll("main th")].find((th) => th.textContent === "Pack")?.nextElementSibling.textContent ?? null`);
     const servedThen = pack?.match(/the origin serves (\S+)/)?.[1];
     if (servedThen !== deployed) console.log(`== note: the deployed proposal's page says "the origin serves ${servedThen}", not ${deployed} (the origin's cache, server.revalidate_ms)`);
