@@ -7,7 +7,7 @@
 # the request offline (`pack sign-request`, development keys) and the server deploys it;
 # `ferretwatch scan --pack` then finds the page red. Wrong roles, a second signature by
 # the same Publisher and another Publisher's key are refused. Accounts invited with
-# `ferretwatch admin invite`. One line per check; exits 1 when any failed. About 60 s.
+# `ferretwatch admin invite`. One line per check; exits 1 when any failed. About 15 s.
 #
 #   ./scripts/moderation-e2e.sh [--screenshots DIR]    (docs: --screenshots docs/images)
 #
