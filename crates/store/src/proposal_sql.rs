@@ -168,6 +168,9 @@ macro_rules! proposal_store {
             ) -> $crate::Result<(Proposal, Vec<ProposalSignature>)> {
                 let mut tx = self.console_begin().await?;
                 let current = proposal_in(&mut tx, id).await?;
+                // The key's owner first (a key signed with from another account is named as
+                // such); binding a new key to this account is undone with the transaction
+                // when a check below refuses the signature.
                 let owner: Option<(i64,)> = sqlx::query_as("SELECT account_id FROM publisher_keys WHERE keyid = $1")
                     .bind(&s.keyid)
                     .fetch_optional(&mut *tx)
