@@ -85,6 +85,12 @@ pub struct Refusal {
     pub ip: Option<IpAddr>,
     /// Why.
     pub reason: String,
+    /// Whether the page asked for it (a request of the page's target seen over the
+    /// DevTools protocol). False: the browser's own background traffic (component updates,
+    /// account services), which flags cannot switch off entirely and which is no evidence
+    /// about the page.
+    #[serde(default)]
+    pub by_page: bool,
 }
 
 /// What one reproduction saw.

@@ -69,7 +69,7 @@ impl ProxyLog {
         tracing::info!(host, ?ip, %reason, "reproduction: destination refused");
         if let Ok(mut refused) = self.refused.lock() {
             if refused.len() < 1000 {
-                refused.push(Refusal { host: host.to_owned(), ip, reason });
+                refused.push(Refusal { host: host.to_owned(), ip, reason, by_page: false });
             }
         }
     }

@@ -11,7 +11,7 @@ use url::Url;
 use crate::browser::Browser;
 use crate::cdp::{Cdp, CdpError, Event};
 use crate::proxy::{Proxy, ProxyLog};
-use crate::{Guard, Hop, Limits, ReproduceError, Reproduction};
+use crate::{Guard, Hop, Limits, Refusal, ReproduceError, Reproduction};
 
 /// What the driver collected so far (kept when the time cap cuts it short).
 #[derive(Debug, Default)]
@@ -24,6 +24,8 @@ struct Collected {
     load_timed_out: bool,
     /// The main document failed (`net::ERR_…`).
     failure: Option<String>,
+    /// The hosts of every request the page made (documents and subresources).
+    page_hosts: std::collections::BTreeSet<String>,
 }
 
 /// Checks that `url` is one to reproduce: http or https, with a host, no credentials.
@@ -86,7 +88,11 @@ pub async fn reproduce(url: &Url, limits: &Limits, guard: Guard) -> Result<Repro
             .unwrap_or_else(|| url.to_string()),
         chain: collected.chain,
         proxied: log.requests(),
-        refused: log.refused(),
+        refused: log
+            .refused()
+            .into_iter()
+            .map(|r| Refusal { by_page: collected.page_hosts.contains(&r.host), ..r })
+            .collect(),
         dom_html: collected.dom_html,
         dom_sha256,
         screenshot_png: collected.screenshot_png,
@@ -114,6 +120,12 @@ fn record(collected: &mut Collected, frame: &str, session: &str, event: &Event) 
         return;
     }
     let p = &event.params;
+    if event.method == "Network.requestWillBeSent" {
+        let host = p.pointer("/request/url").and_then(Value::as_str).and_then(|u| Url::parse(u).ok());
+        if let Some(host) = host.as_ref().and_then(Url::host_str) {
+            collected.page_hosts.insert(host.trim_start_matches('[').trim_end_matches(']').to_owned());
+        }
+    }
     let is_main_document = p.get("type").and_then(Value::as_str) == Some("Document")
         && p.get("frameId").and_then(Value::as_str) == Some(frame);
     if !is_main_document {

@@ -37,6 +37,8 @@ async fn a_login_page_behind_two_redirects_is_reproduced_with_its_chain_screensh
     // The browser's own background requests (to its vendor's services) go through the
     // guard as well; nothing of the site was refused.
     assert!(r.refused.iter().all(|f| f.host != "127.0.0.1"), "{:?}", r.refused);
+    // And they are told apart from the page's: the page asked for nothing that was refused.
+    assert!(r.refused.iter().all(|f| !f.by_page), "{:?}", r.refused);
     println!("refused background requests: {:?}", r.refused);
     assert!(r.screenshot_png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot is a PNG");
     assert!(r.dom_html.contains("type=\"password\""), "{}", r.dom_html);
@@ -58,6 +60,7 @@ async fn a_redirect_to_another_loopback_port_is_refused_after_resolution() {
     let refusal = r.refused.iter().find(|f| f.host == "127.0.0.1").expect("the redirect target is refused");
     assert_eq!(refusal.ip, Some("127.0.0.1".parse().unwrap()));
     assert_eq!(refusal.reason, "loopback address");
+    assert!(refusal.by_page, "the page's redirect is the page's: {refusal:?}");
     assert_clean(scratch.path());
 
     // Without the loopback opt-in, even the first page is refused.
@@ -80,6 +83,7 @@ async fn private_link_local_and_localhost_destinations_are_refused_even_with_loo
         let r = reproduce(&site.url(path), &limits(10, scratch.path()), open.clone()).await.unwrap();
         let refusal = r.refused.iter().find(|f| f.host == host).unwrap_or_else(|| panic!("{path}: {r:#?}"));
         assert_eq!(refusal.reason, reason);
+        assert!(refusal.by_page, "{refusal:?}");
         assert_eq!(refusal.ip, Some(host.parse().unwrap()));
         assert_eq!(r.chain.first().map(|h| h.status), Some(302));
         assert_clean(scratch.path());

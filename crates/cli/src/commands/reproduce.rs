@@ -151,9 +151,15 @@ fn render_text(r: &Reproduction, current: Option<&PageScan>, c: Option<&Comparis
     for hop in &r.chain {
         let _ = writeln!(out, "  {} {}", hop.status, hop.url);
     }
-    for refusal in &r.refused {
+    for refusal in r.refused.iter().filter(|f| f.by_page) {
         let ip = refusal.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let _ = writeln!(out, "refused    {} ({ip}): {}", refusal.host, refusal.reason);
+    }
+    let background: std::collections::BTreeSet<&str> =
+        r.refused.iter().filter(|f| !f.by_page).map(|f| f.host.as_str()).collect();
+    if !background.is_empty() {
+        let hosts: Vec<&str> = background.into_iter().collect();
+        let _ = writeln!(out, "browser's own background connections, refused: {}", hosts.join(", "));
     }
     let _ = writeln!(out, "dom sha256 {} ({} bytes)", r.dom_sha256, r.dom_html.len());
     let _ = writeln!(out, "screenshot {} bytes", r.screenshot_png.len());

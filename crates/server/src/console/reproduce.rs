@@ -189,6 +189,10 @@ pub struct ReproductionPage {
     pub url_hash: Option<String>,
     /// The summary.
     pub summary: Summary,
+    /// Connections the page asked for that the guard refused.
+    pub page_refused: Vec<ferretwatch_reproduce::Refusal>,
+    /// Hosts of the browser's own refused background connections, once each.
+    pub background_refused: Vec<String>,
     /// Whether there is a screenshot.
     pub screenshot: bool,
     /// The reporter's findings (keys).
@@ -284,6 +288,16 @@ pub async fn page(
         reporter_score,
         sides,
         diffs,
+        page_refused: summary.reproduction.refused.iter().filter(|r| r.by_page).cloned().collect(),
+        background_refused: summary
+            .reproduction
+            .refused
+            .iter()
+            .filter(|r| !r.by_page)
+            .map(|r| r.host.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         summary,
     };
     Ok(render(StatusCode::OK, &page))
