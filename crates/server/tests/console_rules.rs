@@ -256,3 +256,62 @@ async fn the_wrong_roles_are_refused_at_each_step_and_a_bulletin_is_published_by
     assert!(bulletin.advisory_text.contains("Example Bank"));
     app.stop().await;
 }
+
+/// Two proposals staged on the same served pack both take the next version: the first
+/// deploys, the second is refused by the origin at deploy time and is marked failed with
+/// the reason, and the origin keeps serving the first. A benign URL cannot become a block.
+#[tokio::test]
+async fn a_proposal_overtaken_by_another_deploy_fails_with_its_reason() {
+    let app = spawn_with(|_| {}, None).await;
+    let root = root(&app);
+    let reviewer = make_account(&app, "reviewer@example.test", TokenRole::Reviewer, None).await;
+    let alice = make_account(&app, "alice@example.test", TokenRole::Publisher, None).await;
+    let bob = make_account(&app, "bob@example.test", TokenRole::Publisher, None).await;
+    let mut r = Browser::new(&app);
+    r.sign_in(&reviewer, 0).await;
+    let token = app.install_token().await;
+    assert_eq!(app.post_report(&token, &report_body("https://fine.example.test/")).await.status(), 201);
+    let inbox = r.get("/admin/reports").await;
+    let hash = inbox.body.split("href=\"/admin/reports/").nth(1).unwrap()[..64].to_owned();
+    let benign = post(&mut r, &format!("/admin/reports/{hash}/decide"), &[("state", "benign")]).await;
+    assert_eq!(benign.status, 303);
+    let refused = post(
+        &mut r,
+        "/admin/rules",
+        &[("kind", "block_url"), ("subject", "https://fine.example.test/"), ("url_hash", &hash)],
+    )
+    .await;
+    assert_eq!(refused.status, 400, "a benign URL is not blocked: {}", refused.body);
+
+    let mut ids = Vec::new();
+    for url in ["https://first.example.test/a", "https://second.example.test/b"] {
+        let page = post(&mut r, "/admin/rules", &[("kind", "block_url"), ("subject", url), ("note", "campaign")]).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        ids.push(proposal_of(&page));
+    }
+    let (mut a, mut b) = (Browser::new(&app), Browser::new(&app));
+    a.sign_in(&alice, 0).await;
+    b.sign_in(&bob, 0).await;
+    for id in &ids {
+        let signed = answer(&mut a, id, &dev_key(&app, 1), &root).await;
+        assert_eq!(post(&mut a, &format!("/admin/rules/{id}/sign"), &[("response", &signed)]).await.status, 303);
+    }
+    for id in &ids {
+        let signed = answer(&mut b, id, &dev_key(&app, 2), &root).await;
+        assert_eq!(post(&mut b, &format!("/admin/rules/{id}/sign"), &[("response", &signed)]).await.status, 303);
+    }
+    let first = app.state.store.get_proposal(ProposalId(ids[0].parse().unwrap())).await.unwrap();
+    let second = app.state.store.get_proposal(ProposalId(ids[1].parse().unwrap())).await.unwrap();
+    assert_eq!(first.state, ProposalState::Deployed, "{:?}", first.outcome);
+    assert_eq!(second.state, ProposalState::Failed);
+    let why = second.outcome.unwrap();
+    assert!(why.contains(first.staged.version.as_deref().unwrap()), "{why}");
+    let page = b.get(&format!("/admin/rules/{}", ids[1])).await;
+    assert!(page.body.contains("id=\"proposal-state\">failed<"), "{}", page.body);
+    let (served, level, _) = served_level(&app.data.join("origin"), root, "https://first.example.test/a");
+    assert_eq!(Some(served.as_str()), first.staged.version.as_deref());
+    assert_eq!(level, Level::Red);
+    let log = app.state.store.audit_after(0, 1000).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "proposal.failed"));
+    app.stop().await;
+}

@@ -319,10 +319,15 @@ pub async fn propose(
         hex => {
             let hash = UrlHash::from_hex(hex).map_err(|_| ConsoleError::NotFound)?;
             let entry = state.store.get_moderation(&hash).await?;
-            if !matches!(entry.state, ModerationState::Verified | ModerationState::Benign) {
-                return Err(ConsoleError::BadRequest(
-                    "Only a verified (or, to allow it, a benign) report becomes a proposal; decide it first.".into(),
-                ));
+            let allow = matches!(kind, ProposalKind::AllowDomain | ProposalKind::AllowUrl);
+            let fits =
+                if allow { entry.state == ModerationState::Benign } else { entry.state == ModerationState::Verified };
+            if !fits {
+                return Err(ConsoleError::BadRequest(if allow {
+                    "Only a URL decided benign can become an allow proposal; decide it first.".into()
+                } else {
+                    "Only a verified report becomes a block or rule proposal; decide it first.".into()
+                }));
             }
             Some(hash.to_string())
         }
