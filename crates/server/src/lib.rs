@@ -113,6 +113,9 @@ pub struct Server {
 /// Opens everything `settings` names; on a first start with `dev_bootstrap`, creates
 /// development keys and deploys a signed default pack.
 pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
+    // The recorder first: what `prepare` records (the pack version served) must not go to
+    // the no-op recorder that is in place until one is installed.
+    telemetry::recorder();
     let db_url = settings.db_url();
     let parsed = StoreUrl::parse(&db_url).map_err(|e| LaunchError::Config(e.to_string()))?;
     let options = StoreOptions {

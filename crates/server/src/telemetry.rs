@@ -1,14 +1,19 @@
 //! Metrics (Prometheus text format on their own listener) and structured JSON logs.
 //!
 //! Metric names (`docs/formats/report-api.md`, "Metrics"):
-//! - `ferretwatch_http_requests_total{route,method,status}` and
-//!   `ferretwatch_http_request_duration_seconds{route,method}` (histogram);
+//! - `ferretwatch_http_requests_total{service,route,method,status}` and
+//!   `ferretwatch_http_request_duration_seconds{service,route,method}` (histogram, with a
+//!   bucket at 2 s, the pack download objective); `service` is [`service_of`] the route;
 //! - `ferretwatch_reports_accepted_total{kind}`, `ferretwatch_reports_rejected_total{kind,reason}`;
 //! - `ferretwatch_rate_limited_total{scope}`, `ferretwatch_captcha_total{result}`;
 //! - `ferretwatch_origin_responses_total{result="not_modified"|"full"}` (the conditional
 //!   hit ratio is `not_modified / (not_modified + full)`);
 //! - `ferretwatch_pack_info{version}` (1 for the version served);
-//! - `ferretwatch_db_pool_connections{state="open"|"idle"|"max"}`.
+//! - `ferretwatch_db_pool_connections{state="open"|"idle"|"max"}`;
+//! - `ferretwatch_store_up` (1 when the database answered a ping at the scrape, 0 not);
+//! - the process's own: `process_cpu_seconds_total`, `process_resident_memory_bytes`,
+//!   `process_open_fds`, `process_threads`, `process_start_time_seconds`
+//!   (`metrics-process`, read at each scrape).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -30,7 +35,7 @@ pub fn recorder() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
-                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0],
                 )
                 .expect("non-empty buckets")
                 .build_recorder();
@@ -43,18 +48,38 @@ pub fn recorder() -> PrometheusHandle {
         .clone()
 }
 
-/// Counts and times every request by its route template (never the raw path, so label
-/// cardinality stays bounded).
+/// The service a route belongs to, as the runbook's service levels name them: `reports`
+/// (report, false positive, install), `packs` (the origin), `admin` (the console and the
+/// admin API), `health` (health, readiness, the API document), `other` (no route).
+pub fn service_of(route: &str) -> &'static str {
+    match route {
+        "/v1/report" | "/v1/false-positive" | "/v1/install" => "reports",
+        r if r.starts_with("/v1/") => "packs",
+        r if r.starts_with("/admin") || r.starts_with("/api/") => "admin",
+        "/health" | "/ready" | "/openapi.json" => "health",
+        _ => "other",
+    }
+}
+
+/// Counts and times every request by its service and route template (never the raw path,
+/// so label cardinality stays bounded).
 pub async fn track(req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let service = service_of(&route);
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::histogram!("ferretwatch_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("ferretwatch_http_requests_total", "route" => route, "method" => method, "status" => status)
-        .increment(1);
+    metrics::histogram!(
+        "ferretwatch_http_request_duration_seconds",
+        "service" => service, "route" => route.clone(), "method" => method.clone()
+    )
+    .record(started.elapsed().as_secs_f64());
+    metrics::counter!(
+        "ferretwatch_http_requests_total",
+        "service" => service, "route" => route, "method" => method, "status" => status
+    )
+    .increment(1);
     response
 }
 
@@ -114,6 +139,16 @@ pub fn log_response(status: axum::http::StatusCode, latency: Duration) {
 
 /// `GET /metrics` on the metrics listener.
 pub async fn render(State(state): State<AppState>) -> Response {
+    static PROCESS: OnceLock<metrics_process::Collector> = OnceLock::new();
+    PROCESS
+        .get_or_init(|| {
+            let collector = metrics_process::Collector::default();
+            collector.describe();
+            collector
+        })
+        .collect();
+    let up = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await.is_ok_and(|r| r.is_ok());
+    metrics::gauge!("ferretwatch_store_up").set(if up { 1.0 } else { 0.0 });
     let pool = state.store.pool_stats();
     metrics::gauge!("ferretwatch_db_pool_connections", "state" => "open").set(f64::from(pool.size));
     metrics::gauge!("ferretwatch_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));

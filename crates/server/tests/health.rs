@@ -96,6 +96,20 @@ async fn metrics_are_on_their_own_listener_in_prometheus_format() {
     assert!(text.contains("ferretwatch_http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains("ferretwatch_db_pool_connections{state=\"max\"}"), "{text}");
     assert!(text.contains("ferretwatch_pack_info{version="), "{text}");
+    // The service levels' labels and buckets, the database's answer and the process.
+    assert!(text.contains("service=\"health\""), "{text}");
+    app.get("/v1/manifest.json").await;
+    let text = app.metrics().await;
+    assert!(text.contains("service=\"packs\""), "{text}");
+    assert!(text.contains("le=\"2\""), "a bucket at the 2 s pack download objective: {text}");
+    assert!(text.contains("ferretwatch_store_up 1"), "{text}");
+    let rss = text
+        .lines()
+        .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("process_resident_memory_bytes: {text}"));
+    assert!(rss > 1_000_000.0, "{rss}");
+    assert!(text.contains("process_cpu_seconds_total"), "{text}");
     assert_eq!(app.get("/metrics").await.status(), 404, "metrics are not on the API listener");
     app.stop().await;
 }
