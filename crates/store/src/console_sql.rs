@@ -1066,10 +1066,12 @@ mod sqlite_impl {
     // One writer connection: reading the state and writing it cannot interleave.
     console_store!(crate::SqliteStore, sqlx::Sqlite, "SELECT 1", "");
     crate::proposal_sql::proposal_store!(crate::SqliteStore, sqlx::Sqlite);
+    crate::incident_sql::incident_store!(crate::SqliteStore, sqlx::Sqlite);
 }
 
 mod postgres_impl {
     // The lock's key is arbitrary and only needs to be the same for every appender.
     console_store!(crate::PostgresStore, sqlx::Postgres, "SELECT pg_advisory_xact_lock(7466301)", " FOR UPDATE");
     crate::proposal_sql::proposal_store!(crate::PostgresStore, sqlx::Postgres);
+    crate::incident_sql::incident_store!(crate::PostgresStore, sqlx::Postgres);
 }

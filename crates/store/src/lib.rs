@@ -30,6 +30,8 @@ pub mod console;
 mod console_sql;
 mod error;
 mod group_commit;
+mod incident_sql;
+pub mod incidents;
 mod model;
 mod postgres;
 mod proposal_sql;
@@ -42,6 +44,7 @@ mod sqlite;
 pub use config::{StoreOptions, StoreUrl};
 pub use console::{Audited, ConsoleStore, ReportVolume};
 pub use error::{ErrorKind, StoreError, ValidationError};
+pub use incidents::{IncidentChange, IncidentStore};
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use proposals::{Finish, NewSignature, ProposalStore};
@@ -74,7 +77,7 @@ impl Backend {
 ///
 /// Every write is committed before its method returns `Ok`: no buffering, no write-behind.
 #[async_trait]
-pub trait Store: ConsoleStore + ProposalStore + ReviewStore + Send + Sync + std::fmt::Debug {
+pub trait Store: ConsoleStore + IncidentStore + ProposalStore + ReviewStore + Send + Sync + std::fmt::Debug {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

@@ -6,9 +6,10 @@ mod support;
 use std::sync::Arc;
 
 use ferretwatch_store::{
-    AccessEvent, AccessOutcome, AccountId, AuditEntry, AuditFilter, AuditSigner, AuditVerifier, Audited, ChainCheck,
-    ChainProblem, Email, ErrorKind, Finish, NewAccount, NewAuditEntry, NewInvitation, NewProposal, NewSession,
-    NewSignature, ProposalKind, ProposalState, SessionStage, Store, TokenRole,
+    AccessEvent, AccessOutcome, AccountId, AlertNotice, AuditEntry, AuditFilter, AuditSigner, AuditVerifier, Audited,
+    ChainCheck, ChainProblem, Email, ErrorKind, Finish, IncidentChange, IncidentState, NewAccount, NewAuditEntry,
+    NewInvitation, NewProposal, NewSession, NewSignature, Priority, ProposalKind, ProposalState, SessionStage, Store,
+    TokenRole,
 };
 use ferretwatch_types::{Sha256, Timestamp};
 use support::{on_both_backends, Harness, SqliteHarness};
@@ -32,6 +33,7 @@ on_both_backends!(
     the_inbox_filters_by_state_reason_score_time_kind_and_text_with_reasons_per_url,
     a_decision_is_audited_with_it_and_only_one_of_two_concurrent_decisions_wins,
     a_proposal_needs_two_accounts_with_two_keys_and_moves_only_forward,
+    alerts_open_one_incident_per_group_that_escalates_until_acknowledged_and_resolves,
 );
 
 /// A test key: "signs" with SHA-256 of a secret and the hash (the server uses Ed25519).
@@ -645,4 +647,88 @@ async fn a_proposal_needs_two_accounts_with_two_keys_and_moves_only_forward(h: &
     assert!(problems(&log).is_empty());
     assert_eq!(log.iter().filter(|e| e.action.starts_with("proposal.")).count(), 5);
     assert!(log.iter().any(|e| e.target == format!("proposal:{}", second.id)));
+}
+
+fn notice(group: &str, priority: Priority, firing: bool, at: i64) -> AlertNotice {
+    AlertNotice {
+        group_key: group.into(),
+        title: "FerretWatchDatabaseDown".into(),
+        priority,
+        service: None,
+        firing,
+        lines: vec![format!("{} <script>x</script>", if firing { "firing" } else { "resolved" })],
+        started_at: t(at - 60_000),
+        at: t(at),
+    }
+}
+
+async fn alerts_open_one_incident_per_group_that_escalates_until_acknowledged_and_resolves(h: &impl Harness) {
+    let store = h.open().await;
+    // A resolved notice without an open incident changes nothing.
+    assert!(store.record_alert(&notice("g1", Priority::P2, false, 0)).await.unwrap().is_none());
+    // Concurrent notices of one group open one incident.
+    let n = notice("g1", Priority::P2, true, 1_000);
+    let (a, b) = tokio::join!(store.record_alert(&n), store.record_alert(&n));
+    let (a, b) = (a.unwrap().unwrap(), b.unwrap().unwrap());
+    assert_eq!(a.0.id, b.0.id);
+    assert_eq!(u8::from(a.1) + u8::from(b.1), 1, "exactly one notice opened it");
+    let id = a.0.id;
+    assert_eq!(a.0.detected_at, t(-59_000));
+    // A more urgent notice raises the priority.
+    let (raised, opened) = store.record_alert(&notice("g1", Priority::P1, true, 2_000)).await.unwrap().unwrap();
+    assert!(!opened);
+    assert_eq!(raised.priority, Priority::P1);
+    // Escalation: not before the P1 response time (15 min after opening), once per breach.
+    assert!(store.escalate_due(t(1_000 + 14 * 60_000)).await.unwrap().is_empty());
+    let due = t(1_000 + 15 * 60_000);
+    let (first, second) = tokio::join!(store.escalate_due(due), store.escalate_due(due));
+    let escalated: Vec<_> = first.unwrap().into_iter().chain(second.unwrap()).collect();
+    assert_eq!(escalated.len(), 1, "two instances escalate a breach once");
+    assert_eq!(escalated[0].escalations, 1);
+    assert!(store.escalate_due(t(1_000 + 20 * 60_000)).await.unwrap().is_empty(), "the next breach is 15 min later");
+    assert_eq!(store.escalate_due(t(1_000 + 31 * 60_000)).await.unwrap().len(), 1);
+    // Acknowledged: no more escalations; twice is refused.
+    let acked =
+        store.change_incident(id, &IncidentChange::Acknowledge, "oncall@example.test", t(3_000_000)).await.unwrap();
+    assert_eq!(acked.state, IncidentState::Acknowledged);
+    assert!(store.escalate_due(t(10_000_000)).await.unwrap().is_empty());
+    let err = store.change_incident(id, &IncidentChange::Acknowledge, "x", t(3_000_001)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    store
+        .change_incident(id, &IncidentChange::Assign("alice".into()), "oncall@example.test", t(3_000_002))
+        .await
+        .unwrap();
+    store.change_incident(id, &IncidentChange::Note("failed over".into()), "alice", t(3_000_003)).await.unwrap();
+    store.record_alert(&notice("g1", Priority::P1, false, 3_500_000)).await.unwrap().unwrap();
+    let done =
+        store.change_incident(id, &IncidentChange::Resolve("disk full".into()), "alice", t(4_000_000)).await.unwrap();
+    assert_eq!(done.state, IncidentState::Resolved);
+    assert_eq!(done.postmortem_due, Some(t(4_000_000 + 48 * 3_600_000)));
+    assert_eq!(done.assignee.as_deref(), Some("alice"));
+    let err = store.change_incident(id, &IncidentChange::Note("late".into()), "x", t(4_000_001)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let kinds: Vec<String> = store.incident_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "alert_firing",
+            "alert_firing",
+            "priority",
+            "alert_firing",
+            "escalated",
+            "escalated",
+            "acknowledged",
+            "assigned",
+            "note",
+            "alert_resolved",
+            "resolved"
+        ]
+    );
+    // The group fires again after resolution: a new incident.
+    let (again, opened) = store.record_alert(&notice("g1", Priority::P2, true, 5_000_000)).await.unwrap().unwrap();
+    assert!(opened);
+    assert_ne!(again.id, id);
+    assert_eq!(store.list_incidents(&[IncidentState::Open], 10).await.unwrap().len(), 1);
+    assert_eq!(store.list_incidents(&[], 10).await.unwrap().len(), 2);
 }

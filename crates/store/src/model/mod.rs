@@ -4,6 +4,7 @@
 mod audit;
 mod common;
 mod console;
+mod incident;
 mod moderation;
 mod proposal;
 mod report;
@@ -21,6 +22,7 @@ pub use console::{
     AccessByNetwork, AccessEvent, AccessOutcome, AccessSummary, Account, AccountId, AccountSecrets, Elevation, Email,
     Invitation, InvitationId, NewAccount, NewInvitation, NewSession, Session, SessionStage, SettingValue,
 };
+pub use incident::{AlertNotice, Incident, IncidentEvent, IncidentId, IncidentState, Priority};
 pub use moderation::{
     Actor, ModerationAudit, ModerationEntry, ModerationFilter, ModerationSort, ModerationState, StateChange,
 };
