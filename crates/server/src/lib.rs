@@ -27,6 +27,7 @@ pub mod dev;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod incidents;
 pub mod install;
 pub mod limits;
 pub mod listener;
@@ -241,6 +242,7 @@ impl Server {
             }
         });
         let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
+        let escalations = tokio::spawn(incidents::escalations(state.clone(), stop_rx.clone()));
         let renewal = timestamp::Renewer::from_settings(&state.settings)?
             .map(|renewer| tokio::spawn(timestamp::run(Arc::new(renewer), stop_rx.clone())));
 
@@ -267,6 +269,7 @@ impl Server {
         }
         let _ = metrics_task.await;
         housekeeping.abort();
+        escalations.abort();
         if let Some(renewal) = renewal {
             renewal.abort();
         }

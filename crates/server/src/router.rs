@@ -9,7 +9,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::console::{guard, login, pages, reproduce, rules, sso, triage};
 use crate::state::AppState;
-use crate::{error, health, openapi, origin_http, report_api, telemetry};
+use crate::{error, health, incidents, openapi, origin_http, report_api, telemetry};
 
 /// Every console route: method, path, and what it needs (`None`: no session, or any
 /// signed-in account as the handler says). The route × role test walks this table.
@@ -121,6 +121,9 @@ pub fn api(state: AppState) -> Router {
         .route("/health", get(health::live).post(health::check))
         .route("/ready", get(health::ready))
         .route("/api/health", get(health::admin))
+        .route("/api/alerts", post(incidents::receive))
+        .route("/status", get(incidents::status_html))
+        .route("/status.json", get(incidents::status_json))
         .route("/openapi.json", get(openapi::serve))
         .route("/v1/install", post(report_api::install))
         .route("/v1/report", post(report_api::report))

@@ -76,6 +76,48 @@ pub struct Settings {
     pub server: ServerSettings,
     /// The admin console.
     pub console: ConsoleSettings,
+    /// Incidents: the alert webhook, escalation and notifications (`docs/incidents.md`).
+    pub incidents: IncidentSettings,
+}
+
+/// Incidents (`docs/incidents.md`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentSettings {
+    /// The bearer token Alertmanager sends to `POST /api/alerts` (at least 32
+    /// characters). The webhook answers 404 without one.
+    #[serde(serialize_with = "redacted")]
+    pub webhook_token: Option<SecretString>,
+    /// A Slack-compatible webhook (`{"text": …}`) told when an incident opens, escalates
+    /// or resolves.
+    pub notify_url: Option<String>,
+    /// Seconds between escalation checks.
+    pub escalation_check_secs: u64,
+    /// The response times of P1–P4 in seconds (runbook: 15 min, 1 h, 4 h, 24 h): an open
+    /// incident not acknowledged within its time escalates, and again each time after.
+    pub response_secs: [u64; 4],
+}
+
+impl std::fmt::Debug for IncidentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncidentSettings")
+            .field("webhook_token", &self.webhook_token.as_ref().map(|_| "[REDACTED]"))
+            .field("notify_url", &self.notify_url.as_ref().map(|_| "[set]"))
+            .field("escalation_check_secs", &self.escalation_check_secs)
+            .field("response_secs", &self.response_secs)
+            .finish()
+    }
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        IncidentSettings {
+            webhook_token: None,
+            notify_url: None,
+            escalation_check_secs: 30,
+            response_secs: ferretwatch_store::Priority::RESPONSE_SECS,
+        }
+    }
 }
 
 /// The admin console (`docs/console.md`).
@@ -365,6 +407,7 @@ impl Default for Settings {
             pool: PoolSettings::default(),
             server: ServerSettings::default(),
             console: ConsoleSettings::default(),
+            incidents: IncidentSettings::default(),
         }
     }
 }
@@ -429,7 +472,7 @@ impl Default for ServerSettings {
 }
 
 /// Sections whose environment prefix is reserved: an unknown key under one is an error.
-const SECTIONS: [&str; 6] = ["limits", "install", "captcha", "pool", "server", "console"];
+const SECTIONS: [&str; 7] = ["limits", "install", "captcha", "pool", "server", "console", "incidents"];
 
 /// The environment prefix.
 pub const ENV_PREFIX: &str = "FERRETWATCH_";
@@ -498,6 +541,9 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.console.oidc_client_id = Some(String::new());
     example.console.oidc_client_secret = Some(SecretString::from(""));
     example.console.artifacts = Some(String::new());
+    example.console.test_corpus = Some(PathBuf::new());
+    example.incidents.webhook_token = Some(SecretString::from(""));
+    example.incidents.notify_url = Some(String::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {

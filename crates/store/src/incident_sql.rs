@@ -297,10 +297,14 @@ macro_rules! incident_store {
                 Ok(incident)
             }
 
-            async fn escalate_due(&self, now: ferretwatch_types::Timestamp) -> $crate::Result<Vec<Incident>> {
+            async fn escalate_due(
+                &self,
+                now: ferretwatch_types::Timestamp,
+                response_secs: [u64; 4],
+            ) -> $crate::Result<Vec<Incident>> {
                 let open = self.list_incidents(&[IncidentState::Open], 10_000).await?;
                 let mut escalated = Vec::new();
-                for incident in open.into_iter().filter(|i| i.response_due() <= now) {
+                for incident in open.into_iter().filter(|i| i.response_due(response_secs) <= now) {
                     let mut tx = self.console_begin().await?;
                     let claimed = sqlx::query(
                         "UPDATE incidents SET escalations = escalations + 1, escalated_at = $1 \
@@ -314,10 +318,11 @@ macro_rules! incident_store {
                     if claimed.rows_affected() != 1 {
                         continue; // acknowledged or escalated by another instance meanwhile
                     }
+                    let index = Priority::ALL.iter().position(|p| *p == incident.priority).unwrap_or(3);
                     let text = format!(
-                        "not acknowledged within the {} response time ({} min): escalation {}",
+                        "not acknowledged within the {} response time ({} s): escalation {}",
                         incident.priority,
-                        incident.priority.response_secs() / 60,
+                        response_secs[index],
                         incident.escalations + 1
                     );
                     event_in(&mut tx, incident.id, now, "escalated", "escalation", &text).await?;

@@ -65,6 +65,7 @@ pub trait IncidentStore: Send + Sync {
     ) -> Result<Incident>;
 
     /// Claims the escalation of every open (unacknowledged) incident whose response is
-    /// overdue at `now`, recording it; returns them.
-    async fn escalate_due(&self, now: Timestamp) -> Result<Vec<Incident>>;
+    /// overdue at `now` (`response_secs`: the response times of P1–P4, see
+    /// [`Priority::response_secs`]), recording it; returns them.
+    async fn escalate_due(&self, now: Timestamp, response_secs: [u64; 4]) -> Result<Vec<Incident>>;
 }

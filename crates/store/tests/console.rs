@@ -679,19 +679,25 @@ async fn alerts_open_one_incident_per_group_that_escalates_until_acknowledged_an
     assert!(!opened);
     assert_eq!(raised.priority, Priority::P1);
     // Escalation: not before the P1 response time (15 min after opening), once per breach.
-    assert!(store.escalate_due(t(1_000 + 14 * 60_000)).await.unwrap().is_empty());
+    assert!(store.escalate_due(t(1_000 + 14 * 60_000), Priority::RESPONSE_SECS).await.unwrap().is_empty());
     let due = t(1_000 + 15 * 60_000);
-    let (first, second) = tokio::join!(store.escalate_due(due), store.escalate_due(due));
+    let (first, second) = tokio::join!(
+        store.escalate_due(due, Priority::RESPONSE_SECS),
+        store.escalate_due(due, Priority::RESPONSE_SECS)
+    );
     let escalated: Vec<_> = first.unwrap().into_iter().chain(second.unwrap()).collect();
     assert_eq!(escalated.len(), 1, "two instances escalate a breach once");
     assert_eq!(escalated[0].escalations, 1);
-    assert!(store.escalate_due(t(1_000 + 20 * 60_000)).await.unwrap().is_empty(), "the next breach is 15 min later");
-    assert_eq!(store.escalate_due(t(1_000 + 31 * 60_000)).await.unwrap().len(), 1);
+    assert!(
+        store.escalate_due(t(1_000 + 20 * 60_000), Priority::RESPONSE_SECS).await.unwrap().is_empty(),
+        "the next breach is 15 min later"
+    );
+    assert_eq!(store.escalate_due(t(1_000 + 31 * 60_000), Priority::RESPONSE_SECS).await.unwrap().len(), 1);
     // Acknowledged: no more escalations; twice is refused.
     let acked =
         store.change_incident(id, &IncidentChange::Acknowledge, "oncall@example.test", t(3_000_000)).await.unwrap();
     assert_eq!(acked.state, IncidentState::Acknowledged);
-    assert!(store.escalate_due(t(10_000_000)).await.unwrap().is_empty());
+    assert!(store.escalate_due(t(10_000_000), Priority::RESPONSE_SECS).await.unwrap().is_empty());
     let err = store.change_incident(id, &IncidentChange::Acknowledge, "x", t(3_000_001)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     store

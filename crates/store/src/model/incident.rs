@@ -47,6 +47,9 @@ impl Priority {
         Priority::ALL.into_iter().find(|p| p.code().eq_ignore_ascii_case(code.trim()))
     }
 
+    /// The runbook's response times of P1–P4 in seconds: 15 minutes, 1 hour, 4 hours, 24 hours.
+    pub const RESPONSE_SECS: [u64; 4] = [15 * 60, 3600, 4 * 3600, 24 * 3600];
+
     /// The runbook's response time: 15 minutes, 1 hour, 4 hours, 24 hours, in seconds.
     pub fn response_secs(self) -> u64 {
         match self {
@@ -157,10 +160,11 @@ pub struct Incident {
 }
 
 impl Incident {
-    /// When its response is due: the priority's response time after it opened, or after
-    /// its last escalation.
-    pub fn response_due(&self) -> Timestamp {
-        self.escalated_at.unwrap_or(self.opened_at).plus_secs(self.priority.response_secs())
+    /// When its response is due: its priority's response time (from `response_secs`, P1
+    /// first) after it opened, or after its last escalation.
+    pub fn response_due(&self, response_secs: [u64; 4]) -> Timestamp {
+        let index = Priority::ALL.iter().position(|p| *p == self.priority).unwrap_or(3);
+        self.escalated_at.unwrap_or(self.opened_at).plus_secs(response_secs[index])
     }
 }
 
