@@ -61,6 +61,10 @@ enum Command {
     /// network or install farm); exit 1 when found.
     #[command(subcommand)]
     Abuse(commands::abuse::AbuseCommand),
+    /// Incidents (runbook 4): list, show, open, ack, assign, update, resolve (with the
+    /// post-mortem skeleton), stats (MTTD, MTTR).
+    #[command(subcommand)]
+    Incident(commands::incident::IncidentCommand),
     /// Exports from the report log: suspicious reports as CSV or JSON, optionally
     /// anonymised.
     #[command(subcommand)]
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Admin(command) => commands::admin::run(command),
         Command::Audit(command) => commands::audit::run(command),
         Command::Abuse(command) => commands::abuse::run(command),
+        Command::Incident(command) => commands::incident::run(command),
         Command::Reports(command) => commands::reports::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),
         Command::Update(args) => commands::update::run(*args),
