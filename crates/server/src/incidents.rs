@@ -8,6 +8,9 @@
 //!   answers 404. One open incident per alert group (`groupKey`); the priority is the
 //!   most urgent `priority` label among the group's alerts (P3 when none says).
 //! - `GET /status.json`, `GET /status`: public, no details beyond titles and priorities.
+//!
+//! Incidents live in their own database (`incidents.db`, default a SQLite file in the data
+//! directory), so that the service's database going down still opens its incident.
 
 use askama::Template;
 use axum::extract::State;
@@ -153,7 +156,7 @@ pub async fn receive(
         ApiError::new(code, format!("not an Alertmanager webhook body: {e}"))
     })?;
     let notice = notice_of(&batch, Timestamp::now()).map_err(|why| ApiError::new(ErrorCode::InvalidField, why))?;
-    let recorded = state.store.record_alert(&notice).await.map_err(ApiError::store)?;
+    let recorded = state.incidents.record_alert(&notice).await.map_err(ApiError::store)?;
     let Some((incident, opened)) = recorded else {
         return Ok(Json(AlertReceipt { incident: None, opened: false }));
     };
@@ -194,7 +197,7 @@ pub async fn escalations(state: AppState, mut stop: tokio::sync::watch::Receiver
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        match state.store.escalate_due(Timestamp::now(), state.settings.incidents.response_secs).await {
+        match state.incidents.escalate_due(Timestamp::now(), state.settings.incidents.response_secs).await {
             Ok(escalated) => {
                 for incident in escalated {
                     tracing::warn!(
@@ -264,7 +267,7 @@ fn status_of(incidents: &[Incident], service: &str) -> &'static str {
 
 async fn status_page(state: &AppState) -> Result<StatusPage, ApiError> {
     let open = state
-        .store
+        .incidents
         .list_incidents(&[IncidentState::Open, IncidentState::Acknowledged], 100)
         .await
         .map_err(ApiError::store)?;

@@ -129,6 +129,17 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
         .await
         .map_err(|e| LaunchError::Store { url: parsed.redacted(), message: error::chain(&e) })?;
     tracing::info!(database = %parsed.redacted(), backend = store.backend().name(), "store opened");
+    // Incidents apart (the same store when both settings name one database).
+    let incidents_url = settings.incidents_db_url();
+    let incidents = if incidents_url == db_url {
+        store.clone()
+    } else {
+        let parsed = StoreUrl::parse(&incidents_url).map_err(|e| LaunchError::Config(format!("incidents.db: {e}")))?;
+        let options = StoreOptions { max_connections: Some(4), ..options.clone() };
+        ferretwatch_store::open_url(&parsed, &options)
+            .await
+            .map_err(|e| LaunchError::Store { url: parsed.redacted(), message: error::chain(&e) })?
+    };
 
     let origin_url = settings.origin_url();
     let origin = OriginStore::open(&origin_url, &settings.server)?;
@@ -181,6 +192,7 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
         console: Arc::new(console),
         settings: Arc::new(settings),
         store,
+        incidents,
         origin: Arc::new(origin),
         install: Arc::new(install),
         limits: Arc::new(limits),

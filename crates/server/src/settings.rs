@@ -84,6 +84,11 @@ pub struct Settings {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IncidentSettings {
+    /// Where incidents are kept: `sqlite://PATH` or `postgres://…`. Default
+    /// `sqlite://DATA_DIR/incidents.db`: apart from the service's database, so that an
+    /// outage of that database is itself recorded as an incident. Several instances that
+    /// all take alerts share one (point them at the same database).
+    pub db: Option<String>,
     /// The bearer token Alertmanager sends to `POST /api/alerts` (at least 32
     /// characters). The webhook answers 404 without one.
     #[serde(serialize_with = "redacted")]
@@ -101,6 +106,7 @@ pub struct IncidentSettings {
 impl std::fmt::Debug for IncidentSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IncidentSettings")
+            .field("db", &self.db.as_ref().map(|u| u.split('@').next_back().unwrap_or_default().to_owned()))
             .field("webhook_token", &self.webhook_token.as_ref().map(|_| "[REDACTED]"))
             .field("notify_url", &self.notify_url.as_ref().map(|_| "[set]"))
             .field("escalation_check_secs", &self.escalation_check_secs)
@@ -112,6 +118,7 @@ impl std::fmt::Debug for IncidentSettings {
 impl Default for IncidentSettings {
     fn default() -> Self {
         IncidentSettings {
+            db: None,
             webhook_token: None,
             notify_url: None,
             escalation_check_secs: 30,
@@ -509,6 +516,15 @@ impl Settings {
         self.db.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ferretwatch.db").display()))
     }
 
+    /// The incidents' database in force (`incidents.db`, default
+    /// `sqlite://DATA_DIR/incidents.db`).
+    pub fn incidents_db_url(&self) -> String {
+        self.incidents
+            .db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("incidents.db").display()))
+    }
+
     /// The console's public URL in force.
     pub fn console_url(&self) -> String {
         let url = self.console.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen));
@@ -543,6 +559,7 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.console.artifacts = Some(String::new());
     example.console.test_corpus = Some(PathBuf::new());
     example.incidents.webhook_token = Some(SecretString::from(""));
+    example.incidents.db = Some(String::new());
     example.incidents.notify_url = Some(String::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();

@@ -19,6 +19,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Reports, moderation and admin tokens.
     pub store: Arc<dyn Store>,
+    /// Incidents, kept apart from `store` (`incidents.db`): an outage of the service's
+    /// database must still open its incident.
+    pub incidents: Arc<dyn Store>,
     /// The pack origin.
     pub origin: Arc<OriginStore>,
     /// Install-token keys.

@@ -103,7 +103,7 @@ async fn an_alert_opens_a_p1_that_shows_on_the_status_page_escalates_and_stops_w
     let (_, again) = send(&app, Some(TOKEN), &down).await;
     assert_eq!((again["incident"].clone(), again["opened"].as_bool()), (first["incident"].clone(), Some(false)));
     let id = IncidentId(first["incident"].as_i64().unwrap());
-    let incident = app.state.store.get_incident(id).await.unwrap();
+    let incident = app.state.incidents.get_incident(id).await.unwrap();
     assert_eq!((incident.priority, incident.state), (Priority::P1, IncidentState::Open));
     assert_eq!(incident.detected_at, Timestamp::parse("2026-12-05T02:00:00Z").unwrap());
 
@@ -120,7 +120,7 @@ async fn an_alert_opens_a_p1_that_shows_on_the_status_page_escalates_and_stops_w
 
     // Nobody acknowledges within 2 s: it escalates, and the webhook hears of it.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app.state.store.get_incident(id).await.unwrap().escalations == 0 {
+    while app.state.incidents.get_incident(id).await.unwrap().escalations == 0 {
         assert!(std::time::Instant::now() < deadline, "no escalation within 10 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -131,19 +131,21 @@ async fn an_alert_opens_a_p1_that_shows_on_the_status_page_escalates_and_stops_w
     assert!(texts.iter().all(|t| t["text"].is_string()), "Slack-compatible JSON: {said:?}");
 
     // Acknowledged: no further escalation.
-    let acked = app.state.store.change_incident(id, &IncidentChange::Acknowledge, "oncall", Timestamp::now()).await;
+    let acked = app.state.incidents.change_incident(id, &IncidentChange::Acknowledge, "oncall", Timestamp::now()).await;
     let escalations = acked.unwrap().escalations;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(app.state.store.get_incident(id).await.unwrap().escalations, escalations);
+    assert_eq!(app.state.incidents.get_incident(id).await.unwrap().escalations, escalations);
 
     // Resolved by Alertmanager: a timeline line only; resolved by the engineer: operational.
     let resolved = batch("resolved", "{}:{alertname=\"FerretWatchDatabaseDown\"}", "FerretWatchDatabaseDown", "P1");
     assert_eq!(send(&app, Some(TOKEN), &resolved).await.1["incident"].as_i64(), Some(id.0));
-    let events = app.state.store.incident_events(id).await.unwrap();
+    let events = app.state.incidents.incident_events(id).await.unwrap();
     assert!(events.iter().any(|e| e.kind == "alert_resolved"), "{events:?}");
     assert!(events.iter().any(|e| e.kind == "escalated"), "{events:?}");
+    // Incidents live in their own database, not the service's.
+    assert!(app.state.store.get_incident(id).await.is_err());
     app.state
-        .store
+        .incidents
         .change_incident(id, &IncidentChange::Resolve("restarted".into()), "oncall", Timestamp::now())
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use ferretwatch_types::Timestamp;
 use serde_json::json;
 
 use super::admin::{actor, printable};
-use crate::console::{with_store, DbArgs};
+use crate::console::with_store;
 use crate::error::{CliError, Failure};
 use crate::output::{self, FormatArg, Report};
 
@@ -137,6 +137,31 @@ pub struct StatsArgs {
     db: DbArgs,
     #[command(flatten)]
     output: FormatArg,
+}
+
+/// Where the incidents are: `--db`, else the configuration's `incidents.db` (default
+/// `sqlite://DATA_DIR/incidents.db`).
+#[derive(Args, Clone, Debug)]
+pub struct DbArgs {
+    /// The incidents' database (sqlite://PATH or postgres://…); default: the server's
+    /// incidents.db setting.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// The server's configuration file, for its incidents database and data directory.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// Settings whose database is the incidents' one.
+    fn settings(&self) -> Result<ferretwatch_server::Settings, CliError> {
+        let mut settings = super::serve::settings(self.config.as_deref(), None)?;
+        if let Some(db) = &self.db {
+            settings.incidents.db = Some(db.clone());
+        }
+        settings.db = Some(settings.incidents_db_url());
+        Ok(settings)
+    }
 }
 
 /// `text` with control characters escaped, cut to `max` characters.
