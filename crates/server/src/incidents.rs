@@ -167,20 +167,28 @@ pub async fn receive(
     Ok(Json(AlertReceipt { incident: Some(incident.id.0), opened }))
 }
 
+/// The client notifications go out with: built once, with the process's TLS provider
+/// installed first (building a client without one panics).
+fn client() -> Option<&'static reqwest::Client> {
+    static CLIENT: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .build()
+                .map_err(|e| tracing::warn!(error = %e, "no HTTP client for incident notifications"))
+                .ok()
+        })
+        .as_ref()
+}
+
 /// Tells the notification webhook, if one is set (a failure is logged, never fatal).
 pub async fn notify(state: &AppState, text: &str) {
     let Some(url) = &state.settings.incidents.notify_url else { return };
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build();
-    let sent = match client {
-        Ok(client) => {
-            let body = serde_json::json!({ "text": text }).to_string();
-            client.post(url).header(header::CONTENT_TYPE, "application/json").body(body).send().await
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "no HTTP client for incident notifications");
-            return;
-        }
-    };
+    let Some(client) = client() else { return };
+    let body = serde_json::json!({ "text": text }).to_string();
+    let sent = client.post(url).header(header::CONTENT_TYPE, "application/json").body(body).send().await;
     match sent.map(|r| r.error_for_status()) {
         Ok(Ok(_)) => {}
         Ok(Err(e)) | Err(e) => tracing::warn!(error = %e, "an incident notification was not delivered"),
