@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod captcha;
+pub mod client_telemetry;
 pub mod console;
 pub mod dev;
 pub mod error;

@@ -243,7 +243,25 @@ async fn admit(
     // The token first (an HMAC: no state, no I/O), so that a report is charged to the
     // address and the token in one decision. A request without a valid token is charged
     // to the address alone: a flood of bad tokens meets the address's limit like any other.
-    let verified = match headers.get(HEADER) {
+    let verified = verify_install(state, headers);
+    match verified {
+        Ok(install) => {
+            let challenge = state.limits.check_report(ip, &install.id).await.map_err(|l| rate_limited(state, l))?;
+            Ok((install, challenge))
+        }
+        Err(refused) => {
+            state.limits.check_ip(ip).await.map_err(|l| rate_limited(state, l))?;
+            Err(refused)
+        }
+    }
+}
+
+/// The install token of a request, verified (an HMAC: no state, no I/O).
+pub fn verify_install(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<crate::install::VerifiedInstall, ApiError> {
+    match headers.get(HEADER) {
         None => Err(ApiError::new(
             ErrorCode::InstallTokenRequired,
             "send the install token from POST /v1/install as X-Install-Token",
@@ -261,16 +279,6 @@ async fn admit(
                     ApiError::new(code, e.to_string())
                 })
             }),
-    };
-    match verified {
-        Ok(install) => {
-            let challenge = state.limits.check_report(ip, &install.id).await.map_err(|l| rate_limited(state, l))?;
-            Ok((install, challenge))
-        }
-        Err(refused) => {
-            state.limits.check_ip(ip).await.map_err(|l| rate_limited(state, l))?;
-            Err(refused)
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::console::{guard, login, pages, reproduce, rules, sso, triage};
 use crate::state::AppState;
-use crate::{error, health, incidents, openapi, origin_http, report_api, telemetry};
+use crate::{client_telemetry, error, health, incidents, openapi, origin_http, report_api, telemetry};
 
 /// Every console route: method, path, and what it needs (`None`: no session, or any
 /// signed-in account as the handler says). The route × role test walks this table.
@@ -128,6 +128,7 @@ pub fn api(state: AppState) -> Router {
         .route("/v1/install", post(report_api::install))
         .route("/v1/report", post(report_api::report))
         .route("/v1/false-positive", post(report_api::false_positive))
+        .route("/v1/telemetry", post(client_telemetry::receive))
         .route("/v1/{*name}", get(origin_http::serve))
         .merge(console(state.clone()))
         .fallback(error::not_found)
