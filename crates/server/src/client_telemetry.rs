@@ -188,6 +188,24 @@ impl TelemetryRequest {
     }
 }
 
+/// Creates the client counters at 0 (see `telemetry::zero_counters`).
+pub fn zero_counters() {
+    for name in [
+        "ferretwatch_client_reports_total",
+        "ferretwatch_client_sessions_total",
+        "ferretwatch_client_crashes_total",
+        "ferretwatch_client_page_loads_total",
+        "ferretwatch_client_detection_failures_total",
+        "ferretwatch_client_false_positive_reports_total",
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for over in ["true", "false"] {
+        metrics::counter!("ferretwatch_client_memory_reports_total", "over_budget" => over).increment(0);
+        metrics::counter!("ferretwatch_client_cpu_reports_total", "over_budget" => over).increment(0);
+    }
+}
+
 /// Takes one period's aggregates (see the module documentation).
 #[utoipa::path(post, path = "/v1/telemetry", tag = "reports", request_body = TelemetryRequest,
     params(("x-install-token" = String, Header, description = "The install token from POST /v1/install")),

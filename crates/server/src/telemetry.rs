@@ -43,20 +43,42 @@ pub fn recorder() -> PrometheusHandle {
             // Another recorder may already be installed (a test harness): then ours only
             // renders what we record through it, which is nothing; that is acceptable.
             let _ = metrics::set_global_recorder(recorder);
+            zero_counters();
             handle
         })
         .clone()
 }
 
+/// Creates the counters whose label values are known at 0, so that the first refusal,
+/// failure or telemetry body is a visible increase: a counter that first appears at 1 is
+/// its first sample, and `rate()` cannot see it.
+fn zero_counters() {
+    for scope in ["ip", "install_token", "url", "url_network", "telemetry"] {
+        metrics::counter!("ferretwatch_rate_limited_total", "scope" => scope).increment(0);
+    }
+    for result in ["passed", "failed", "unavailable"] {
+        metrics::counter!("ferretwatch_captcha_total", "result" => result).increment(0);
+    }
+    for result in ["not_modified", "full"] {
+        metrics::counter!("ferretwatch_origin_responses_total", "result" => result).increment(0);
+    }
+    for kind in ["report", "false_positive"] {
+        metrics::counter!("ferretwatch_reports_accepted_total", "kind" => kind).increment(0);
+    }
+    metrics::counter!("ferretwatch_connections_refused_total").increment(0);
+    crate::client_telemetry::zero_counters();
+}
+
 /// The service a route belongs to, as the runbook's service levels name them: `reports`
-/// (report, false positive, install), `packs` (the origin), `admin` (the console and the
-/// admin API), `health` (health, readiness, the API document), `other` (no route).
+/// (report, false positive, install, telemetry), `packs` (the origin), `admin` (the console
+/// and the admin API, the alert webhook), `health` (health, readiness, the API document, the
+/// status page), `other` (no route).
 pub fn service_of(route: &str) -> &'static str {
     match route {
-        "/v1/report" | "/v1/false-positive" | "/v1/install" => "reports",
+        "/v1/report" | "/v1/false-positive" | "/v1/install" | "/v1/telemetry" => "reports",
         r if r.starts_with("/v1/") => "packs",
         r if r.starts_with("/admin") || r.starts_with("/api/") => "admin",
-        "/health" | "/ready" | "/openapi.json" => "health",
+        "/health" | "/ready" | "/openapi.json" | "/status" | "/status.json" => "health",
         _ => "other",
     }
 }
