@@ -279,3 +279,82 @@ fn a_bulletin_is_created_signed_by_two_published_and_verified() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// Runbook 7.1 "Check for unauthorized rule modifications": a CDN copy that matches the
+/// origin passes; one still serving the previous version is a warning, or an alert with
+/// `--alert-on-mismatch`; one whose file was changed is an alert either way.
+#[test]
+fn verify_rule_integrity_compares_the_cdn_with_the_origin_and_alerts_on_tampering() {
+    let env = setup();
+    let v1 = version(3);
+    let first = build(&env, &v1, None);
+    for key in ["alice.key", "bob.key"] {
+        ok(env.ferretwatch(&["pack", "sign", p(&first), "--key", p(&env.path(key))]));
+    }
+    ok(env.ferretwatch(&["pack", "deploy", p(&first), "--to", &env.origin()]));
+    let cdn = env.path("cdn");
+    copy_dir(&env.path("origin"), &cdn);
+    let run = |args: &[&str]| {
+        let mut command = env.command(&scripts().join("verify-rule-integrity.sh"), args);
+        command.env("FERRETWATCH_RULES_URL", &cdn).env("FERRETWATCH_BIN", env!("CARGO_BIN_EXE_ferretwatch"));
+        command.output().unwrap()
+    };
+    let text = |out: &Output| String::from_utf8_lossy(&out.stdout).into_owned();
+
+    let out = run(&["--alert-on-mismatch"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(text(&out).contains(&format!("ok    public {}: the same pack {v1}", cdn.display())), "{}", text(&out));
+
+    // The origin moves on; the CDN still serves the previous version.
+    let v2 = version(2);
+    let second = build(&env, &v2, None);
+    for key in ["alice.key", "bob.key"] {
+        ok(env.ferretwatch(&["pack", "sign", p(&second), "--key", p(&env.path(key))]));
+    }
+    ok(env.ferretwatch(&["pack", "deploy", p(&second), "--to", &env.origin()]));
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("WARN  public {}: serves pack {v1}, the origin {v2}", cdn.display())),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["--alert-on-mismatch"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(&format!("serves pack {v1}")) && text(&out).contains("ALERT"), "{}", text(&out));
+
+    // Someone edits the rules on the CDN: refused whatever the flag.
+    copy_dir(&env.path("origin"), &cdn);
+    // The rule set the served manifest names (the origin keeps older packs' files too).
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cdn.join("manifest.json")).unwrap()).unwrap();
+    let name = manifest["files"].as_array().unwrap().iter().find(|f| f["role"] == "rules").unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rules = cdn.join(name);
+    let mut bytes = std::fs::read(&rules).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x20;
+    std::fs::write(&rules, bytes).unwrap();
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("ALERT public") && text(&out).contains("does not verify"), "{}", text(&out));
+
+    let out = run(&["--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    let help = run(&["--help"]);
+    assert!(text(&help).contains("--alert-on-mismatch"));
+}

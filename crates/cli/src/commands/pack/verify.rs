@@ -48,6 +48,19 @@ pub fn run(args: VerifyArgs) -> ExitCode {
     })
 }
 
+/// One digest of a verified pack's content: SHA-256 over each file's name and SHA-256, in
+/// name order. Two sources serve the same pack exactly when their digests are equal.
+fn content_sha256(verified: &VerifiedPack) -> String {
+    let mut lines = String::new();
+    for (name, bytes) in &verified.files {
+        lines.push_str(name);
+        lines.push('\0');
+        lines.push_str(&ferretwatch_types::Sha256::of(bytes).to_hex());
+        lines.push('\n');
+    }
+    ferretwatch_types::Sha256::of(lines.as_bytes()).to_hex()
+}
+
 fn report(pack: &str, verified: &VerifiedPack) -> Report {
     let bytes: usize = verified.files.values().map(Vec::len).sum();
     let json = json!({
@@ -59,6 +72,8 @@ fn report(pack: &str, verified: &VerifiedPack) -> Report {
         "expires": verified.expires.to_string(),
         "files": verified.files.len(),
         "bytes": bytes,
+        "content_sha256": content_sha256(verified),
+        "mirrors": verified.mirrors,
     });
     let text = format!(
         "ok: {pack}: pack {} verified under root version {}: {} files, {bytes} bytes, each matching its signed \
