@@ -9,6 +9,8 @@
 #   3. nobody acknowledges it: it escalates, and the notification webhook hears both;
 #   4. the database comes back: the alert's resolution reaches the incident's timeline;
 #   5. `ferretwatch incident resolve` closes it into a post-mortem skeleton due in 48 h.
+# Meanwhile `daily-health-check.sh` (with the metrics and Prometheus) must fail while the
+# database is down, naming it and the firing P1, and pass once it is back.
 # Durations are shortened, never faked: the rules' `for:` to 2 s, scrapes and evaluations
 # every second, the P1 response time to 10 s. Exits 1 when a step fails.
 #
@@ -161,6 +163,16 @@ for _ in $(seq 1 60); do
     sleep 0.5
 done
 query 'ferretwatch_store_up' | grep -q '"1"\]' || fail "Prometheus does not see ferretwatch_store_up 1"
+admin_token="$("$bin" admin token create --role viewer --name drill --config "$work/ferretwatch.toml")"
+health() {
+    FERRETWATCH_URL="http://127.0.0.1:$port" FERRETWATCH_METRICS_URL="http://127.0.0.1:$metrics/metrics" \
+        FERRETWATCH_PROMETHEUS_URL="http://127.0.0.1:$prom" ADMIN_TOKEN="$admin_token" \
+        bash scripts/daily-health-check.sh
+}
+# Before the first scrape, the shortened rules may briefly see no pack: wait for a clean start.
+passed=0
+for _ in $(seq 1 30); do health >"$work/health.txt" && { passed=1; break; }; sleep 0.5; done
+[[ $passed == 1 ]] || fail "the daily health check fails before the drill: $(cat "$work/health.txt")"
 incidents() { "$bin" incident list --all --db "sqlite://$work/data/incidents.db" --format json; }
 [[ "$(incidents | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["incidents"]))')" == 0 ]] || fail "an incident before the drill"
 
@@ -192,6 +204,10 @@ assert all(s["status"] == "outage" for s in page["services"]), page
 ' "$page" || fail "the status page does not show the outage: $page"
 curl -sf "http://127.0.0.1:$port/status" | grep -q 'id="service-reports">outage<' || fail "the HTML status page does not show the outage"
 step "2. the status page shows every service in outage"
+if health >"$work/health.txt"; then fail "the daily health check passed with the database down"; fi
+grep -q "ferretwatch_store_up is \[0.0\]" "$work/health.txt" && grep -q "FerretWatchDatabaseDown (P1)" "$work/health.txt" \
+    || fail "the daily health check does not name the database and the firing P1: $(cat "$work/health.txt")"
+step "   the daily health check fails, naming the database and the firing P1"
 
 escalated=0
 for _ in $(seq 1 60); do
@@ -215,6 +231,10 @@ for _ in $(seq 1 120); do
 done
 [[ "$resolved" == True ]] || fail "the alert's resolution did not reach the incident within 60 s"
 step "4. the database is back; the alert's resolution is on the timeline"
+passed=0
+for _ in $(seq 1 60); do health >"$work/health.txt" && { passed=1; break; }; sleep 0.5; done
+[[ $passed == 1 ]] || fail "the daily health check still fails with the database back: $(cat "$work/health.txt")"
+step "   the daily health check passes again"
 
 out="$("$bin" incident resolve "$id" --summary "database stopped by the drill; restarted" \
     --postmortem-dir "$work/postmortems" --db "sqlite://$work/data/incidents.db")"
@@ -224,5 +244,5 @@ grep -q "^# Post-mortem: incident $id — FerretWatchDatabaseDown" "$pm" && grep
     && grep -q "^Due: " "$pm" || fail "the post-mortem skeleton lacks its facts: $(head -20 "$pm")"
 [[ "$(curl -sf "http://127.0.0.1:$port/status.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" == operational ]] \
     || fail "the status page is not back to operational"
-step "5. resolved into $(basename "$pm") ($(grep '^Due: ' "$pm" | cut -c1-30)); the status page is operational"
+step "5. resolved into $(basename "$pm") (due $(grep '^Due: ' "$pm" | awk '{print $2}')); the status page is operational"
 echo "== the incident drill passed: time to detect $detect s (scrape 1 s, for 2 s, Alertmanager group_wait 1 s)"

@@ -133,3 +133,53 @@ async fn a_wrong_method_is_a_json_405() {
     error_code(&body);
     app.stop().await;
 }
+
+fn health_check(addrs: (std::net::SocketAddr, std::net::SocketAddr), token: Option<&str>) -> (i32, String) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/daily-health-check.sh");
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg(script)
+        .env("FERRETWATCH_URL", format!("http://{}", addrs.0))
+        .env("FERRETWATCH_METRICS_URL", format!("http://{}/metrics", addrs.1))
+        .env_remove("FERRETWATCH_PROMETHEUS_URL")
+        .env_remove("ADMIN_TOKEN");
+    if let Some(token) = token {
+        command.env("ADMIN_TOKEN", token);
+    }
+    let out = command.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runbook 3.1 and 5.1: `daily-health-check.sh` against a running service passes the
+/// three checks and the metrics they name, and fails (exit 1, naming what) without the
+/// admin token or when the metrics listener does not answer. (The drill,
+/// `scripts/incident-drill.sh`, runs it with the database down and a P1 firing.)
+#[tokio::test]
+async fn the_daily_health_check_passes_on_a_healthy_service_and_names_what_fails() {
+    let app = spawn_app().await;
+    let viewer = token(&app, TokenRole::Viewer, "health-check").await;
+    app.get("/v1/manifest.json").await;
+    let addrs = (app.addr, app.metrics_addr);
+    let run =
+        move |token: Option<String>, addrs| tokio::task::spawn_blocking(move || health_check(addrs, token.as_deref()));
+    let (status, text) = run(Some(viewer.clone()), addrs).await.unwrap();
+    assert_eq!(status, 0, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("ok   ")).count(), 4, "{text}");
+    assert!(text.contains("metrics: ") && text.contains("packs 0.0% 5xx"), "{text}");
+    assert!(!text.contains(&viewer), "the token is never printed");
+
+    let (status, text) = run(None, addrs).await.unwrap();
+    assert_eq!(status, 1, "{text}");
+    assert!(text.contains("FAIL admin API") && text.contains("ADMIN_TOKEN is not set"), "{text}");
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (status, text) = run(Some(viewer), (app.addr, nobody)).await.unwrap();
+    assert_eq!(status, 1, "{text}");
+    assert!(text.contains("FAIL metrics") && text.contains("does not answer"), "{text}");
+    let help = std::process::Command::new("bash")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/daily-health-check.sh"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("FERRETWATCH_METRICS_URL"));
+    app.stop().await;
+}
