@@ -7,7 +7,8 @@
 #   4. metrics ($FERRETWATCH_METRICS_URL, default http://127.0.0.1:9090/metrics): the
 #      database answers (ferretwatch_store_up 1), a pack is served (ferretwatch_pack_info),
 #      rate limits are shared when Redis is configured (ferretwatch_limiter_shared), and
-#      5xx answers are at most 2% of each service's requests since the process started;
+#      5xx answers are at most 2% of each service's requests between two scrapes
+#      FERRETWATCH_HEALTH_WINDOW seconds apart (default 10; judged from 20 requests up);
 #   5. with FERRETWATCH_PROMETHEUS_URL: no P1 or P2 alert is firing (Prometheus's ALERTS).
 # FERRETWATCH_URL (default http://127.0.0.1:8080) is the default of the three URLs; ADMIN_TOKEN
 # comes from `ferretwatch admin token create --role viewer` and is never printed.
@@ -54,16 +55,20 @@ fi
 
 # The metrics the checks name.
 metrics_check() {
-    local text
+    local before text
+    before="$(curl -sSf --max-time 10 "$metrics_url")" || { echo "the metrics listener does not answer"; return 1; }
+    sleep "${FERRETWATCH_HEALTH_WINDOW:-10}"
     text="$(curl -sSf --max-time 10 "$metrics_url")" || { echo "the metrics listener does not answer"; return 1; }
-    python3 - "$text" <<'PY'
+    python3 - "$before" "$text" "${FERRETWATCH_HEALTH_WINDOW:-10}" <<'PY'
 import re, sys
-text = sys.argv[1]
-samples = {}
-for line in text.splitlines():
-    m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)$', line)
-    if m:
-        samples.setdefault(m.group(1), []).append((m.group(2) or "", float(m.group(3))))
+def parse(text):
+    samples = {}
+    for line in text.splitlines():
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)$', line)
+        if m:
+            samples.setdefault(m.group(1), []).append((m.group(2) or "", float(m.group(3))))
+    return samples
+earlier, samples, window = parse(sys.argv[1]), parse(sys.argv[2]), sys.argv[3]
 problems, notes = [], []
 up = [v for _, v in samples.get("ferretwatch_store_up", [])]
 if up != [1.0]:
@@ -76,20 +81,28 @@ else:
 shared = samples.get("ferretwatch_limiter_shared")
 if shared is not None and shared[0][1] != 1.0:
     problems.append("ferretwatch_limiter_shared is 0: Redis is lost, limits are per instance")
-totals, errors = {}, {}
-for labels, value in samples.get("ferretwatch_http_requests_total", []):
-    service = re.search(r'service="([^"]*)"', labels)
-    status = re.search(r'status="(\d+)"', labels)
-    if not service or service.group(1) not in ("reports", "packs", "admin"):
+def counts(samples):
+    totals, errors = {}, {}
+    for labels, value in samples.get("ferretwatch_http_requests_total", []):
+        service = re.search(r'service="([^"]*)"', labels)
+        status = re.search(r'status="(\d+)"', labels)
+        if not service or service.group(1) not in ("reports", "packs", "admin"):
+            continue
+        totals[service.group(1)] = totals.get(service.group(1), 0) + value
+        if status and status.group(1).startswith("5"):
+            errors[service.group(1)] = errors.get(service.group(1), 0) + value
+    return totals, errors
+(t0, e0), (t1, e1) = counts(earlier), counts(samples)
+for service in sorted(t1):
+    total = t1[service] - t0.get(service, 0)
+    failed = e1.get(service, 0) - e0.get(service, 0)
+    if total < 20:
+        notes.append(f"{service}: {int(total)} requests in {window} s, too few to judge")
         continue
-    totals[service.group(1)] = totals.get(service.group(1), 0) + value
-    if status and status.group(1).startswith("5"):
-        errors[service.group(1)] = errors.get(service.group(1), 0) + value
-for service, total in sorted(totals.items()):
-    share = errors.get(service, 0) / total if total else 0
-    if total >= 50 and share > 0.02:
-        problems.append(f"{service}: {share:.1%} of {int(total)} requests answered 5xx (more than 2%)")
-    notes.append(f"{service} {share:.1%} 5xx of {int(total)}")
+    share = failed / total
+    if share > 0.02:
+        problems.append(f"{service}: {share:.1%} of {int(total)} requests in {window} s answered 5xx (more than 2%)")
+    notes.append(f"{service} {share:.1%} 5xx of {int(total)} in {window} s")
 if problems:
     print("; ".join(problems))
     sys.exit(1)

@@ -10,7 +10,8 @@
 #   4. the database comes back: the alert's resolution reaches the incident's timeline;
 #   5. `ferretwatch incident resolve` closes it into a post-mortem skeleton due in 48 h.
 # Meanwhile `daily-health-check.sh` (with the metrics and Prometheus) must fail while the
-# database is down, naming it and the firing P1, and pass once it is back.
+# database is down, naming it and the firing P1, and pass once it is back; then
+# `post-recovery-health-check.sh --comprehensive` must pass.
 # Durations are shortened, never faked: the rules' `for:` to 2 s, scrapes and evaluations
 # every second, the P1 response time to 10 s. Exits 1 when a step fails.
 #
@@ -99,6 +100,10 @@ log = "warn"
 [pool]
 acquire_timeout_ms = 500
 
+[limits]
+ip_per_minute = 100000
+ip_per_day = 1000000
+
 [incidents]
 webhook_token = "$token"
 notify_url = "http://127.0.0.1:$sink/hook"
@@ -164,6 +169,7 @@ for _ in $(seq 1 60); do
 done
 query 'ferretwatch_store_up' | grep -q '"1"\]' || fail "Prometheus does not see ferretwatch_store_up 1"
 admin_token="$("$bin" admin token create --role viewer --name drill --config "$work/ferretwatch.toml")"
+export FERRETWATCH_HEALTH_WINDOW=1
 health() {
     FERRETWATCH_URL="http://127.0.0.1:$port" FERRETWATCH_METRICS_URL="http://127.0.0.1:$metrics/metrics" \
         FERRETWATCH_PROMETHEUS_URL="http://127.0.0.1:$prom" ADMIN_TOKEN="$admin_token" \
@@ -208,6 +214,13 @@ if health >"$work/health.txt"; then fail "the daily health check passed with the
 grep -q "ferretwatch_store_up is \[0.0\]" "$work/health.txt" && grep -q "FerretWatchDatabaseDown (P1)" "$work/health.txt" \
     || fail "the daily health check does not name the database and the firing P1: $(cat "$work/health.txt")"
 step "   the daily health check fails, naming the database and the firing P1"
+if FERRETWATCH_URL="http://127.0.0.1:$port" FERRETWATCH_METRICS_URL="http://127.0.0.1:$metrics/metrics" \
+    ADMIN_TOKEN="$admin_token" FERRETWATCH_BIN="$bin" FERRETWATCH_ROOT="$work/data/dev-keys/root.json" \
+    bash scripts/post-recovery-health-check.sh --comprehensive >"$work/recovery.txt" 2>&1; then
+    fail "the post-recovery health check passed with the database down"
+fi
+grep -q "FAIL the report was not accepted" "$work/recovery.txt" || fail "no failed report flow: $(cat "$work/recovery.txt")"
+step "   post-recovery-health-check.sh --comprehensive fails too: the report flow is down"
 
 escalated=0
 for _ in $(seq 1 60); do
@@ -231,13 +244,39 @@ for _ in $(seq 1 120); do
 done
 [[ "$resolved" == True ]] || fail "the alert's resolution did not reach the incident within 60 s"
 step "4. the database is back; the alert's resolution is on the timeline"
+# The outage's 503s also raised the admin and report error rates; ordinary traffic after
+# recovery brings them back under their thresholds (as users would).
+for _ in $(seq 1 150); do
+    curl -s -o /dev/null -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$port/api/health"
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$port/v1/install"
+done
 passed=0
-for _ in $(seq 1 60); do health >"$work/health.txt" && { passed=1; break; }; sleep 0.5; done
+for _ in $(seq 1 120); do health >"$work/health.txt" && { passed=1; break; }; sleep 0.5; done
 [[ $passed == 1 ]] || fail "the daily health check still fails with the database back: $(cat "$work/health.txt")"
 step "   the daily health check passes again"
+if ! FERRETWATCH_URL="http://127.0.0.1:$port" FERRETWATCH_METRICS_URL="http://127.0.0.1:$metrics/metrics" \
+    FERRETWATCH_PROMETHEUS_URL="http://127.0.0.1:$prom" ADMIN_TOKEN="$admin_token" FERRETWATCH_BIN="$bin" \
+    FERRETWATCH_ROOT="$work/data/dev-keys/root.json" FERRETWATCH_CONFIG="$work/ferretwatch.toml" \
+    bash scripts/post-recovery-health-check.sh --comprehensive >"$work/recovery.txt" 2>&1; then
+    fail "the post-recovery health check fails: $(cat "$work/recovery.txt")"
+fi
+grep -q "a report is accepted and committed (201" "$work/recovery.txt" && grep -q "the audit chain verifies" "$work/recovery.txt" \
+    || fail "the post-recovery health check skipped a check: $(cat "$work/recovery.txt")"
+step "   post-recovery-health-check.sh --comprehensive: $(grep -c '^ok ' "$work/recovery.txt") checks passed"
 
 out="$("$bin" incident resolve "$id" --summary "database stopped by the drill; restarted" \
     --postmortem-dir "$work/postmortems" --db "sqlite://$work/data/incidents.db")"
+# The outage's other alerts (error rates of the services that needed the database) opened
+# incidents of their own: the same outage, resolved with it.
+others="$(incidents | python3 -c '
+import json, sys
+print(" ".join(str(i["id"]) for i in json.load(sys.stdin)["incidents"] if i["state"] != "resolved"))')"
+for other in $others; do
+    "$bin" incident resolve "$other" --summary "consequence of incident $id (database stopped)" \
+        --postmortem-dir "$work/postmortems" --db "sqlite://$work/data/incidents.db" >/dev/null \
+        || fail "could not resolve incident $other"
+done
+[[ -z "$others" ]] || step "   the outage's other incidents (#${others// /, #}: error rates of the services) resolved with it"
 pm="$work/postmortems/INCIDENT-$id-postmortem.md"
 [[ -f "$pm" ]] || fail "no post-mortem skeleton: $out"
 grep -q "^# Post-mortem: incident $id — FerretWatchDatabaseDown" "$pm" && grep -q "escalated" "$pm" \
