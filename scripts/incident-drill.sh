@@ -58,6 +58,9 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# Interrupted, or with its output closed: still stop everything it started.
+trap 'exit 130' INT TERM HUP
+trap '' PIPE
 started="$(date +%s)"
 step() { echo "== [$(( $(date +%s) - started )) s] $*"; }
 fail() { echo "FAIL: $*" >&2; for f in serve alertmanager prometheus; do echo "--- $f.log (tail)" >&2; tail -20 "$work/$f.log" >&2 || true; done; exit 1; }
