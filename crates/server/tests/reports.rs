@@ -294,11 +294,8 @@ async fn a_refused_small_body_keeps_the_connection_and_an_unread_one_says_close(
     app.stop().await;
 }
 
-/// Reports of one kind about one URL are limited per hour (the console's policy), so a
-/// coordinated campaign stops being stored; other URLs and the other kind are unaffected.
-#[tokio::test]
-async fn reports_about_one_url_beyond_the_hourly_policy_are_refused_with_429() {
-    let app = spawn_with(raise_limits, None).await;
+/// Saves a console policy as an Admin would (with its audit entry) and applies it.
+async fn set_policy(app: &support::TestApp, key: &str, value: &str) {
     let entry = ferretwatch_store::NewAuditEntry {
         at: ferretwatch_types::Timestamp::now(),
         actor: "test".into(),
@@ -306,9 +303,17 @@ async fn reports_about_one_url_beyond_the_hourly_policy_are_refused_with_429() {
         target: "policies".into(),
         details: json!({}),
     };
-    let values = vec![("reports.per_url_per_hour".to_owned(), "10".to_owned())];
+    let values = vec![(key.to_owned(), value.to_owned())];
     app.state.store.put_settings(&values, entry.at, "test", app.state.console.audited(&entry)).await.unwrap();
     ferretwatch_server::console::policies::reload(&app.state).await.unwrap();
+}
+
+/// Reports of one kind about one URL are limited per hour (the console's policy), so a
+/// coordinated campaign stops being stored; other URLs and the other kind are unaffected.
+#[tokio::test]
+async fn reports_about_one_url_beyond_the_hourly_policy_are_refused_with_429() {
+    let app = spawn_with(raise_limits, None).await;
+    set_policy(&app, "reports.per_url_per_hour", "10").await;
     let url = "https://campaign.example.test/login";
     for i in 0..10 {
         let token = app.install_token().await;
@@ -341,16 +346,7 @@ async fn many_install_tokens_on_one_network_reporting_one_url_are_throttled_per_
         None,
     )
     .await;
-    let entry = ferretwatch_store::NewAuditEntry {
-        at: ferretwatch_types::Timestamp::now(),
-        actor: "test".into(),
-        action: "settings.changed".into(),
-        target: "policies".into(),
-        details: json!({}),
-    };
-    let values = vec![("reports.per_url_per_network_per_hour".to_owned(), "3".to_owned())];
-    app.state.store.put_settings(&values, entry.at, "test", app.state.console.audited(&entry)).await.unwrap();
-    ferretwatch_server::console::policies::reload(&app.state).await.unwrap();
+    set_policy(&app, "reports.per_url_per_network_per_hour", "3").await;
     let url = "https://farm-target.example.test/login";
     let report_from = |forwarded: &'static str, token: String| {
         app.client
