@@ -72,10 +72,9 @@ impl From<EventRow> for IncidentEvent {
     }
 }
 
-/// `state IN ('a', 'b')` for states (fixed identifiers, never input).
+/// `state IN (…)` for incident states.
 pub(crate) fn incident_states_in(states: &[IncidentState]) -> String {
-    let codes: Vec<String> = states.iter().map(|s| format!("'{}'", s.code())).collect();
-    format!("state IN ({})", codes.join(", "))
+    crate::rows::state_in(states.iter().map(|s| s.code()))
 }
 
 macro_rules! incident_store {

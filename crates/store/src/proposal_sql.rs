@@ -87,10 +87,9 @@ impl From<SignatureRow> for ProposalSignature {
     }
 }
 
-/// `state IN ('a', 'b')` for states (their codes are fixed identifiers, never input).
+/// `state IN (…)` for proposal states.
 pub(crate) fn states_in(states: &[ProposalState]) -> String {
-    let codes: Vec<String> = states.iter().map(|s| format!("'{}'", s.code())).collect();
-    format!("state IN ({})", codes.join(", "))
+    crate::rows::state_in(states.iter().map(|s| s.code()))
 }
 
 macro_rules! proposal_store {

@@ -208,3 +208,9 @@ impl From<CountsRow> for crate::model::StoreCounts {
         }
     }
 }
+
+/// `state IN ('a', 'b')` for state codes (fixed identifiers of the model, never input).
+pub(crate) fn state_in<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
+    let codes: Vec<String> = codes.into_iter().map(|c| format!("'{c}'")).collect();
+    format!("state IN ({})", codes.join(", "))
+}
