@@ -232,7 +232,7 @@ pub async fn receive(State(state): State<AppState>, ClientIp(ip): ClientIp, req:
 async fn accept(state: &AppState, ip: std::net::IpAddr, req: Request) -> Result<(), ApiError> {
     let install = crate::report_api::verify_install(state, req.headers())?;
     let net = ferretwatch_store::ClientNet::from_ip(ip);
-    let throttle = &state.console.by_url;
+    let throttle = &state.console.telemetry;
     let hour = std::time::Duration::from_secs(3600);
     for (key, count) in
         [(format!("telemetry:net:{}", net.as_str()), 120), (format!("telemetry:install:{}", install.id), 12)]

@@ -45,8 +45,11 @@ pub struct Console {
     pub by_network: Throttle,
     /// Sign-in attempts per account name.
     pub by_account: Throttle,
-    /// Reports of one kind per URL (the rate is the policy `reports.per_url_per_hour`).
+    /// Reports of one kind per URL (the rate is the policy `reports.per_url_per_hour`),
+    /// and per URL and client network.
     pub by_url: Throttle,
+    /// Client telemetry bodies per install and per client network.
+    pub telemetry: Throttle,
     /// The policies in force.
     pub policies: policies::Policies,
     /// Single sign-on, when configured.
@@ -98,6 +101,7 @@ impl Console {
             by_network: Throttle::per_minute(c.login_per_network_per_minute),
             by_account: Throttle::per_minute(c.login_per_account_per_minute),
             by_url: Throttle::per_minute(1),
+            telemetry: Throttle::per_minute(1),
             oidc,
             volume: std::sync::Mutex::new(None),
             dummy_hash,

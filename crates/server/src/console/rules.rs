@@ -94,8 +94,13 @@ impl Publishing {
     }
 
     fn dir(&self, id: ProposalId) -> PathBuf {
-        self.staging.join(id.to_string())
+        staged_dir(&self.staging, id)
     }
+}
+
+/// Where a proposal's staged pack is kept under the staging directory.
+fn staged_dir(staging: &FsPath, id: ProposalId) -> PathBuf {
+    staging.join(id.to_string())
 }
 
 /// Runs blocking publishing work off the async runtime.
@@ -362,6 +367,7 @@ async fn create(
     let reference = format!("console proposal {token}");
     let tmp = publishing.staging.join(format!(".staging-{token}"));
     let staging = publishing.staging.clone();
+    let kept_in = staging.clone();
     let (tmp_dir, reference_owned) = (tmp.clone(), reference.clone());
     let staged = blocking(move || {
         std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
@@ -404,7 +410,7 @@ async fn create(
         }
     };
     if tmp.exists() {
-        let dir = Publishing::of(state)?.dir(stored.id);
+        let dir = staged_dir(&kept_in, stored.id);
         tokio::fs::rename(&tmp, &dir).await.map_err(|e| {
             tracing::error!(from = %tmp.display(), to = %dir.display(), error = %e, "a staged pack could not be kept");
             ConsoleError::BadRequest("The staged pack could not be kept; see the server log.".into())
