@@ -282,7 +282,7 @@ done
 [[ -z "$others" ]] || step "   the outage's other incidents (#${others// /, #}: error rates of the services) resolved with it"
 pm="$work/postmortems/INCIDENT-$id-postmortem.md"
 [[ -f "$pm" ]] || fail "no post-mortem skeleton: $out"
-grep -q "^# Post-mortem: incident $id — FerretWatchDatabaseDown" "$pm" && grep -q "escalated" "$pm" \
+grep -Eq "^# Post-mortem: INC-[0-9]{4}-0*$id \(incident $id\) — FerretWatchDatabaseDown" "$pm" && grep -q "escalated" "$pm" \
     && grep -q "^Due: " "$pm" || fail "the post-mortem skeleton lacks its facts: $(head -20 "$pm")"
 [[ "$(curl -sf "http://127.0.0.1:$port/status.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" == operational ]] \
     || fail "the status page is not back to operational"

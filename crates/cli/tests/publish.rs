@@ -181,6 +181,29 @@ fn deploy_waits_for_two_signatures_then_rollback_and_emergency_republish_higher_
     let manifest = std::fs::read_to_string(env.path("origin/manifest.json")).unwrap();
     assert!(manifest.contains("yara-emergency-phish-2025-001."), "{manifest}");
     assert!(manifest.contains("yara-kit."), "the rolled-back content is kept: {manifest}");
+
+    // Each deploy left its record; the rollback reverted the second, one deploy in four.
+    let record = std::fs::read_to_string(env.path(&format!("origin/history/{v3}/deploy.json"))).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert_eq!((record["kind"].as_str(), record["restores"].as_str()), (Some("rollback"), Some(v1.as_str())));
+    assert_eq!(record["previous"].as_str(), Some(v2.as_str()));
+    let incidents = format!("sqlite://{}", env.path("incidents.db").display());
+    let stats = ok(env.ferretwatch(&[
+        "incident",
+        "stats",
+        "--days",
+        "1",
+        "--origin",
+        &env.origin(),
+        "--db",
+        &incidents,
+        "--format",
+        "json",
+    ]));
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["changes"]["deploys"], 4, "{stats}");
+    assert_eq!(stats["changes"]["failed_versions"], serde_json::json!([v2]), "{stats}");
+    assert_eq!(stats["changes"]["change_failure_rate"], 0.25, "{stats}");
 }
 
 #[test]

@@ -199,5 +199,5 @@ pub fn amend(
     let out = out.unwrap_or_else(|| PathBuf::from(format!("dist-{version}")));
     let manifest = write_republished(&verified.files, &version, extras, &drop, &edit, &out)?;
     keep_operations(&out, &verified)?;
-    finish(out, manifest, from_version, root, keys)
+    finish(out, manifest, from_version, super::record::ChangeKind::Amend, root, keys)
 }

@@ -196,6 +196,20 @@ pub fn deploy_online(
         origin.put(&object, bytes)?;
         report.uploaded.push(object);
     }
+    // The operators' record of this deploy (what kind, what it replaced), beside the copy.
+    let note = super::record::read_note(dir, &manifest.version);
+    let record = super::record::DeployRecord {
+        version: manifest.version.clone(),
+        deployed_at: now,
+        kind: note.as_ref().map_or(super::record::ChangeKind::Build, |n| n.kind),
+        previous: report.previous.clone(),
+        restores: note.filter(|n| n.kind == super::record::ChangeKind::Rollback).map(|n| n.from),
+    };
+    // (A deploy run again for the version already served keeps the first record.)
+    if report.previous.as_ref() != Some(&manifest.version) {
+        super::record::write_record(origin, &record)?;
+        report.uploaded.push(format!("{version_dir}/{}", super::record::DEPLOY_RECORD));
+    }
     // 4. The versioned snapshot and targets (`VERSION.ROLE.json`): a client reading the
     //    new timestamp finds them, and one holding the old timestamp still finds the old.
     for (index, role) in [(1, "snapshot"), (0, "targets")] {

@@ -18,6 +18,7 @@
 pub mod amend;
 pub mod deploy;
 pub mod intel;
+pub mod record;
 pub mod republish;
 pub mod timestamp;
 
@@ -32,6 +33,7 @@ use crate::error::BuildError;
 pub use amend::{amend, ConsoleLists, ListChange};
 pub use deploy::{current_version, deploy, deploy_online, known_versions, DeployReport};
 pub use intel::{publish_intel, IntelReport, DEFAULT_INTEL_TTL_SECS};
+pub use record::{deploy_history, reverted, ChangeKind, DeployRecord};
 pub use republish::{emergency, rollback, EmergencyRule, Republished};
 pub use timestamp::{renew, OnlineKey, Renewal};
 

@@ -19,6 +19,7 @@ use ferretwatch_types::{PackVersion, Sha256, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::deploy::known_versions;
+use super::record::{write_note, ChangeKind, RepublishedNote};
 use super::{next_version, PublishError};
 use crate::error::BuildError;
 use crate::keys::PrivateKey;
@@ -122,7 +123,7 @@ pub fn rollback(
     // them from the current pack (the old one's when the current no longer verifies).
     let current = Verifier::new(root.to_vec(), now, State::default()).verify(&origin.source(None)).ok();
     keep_operations(&out, current.as_ref().unwrap_or(&verified))?;
-    finish(out, manifest, to_version.clone(), root, keys)
+    finish(out, manifest, to_version.clone(), ChangeKind::Rollback, root, keys)
 }
 
 /// Builds the current pack at `origin` plus `rule` under the next free version at `now`,
@@ -216,7 +217,7 @@ pub fn emergency(
     let out = out.unwrap_or_else(|| PathBuf::from(format!("dist-{version}")));
     let manifest = write_republished(&verified.files, &version, extras, &drop, &|_| {}, &out)?;
     keep_operations(&out, &verified)?;
-    finish(out, manifest, from_version, root, keys)
+    finish(out, manifest, from_version, ChangeKind::Emergency, root, keys)
 }
 
 /// Writes `pack`'s mirrors and delegations into the republished pack in `out`, so a
@@ -334,9 +335,11 @@ pub(super) fn finish(
     out: PathBuf,
     manifest: Manifest,
     from_version: PackVersion,
+    kind: ChangeKind,
     root: &[u8],
     keys: &[PrivateKey],
 ) -> Result<Republished, PublishError> {
+    write_note(&out, &RepublishedNote { version: manifest.version.clone(), kind, from: from_version.clone() })?;
     let root = Root::parse_unverified(root).map_err(|e| PublishError::Invalid(e.to_string()))?;
     let threshold = root.threshold("targets").max(1);
     let mut signatures = 0;

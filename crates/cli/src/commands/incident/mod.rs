@@ -1,9 +1,19 @@
 //! `ferretwatch incident …` (runbook §4): list, show, open, acknowledge, assign, update
 //! and resolve incidents in the service's database; resolving writes the post-mortem
-//! skeleton, due 48 hours later. `incident stats` computes the runbook's §10 figures
-//! (mean time to detect and to resolve) from the records.
+//! skeleton, due 48 hours later. `incident timeline` joins an incident's own timeline with
+//! the pack deploys and the console's admin actions around it (and, with `--security`,
+//! its sign-ins). `incident stats` computes the runbook's §10 figures (mean time to
+//! detect, to respond and to recover, and the change failure rate) from the records.
+//!
+//! An incident is named by its number (`7`) or as the runbook writes it (`INC-2026-007`:
+//! the year it opened and its number).
 
-use std::fmt::Write;
+mod postmortem;
+mod stats;
+mod timeline;
+
+pub use postmortem::postmortem;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,15 +44,17 @@ pub enum IncidentCommand {
     Update(UpdateArgs),
     /// Resolve it and write its post-mortem skeleton (due in 48 hours).
     Resolve(ResolveArgs),
-    /// Mean time to detect and to resolve, per priority, over the last DAYS days.
-    Stats(StatsArgs),
+    /// Its timeline joined with the pack deploys and admin actions around it.
+    Timeline(timeline::TimelineArgs),
+    /// Mean time to detect, respond and recover per priority, and the change failure rate.
+    Stats(stats::StatsArgs),
 }
 
 /// An incident by number.
 #[derive(Args)]
 pub struct IdArgs {
-    /// The incident's number.
-    id: i64,
+    /// The incident: its number (7) or INC-YEAR-NUMBER (INC-2026-007).
+    id: IncidentRef,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -82,8 +94,8 @@ pub struct OpenArgs {
 /// `incident assign`.
 #[derive(Args)]
 pub struct AssignArgs {
-    /// The incident's number.
-    id: i64,
+    /// The incident: its number (7) or INC-YEAR-NUMBER (INC-2026-007).
+    id: IncidentRef,
     /// Who owns it.
     #[arg(long)]
     to: String,
@@ -96,8 +108,8 @@ pub struct AssignArgs {
 /// `incident update`.
 #[derive(Args)]
 pub struct UpdateArgs {
-    /// The incident's number.
-    id: i64,
+    /// The incident: its number (7) or INC-YEAR-NUMBER (INC-2026-007).
+    id: IncidentRef,
     /// The line for the timeline.
     #[arg(long)]
     note: Option<String>,
@@ -113,26 +125,14 @@ pub struct UpdateArgs {
 /// `incident resolve`.
 #[derive(Args)]
 pub struct ResolveArgs {
-    /// The incident's number.
-    id: i64,
+    /// The incident: its number (7) or INC-YEAR-NUMBER (INC-2026-007).
+    id: IncidentRef,
     /// What it was and what ended it.
     #[arg(long)]
     summary: String,
     /// Where the post-mortem skeleton goes (`INCIDENT-N-postmortem.md` in it).
     #[arg(long, default_value = "postmortems")]
     postmortem_dir: PathBuf,
-    #[command(flatten)]
-    db: DbArgs,
-    #[command(flatten)]
-    output: FormatArg,
-}
-
-/// `incident stats`.
-#[derive(Args)]
-pub struct StatsArgs {
-    /// The period, in days back from now.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
-    days: u64,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -162,6 +162,68 @@ impl DbArgs {
         settings.db = Some(settings.incidents_db_url());
         Ok(settings)
     }
+
+    /// Settings whose database is the service's own (its console audit log and sign-ins).
+    fn service_settings(&self) -> Result<ferretwatch_server::Settings, CliError> {
+        super::serve::settings(self.config.as_deref(), None)
+    }
+}
+
+/// An incident as the runbook names it (`INC-2026-007`) or by its number (`7`, `INC-7`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IncidentRef {
+    id: i64,
+    year: Option<i64>,
+}
+
+impl std::str::FromStr for IncidentRef {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("{text:?}: an incident number (7) or INC-YEAR-NUMBER (INC-2026-007)");
+        let rest = text.strip_prefix("INC-").or_else(|| text.strip_prefix("inc-")).unwrap_or(text);
+        let (year, number) = match rest.split_once('-') {
+            Some((year, number)) if year.len() == 4 => (Some(year.parse::<i64>().map_err(|_| bad())?), number),
+            Some(_) => return Err(bad()),
+            None => (None, rest),
+        };
+        if number.is_empty() || number.len() > 18 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let id = number.parse::<i64>().map_err(|_| bad())?;
+        if id < 1 {
+            return Err(bad());
+        }
+        Ok(IncidentRef { id, year })
+    }
+}
+
+impl IncidentRef {
+    /// Its number in the store.
+    fn id(self) -> IncidentId {
+        IncidentId(self.id)
+    }
+
+    /// Refuses an incident that did not open in the year the reference names.
+    fn check(self, incident: &Incident) -> Result<(), CliError> {
+        match self.year {
+            Some(year) if year != incident.opened_at.to_civil().0 => Err(CliError::input(
+                "not_found",
+                format!(
+                    "INC-{year}-{:03}: incident {} opened in another year ({})",
+                    self.id,
+                    self.id,
+                    reference(incident)
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How the runbook names an incident: `INC-YEAR-NUMBER`, the year it opened.
+pub fn reference(incident: &Incident) -> String {
+    format!("INC-{}-{:03}", incident.opened_at.to_civil().0, incident.id.0)
 }
 
 /// `text` with control characters escaped, cut to `max` characters.
@@ -187,19 +249,20 @@ pub fn run(command: IncidentCommand) -> ExitCode {
         }),
         IncidentCommand::Update(args) => output::run(args.output.format, None, || update(&args)),
         IncidentCommand::Resolve(args) => output::run(args.output.format, None, || resolve(&args)),
-        IncidentCommand::Stats(args) => output::run(args.output.format, None, || stats(&args)),
+        IncidentCommand::Timeline(args) => output::run(args.output.format, None, || timeline::run(&args)),
+        IncidentCommand::Stats(args) => output::run(args.output.format, None, || stats::run(&args)),
     }
 }
 
 fn line(i: &Incident) -> String {
     let owner = i.assignee.as_deref().map(|a| format!(", owner {a}")).unwrap_or_default();
     let escalated = if i.escalations > 0 { format!(", escalated {}×", i.escalations) } else { String::new() };
-    format!("#{} {} {} {} (opened {}{owner}{escalated})", i.id, i.priority, i.state, i.title, i.opened_at)
+    format!("{} {} {} {} (opened {}{owner}{escalated})", reference(i), i.priority, i.state, i.title, i.opened_at)
 }
 
 fn to_json(i: &Incident) -> serde_json::Value {
     json!({
-        "id": i.id.0, "title": i.title, "priority": i.priority.code(), "state": i.state.code(),
+        "id": i.id.0, "reference": reference(i), "title": i.title, "priority": i.priority.code(), "state": i.state.code(),
         "service": i.service, "opened_at": i.opened_at.to_string(), "detected_at": i.detected_at.to_string(),
         "acknowledged_at": i.acknowledged.as_ref().map(|(at, _)| at.to_string()),
         "acknowledged_by": i.acknowledged.as_ref().map(|(_, by)| by),
@@ -231,9 +294,10 @@ fn timeline(events: &[IncidentEvent]) -> String {
 
 fn show(args: &IdArgs) -> Result<Report, Failure> {
     let settings = args.db.settings()?;
-    let id = IncidentId(args.id);
+    let id = args.id.id();
     let (incident, events) =
         with_store(&settings, async |store| Ok((store.get_incident(id).await?, store.incident_events(id).await?)))?;
+    args.id.check(&incident)?;
     let text = format!("{}\n{}", line(&incident), timeline(&events));
     let json = json!({
         "incident": to_json(&incident),
@@ -255,10 +319,13 @@ fn open(args: &OpenArgs) -> Result<Report, Failure> {
     Ok(Report::new(format!("opened {}", line(&incident)), &to_json(&incident)))
 }
 
-fn change(db: &DbArgs, id: i64, change: IncidentChange) -> Result<Report, Failure> {
+fn change(db: &DbArgs, id: IncidentRef, change: IncidentChange) -> Result<Report, Failure> {
     let settings = db.settings()?;
     let incident = with_store(&settings, async |store| {
-        Ok(store.change_incident(IncidentId(id), &change, &actor(), Timestamp::now()).await?)
+        if id.year.is_some() {
+            id.check(&store.get_incident(id.id()).await?)?;
+        }
+        Ok(store.change_incident(id.id(), &change, &actor(), Timestamp::now()).await?)
     })?;
     Ok(Report::new(line(&incident), &to_json(&incident)))
 }
@@ -277,62 +344,17 @@ fn update(args: &UpdateArgs) -> Result<Report, Failure> {
     Ok(report.expect("one of the two was given"))
 }
 
-/// The post-mortem skeleton: the incident's facts and timeline, and the sections to fill.
-pub fn postmortem(incident: &Incident, events: &[IncidentEvent]) -> String {
-    let due = incident.postmortem_due.map(|t| t.to_string()).unwrap_or_default();
-    let minutes = |from: Timestamp, to: Timestamp| to.secs_since(from) / 60;
-    let mut out = String::new();
-    let _ = writeln!(out, "# Post-mortem: incident {} — {}", incident.id, incident.title);
-    let _ = writeln!(out);
-    let _ =
-        writeln!(out, "Due: {due} (48 hours after resolution). Blameless: describe systems and decisions, not people.");
-    let _ = writeln!(out);
-    let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| Priority | {} |", incident.priority);
-    let _ = writeln!(out, "| Service | {} |", incident.service.as_deref().unwrap_or("all"));
-    let _ = writeln!(out, "| Started (first alert) | {} |", incident.detected_at);
-    let _ = writeln!(
-        out,
-        "| Opened | {} ({} min to detect) |",
-        incident.opened_at,
-        minutes(incident.detected_at, incident.opened_at)
-    );
-    if let Some((at, by)) = &incident.acknowledged {
-        let _ = writeln!(out, "| Acknowledged | {at} by {by} ({} min) |", minutes(incident.opened_at, *at));
-    }
-    if let Some((at, by)) = &incident.resolved {
-        let _ = writeln!(out, "| Resolved | {at} by {by} ({} min to resolve) |", minutes(incident.opened_at, *at));
-    }
-    let _ = writeln!(out, "| Escalations | {} |", incident.escalations);
-    let _ = writeln!(out, "| Owner | {} |", incident.assignee.as_deref().unwrap_or("—"));
-    let _ = writeln!(out);
-    let _ = writeln!(out, "## Summary\n\n{}\n", incident.summary.as_deref().unwrap_or(""));
-    let _ = writeln!(out, "## Timeline\n");
-    for e in events {
-        let _ = writeln!(out, "- {} — {} ({}): {}", e.at, e.kind, e.actor, e.text);
-    }
-    let _ = writeln!(out);
-    for section in [
-        "Impact",
-        "Root cause",
-        "Detection: how we found out, and how to find out sooner",
-        "What went well",
-        "What went badly",
-        "Action items (owner, due date)",
-    ] {
-        let _ = writeln!(out, "## {section}\n\nTODO\n");
-    }
-    out
-}
-
 fn resolve(args: &ResolveArgs) -> Result<Report, Failure> {
     let settings = args.db.settings()?;
     let summary = clip(&args.summary, 2000);
     if summary.is_empty() {
         return Err(CliError::input("invalid_argument", "--summary must not be empty").into());
     }
-    let id = IncidentId(args.id);
+    let id = args.id.id();
     let (incident, events) = with_store(&settings, async |store| {
+        if args.id.year.is_some() {
+            args.id.check(&store.get_incident(id).await?)?;
+        }
         let incident =
             store.change_incident(id, &IncidentChange::Resolve(summary.clone()), &actor(), Timestamp::now()).await?;
         Ok((incident, store.incident_events(id).await?))
@@ -347,25 +369,4 @@ fn resolve(args: &ResolveArgs) -> Result<Report, Failure> {
     let mut json = to_json(&incident);
     json["postmortem"] = json!(path.display().to_string());
     Ok(Report::new(text, &json))
-}
-
-fn stats(args: &StatsArgs) -> Result<Report, Failure> {
-    let settings = args.db.settings()?;
-    let since = Timestamp::now().minus_secs(args.days * 86_400);
-    let all = with_store(&settings, async |store| Ok(store.list_incidents(&[], 100_000).await?))?;
-    let period: Vec<&Incident> = all.iter().filter(|i| i.opened_at >= since).collect();
-    let mut text = format!("incidents opened in the last {} days: {}\n", args.days, period.len());
-    let mut rows = Vec::new();
-    for priority in Priority::ALL {
-        let of: Vec<&&Incident> = period.iter().filter(|i| i.priority == priority).collect();
-        let mean = |values: Vec<u64>| (!values.is_empty()).then(|| values.iter().sum::<u64>() / values.len() as u64);
-        let detect = mean(of.iter().map(|i| i.opened_at.secs_since(i.detected_at)).collect());
-        let resolve =
-            mean(of.iter().filter_map(|i| i.resolved.as_ref().map(|(at, _)| at.secs_since(i.opened_at))).collect());
-        let shown = |v: Option<u64>| v.map_or_else(|| "—".to_owned(), |s| format!("{} min", s.div_ceil(60)));
-        let _ =
-            writeln!(text, "  {priority}: {} incident(s), MTTD {}, MTTR {}", of.len(), shown(detect), shown(resolve));
-        rows.push(json!({"priority": priority.code(), "incidents": of.len(), "mttd_seconds": detect, "mttr_seconds": resolve}));
-    }
-    Ok(Report::new(text.trim_end().to_owned(), &json!({ "days": args.days, "priorities": rows })))
 }
