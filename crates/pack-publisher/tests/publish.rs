@@ -229,7 +229,12 @@ fn rollback_republishes_old_content_under_a_higher_version_that_clients_accept()
     let again = rollback(&origin, &version, &w.root, &w.keys(), None, now());
     let again = again.unwrap();
     assert_eq!(again.version.as_str(), "2026.11.27.12.1");
+    // The default directory is in the working directory, its note beside it.
+    let note = std::path::PathBuf::from(format!("{}.republished.json", again.out.display()));
+    let note: serde_json::Value = serde_json::from_slice(&std::fs::read(&note).unwrap()).unwrap();
+    assert_eq!((note["kind"].as_str(), note["from"].as_str()), (Some("rollback"), Some(version.as_str())));
     std::fs::remove_dir_all(&again.out).unwrap();
+    std::fs::remove_file(format!("{}.republished.json", again.out.display())).unwrap();
 }
 
 #[test]
