@@ -7,6 +7,7 @@
 # - PostgreSQL on 127.0.0.1:5432 with trust auth (this machine kind runs it; started if down);
 # - moto, the local S3-compatible server (installed with pip if missing);
 # - python-tuf, a stock TUF client our origins must stay readable by (pip, if missing);
+# - aiosmtpd, the SMTP server incident e-mails are delivered to in a test (pip, if missing);
 # - Redis on 127.0.0.1:6379 for the shared rate limits (this machine kind runs it; the
 #   redis-server package is installed if missing and started if down);
 # - node and npm's oidc-provider, the OpenID Connect provider the console's single
@@ -74,6 +75,12 @@ if [[ "${FERRETWATCH_SKIP_REDIS:-}" != 1 ]]; then
             exit 1
         }
     fi
+fi
+
+# aiosmtpd, a real SMTP server the incident e-mail test delivers to (pip, if missing).
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    echo "== installing aiosmtpd (an SMTP server for the incident e-mail test)"
+    python3 -m pip install --quiet 'aiosmtpd==1.*'
 fi
 
 # The console's single sign-on tests sign in at a real OpenID Connect provider, npm's

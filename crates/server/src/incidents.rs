@@ -162,37 +162,10 @@ pub async fn receive(
     };
     if opened {
         tracing::warn!(incident = incident.id.0, priority = %incident.priority, title = %incident.title, "incident opened");
-        notify(&state, &format!("[{}] incident {} opened: {}", incident.priority, incident.id, incident.title)).await;
+        let text = format!("[{}] {} opened: {}", incident.priority, incident.reference(), incident.title);
+        state.notifier.send(&text, &format!("{text}\n\nStatus page: {}/status", state.settings.console_url())).await;
     }
     Ok(Json(AlertReceipt { incident: Some(incident.id.0), opened }))
-}
-
-/// The client notifications go out with: built once, with the process's TLS provider
-/// installed first (building a client without one panics).
-fn client() -> Option<&'static reqwest::Client> {
-    static CLIENT: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(5))
-                .build()
-                .map_err(|e| tracing::warn!(error = %e, "no HTTP client for incident notifications"))
-                .ok()
-        })
-        .as_ref()
-}
-
-/// Tells the notification webhook, if one is set (a failure is logged, never fatal).
-pub async fn notify(state: &AppState, text: &str) {
-    let Some(url) = &state.settings.incidents.notify_url else { return };
-    let Some(client) = client() else { return };
-    let body = serde_json::json!({ "text": text }).to_string();
-    let sent = client.post(url).header(header::CONTENT_TYPE, "application/json").body(body).send().await;
-    match sent.map(|r| r.error_for_status()) {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) | Err(e) => tracing::warn!(error = %e, "an incident notification was not delivered"),
-    }
 }
 
 /// Escalates, every `incidents.escalation_check_secs`, the open incidents nobody
@@ -213,10 +186,19 @@ pub async fn escalations(state: AppState, mut stop: tokio::sync::watch::Receiver
                         "incident escalated: not acknowledged within its response time"
                     );
                     let text = format!(
-                        "[{}] ESCALATION {}: incident {} not acknowledged: {}",
-                        incident.priority, incident.escalations, incident.id, incident.title
+                        "[{}] ESCALATION {}: {} not acknowledged: {}",
+                        incident.priority,
+                        incident.escalations,
+                        incident.reference(),
+                        incident.title
                     );
-                    notify(&state, &text).await;
+                    state
+                        .notifier
+                        .send(
+                            &text,
+                            &format!("{text}\n\nAcknowledge it: ferretwatch incident ack {}", incident.reference()),
+                        )
+                        .await;
                 }
             }
             Err(e) => tracing::warn!(error = %crate::error::chain(&e), "could not check incident escalations"),

@@ -32,6 +32,7 @@ pub mod incidents;
 pub mod install;
 pub mod limits;
 pub mod listener;
+pub mod notify;
 pub mod openapi;
 pub mod origin;
 pub mod origin_http;
@@ -189,7 +190,9 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     let pack_version = origin.pack_version().await;
     telemetry::set_pack_version(None, pack_version.as_deref());
     let console = console::Console::new(&settings).map_err(|e| LaunchError::Config(e.to_string()))?;
+    let notifier = notify::Notifier::new(&settings.incidents).map_err(|e| LaunchError::Config(e.to_string()))?;
     let state = AppState {
+        notifier: Arc::new(notifier),
         console: Arc::new(console),
         settings: Arc::new(settings),
         store,

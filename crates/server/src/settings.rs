@@ -93,9 +93,18 @@ pub struct IncidentSettings {
     /// characters). The webhook answers 404 without one.
     #[serde(serialize_with = "redacted")]
     pub webhook_token: Option<SecretString>,
-    /// A Slack-compatible webhook (`{"text": …}`) told when an incident opens, escalates
-    /// or resolves.
+    /// A Slack-compatible webhook (`{"text": …}`) told when an incident opens or
+    /// escalates.
     pub notify_url: Option<String>,
+    /// An SMTP server to e-mail the same notifications through: `smtp://HOST:25`,
+    /// `smtp://USER:PASSWORD@HOST:587?tls=required` (STARTTLS) or `smtps://…:465`. A
+    /// secret (it may hold a password); with `email_to` and `email_from`.
+    #[serde(serialize_with = "redacted")]
+    pub smtp_url: Option<SecretString>,
+    /// Who is e-mailed: addresses separated by commas.
+    pub email_to: Option<String>,
+    /// Who the e-mail is from (`FerretWatch <ferretwatch@example.org>`).
+    pub email_from: Option<String>,
     /// Seconds between escalation checks.
     pub escalation_check_secs: u64,
     /// The response times of P1–P4 in seconds (runbook: 15 min, 1 h, 4 h, 24 h): an open
@@ -109,6 +118,9 @@ impl std::fmt::Debug for IncidentSettings {
             .field("db", &self.db.as_ref().map(|u| u.split('@').next_back().unwrap_or_default().to_owned()))
             .field("webhook_token", &self.webhook_token.as_ref().map(|_| "[REDACTED]"))
             .field("notify_url", &self.notify_url.as_ref().map(|_| "[set]"))
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[REDACTED]"))
+            .field("email_to", &self.email_to)
+            .field("email_from", &self.email_from)
             .field("escalation_check_secs", &self.escalation_check_secs)
             .field("response_secs", &self.response_secs)
             .finish()
@@ -121,6 +133,9 @@ impl Default for IncidentSettings {
             db: None,
             webhook_token: None,
             notify_url: None,
+            smtp_url: None,
+            email_to: None,
+            email_from: None,
             escalation_check_secs: 30,
             response_secs: ferretwatch_store::Priority::RESPONSE_SECS,
         }
@@ -561,6 +576,9 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.incidents.webhook_token = Some(SecretString::from(""));
     example.incidents.db = Some(String::new());
     example.incidents.notify_url = Some(String::new());
+    example.incidents.smtp_url = Some(SecretString::from(""));
+    example.incidents.email_to = Some(String::new());
+    example.incidents.email_from = Some(String::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {

@@ -22,6 +22,8 @@ pub struct AppState {
     /// Incidents, kept apart from `store` (`incidents.db`): an outage of the service's
     /// database must still open its incident.
     pub incidents: Arc<dyn Store>,
+    /// Who is told when an incident opens or escalates.
+    pub notifier: Arc<crate::notify::Notifier>,
     /// The pack origin.
     pub origin: Arc<OriginStore>,
     /// Install-token keys.

@@ -176,3 +176,90 @@ async fn without_a_webhook_token_the_route_does_not_exist_and_a_service_alert_de
     );
     app.stop().await;
 }
+
+/// A real SMTP server on loopback (Python's aiosmtpd, which `scripts/test.sh` installs)
+/// delivering into a Maildir; killed on drop.
+struct SmtpServer {
+    child: std::process::Child,
+    maildir: tempfile::TempDir,
+    port: u16,
+}
+
+impl SmtpServer {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("mail"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut why = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut why).unwrap();
+                panic!("the SMTP server (python3 -m aiosmtpd; scripts/test.sh installs it) exited {status}: {why}");
+            }
+            assert!(std::time::Instant::now() < deadline, "the SMTP server did not listen within 15 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        SmtpServer { child, maildir, port }
+    }
+
+    /// The messages delivered so far.
+    fn messages(&self) -> Vec<String> {
+        let new = self.maildir.path().join("mail").join("new");
+        let Ok(entries) = std::fs::read_dir(new) else { return Vec::new() };
+        entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_opened_and_an_escalated_incident_are_emailed_through_a_real_smtp_server() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_with(
+        |s| {
+            s.incidents.webhook_token = Some(TOKEN.to_owned().into());
+            s.incidents.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port).into());
+            s.incidents.email_to = Some("oncall@example.org, Team Lead <lead@example.org>".into());
+            s.incidents.email_from = Some("FerretWatch <ferretwatch@example.org>".into());
+            s.incidents.escalation_check_secs = 1;
+            s.incidents.response_secs = [2, 3600, 3600, 3600];
+        },
+        None,
+    )
+    .await;
+    let down = batch("firing", "{}:{alertname=\"FerretWatchDatabaseDown\"}", "FerretWatchDatabaseDown", "P1");
+    let (status, first) = send(&app, Some(TOKEN), &down).await;
+    assert_eq!(status, 200, "{first}");
+    let id = IncidentId(first["incident"].as_i64().unwrap());
+    let reference = app.state.incidents.get_incident(id).await.unwrap().reference();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mail = loop {
+        let mail = smtp.messages();
+        if mail.len() >= 2 {
+            break mail;
+        }
+        assert!(std::time::Instant::now() < deadline, "two messages within 15 s, got {mail:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let subject = |m: &String| m.lines().find(|l| l.starts_with("Subject: ")).unwrap_or_default().to_owned();
+    let opened = mail.iter().find(|m| subject(m).contains("opened")).expect("the opening");
+    assert!(subject(opened).contains(&format!("[P1] {reference} opened: FerretWatchDatabaseDown")), "{opened}");
+    assert!(opened.contains("From: FerretWatch <ferretwatch@example.org>"), "{opened}");
+    assert!(opened.contains("oncall@example.org") && opened.contains("lead@example.org"), "{opened}");
+    assert!(opened.contains("/status"), "the status page is named: {opened}");
+    let escalated = mail.iter().find(|m| subject(m).contains("ESCALATION 1")).expect("the escalation");
+    assert!(escalated.contains(&format!("ferretwatch incident ack {reference}")), "{escalated}");
+    app.stop().await;
+}

@@ -160,6 +160,11 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// How the runbook names it: `INC-YEAR-NUMBER` (`INC-2026-007`), the year it opened.
+    pub fn reference(&self) -> String {
+        format!("INC-{}-{:03}", self.opened_at.to_civil().0, self.id.0)
+    }
+
     /// When its response is due: its priority's response time (from `response_secs`, P1
     /// first) after it opened, or after its last escalation.
     pub fn response_due(&self, response_secs: [u64; 4]) -> Timestamp {

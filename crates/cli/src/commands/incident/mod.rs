@@ -223,7 +223,7 @@ impl IncidentRef {
 
 /// How the runbook names an incident: `INC-YEAR-NUMBER`, the year it opened.
 pub fn reference(incident: &Incident) -> String {
-    format!("INC-{}-{:03}", incident.opened_at.to_civil().0, incident.id.0)
+    incident.reference()
 }
 
 /// `text` with control characters escaped, cut to `max` characters.
