@@ -287,4 +287,21 @@ grep -Eq "^# Post-mortem: INC-[0-9]{4}-0*$id \(incident $id\) — FerretWatchDat
 [[ "$(curl -sf "http://127.0.0.1:$port/status.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" == operational ]] \
     || fail "the status page is not back to operational"
 step "5. resolved into $(basename "$pm") (due $(grep '^Due: ' "$pm" | awk '{print $2}')); the status page is operational"
+
+# The runbook's §7.3 security timeline of the drill's incident, by the name the runbook uses,
+# and the §10 figures from the records.
+reference="$(incidents | python3 -c 'import json,sys; print(next(i["reference"] for i in json.load(sys.stdin)["incidents"] if i["id"] == '"$id"'))')"
+FERRETWATCH_CONFIG="$work/ferretwatch.toml" FERRETWATCH_BIN="$bin" \
+    bash scripts/security-timeline.sh --incident-id "$reference" >"$work/timeline.txt" 2>&1 \
+    || fail "security-timeline.sh --incident-id $reference failed: $(cat "$work/timeline.txt")"
+grep -q "alert_firing" "$work/timeline.txt" && grep -q "alert_resolved" "$work/timeline.txt" \
+    && grep -q "escalated" "$work/timeline.txt" || fail "the security timeline lacks the incident's events: $(cat "$work/timeline.txt")"
+stats="$("$bin" incident stats --days 1 --config "$work/ferretwatch.toml" --format json)" || fail "incident stats failed"
+figures="$(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1]); p1 = next(p for p in s["priorities"] if p["priority"] == "P1"); c = s["changes"]
+print("P1 MTTD %s s, MTTR %s s; %s pack deploy(s), change failure rate %s"
+      % (p1["mttd_seconds"], p1["mttr_seconds"], c["deploys"], c["change_failure_rate"]))' "$stats")" \
+    || fail "incident stats lacks its figures: $stats"
+step "6. security-timeline.sh --incident-id $reference: $(grep -c '^  ' "$work/timeline.txt") lines; $figures"
 echo "== the incident drill passed: time to detect $detect s (scrape 1 s, for 2 s, Alertmanager group_wait 1 s)"

@@ -25,8 +25,8 @@ pub struct StatsArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
     days: u64,
     /// The pack origin whose deploys the change failure rate counts (file:///DIR, a
-    /// directory or s3://BUCKET[/PREFIX]); default the server's `origin` setting; without
-    /// either the rate is left out.
+    /// directory or s3://BUCKET[/PREFIX]); default the server's (`origin`, else
+    /// DATA_DIR/origin), left out when that holds no deploys.
     #[arg(long)]
     origin: Option<String>,
     #[command(flatten)]
@@ -80,27 +80,42 @@ pub fn run(args: &StatsArgs) -> Result<Report, Failure> {
         }));
     }
 
-    let origin = args.origin.clone().or_else(|| args.db.service_settings().ok().and_then(|s| s.origin));
-    let changes = match origin {
-        Some(url) => {
-            let origin = Origin::open(&url).map_err(|e| CliError::input("bad_origin", e.to_string()))?;
-            let history = deploy_history(&origin).map_err(|e| CliError::failed("origin", e.to_string()))?;
+    // The origin given, else the server's (its `origin` setting, else DATA_DIR/origin): one
+    // given must answer; the server's may not exist on this machine, and then the rate is
+    // left out with the reason.
+    let (url, given) = match &args.origin {
+        Some(url) => (url.clone(), true),
+        None => (args.db.service_settings()?.origin_url(), false),
+    };
+    let history = Origin::open(&url).and_then(|origin| deploy_history(&origin));
+    let changes = match history {
+        Ok(history) if given || !history.is_empty() => {
             let failed = reverted(&history);
             let deploys: Vec<_> = history.iter().filter(|r| r.deployed_at >= since).collect();
-            let failed_now = deploys.iter().filter(|r| failed.contains(&&r.version)).count();
-            let rate = (!deploys.is_empty()).then(|| failed_now as f64 / deploys.len() as f64);
+            let failed_now: Vec<&str> =
+                deploys.iter().filter(|r| failed.contains(&&r.version)).map(|r| r.version.as_str()).collect();
+            let rate = (!deploys.is_empty()).then(|| failed_now.len() as f64 / deploys.len() as f64);
             let _ = writeln!(
                 text,
-                "pack deploys: {}, reverted by a rollback: {failed_now}, change failure rate {}",
+                "pack deploys: {}, reverted by a rollback: {}, change failure rate {}",
                 deploys.len(),
+                failed_now.len(),
                 rate.map_or_else(|| "—".to_owned(), |r| format!("{:.1}%", r * 100.0))
             );
             json!({
-                "origin": url, "deploys": deploys.len(), "failed": failed_now, "change_failure_rate": rate,
-                "failed_versions": deploys.iter().filter(|r| failed.contains(&&r.version)).map(|r| r.version.as_str()).collect::<Vec<_>>(),
+                "origin": url, "deploys": deploys.len(), "failed": failed_now.len(),
+                "change_failure_rate": rate, "failed_versions": failed_now,
             })
         }
-        None => serde_json::Value::Null,
+        Ok(_) => {
+            let _ = writeln!(text, "pack deploys: none recorded at {url}");
+            serde_json::Value::Null
+        }
+        Err(e) if given => return Err(CliError::failed("origin", format!("{url}: {e}")).into()),
+        Err(e) => {
+            let _ = writeln!(text, "pack deploys: not read ({e})");
+            serde_json::Value::Null
+        }
     };
     Ok(Report::new(text.trim_end().to_owned(), &json!({ "days": args.days, "priorities": rows, "changes": changes })))
 }

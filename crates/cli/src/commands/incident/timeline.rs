@@ -39,7 +39,8 @@ pub struct TimelineArgs {
     /// How far before the first alert the timeline starts.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=10_080))]
     before_minutes: u64,
-    /// The pack origin whose deploys to show; default the server's `origin` setting.
+    /// The pack origin whose deploys to show; default the server's (`origin`, else
+    /// DATA_DIR/origin).
     #[arg(long)]
     origin: Option<String>,
     #[command(flatten)]
@@ -134,32 +135,25 @@ pub fn run(args: &TimelineArgs) -> Result<Report, Failure> {
 
     // The pack deploys.
     let service = args.db.service_settings()?;
-    match args.origin.clone().or_else(|| service.origin.clone()) {
-        Some(url) => match Origin::open(&url).and_then(|origin| deploy_history(&origin)) {
-            Ok(history) => {
-                lines.extend(history.iter().filter(|r| r.deployed_at >= from && r.deployed_at <= to).map(|r| {
-                    let what = match (&r.restores, &r.previous) {
-                        (Some(restored), _) => {
-                            format!("pack {} deployed (rollback to {restored}'s content)", r.version)
-                        }
-                        (None, Some(previous)) => format!("pack {} deployed (replacing {previous})", r.version),
-                        (None, None) => format!("pack {} deployed", r.version),
-                    };
-                    Line {
-                        at: r.deployed_at,
-                        source: "deploy",
-                        kind: serde_json::to_value(r.kind)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
-                        actor: "origin".to_owned(),
-                        text: what,
-                    }
-                }))
+    let url = args.origin.clone().unwrap_or_else(|| service.origin_url());
+    match Origin::open(&url).and_then(|origin| deploy_history(&origin)) {
+        Ok(history) => lines.extend(history.iter().filter(|r| r.deployed_at >= from && r.deployed_at <= to).map(|r| {
+            let what = match (&r.restores, &r.previous) {
+                (Some(restored), _) => {
+                    format!("pack {} deployed (rollback to {restored}'s content)", r.version)
+                }
+                (None, Some(previous)) => format!("pack {} deployed (replacing {previous})", r.version),
+                (None, None) => format!("pack {} deployed", r.version),
+            };
+            Line {
+                at: r.deployed_at,
+                source: "deploy",
+                kind: serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                actor: "origin".to_owned(),
+                text: what,
             }
-            Err(e) => unavailable.push(format!("pack deploys: {e}")),
-        },
-        None => unavailable.push("pack deploys: no origin (--origin, or the server's origin setting)".to_owned()),
+        })),
+        Err(e) => unavailable.push(format!("pack deploys at {url}: {e}")),
     }
 
     // The console's audit log and, for security, its sign-ins.
