@@ -10,7 +10,8 @@
 //! - every private key and secret file the settings name or the service keeps by default
 //!   (`console.audit_key`, `server.online_key`, `tls.key_file`, `DATA_DIR/console/secret`,
 //!   `DATA_DIR/install-secret`, `DATA_DIR/dev-keys/*.key`) has no group or other
-//!   permission; so does the configuration file when it holds a secret;
+//!   permission; so does the configuration file when it holds a secret; SQLite databases
+//!   readable by others are a warning;
 //! - secret settings given in the environment instead of a file;
 //! - TLS: served by the service (`tls.cert_file`) or by a proxy in front
 //!   (`trust_forwarded_for`), else a warning; `tls.min_version` below 1.2 is an error;
@@ -110,6 +111,15 @@ impl Settings<'_> {
         })
     }
 
+    /// A setting's value in the file alone (whatever the environment says).
+    fn in_file(&self, setting: &str) -> Option<String> {
+        let mut value = self.table.get(setting.split('.').next()?)?;
+        for part in setting.split('.').skip(1) {
+            value = value.as_table()?.get(part)?;
+        }
+        Some(value.as_str().map_or_else(|| value.to_string(), str::to_owned))
+    }
+
     fn flag(&self, setting: &str) -> bool {
         self.get(setting).is_some_and(|(v, _)| matches!(v.trim(), "true" | "1" | "yes"))
     }
@@ -147,6 +157,7 @@ pub fn check(input: &ConfigInput) -> Result<Report, ScanError> {
     let settings = Settings { input, table, text };
     let mut report = Report::default();
     key_files(&settings, &mut report);
+    databases(&settings, &mut report);
     config_file(&settings, &mut report);
     environment(&settings, &mut report);
     tls(&settings, &mut report);
@@ -233,6 +244,38 @@ fn key_files(settings: &Settings, report: &mut Report) {
                 );
             }
         }
+    }
+}
+
+/// SQLite databases (the service's and the incidents') should not be readable by others:
+/// they hold the console's accounts (password hashes, encrypted TOTP seeds), sessions and
+/// every report.
+fn databases(settings: &Settings, report: &mut Report) {
+    let data = settings.data_dir();
+    let rule = rules::data_file_permissions();
+    for (setting, default) in [("db", "ferretwatch.db"), ("incidents.db", "incidents.db")] {
+        let (path, source) = match settings.get(setting) {
+            Some((url, source)) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                Some(path) => (settings.path(path.split('?').next().unwrap_or_default()), source),
+                None => continue,
+            },
+            None => (data.join(default), Source::Default),
+        };
+        let Some(mode) = mode(&path) else { continue };
+        let subject = format!("database {}", path.display());
+        let location = settings.location(setting, &source, Some(&path));
+        let finding = if mode & 0o077 != 0 {
+            Finding::new(
+                Status::Warning,
+                &rule,
+                subject,
+                format!("mode {mode:04o}: {}; chmod 600 it (and its -wal and -shm files)", who_can(mode)),
+            )
+            .identified_by(format!("{}|{setting}", rule.id))
+        } else {
+            Finding::new(Status::Ok, &rule, subject, format!("mode {mode:04o}: the owner's alone"))
+        };
+        report.push(&rule, finding.at(location));
     }
 }
 

@@ -72,6 +72,8 @@ fixed_rules! {
         "A private key or secret file is readable or writable by its group or by others.";
     config_file_permissions => "config-file-permissions", "ConfigFilePermissions", Error, SECRETS,
         "A configuration file that holds secrets is readable or writable by its group or by others.";
+    data_file_permissions => "data-file-permissions", "DataFilePermissions", Warning, SECRETS,
+        "A SQLite database (console accounts' password hashes, sessions, reports) is readable by its group or by others.";
     key_file_missing => "key-file-missing", "KeyFileMissing", Warning, SECRETS,
         "A key file the settings name does not exist.";
     secret_in_environment => "secret-in-environment", "SecretInEnvironment", Warning, SECRETS,

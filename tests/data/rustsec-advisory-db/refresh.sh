@@ -12,8 +12,8 @@ full="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 lock="$here/../../../Cargo.lock"
 # smallvec 1.6.0: a vulnerability with a CVSS score; proc-macro-error: unmaintained;
-# tower-http: a withdrawn advisory.
-TEST_CRATES="smallvec proc-macro-error tower-http"
+# dirs: a withdrawn advisory (an unmaintained notice, every version).
+TEST_CRATES="smallvec proc-macro-error dirs"
 
 rm -rf "$here/crates" "$here/LICENSES"
 mkdir -p "$here/crates" "$here/LICENSES"
