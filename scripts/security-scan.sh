@@ -25,7 +25,8 @@
 # Environment: as scripts/check-dependencies.sh (FERRETWATCH_ADVISORY_DB,
 # FERRETWATCH_ADVISORY_DB_URL, FERRETWATCH_ADVISORY_MAX_AGE_DAYS, FERRETWATCH_LOCKFILE,
 # FERRETWATCH_NPM, FERRETWATCH_BIN), and FERRETWATCH_CONFIG, FERRETWATCH_PID,
-# FERRETWATCH_URL.
+# FERRETWATCH_URL, FERRETWATCH_TLS_CA (the CA to fetch the service's pages over https with;
+# default the public roots).
 set -uo pipefail
 here="$(dirname "$0")"
 root="$(cd "$here/.." && pwd)"

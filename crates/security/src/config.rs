@@ -284,12 +284,8 @@ fn config_file(settings: &Settings, report: &mut Report) {
     let Some(path) = &settings.input.file else { return };
     let inline: Vec<&str> = SECRET_SETTINGS
         .iter()
-        .filter(|s| matches!(settings.get(s), Some((_, Source::File(_)))))
-        .chain(
-            URL_SETTINGS
-                .iter()
-                .filter(|s| matches!(settings.get(s), Some((v, Source::File(_))) if url_has_password(&v))),
-        )
+        .filter(|s| settings.in_file(s).is_some_and(|v| !v.is_empty()))
+        .chain(URL_SETTINGS.iter().filter(|s| settings.in_file(s).is_some_and(|v| url_has_password(&v))))
         .copied()
         .collect();
     let rule = rules::config_file_permissions();

@@ -35,20 +35,36 @@ const HSTS_MIN_SECS: u64 = 180 * 86_400;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Checks the service at `base` (`http://HOST:PORT` or `https://…`).
-pub fn check(base: &str, cert_days_warning: u64, now: Timestamp) -> Report {
+/// Checks the service at `base` (`http://HOST:PORT` or `https://…`). Over https, its
+/// pages are fetched trusting the certificates of the PEM file `ca` when given (a private
+/// CA), else the public roots.
+pub fn check(base: &str, ca: Option<&std::path::Path>, cert_days_warning: u64, now: Timestamp) -> Report {
     let mut report = Report::default();
     let base = base.trim_end_matches('/');
     let https = base.starts_with("https://");
     if https {
         served_certificate(base, cert_days_warning, now, &mut report);
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(TIMEOUT))
-        .max_redirects(0)
-        .build()
-        .into();
+    let mut config =
+        ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(TIMEOUT)).max_redirects(0);
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).unwrap_or_default();
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            let rule = rules::service_unreachable();
+            let finding = Finding::new(Status::Error, &rule, "TLS CA", format!("{}: no PEM certificate", ca.display()));
+            report.push(&rule, finding);
+            return report;
+        }
+        let roots = ureq::tls::RootCerts::new_with_certs(&certs);
+        config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+    }
+    let agent: ureq::Agent = config.build().into();
     for (path, console) in PAGES {
         let url = format!("{base}{path}");
         let response = match agent.get(&url).call() {

@@ -23,6 +23,10 @@ pub struct ScanArgs {
     /// The running service's base URL, for its certificate and headers.
     #[arg(long, env = "FERRETWATCH_URL")]
     url: Option<String>,
+    /// A PEM file of the CA that issued the service's certificate, to fetch its pages over
+    /// https (default: the public roots).
+    #[arg(long, env = "FERRETWATCH_TLS_CA")]
+    tls_ca: Option<PathBuf>,
     /// The running server's process id: its environment (/proc/PID/environ) is where its
     /// settings come from, and its working directory what relative paths mean.
     #[arg(long, env = "FERRETWATCH_PID")]
@@ -72,7 +76,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
         };
         report.extend(config::check(&input)?);
         match args.url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => report.extend(live::check(url, args.cert_days_warning, now)),
+            Some(url) => report.extend(live::check(url, args.tls_ca.as_deref(), args.cert_days_warning, now)),
             None => report.notice(Finding::notice(
                 Status::Skipped,
                 "running service",
