@@ -79,8 +79,10 @@ impl AdvisoryDb {
         let subject = format!("advisory database {}", info.path);
         match (&info.updated, info.age_days) {
             (Some(date), Some(days)) => {
-                let text =
-                    format!("{} advisories, updated {date} ({} {days} days ago)", info.advisories, info.updated_from);
+                let text = format!(
+                    "{} advisories, updated {date}, {days} days ago (date of its {})",
+                    info.advisories, info.updated_from
+                );
                 if days > max_age_days {
                     Finding::notice(
                         Status::Warning,
