@@ -142,7 +142,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding under `rule` (its status is the rule's default level unless `ok`).
+    /// A finding under `rule`, with the status this check gave it.
     pub fn new(status: Status, rule: &Rule, subject: impl Into<String>, message: impl Into<String>) -> Self {
         let subject = subject.into();
         Finding {
