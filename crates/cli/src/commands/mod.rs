@@ -14,6 +14,7 @@ pub mod reproduce;
 pub mod root;
 pub mod rules;
 pub mod scan;
+pub mod security;
 pub mod serve;
 pub mod simulate;
 pub mod update;
