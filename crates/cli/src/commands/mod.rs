@@ -16,4 +16,5 @@ pub mod rules;
 pub mod scan;
 pub mod serve;
 pub mod simulate;
+pub mod tls;
 pub mod update;

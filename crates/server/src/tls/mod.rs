@@ -6,8 +6,10 @@
 //! and the peer address for rate limits stay as they are. The certificate is chosen per
 //! handshake by [`CertResolver`], which holds the current pair behind a lock:
 //! [`reload`] swaps in a new pair once it has been read and checked ([`pair`]), so new
-//! handshakes get it and open connections keep theirs.
+//! handshakes get it and open connections keep theirs. [`check`] is the operator's side:
+//! the files on disk against their CA, their renewal date and what the service presents.
 
+pub mod check;
 pub mod pair;
 pub mod reload;
 
