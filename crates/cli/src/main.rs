@@ -47,6 +47,9 @@ enum Command {
     Bulletin(commands::bulletin::BulletinCommand),
     /// Run the service: pack origin, report API, health checks and metrics.
     Serve(commands::serve::ServeArgs),
+    /// The service's TLS certificate: the renewal check.
+    #[command(subcommand)]
+    Tls(commands::tls::TlsCommand),
     /// Many simulated clients running the real pack updater against real origins, with
     /// faults injected, on a virtual clock.
     Simulate(Box<commands::simulate::SimulateArgs>),
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Root(command) => commands::root::run(command),
         Command::Bulletin(command) => commands::bulletin::run(command),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Tls(command) => commands::tls::run(command),
         Command::Admin(command) => commands::admin::run(command),
         Command::Audit(command) => commands::audit::run(command),
         Command::Abuse(command) => commands::abuse::run(command),

@@ -1,75 +1,25 @@
-//! Runbook 7.1 `cert-expiry-check.sh --days-warning 30` against real TLS servers
-//! (`openssl s_server`) with certificates made here: one that ends in 10 days warns, one
-//! that ends in 90 passes, a chain the CA file does not vouch for fails, and a port
-//! with nothing on it fails.
+//! Runbook 7.1 `cert-expiry-check.sh --days-warning 30` against real TLS servers with
+//! certificates made here: `openssl s_server` (one that ends in 10 days warns, one that
+//! ends in 90 passes, a chain the CA file does not vouch for fails, and a port with
+//! nothing on it fails), and `ferretwatch serve` itself on TLS (90 days passes; after a
+//! 10-day certificate is put in place and SIGHUP sent, it warns).
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl (apt-get install openssl)");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
+use tls::{config, Ca, Served};
 
-/// A CA, and a certificate for localhost signed by it that lasts `days`.
-fn certificates(dir: &Path, days: u32) {
-    let days = days.to_string();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "365",
-            "-subj",
-            "/CN=Test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        ],
-    );
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            &days,
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "server.pem",
-        ],
-    );
+#[path = "support/tls.rs"]
+mod tls;
+
+/// A CA, and a certificate for localhost signed by it that lasts `days` (`server.pem`,
+/// `server.key`); returns the CA's certificate.
+fn certificates(dir: &Path, days: u32) -> PathBuf {
+    let ca = Ca::new(dir);
+    ca.issue("server", days, 1);
+    ca.cert
 }
 
 struct Server(Child, u16);
@@ -118,25 +68,23 @@ fn check(endpoint: &str, ca: Option<&Path>, args: &[&str]) -> (i32, String) {
 #[test]
 fn certificates_near_their_end_warn_valid_ones_pass_and_untrusted_or_missing_tls_fails() {
     let short = tempfile::tempdir().unwrap();
-    certificates(short.path(), 10);
+    let short_ca = certificates(short.path(), 10);
     let long = tempfile::tempdir().unwrap();
-    certificates(long.path(), 90);
+    let long_ca = certificates(long.path(), 90);
     let (s, l) = (serve(short.path()), serve(long.path()));
 
-    let (status, text) =
-        check(&format!("localhost:{}", s.1), Some(&short.path().join("ca.pem")), &["--days-warning", "30"]);
+    let (status, text) = check(&format!("localhost:{}", s.1), Some(&short_ca), &["--days-warning", "30"]);
     assert_eq!(status, 1, "{text}");
     let in_days = |days: [u32; 2], unit: &str| days.iter().any(|d| text.contains(&format!("in {d} {unit}")));
     assert!(text.starts_with("WARN ") && in_days([9, 10], "day(s)"), "{text}");
 
-    let (status, text) =
-        check(&format!("localhost:{}", l.1), Some(&long.path().join("ca.pem")), &["--days-warning", "30"]);
+    let (status, text) = check(&format!("localhost:{}", l.1), Some(&long_ca), &["--days-warning", "30"]);
     assert_eq!(status, 0, "{text}");
     assert!(text.starts_with("ok   ") && (text.contains("in 89 days") || text.contains("in 90 days")), "{text}");
 
     // Both at once: one warning makes the run fail.
     let both = format!("localhost:{} localhost:{}", s.1, l.1);
-    let (status, _) = check(&both, Some(&long.path().join("ca.pem")), &["--days-warning", "5"]);
+    let (status, _) = check(&both, Some(&long_ca), &["--days-warning", "5"]);
     assert_eq!(status, 1, "the short one's CA is not the long one's: it does not verify");
 
     let (status, text) = check(&format!("localhost:{}", l.1), None, &["--days-warning", "30"]);
@@ -150,4 +98,24 @@ fn certificates_near_their_end_warn_valid_ones_pass_and_untrusted_or_missing_tls
 
     let (status, _) = check("localhost:1", None, &["--days-warning", "soon"]);
     assert_eq!(status, 2);
+}
+
+#[test]
+fn the_certificate_ferretwatch_serve_presents_passes_with_90_days_and_warns_with_10_after_a_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path());
+    let (cert, key) = (dir.path().join("tls.pem"), dir.path().join("tls.key"));
+    ca.issue("long", 90, 1).install(&cert, &key);
+    let served = Served::start(dir.path(), &config(dir.path(), &cert, &key));
+    let endpoint = format!("localhost:{}", served.port);
+
+    let (status, text) = check(&endpoint, Some(&ca.cert), &["--days-warning", "30"]);
+    assert_eq!(status, 0, "{text}");
+    assert!(text.starts_with("ok   ") && (text.contains("in 89 days") || text.contains("in 90 days")), "{text}");
+
+    ca.issue("short", 10, 2).install(&cert, &key);
+    served.hangup("TLS certificate reloaded");
+    let (status, text) = check(&endpoint, Some(&ca.cert), &["--days-warning", "30"]);
+    assert_eq!(status, 1, "{text}");
+    assert!(text.starts_with("WARN ") && (text.contains("in 9 day(s)") || text.contains("in 10 day(s)")), "{text}");
 }

@@ -17,6 +17,8 @@
 //! - Metrics are on their own listener, so they are never exposed by accident.
 //! - Rate limits are GCRA, in this process or shared through Redis (decision 0016); the
 //!   API listener sets header and body timeouts and caps connections per address.
+//! - With `[tls]` the API listener terminates TLS itself and reloads its certificate
+//!   without a restart ([`tls`], decision 0025); the metrics listener stays plain HTTP.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -42,6 +44,7 @@ pub mod settings;
 pub mod state;
 pub mod telemetry;
 pub mod timestamp;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -90,6 +93,9 @@ pub enum LaunchError {
     /// A listener failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key cannot be served.
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// The listeners to serve on.
@@ -111,6 +117,7 @@ impl From<TcpListener> for Listeners {
 #[derive(Debug)]
 pub struct Server {
     state: AppState,
+    tls: Option<tls::Tls>,
 }
 
 /// Opens everything `settings` names; on a first start with `dev_bootstrap`, creates
@@ -119,6 +126,9 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     // The recorder first: what `prepare` records (the pack version served) must not go to
     // the no-op recorder that is in place until one is installed.
     telemetry::recorder();
+    // The certificate first: a pair that cannot be served stops the start before anything
+    // is opened or written.
+    let tls = tls::Tls::from_settings(&settings.tls)?;
     let db_url = settings.db_url();
     let parsed = StoreUrl::parse(&db_url).map_err(|e| LaunchError::Config(e.to_string()))?;
     let options = StoreOptions {
@@ -206,7 +216,7 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     console::policies::reload(&state)
         .await
         .map_err(|e| LaunchError::Store { url: parsed.redacted(), message: error::chain(&e) })?;
-    Ok(Server { state })
+    Ok(Server { state, tls })
 }
 
 impl Server {
@@ -232,15 +242,24 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), LaunchError> {
         let listeners = listeners.into();
-        let state = self.state;
+        let (state, tls) = (self.state, self.tls);
         telemetry::recorder();
         let metrics_listener = match listeners.metrics {
             Some(listener) => listener,
             None => TcpListener::bind(state.settings.metrics_listen).await?,
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // SIGHUP is caught before the listener announces itself (see `tls::reload::Hangups`).
+        let reload = tls.as_ref().map(|tls| {
+            tls::reload::announce(tls);
+            let reloader = tls::reload::Reloader::new(tls);
+            let hangups = tls::reload::Hangups::catch();
+            tokio::spawn(tls::reload::run(reloader, tls.reload_secs, hangups, stop_rx.clone()))
+        });
+        let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
         tracing::info!(
             addr = %listeners.api.local_addr()?,
+            scheme = if acceptor.is_some() { "https" } else { "http" },
             metrics = %metrics_listener.local_addr()?,
             "listening"
         );
@@ -270,7 +289,7 @@ impl Server {
         };
         let app = router::api(state.clone());
         let mut grace_rx = stop_rx.clone();
-        let serve = listener::serve(listeners.api, app, policy, async move {
+        let serve = listener::serve(listeners.api, app, policy, acceptor, async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections; finishing in-flight requests");
             let _ = stop_tx.send(true);
@@ -288,6 +307,9 @@ impl Server {
         escalations.abort();
         if let Some(renewal) = renewal {
             renewal.abort();
+        }
+        if let Some(reload) = reload {
+            reload.abort();
         }
         state.store.close().await;
         tracing::info!("stopped");

@@ -1,6 +1,7 @@
 //! The API listener's accept loop, on hyper directly (axum's `serve` sets no header
-//! timeout): HTTP/1.1 with a header-read timeout, a cap on open connections per client
-//! address, and a graceful shutdown that lets in-flight requests finish.
+//! timeout): HTTP/1.1, over TLS when configured (`crate::tls`), with a header-read
+//! timeout, a cap on open connections per client address, and a graceful shutdown that
+//! lets in-flight requests finish.
 //!
 //! - **Header timeout** (`limits.header_timeout_ms`): a client that does not finish its
 //!   request headers in time (from the connection's start, or from the end of the previous
@@ -10,6 +11,8 @@
 //!   cap is closed before anything is read from it and counted in
 //!   `ferretwatch_connections_refused_total`. Behind a proxy (`trust_forwarded_for`) every
 //!   connection is the proxy's, so the cap is the proxy's job there (`deploy/nginx`).
+//! - **TLS handshake**: it must end within the header timeout too, and a connection whose
+//!   handshake fails (plain HTTP sent to the TLS port, a scanner) is closed unanswered.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,7 +24,10 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::Watcher;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::limits::bucket_key;
@@ -80,12 +86,14 @@ pub struct ConnectionPolicy {
     pub per_ip: Option<u32>,
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits
-/// for open connections to finish their requests (the caller bounds the wait).
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` resolves, then stops
+/// accepting and waits for open connections to finish their requests (the caller bounds
+/// the wait).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     policy: ConnectionPolicy,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let counts = Arc::new(ConnectionCounts::default());
@@ -119,20 +127,44 @@ pub async fn serve(
             None => None,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req.map(axum::body::Body::new))
-        });
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = Connection { app: app.clone(), builder: builder.clone(), peer, watcher: graceful.watcher() };
+        let tls = tls.clone();
         tokio::spawn(async move {
-            // Errors here are clients going away or timing out: nothing to report.
-            let _ = conn.await;
+            match tls {
+                None => connection.serve(stream).await,
+                Some(acceptor) => match tokio::time::timeout(policy.header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => connection.serve(stream).await,
+                    // Not TLS, too slow, or a client gone: nothing to answer.
+                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                },
+            }
             drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// One accepted connection, ready to serve HTTP/1.1 over whatever stream it ends up on.
+struct Connection {
+    app: Router,
+    builder: hyper::server::conn::http1::Builder,
+    peer: std::net::SocketAddr,
+    /// Taken at accept, so that a shutdown during a TLS handshake still waits for it.
+    watcher: Watcher,
+}
+
+impl Connection {
+    async fn serve(self, io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static) {
+        let Connection { app, builder, peer, watcher } = self;
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        // Errors here are clients going away or timing out: nothing to report.
+        let _ = watcher.watch(builder.serve_connection(TokioIo::new(io), service)).await;
+    }
 }
 
 #[cfg(test)]

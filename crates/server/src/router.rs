@@ -117,7 +117,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The API and origin listener's routes.
 pub fn api(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health::live).post(health::check))
         .route("/ready", get(health::ready))
         .route("/api/health", get(health::admin))
@@ -156,8 +156,20 @@ pub fn api(state: AppState) -> Router {
                     telemetry::log_response(res.status(), latency)
                 }),
         )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(state)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    // Outermost, so that every answer over TLS carries it, refusals included.
+    let router = if state.settings.tls.enabled() { router.layer(middleware::map_response(hsts)) } else { router };
+    router.with_state(state)
+}
+
+/// `Strict-Transport-Security` for two years, when this listener speaks TLS (over plain
+/// HTTP a browser ignores it; behind a proxy that terminates TLS, the proxy sends it).
+async fn hsts(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=63072000"),
+    );
+    response
 }
 
 /// A refusal of a request that carries a body says `Connection: close`, unless the handler

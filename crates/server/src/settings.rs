@@ -6,9 +6,10 @@
 //! `FERRETWATCH_LISTEN` is `listen`, `FERRETWATCH_LIMITS_IP_PER_MINUTE` is
 //! `limits.ip_per_minute`. Any variable that starts with a section's prefix
 //! (`FERRETWATCH_LIMITS_`, `FERRETWATCH_INSTALL_`, `FERRETWATCH_CAPTCHA_`,
-//! `FERRETWATCH_POOL_`, `FERRETWATCH_SERVER_`, `FERRETWATCH_CONSOLE_`) and names no key is refused. Other
-//! `FERRETWATCH_*` variables belong to other commands (`FERRETWATCH_SIGNING_KEY`, …) and
-//! are ignored here.
+//! `FERRETWATCH_POOL_`, `FERRETWATCH_SERVER_`, `FERRETWATCH_CONSOLE_`, `FERRETWATCH_INCIDENTS_`,
+//! `FERRETWATCH_TLS_`) and names no key is refused. Other `FERRETWATCH_*` variables belong
+//! to other commands (`FERRETWATCH_SIGNING_KEY`, …) and are ignored here, and so are
+//! [`SCRIPT_VARIABLES`], which the runbook scripts read under a section's prefix.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -78,6 +79,63 @@ pub struct Settings {
     pub console: ConsoleSettings,
     /// Incidents: the alert webhook, escalation and notifications (`docs/incidents.md`).
     pub incidents: IncidentSettings,
+    /// TLS on the API listener (`docs/deployment.md`, "TLS"). Off without `cert_file`.
+    pub tls: TlsSettings,
+}
+
+/// TLS on the API listener (`docs/deployment.md`, "TLS"); the metrics listener stays
+/// plain HTTP.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// The certificate chain, PEM: the server's certificate first, then the intermediates.
+    /// Without it the listener speaks plain HTTP.
+    pub cert_file: Option<PathBuf>,
+    /// The private key, PEM (PKCS#8, PKCS#1 or SEC1); required with `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// Seconds between looks at the two files for a change (a changed pair is loaded,
+    /// checked and swapped in for new handshakes); 0: only on SIGHUP.
+    pub reload_secs: u64,
+    /// The lowest protocol version accepted: `"1.2"` or `"1.3"`.
+    pub min_version: TlsVersion,
+}
+
+/// A TLS protocol version, as the settings name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 (and 1.3).
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3 only.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings { cert_file: None, key_file: None, reload_secs: 60, min_version: TlsVersion::Tls12 }
+    }
+}
+
+impl TlsSettings {
+    /// The certificate and key files, when TLS is on; an error when only one is set.
+    pub fn files(&self) -> Result<Option<(&Path, &Path)>, String> {
+        match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => {
+                Err("tls.cert_file is set without tls.key_file: set both, or neither for plain HTTP".into())
+            }
+            (None, Some(_)) => {
+                Err("tls.key_file is set without tls.cert_file: set both, or neither for plain HTTP".into())
+            }
+        }
+    }
+
+    /// Whether the API listener speaks TLS.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some()
+    }
 }
 
 /// Incidents (`docs/incidents.md`).
@@ -430,6 +488,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             console: ConsoleSettings::default(),
             incidents: IncidentSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -494,7 +553,12 @@ impl Default for ServerSettings {
 }
 
 /// Sections whose environment prefix is reserved: an unknown key under one is an error.
-const SECTIONS: [&str; 7] = ["limits", "install", "captcha", "pool", "server", "console", "incidents"];
+const SECTIONS: [&str; 8] = ["limits", "install", "captcha", "pool", "server", "console", "incidents", "tls"];
+
+/// Variables under a section's prefix that are no setting: the runbook scripts read them
+/// (`cert-expiry-check.sh`, `cert-renewal-check.sh`), and an environment file shared with
+/// the service may hold them.
+pub const SCRIPT_VARIABLES: [&str; 2] = ["FERRETWATCH_TLS_CA", "FERRETWATCH_TLS_ENDPOINTS"];
 
 /// The environment prefix.
 pub const ENV_PREFIX: &str = "FERRETWATCH_";
@@ -522,8 +586,10 @@ impl Settings {
         }
         let env_table = env_overrides(env)?;
         merge(&mut table, env_table);
-        Settings::deserialize(toml::Value::Table(table))
-            .map_err(|e| SettingsError::Invalid { origin: "environment".into(), message: e.to_string() })
+        let settings = Settings::deserialize(toml::Value::Table(table))
+            .map_err(|e| SettingsError::Invalid { origin: "environment".into(), message: e.to_string() })?;
+        settings.tls.files().map_err(|message| SettingsError::Invalid { origin: "settings".into(), message })?;
+        Ok(settings)
     }
 
     /// The database URL in force.
@@ -540,9 +606,11 @@ impl Settings {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("incidents.db").display()))
     }
 
-    /// The console's public URL in force.
+    /// The console's public URL in force (default `https://LISTEN` with TLS, else
+    /// `http://LISTEN`).
     pub fn console_url(&self) -> String {
-        let url = self.console.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen));
+        let scheme = if self.tls.enabled() { "https" } else { "http" };
+        let url = self.console.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", self.listen));
         url.trim_end_matches('/').to_owned()
     }
 
@@ -579,6 +647,8 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.incidents.smtp_url = Some(SecretString::from(""));
     example.incidents.email_to = Some(String::new());
     example.incidents.email_from = Some(String::new());
+    example.tls.cert_file = Some(PathBuf::new());
+    example.tls.key_file = Some(PathBuf::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
@@ -606,6 +676,9 @@ fn env_overrides(env: impl IntoIterator<Item = (String, String)>) -> Result<toml
     let invalid = |message: String| SettingsError::Invalid { origin: "environment".into(), message };
     for (name, raw) in env {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        if SCRIPT_VARIABLES.contains(&name.as_str()) {
+            continue;
+        }
         let Some((path, example)) = keys.get(rest) else {
             let lower = rest.to_ascii_lowercase();
             if let Some(section) = SECTIONS.iter().find(|s| lower.starts_with(&format!("{s}_"))) {
@@ -730,5 +803,52 @@ mod tests {
         assert_eq!(s.server.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         assert!(s.server.s3_secret_access_key.is_some());
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn tls_is_off_by_default_and_read_from_the_file_and_the_environment() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert!(!s.tls.enabled());
+        assert_eq!((s.tls.reload_secs, s.tls.min_version), (60, TlsVersion::Tls12));
+        assert_eq!(s.console_url(), "http://127.0.0.1:8080");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fw.toml");
+        std::fs::write(
+            &path,
+            "[tls]\ncert_file = \"/etc/fw/cert.pem\"\nkey_file = \"/etc/fw/key.pem\"\nmin_version = \"1.3\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&path), env(&[("FERRETWATCH_TLS_RELOAD_SECS", "0")])).unwrap();
+        assert_eq!(s.tls.files().unwrap(), Some((Path::new("/etc/fw/cert.pem"), Path::new("/etc/fw/key.pem"))));
+        assert_eq!((s.tls.reload_secs, s.tls.min_version), (0, TlsVersion::Tls13));
+        assert_eq!(s.console_url(), "https://127.0.0.1:8080");
+
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("FERRETWATCH_TLS_CERT_FILE", "c.pem"),
+                ("FERRETWATCH_TLS_KEY_FILE", "k.pem"),
+                ("FERRETWATCH_TLS_MIN_VERSION", "1.2"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.tls.enabled());
+    }
+
+    #[test]
+    fn a_certificate_without_its_key_or_an_unknown_version_is_refused() {
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_TLS_CERT_FILE", "c.pem")])).unwrap_err().to_string();
+        assert!(err.contains("tls.cert_file is set without tls.key_file"), "{err}");
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_TLS_KEY_FILE", "k.pem")])).unwrap_err().to_string();
+        assert!(err.contains("tls.key_file is set without tls.cert_file"), "{err}");
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_TLS_MIN_VERSION", "1.1")])).unwrap_err().to_string();
+        assert!(err.contains("1.1") && err.contains("1.3"), "{err}");
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_TLS_CERT", "c.pem")])).unwrap_err().to_string();
+        assert!(err.contains("FERRETWATCH_TLS_CERT"), "{err}");
+        // The scripts' own variables under the prefix are no settings, and no error.
+        let ok =
+            Settings::load_from(None, env(&[("FERRETWATCH_TLS_CA", "ca.pem"), ("FERRETWATCH_TLS_ENDPOINTS", "h:443")]));
+        assert!(ok.is_ok());
     }
 }

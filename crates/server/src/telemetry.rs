@@ -11,6 +11,8 @@
 //! - `ferretwatch_pack_info{version}` (1 for the version served);
 //! - `ferretwatch_db_pool_connections{state="open"|"idle"|"max"}`;
 //! - `ferretwatch_store_up` (1 when the database answered a ping at the scrape, 0 not);
+//! - with `[tls]`: `ferretwatch_tls_cert_not_after_seconds` and
+//!   `ferretwatch_tls_reloads_total{result}` ([`crate::tls::reload`]);
 //! - the process's own: `process_cpu_seconds_total`, `process_resident_memory_bytes`,
 //!   `process_open_fds`, `process_threads`, `process_start_time_seconds`
 //!   (`metrics-process`, read at each scrape).

@@ -17,4 +17,5 @@ pub mod scan;
 pub mod security;
 pub mod serve;
 pub mod simulate;
+pub mod tls;
 pub mod update;

@@ -52,7 +52,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 let listener = tokio::net::TcpListener::bind(settings.listen).await?;
                 ferretwatch_server::launch(settings, listener, ferretwatch_server::shutdown_signal()).await
             })
-            .map_err(|e| Failure::from(CliError::failed("serve_failed", e.to_string())))?;
+            .map_err(|e| match e {
+                // A certificate or key that cannot be served is bad input (exit 2), named.
+                ferretwatch_server::LaunchError::Tls(e) => Failure::from(e),
+                e => Failure::from(CliError::failed("serve_failed", e.to_string())),
+            })?;
         Ok(Report::text(""))
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod oidc_provider;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
