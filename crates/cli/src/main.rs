@@ -65,6 +65,9 @@ enum Command {
     /// post-mortem skeleton), stats (MTTD, MTTR).
     #[command(subcommand)]
     Incident(commands::incident::IncidentCommand),
+    /// The service's log lines: error patterns of the day (runbook 5.1).
+    #[command(subcommand)]
+    Logs(commands::logs::LogsCommand),
     /// Exports from the report log: suspicious reports as CSV or JSON, optionally
     /// anonymised.
     #[command(subcommand)]
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Abuse(command) => commands::abuse::run(command),
         Command::Incident(command) => commands::incident::run(command),
         Command::Reports(command) => commands::reports::run(command),
+        Command::Logs(command) => commands::logs::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),
         Command::Update(args) => commands::update::run(*args),
         Command::Reproduce(args) => commands::reproduce::run(*args),

@@ -8,6 +8,7 @@ pub mod bulletin;
 pub mod incident;
 pub mod intel;
 pub mod keys;
+pub mod logs;
 pub mod pack;
 pub mod reports;
 pub mod reproduce;
