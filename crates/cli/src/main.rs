@@ -65,7 +65,8 @@ enum Command {
     /// post-mortem skeleton), stats (MTTD, MTTR).
     #[command(subcommand)]
     Incident(commands::incident::IncidentCommand),
-    /// The service's log lines: error patterns of the day (runbook 5.1).
+    /// The service's log lines: error patterns of the day (runbook 5.1), evidence archives
+    /// of an incident's time range (runbook 7.3).
     #[command(subcommand)]
     Logs(commands::logs::LogsCommand),
     /// Exports from the report log: suspicious reports as CSV or JSON, optionally

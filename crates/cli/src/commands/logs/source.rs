@@ -76,6 +76,8 @@ pub struct Line<'a> {
 pub struct Stream {
     /// What it is, for people: the file's path, or the journal command.
     pub name: String,
+    /// A short name for a copy of its lines (the file's name without `.gz`).
+    pub file_name: String,
     reader: Box<dyn BufRead>,
     fallback: Timestamp,
     child: Option<Child>,
@@ -124,6 +126,7 @@ impl LogSource {
                 let stdout = child.stdout.take().expect("piped");
                 Ok(vec![Stream {
                     name: args.join(" "),
+                    file_name: "journal.log".into(),
                     reader: Box::new(BufReader::with_capacity(1 << 16, stdout)),
                     fallback: Timestamp::from_millis(window.until.as_millis() - 1),
                     child: Some(child),
@@ -234,8 +237,10 @@ fn open_file(path: &Path) -> Result<Stream, CliError> {
     } else {
         Box::new(buffered)
     };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("log");
     Ok(Stream {
         name: path.display().to_string(),
+        file_name: name.strip_suffix(".gz").unwrap_or(name).to_owned(),
         reader,
         fallback,
         child: None,
@@ -362,6 +367,7 @@ mod tests {
     fn stream(text: &str, fallback: Timestamp) -> Stream {
         Stream {
             name: "test".into(),
+            file_name: "test".into(),
             reader: Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
             fallback,
             child: None,
