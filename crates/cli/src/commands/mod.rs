@@ -10,6 +10,7 @@ pub mod intel;
 pub mod keys;
 pub mod logs;
 pub mod pack;
+pub mod perf;
 pub mod reports;
 pub mod reproduce;
 pub mod root;
