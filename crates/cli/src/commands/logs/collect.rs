@@ -368,19 +368,38 @@ fn audit_entries(db: &DbArgs, range: Window) -> Result<Option<Vec<u8>>, String> 
         }
     }
     let keys = signing_keys(&settings, false).map_err(|e| e.to_string())?;
+    // From the first entry in the range to the last, with any between them whose clock
+    // says otherwise (several instances write the log): an unbroken run of the chain.
+    // The log is read from its start, a page at a time; its entries are a few a day.
     let entries = with_store(&settings, async |store| {
         let mut kept: Vec<AuditEntry> = Vec::new();
+        let mut last_in_range = 0;
         let mut after = 0;
         loop {
             let page = store.audit_after(after, 1000).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             let full = page.len() == 1000;
-            kept.extend(page.into_iter().filter(|e| range.contains(Timestamp::from_millis(e.at))));
-            if !full {
+            let mut past = false;
+            for entry in page {
+                // An hour past the range: no clock is that far off.
+                if entry.at >= range.until.plus_secs(3600).as_millis() {
+                    past = true;
+                    break;
+                }
+                let inside = range.contains(Timestamp::from_millis(entry.at));
+                if inside || !kept.is_empty() {
+                    kept.push(entry);
+                }
+                if inside {
+                    last_in_range = kept.len();
+                }
+            }
+            if !full || past {
                 break;
             }
         }
+        kept.truncate(last_in_range);
         Ok(kept)
     })
     .map_err(|Failure(e)| e.to_string())?;
