@@ -10,7 +10,7 @@
 //! - `audit.jsonl`: the console's audit entries in the range, written as `audit export`
 //!   writes them, with a trailer signed by the audit key (`audit verify-export` checks it);
 //! - `prometheus/NAME.json`: Prometheus's answers to range queries for the key series
-//!   ([`QUERIES`]), when a Prometheus URL is given;
+//!   ([`super::gather::QUERIES`]), when a Prometheus URL is given;
 //! - `MANIFEST.json`: every other file with its SHA-256 and size, and the incident, the
 //!   range, the command, the host, the collector (`$USER`) and what was skipped and why;
 //! - `SHA256SUMS`: every file, `MANIFEST.json` included, for `sha256sum -c`.
@@ -20,35 +20,19 @@
 //! The archive is staged under a hidden name and renamed when complete, and an existing
 //! one is never overwritten.
 
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::{BufWriter, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 
-use ferretwatch_store::AuditEntry;
-use ferretwatch_types::{Sha256, Timestamp};
+use ferretwatch_types::Timestamp;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::Digest as _;
 
-use super::archive::TarGz;
+use super::gather::{audit_entries, range_query, QUERIES};
 use super::source::{read, LogSource, Window};
-use crate::console::{signing_keys, with_store, DbArgs};
+use super::staging::{private_dir, write_archive, write_private, Staging};
+use crate::console::DbArgs;
 use crate::error::{CliError, Failure};
 use crate::output::{self, Report};
-
-/// The Prometheus range queries, by the file each answer is kept in.
-pub const QUERIES: [(&str, &str); 5] = [
-    ("requests_by_service", "sum by (service) (rate(ferretwatch_http_requests_total[5m]))"),
-    ("errors_5xx_by_service", "sum by (service) (rate(ferretwatch_http_requests_total{status=~\"5..\"}[5m]))"),
-    (
-        "latency_p95_by_service",
-        "histogram_quantile(0.95, sum by (service, le) (rate(ferretwatch_http_request_duration_seconds_bucket[5m])))",
-    ),
-    ("store_up", "ferretwatch_store_up"),
-    ("alerts", "ALERTS"),
-];
 
 /// What one collection is told.
 pub struct Collect<'a> {
@@ -355,87 +339,6 @@ fn collect_lines(
     }
     Ok(total)
 }
-
-/// The console's audit entries in the range as a signed export; `None` when there are
-/// none, an error (as a reason to note) when they cannot be read or signed.
-fn audit_entries(db: &DbArgs, range: Window) -> Result<Option<Vec<u8>>, String> {
-    let settings = db.settings().map_err(|e| e.to_string())?;
-    let url = settings.db_url();
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or(path);
-        if !Path::new(path).exists() {
-            return Err(format!("no database at {path} (give --config or --db, or FERRETWATCH_DATA_DIR)"));
-        }
-    }
-    let keys = signing_keys(&settings, false).map_err(|e| e.to_string())?;
-    // From the first entry in the range to the last, with any between them whose clock
-    // says otherwise (several instances write the log): an unbroken run of the chain.
-    // The log is read from its start, a page at a time; its entries are a few a day.
-    let entries = with_store(&settings, async |store| {
-        let mut kept: Vec<AuditEntry> = Vec::new();
-        let mut last_in_range = 0;
-        let mut after = 0;
-        loop {
-            let page = store.audit_after(after, 1000).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            let full = page.len() == 1000;
-            let mut past = false;
-            for entry in page {
-                // An hour past the range: no clock is that far off.
-                if entry.at >= range.until.plus_secs(3600).as_millis() {
-                    past = true;
-                    break;
-                }
-                let inside = range.contains(Timestamp::from_millis(entry.at));
-                if inside || !kept.is_empty() {
-                    kept.push(entry);
-                }
-                if inside {
-                    last_in_range = kept.len();
-                }
-            }
-            if !full || past {
-                break;
-            }
-        }
-        kept.truncate(last_in_range);
-        Ok(kept)
-    })
-    .map_err(|Failure(e)| e.to_string())?;
-    if entries.is_empty() {
-        return Ok(None);
-    }
-    super::super::audit::signed_export(&entries, &keys, Timestamp::now()).map(Some).map_err(|e| e.to_string())
-}
-
-/// One range query; Prometheus's answer as it came.
-fn range_query(base: &str, query: &str, range: Window, step: u64) -> Result<Vec<u8>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let url = format!("{}/api/v1/query_range", base.trim_end_matches('/'));
-    let mut response = agent
-        .get(&url)
-        .query("query", query)
-        .query("start", range.since.as_secs().to_string())
-        .query("end", range.until.as_secs().to_string())
-        .query("step", format!("{step}s"))
-        .call()
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = response.status();
-    let body = response.body_mut().with_config().limit(64 << 20).read_to_vec().map_err(|e| format!("{url}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("{url}: HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)])));
-    }
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(answer) if answer["status"] == "success" => Ok(body),
-        _ => Err(format!("{url}: not a successful Prometheus answer")),
-    }
-}
-
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -445,156 +348,6 @@ fn host_name() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown".into())
 }
-
-/// Creates `dir` (0700) when missing; warns when an existing one is open to others.
-fn private_dir(dir: &Path) -> Result<(), CliError> {
-    let failed = |e: std::io::Error| CliError::failed("evidence_dir", format!("{}: {e}", dir.display()));
-    if dir.is_dir() {
-        let mode = std::fs::metadata(dir).map_err(failed)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            output::warn(format_args!(
-                "{} is open to other users (mode {:o}); evidence may hold personal data",
-                dir.display(),
-                mode & 0o777
-            ));
-        }
-        return Ok(());
-    }
-    DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(failed)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| CliError::failed("evidence_write", format!("{}: {e}", path.display())))?;
-    file.write_all(bytes).map_err(|e| CliError::failed("evidence_write", format!("{}: {e}", path.display())))
-}
-
-/// The bundle's files while they are gathered (0700), removed when dropped.
-struct Staging {
-    dir: PathBuf,
-}
-
-impl Staging {
-    fn new(dir: PathBuf) -> Result<Self, CliError> {
-        // A staging directory of this name is left only by a collection that was killed.
-        let _ = std::fs::remove_dir_all(&dir);
-        DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| CliError::failed("evidence_dir", format!("{}: {e}", dir.display())))?;
-        Ok(Staging { dir })
-    }
-
-    fn failed(&self, path: &str, e: std::io::Error) -> CliError {
-        CliError::failed("evidence_write", format!("{}: {e}", self.dir.join(path).display()))
-    }
-
-    fn create(&self, path: &str) -> Result<File, CliError> {
-        let full = self.dir.join(path);
-        if let Some(parent) = full.parent() {
-            DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| self.failed(path, e))?;
-        }
-        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&full).map_err(|e| self.failed(path, e))
-    }
-
-    fn write(&self, path: &str, bytes: &[u8]) -> Result<(), CliError> {
-        self.create(path)?.write_all(bytes).map_err(|e| self.failed(path, e))
-    }
-
-    fn remove(&self, path: &str) {
-        let _ = std::fs::remove_file(self.dir.join(path));
-    }
-
-    fn open(&self, path: &str) -> Result<(File, u64), CliError> {
-        let file = File::open(self.dir.join(path)).map_err(|e| self.failed(path, e))?;
-        let size = file.metadata().map_err(|e| self.failed(path, e))?.len();
-        Ok((file, size))
-    }
-
-    /// SHA-256 (hex) and size of a staged file.
-    fn digest(&self, path: &str) -> Result<(String, u64), CliError> {
-        let (mut file, size) = self.open(path)?;
-        let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| self.failed(path, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok((Sha256::from_bytes(hasher.finalize().into()).to_hex(), size))
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A writer that hashes what passes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: sha2::Sha256,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// Writes the archive under a hidden name, then renames it; its SHA-256 (hex).
-fn write_archive(
-    staging: &Staging,
-    stem: &str,
-    order: &[String],
-    archive: &Path,
-    now: Timestamp,
-) -> Result<String, CliError> {
-    let partial = archive.with_file_name(format!(".{stem}.tar.gz.partial"));
-    let failed = |e: std::io::Error| CliError::failed("evidence_write", format!("{}: {e}", partial.display()));
-    let _ = std::fs::remove_file(&partial);
-    let file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).map_err(failed)?;
-    let mut tar = TarGz::new(Hashing { inner: BufWriter::new(file), hasher: sha2::Sha256::new() }, now.as_secs());
-    let built = (|| -> Result<Hashing<BufWriter<File>>, CliError> {
-        tar.directory(stem, 0o700).map_err(failed)?;
-        let mut dirs: Vec<&str> = order.iter().filter_map(|p| p.rsplit_once('/').map(|(d, _)| d)).collect();
-        dirs.dedup();
-        for dir in dirs {
-            tar.directory(&format!("{stem}/{dir}"), 0o700).map_err(failed)?;
-        }
-        for path in order {
-            let (mut file, size) = staging.open(path)?;
-            tar.file(&format!("{stem}/{path}"), 0o600, size, &mut file).map_err(failed)?;
-        }
-        tar.finish().map_err(failed)
-    })();
-    let mut hashing = match built {
-        Ok(h) => h,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
-    };
-    hashing.flush().map_err(failed)?;
-    let file = hashing.inner.into_inner().map_err(|e| failed(e.into_error()))?;
-    file.sync_all().map_err(failed)?;
-    std::fs::rename(&partial, archive).map_err(failed)?;
-    Ok(Sha256::from_bytes(hashing.hasher.finalize().into()).to_hex())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,10 @@
 mod analyze;
 mod archive;
 mod collect;
+mod gather;
 mod pattern;
 mod source;
+mod staging;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
