@@ -180,6 +180,14 @@ fn without_files_the_journal_is_read_and_without_journalctl_the_source_is_named(
     // The journal is asked for both windows: the day and the day before.
     assert_eq!(args.trim(), "-u ferretwatch@* -o cat --no-pager --quiet --since @1758585600 --until @1758758400");
 
+    // journalctl that fails (no permission to read the journal, say): said, exit 2.
+    let failing = tmp.path().join("failing");
+    fake_journalctl(&failing, "");
+    std::fs::write(failing.join("journalctl"), "#!/bin/sh\necho 'No journal files were opened' >&2\nexit 1\n").unwrap();
+    let out = run(&format!("{}:/usr/bin:/bin", failing.display()));
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(both(&out).contains("No journal files were opened") && both(&out).contains("error[journal_failed]"));
+
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let out = run(empty.to_str().unwrap());
