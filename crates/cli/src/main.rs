@@ -68,6 +68,13 @@ enum Command {
     /// post-mortem skeleton), stats (MTTD, MTTR).
     #[command(subcommand)]
     Incident(commands::incident::IncidentCommand),
+    /// The service's log lines: error patterns of the day (runbook 5.1), evidence archives
+    /// of an incident's time range (runbook 7.3).
+    #[command(subcommand)]
+    Logs(commands::logs::LogsCommand),
+    /// Measure the critical endpoints and compare with a baseline (runbook 8.2).
+    #[command(subcommand)]
+    Perf(commands::perf::PerfCommand),
     /// Exports from the report log: suspicious reports as CSV or JSON, optionally
     /// anonymised.
     #[command(subcommand)]
@@ -101,6 +108,8 @@ fn main() -> ExitCode {
         Command::Abuse(command) => commands::abuse::run(command),
         Command::Incident(command) => commands::incident::run(command),
         Command::Reports(command) => commands::reports::run(command),
+        Command::Logs(command) => commands::logs::run(command),
+        Command::Perf(command) => commands::perf::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),
         Command::Update(args) => commands::update::run(*args),
         Command::Reproduce(args) => commands::reproduce::run(*args),

@@ -55,6 +55,12 @@ impl Report {
         Report { text, json, status: exit::SUCCESS }
     }
 
+    /// Its text, its JSON and its exit status (for tests).
+    #[cfg(test)]
+    pub fn parts(&self) -> (&str, &str, u8) {
+        (&self.text, &self.json, self.status)
+    }
+
     /// The same result with another exit status.
     pub fn with_status(mut self, status: u8) -> Self {
         self.status = status;

@@ -72,6 +72,35 @@ pub struct ExportArgs {
     output: FormatArg,
 }
 
+/// `entries` (at least one, in sequence order) as an export: one JSON line each, then the
+/// trailer signed by `signer`, written at `now`. The evidence bundle (`logs collect`)
+/// writes the entries of its time range the same way, so `audit verify-export` checks it.
+pub fn signed_export(entries: &[AuditEntry], signer: &impl AuditSigner, now: Timestamp) -> Result<Vec<u8>, CliError> {
+    let (Some(first), Some(head)) = (entries.first(), entries.last()) else {
+        return Err(CliError::failed("export", "no entries to export"));
+    };
+    let mut bytes = Vec::new();
+    for entry in entries {
+        serde_json::to_writer(&mut bytes, entry).map_err(|e| CliError::failed("export", e.to_string()))?;
+        bytes.push(b'\n');
+    }
+    let digest = Sha256::of(&bytes);
+    let trailer = Trailer {
+        entries: entries.len() as u64,
+        first_seq: first.seq,
+        head_seq: head.seq,
+        head_hash: head.hash.clone(),
+        exported_at: now.to_string(),
+        key_id: signer.key_id().to_owned(),
+        sha256: digest.to_hex(),
+        signature: hex::encode(signer.sign(&digest)),
+    };
+    serde_json::to_writer(&mut bytes, &TrailerLine { trailer })
+        .map_err(|e| CliError::failed("export", e.to_string()))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
 /// Writes the export; prints its URL.
 pub fn run(args: ExportArgs) -> ExitCode {
     output::run(args.output.format, None, || {
@@ -94,26 +123,8 @@ pub fn run(args: ExportArgs) -> ExitCode {
             output::note(format_args!("no entries after entry {}: nothing exported", args.after_seq));
             return Ok(Report::new("", &json!({ "ok": true, "entries": 0, "url": null })));
         };
-        let mut bytes = Vec::new();
-        for entry in &entries {
-            serde_json::to_writer(&mut bytes, entry).map_err(|e| CliError::failed("export", e.to_string()))?;
-            bytes.push(b'\n');
-        }
-        let digest = Sha256::of(&bytes);
         let now = Timestamp::now();
-        let trailer = Trailer {
-            entries: entries.len() as u64,
-            first_seq: first.seq,
-            head_seq: head.seq,
-            head_hash: head.hash.clone(),
-            exported_at: now.to_string(),
-            key_id: keys.key_id().to_owned(),
-            sha256: digest.to_hex(),
-            signature: hex::encode(keys.sign(&digest)),
-        };
-        serde_json::to_writer(&mut bytes, &TrailerLine { trailer })
-            .map_err(|e| CliError::failed("export", e.to_string()))?;
-        bytes.push(b'\n');
+        let bytes = signed_export(&entries, &keys, now)?;
         let name = format!("audit/audit-{:08}-{:08}-{}.jsonl", first.seq, head.seq, now.as_secs());
         let origin = Origin::open_with(&args.to, &settings.server.s3_options())?;
         origin.put(&name, &bytes)?;

@@ -13,6 +13,8 @@ mod export;
 mod verify;
 mod verify_export;
 
+pub use export::signed_export;
+
 use std::process::ExitCode;
 
 use clap::Subcommand;
