@@ -67,7 +67,8 @@ def when(days):
     if days == 0:
         return "has run out already"
     date = utc(now + days * day)
-    return f"runs out in {days:.0f} days ({date[:10] if day == 86400 else date})"
+    count = "under a day" if days < 1 else f"{days:.0f} day{'s' if round(days) != 1 else ''}"
+    return f"runs out in {count} ({date[:10] if day == 86400 else date})"
 
 
 def judge(review, name, days, detail):

@@ -49,8 +49,12 @@ def seconds(text):
 
 
 def prom(secs):
-    """Seconds as a PromQL duration (whole milliseconds)."""
-    return f"{max(1, round(secs * 1000))}ms"
+    """Seconds as a PromQL duration, in the largest unit that divides it (`7d`, `90s`)."""
+    ms = max(1, round(secs * 1000))
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
 
 
 def env_range(default):
@@ -110,6 +114,8 @@ def secs_text(s):
         return "—"
     if s == math.inf:
         return "above 10 s (the histogram's last bucket)"
+    if s == 0:
+        return "0 s"
     if s < 1:
         return f"{s * 1000:.1f} ms"
     if s < 120:
