@@ -36,7 +36,7 @@ case "${1:-}" in
 esac
 [[ $# -eq 1 ]] || { echo "analyze-feedback: one argument, --weekly (see --help)" >&2; exit 2; }
 
-REVIEW_LIB="$here/lib" exec python3 - <<'PY'
+REVIEW_LIB="$here/lib" exec python3 -B - <<'PY'
 import os, sys, time
 sys.path.insert(0, os.environ["REVIEW_LIB"])
 from review import Review, change, env_number, env_range, ferretwatch, pct, prom, prometheus_from_env, run

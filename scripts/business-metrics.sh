@@ -39,7 +39,7 @@ case "${1:-}" in
 esac
 [[ $# -eq 1 ]] || { echo "business-metrics: one argument, --monthly (see --help)" >&2; exit 2; }
 
-REVIEW_LIB="$here/lib" exec python3 - <<'PY'
+REVIEW_LIB="$here/lib" exec python3 -B - <<'PY'
 import math, os, sys, time
 sys.path.insert(0, os.environ["REVIEW_LIB"])
 from review import (JOB, SERVICE_RE, SERVICES, Review, SourceDown, env_range, ferretwatch, pct, prom,

@@ -36,7 +36,7 @@ case "${1:-}" in
     *) echo "capacity-planning: unknown argument: $1 (it takes none; see --help)" >&2; exit 2 ;;
 esac
 
-REVIEW_LIB="$here/lib" exec python3 - <<'PY'
+REVIEW_LIB="$here/lib" exec python3 -B - <<'PY'
 import os, sys, time
 sys.path.insert(0, os.environ["REVIEW_LIB"])
 from review import (JOB, SERVICE_RE, SERVICES, Review, bytes_text, days_until, env_number, env_range, ferretwatch,

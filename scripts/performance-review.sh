@@ -34,7 +34,7 @@ case "${1:-}" in
 esac
 [[ $# -eq 1 ]] || { echo "performance-review: one argument, --weekly (see --help)" >&2; exit 2; }
 
-REVIEW_LIB="$here/lib" exec python3 - <<'PY'
+REVIEW_LIB="$here/lib" exec python3 -B - <<'PY'
 import math, os, sys
 sys.path.insert(0, os.environ["REVIEW_LIB"])
 from review import (JOB, SERVICE_RE, SERVICES, Review, bytes_text, change, env_number, env_range, finite, pct,
