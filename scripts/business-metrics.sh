@@ -117,7 +117,7 @@ def body():
         else:
             review.judge(p1[key] < target, name, f"{secs_text(p1[key])} (target {words})")
     changes = stats.get("changes")
-    if not isinstance(changes, dict) or changes.get("change_failure_rate") is None:
+    if not isinstance(changes, dict) or not changes.get("deploys") or changes.get("change_failure_rate") is None:
         why = "no deployment in the period" if isinstance(changes, dict) else "incident stats gave no deployments"
         review.na("change failure rate", f"{why} ({change_note})" if change_note else why)
     else:

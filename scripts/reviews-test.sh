@@ -17,6 +17,8 @@
 #   domain listed and no URL path, query or install token printed); a database budget run
 #   out and the request capacity exceeded; the P1 count, the error rate and the reports'
 #   uptime;
+# - the figures `incident stats` gives with --origin (time to respond, deployments and
+#   failed ones), printed by a stand-in binary: read and judged against runbook 10.1;
 # - and exit 2 for bad usage and for a Prometheus that does not answer.
 # The reviews run with FERRETWATCH_REVIEW_RATE_WINDOW=3s, FERRETWATCH_DISK_RESERVE=64M (the
 # machine's disk is not under test) and FERRETWATCH_LATENCY_FLOOR=0.5 (a neighbour's build
@@ -316,7 +318,7 @@ review() {
     shift
     local rc=0
     FERRETWATCH_PROMETHEUS_URL="${PROMETHEUS_URL:-$prom}" FERRETWATCH_CONFIG="$work/ferretwatch.toml" \
-        FERRETWATCH_BIN="$bin" FERRETWATCH_REVIEW_RANGE="$range" FERRETWATCH_REVIEW_RATE_WINDOW=3s \
+        FERRETWATCH_BIN="${FERRETWATCH_BIN:-$bin}" FERRETWATCH_REVIEW_RANGE="$range" FERRETWATCH_REVIEW_RATE_WINDOW=3s \
         FERRETWATCH_DISK_RESERVE=64M FERRETWATCH_LATENCY_FLOOR=0.5 "$@" >"$work/review.txt" 2>&1 || rc=$?
     sed 's/^/   | /' "$work/review.txt" >&2
     echo "$rc"
@@ -345,9 +347,33 @@ expect 0 "analyze-feedback.sh --weekly (healthy)" 15s scripts/analyze-feedback.s
 has "ok   false-positive share"; has "info client telemetry"
 expect 0 "capacity-planning.sh (healthy)" 90s scripts/capacity-planning.sh
 has "ok   database size (sqlite)"; has "ok   disk"; has "ok   request capacity"
-expect 0 "business-metrics.sh --monthly (healthy)" 15s scripts/business-metrics.sh --monthly
+FERRETWATCH_ORIGIN="file://$work/data/origin" \
+    expect 0 "business-metrics.sh --monthly (healthy)" 15s scripts/business-metrics.sh --monthly
 has "ok   P1 incidents: 1"; has "ok   mean time to recover (P1)"; has "ok   error rate across services"
 has "ok   uptime: reports"; has "n/a  two-factor authentication: no active console account"
+has "change failure rate"
+
+step "business-metrics.sh reads incident stats' fuller figures (a stand-in ferretwatch prints them)"
+cat >"$work/stand-in" <<'SH'
+#!/bin/sh
+case "$1 $2" in
+"incident stats")
+    case "$*" in
+    *--origin*) echo '{"days":1,"priorities":[{"priority":"P1","incidents":2,"mttd_seconds":120,"mtta_seconds":1200,"mttr_seconds":1800},{"priority":"P2","incidents":1,"mttd_seconds":600,"mtta_seconds":null,"mttr_seconds":null}],"changes":{"deploys":20,"failed":2,"change_failure_rate":0.1}}' ;;
+    *) exit 2 ;;
+    esac ;;
+"admin validate-2fa") echo '{"ok":false,"active":4,"without_totp":[{"id":3}]}'; exit 1 ;;
+"reports stats") echo '{"total":5,"reports":4,"false_positives":1,"install_tokens":3}' ;;
+*) exit 2 ;;
+esac
+SH
+chmod +x "$work/stand-in"
+FERRETWATCH_BIN="$work/stand-in" FERRETWATCH_ORIGIN="file://$work/data/origin" \
+    expect 1 "business-metrics.sh --monthly (a slow response, a failed change in ten, an account without TOTP)" \
+    15s scripts/business-metrics.sh --monthly
+has "ok   P1 incidents: 2"; has "ok   mean time to detect: 4.7 min over 3"; has "FAIL mean time to respond (P1): 20.0 min"
+has "ok   mean time to recover (P1): 30.0 min"; has "FAIL change failure rate: 10.0%: 2 of 20"
+has "FAIL two-factor authentication: 75%"
 
 step "faults: 503s and slow report submissions, false positives of one domain, three more P1s"
 echo failing >"$work/phase"

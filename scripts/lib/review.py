@@ -263,7 +263,8 @@ def ferretwatch(*args, ok=(0,), source="the database"):
     except (OSError, subprocess.TimeoutExpired) as e:
         raise SourceDown(f"{source}: `{' '.join(command[:3])} …` could not run: {e}") from None
     if done.returncode not in ok:
-        message = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        lines = [l.strip() for l in done.stderr.splitlines() if l.strip()] or ["no message"]
+        message = next((l for l in lines if "error" in l.lower()), lines[-1])
         raise SourceDown(f"{source}: `ferretwatch {' '.join(args[:2])}` exited {done.returncode}: {message}")
     try:
         return done.returncode, json.loads(done.stdout)
