@@ -12,8 +12,9 @@
 #   - mean time to detect, < 5 min; mean time to respond (acknowledge) to a P1, < 15 min;
 #     mean time to recover (resolve) from a P1, < 1 h (10.1) — from the incidents database
 #     (`ferretwatch incident stats`);
-#   - change failure rate, < 5% of deployments (10.1), when `incident stats` reports the
-#     deployments (it does with --origin: FERRETWATCH_ORIGIN is passed when set);
+#   - change failure rate, < 5% of deployments (10.1): the pack deploys a later rollback
+#     reverted, from `incident stats` (the origin FERRETWATCH_ORIGIN names, else the
+#     server's);
 #   - the error rate across the services, < 2% (10.1);
 #   - two-factor authentication on every active console account, 100% (10.2);
 # and, without a target, the reports received and the installs that can be counted (install
@@ -53,17 +54,16 @@ NO_PROMETHEUS = "FERRETWATCH_PROMETHEUS_URL is not set"
 
 
 def incident_stats():
-    """`incident stats` with --origin when FERRETWATCH_ORIGIN is set; without it when this
-    ferretwatch does not take it (the change figures are then absent)."""
+    """`incident stats`, with --origin when FERRETWATCH_ORIGIN is set (else it reads the
+    server's origin); without it when that fails, the change figures then absent."""
     base = ("incident", "stats", "--days", str(days))
     origin = os.environ.get("FERRETWATCH_ORIGIN")
     if origin:
         try:
-            return ferretwatch(*base, "--origin", origin, source="the incidents database")[1], None
+            return ferretwatch(*base, "--origin", origin, source="the incidents database")[1], origin, None
         except SourceDown as e:
-            note = f"`incident stats --origin` failed ({e})"
-            return ferretwatch(*base, source="the incidents database")[1], note
-    return ferretwatch(*base, source="the incidents database")[1], "FERRETWATCH_ORIGIN is not set"
+            return ferretwatch(*base, source="the incidents database")[1], None, f"`incident stats --origin` failed: {e}"
+    return ferretwatch(*base, source="the incidents database")[1], None, None
 
 
 def body():
@@ -92,7 +92,7 @@ def body():
             review.judge(up > 0.995, "instances answering the scrape", f"{pct(up, 3)} of scrapes (target > 99.5%)")
 
     # Incidents.
-    stats, change_note = incident_stats()
+    stats, origin, change_note = incident_stats()
     rows = {r.get("priority"): r for r in stats.get("priorities", [])}
     p1 = rows.get("P1", {})
     count = p1.get("incidents")
@@ -117,14 +117,21 @@ def body():
         else:
             review.judge(p1[key] < target, name, f"{secs_text(p1[key])} (target {words})")
     changes = stats.get("changes")
-    if not isinstance(changes, dict) or not changes.get("deploys") or changes.get("change_failure_rate") is None:
-        why = "no deployment in the period" if isinstance(changes, dict) else "incident stats gave no deployments"
-        review.na("change failure rate", f"{why} ({change_note})" if change_note else why)
+    where = origin or "the server's origin"
+    if "changes" not in stats:
+        why = "this ferretwatch's incident stats gives no deployments"
+    elif not isinstance(changes, dict):
+        why = f"no pack deploy recorded at {where}"
+    elif not changes.get("deploys") or changes.get("change_failure_rate") is None:
+        why = f"no pack deploy in the period at {where}"
     else:
+        why = None
         rate = changes["change_failure_rate"]
         review.judge(rate < 0.05, "change failure rate",
-                     f"{pct(rate, 1)}: {changes.get('failed')} of {changes.get('deploys')} deployment(s) failed "
-                     f"(target < 5%)")
+                     f"{pct(rate, 1)}: {changes.get('failed')} of {changes.get('deploys')} pack deploy(s) reverted by "
+                     f"a rollback (target < 5%)")
+    if why:
+        review.na("change failure rate", f"{why} ({change_note})" if change_note else why)
 
     if p is None:
         review.na("error rate across services", NO_PROMETHEUS)

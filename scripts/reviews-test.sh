@@ -12,13 +12,12 @@
 #   must exit 0;
 # - then faults: report submissions answered 503 (the CAPTCHA verifier fails for a greylisted
 #   address) and slow (the verifier takes 1.5 s), false-positive reports about one domain
-#   seven times a second, three more P1 incidents; over the last 8 s each review must exit 1, naming what
-#   fails: the reports' availability and p95 latency; the false-positive share (with the
+#   seven times a second, three more P1 incidents, a deploy rolled back; over the last 8 s
+#   each review must exit 1, naming what fails: the reports' availability and p95 latency; the false-positive share (with the
 #   domain listed and no URL path, query or install token printed); a database budget run
-#   out and the request capacity exceeded; the P1 count, the error rate and the reports'
-#   uptime;
-# - the figures `incident stats` gives with --origin (time to respond, deployments and
-#   failed ones), printed by a stand-in binary: read and judged against runbook 10.1;
+#   out and the request capacity exceeded; the P1 count, the error rate, the reports' uptime
+#   and the change failure rate (the served pack republished twice with `pack rollback
+#   --deploy`, the second reverting the first);
 # - and exit 2 for bad usage and for a Prometheus that does not answer.
 # The reviews run with FERRETWATCH_REVIEW_RATE_WINDOW=3s, FERRETWATCH_DISK_RESERVE=64M (the
 # machine's disk is not under test) and FERRETWATCH_LATENCY_FLOOR=0.5 (a neighbour's build
@@ -318,7 +317,7 @@ review() {
     shift
     local rc=0
     FERRETWATCH_PROMETHEUS_URL="${PROMETHEUS_URL:-$prom}" FERRETWATCH_CONFIG="$work/ferretwatch.toml" \
-        FERRETWATCH_BIN="${FERRETWATCH_BIN:-$bin}" FERRETWATCH_REVIEW_RANGE="$range" FERRETWATCH_REVIEW_RATE_WINDOW=3s \
+        FERRETWATCH_BIN="$bin" FERRETWATCH_REVIEW_RANGE="$range" FERRETWATCH_REVIEW_RATE_WINDOW=3s \
         FERRETWATCH_DISK_RESERVE=64M FERRETWATCH_LATENCY_FLOOR=0.5 "$@" >"$work/review.txt" 2>&1 || rc=$?
     sed 's/^/   | /' "$work/review.txt" >&2
     echo "$rc"
@@ -349,35 +348,22 @@ expect 0 "capacity-planning.sh (healthy)" 90s scripts/capacity-planning.sh
 has "ok   database size (sqlite)"; has "ok   disk"; has "ok   request capacity"
 FERRETWATCH_ORIGIN="file://$work/data/origin" \
     expect 0 "business-metrics.sh --monthly (healthy)" 15s scripts/business-metrics.sh --monthly
-has "ok   P1 incidents: 1"; has "ok   mean time to recover (P1)"; has "ok   error rate across services"
+has "ok   P1 incidents: 1"; has "ok   mean time to respond (P1)"; has "ok   mean time to recover (P1)"
+has "ok   error rate across services"
 has "ok   uptime: reports"; has "n/a  two-factor authentication: no active console account"
 has "change failure rate"
 
-step "business-metrics.sh reads incident stats' fuller figures (a stand-in ferretwatch prints them)"
-cat >"$work/stand-in" <<'SH'
-#!/bin/sh
-case "$1 $2" in
-"incident stats")
-    case "$*" in
-    *--origin*) echo '{"days":1,"priorities":[{"priority":"P1","incidents":2,"mttd_seconds":120,"mtta_seconds":1200,"mttr_seconds":1800},{"priority":"P2","incidents":1,"mttd_seconds":600,"mtta_seconds":null,"mttr_seconds":null}],"changes":{"deploys":20,"failed":2,"change_failure_rate":0.1}}' ;;
-    *) exit 2 ;;
-    esac ;;
-"admin validate-2fa") echo '{"ok":false,"active":4,"without_totp":[{"id":3}]}'; exit 1 ;;
-"reports stats") echo '{"total":5,"reports":4,"false_positives":1,"install_tokens":3}' ;;
-*) exit 2 ;;
-esac
-SH
-chmod +x "$work/stand-in"
-FERRETWATCH_BIN="$work/stand-in" FERRETWATCH_ORIGIN="file://$work/data/origin" \
-    expect 1 "business-metrics.sh --monthly (a slow response, a failed change in ten, an account without TOTP)" \
-    15s scripts/business-metrics.sh --monthly
-has "ok   P1 incidents: 2"; has "ok   mean time to detect: 4.7 min over 3"; has "FAIL mean time to respond (P1): 20.0 min"
-has "ok   mean time to recover (P1): 30.0 min"; has "FAIL change failure rate: 10.0%: 2 of 20"
-has "FAIL two-factor authentication: 75%"
-
-step "faults: 503s and slow report submissions, false positives of one domain, three more P1s"
+step "faults: 503s and slow report submissions, false positives of one domain, three more P1s, a deploy rolled back"
 echo failing >"$work/phase"
 for _ in 1 2 3; do incident open --title "reviews-test P1 again" --priority P1 >/dev/null; done
+# Two republications of the served pack: the second restores it, reverting the first (a
+# failed change).
+for n in 1 2; do
+    "$bin" pack rollback --to-version "$pack_version" --from "$work/data/origin" \
+        --key "$work/data/dev-keys/dev-publisher-1.key" --key "$work/data/dev-keys/dev-publisher-2.key" \
+        --root "$work/data/dev-keys/root.json" --out "$work/republished-$n" --deploy >/dev/null 2>&1 \
+        || fail "pack rollback --deploy ($n) failed"
+done
 sleep 10
 expect 1 "performance-review.sh --weekly (5xx and slow reports)" 8s scripts/performance-review.sh --weekly
 has "FAIL reports availability"; has "EXHAUSTED"; has "FAIL reports p95 latency"; has "ok   packs availability"
@@ -390,8 +376,10 @@ db_bytes="$("$bin" reports stats --since 0 --bucket-secs 31536000 --config "$wor
 FERRETWATCH_DB_BUDGET="$((db_bytes + 262144))" FERRETWATCH_CAPACITY_RPS=5 \
     expect 1 "capacity-planning.sh (a database budget 256 KiB away, capacity 5 requests/s)" 90s scripts/capacity-planning.sh
 has "FAIL database size (sqlite).*runs out in "; has "FAIL request capacity.*has run out already"
-expect 1 "business-metrics.sh --monthly (errors, four P1 incidents)" 8s scripts/business-metrics.sh --monthly
+FERRETWATCH_ORIGIN="file://$work/data/origin" \
+    expect 1 "business-metrics.sh --monthly (errors, four P1 incidents, a reverted deploy)" 8s scripts/business-metrics.sh --monthly
 has "FAIL P1 incidents: 4"; has "FAIL error rate across services"; has "FAIL uptime: reports"
+has "FAIL change failure rate: .*1 of .* pack deploy(s) reverted"
 
 step "exit 2: bad usage, and a Prometheus that does not answer"
 expect 2 "performance-review.sh without --weekly" 8s scripts/performance-review.sh

@@ -1,7 +1,8 @@
 //! `ferretwatch abuse detect`, `ferretwatch reports export-suspicious` and `ferretwatch
 //! reports stats`, the real binary on SQLite and on PostgreSQL (a fresh database per test),
 //! over a report log seeded through the store; then their runbook wrappers in `scripts/`
-//! (the weekly feedback review and capacity planning on both databases).
+//! (the weekly feedback review and capacity planning on both databases, the monthly
+//! business metrics on SQLite).
 
 mod support;
 #[macro_use]
@@ -12,8 +13,8 @@ use std::collections::HashSet;
 
 use console::{ago, expect_status, stderr, stdout, Console, DAY_MS, HOUR_MS};
 use ferretwatch_store::{
-    Actor, ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, ModerationState, NewReport, ReportKind,
-    ReportReason, ReportUrl, Score, StateChange,
+    Actor, ClientNet, ExtensionVersion, Finding, Findings, IncidentChange, InstallTokenId, ModerationState, NewReport,
+    Priority, ReportKind, ReportReason, ReportUrl, Score, StateChange, StoreOptions, TokenRole,
 };
 use ferretwatch_types::{PackVersion, Timestamp};
 use serde_json::Value;
@@ -553,4 +554,58 @@ fn stats_and_the_feedback_review_count_the_week_without_paths_queries_or_tokens(
     {
         assert!(review.contains(&line), "{line}: {review}");
     }
+}
+
+/// A P1 incident in the incidents database (`DATA_DIR/incidents.db`, as `serve` keeps it),
+/// opened `opened_min` minutes ago, acknowledged `respond_min` and resolved `recover_min`
+/// minutes after.
+fn p1_incident(c: &Console, opened_min: i64, respond_min: i64, recover_min: i64) {
+    let url = format!("sqlite://{}", c.data_dir().join("incidents.db").display());
+    let at = |min: i64| ago((opened_min - min) * 60_000);
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let store = ferretwatch_store::open(&url, &StoreOptions::default()).await.unwrap();
+        let incident =
+            store.open_incident("FerretWatchDatabaseDown", Priority::P1, None, "tester", at(0)).await.unwrap();
+        store.change_incident(incident.id, &IncidentChange::Acknowledge, "tester", at(respond_min)).await.unwrap();
+        let resolve = IncidentChange::Resolve("restarted".into());
+        store.change_incident(incident.id, &resolve, "tester", at(recover_min)).await.unwrap();
+        store.close().await;
+    });
+}
+
+#[test]
+fn the_business_metrics_review_judges_response_times_and_two_factor_from_the_databases() {
+    let c = Console::sqlite();
+    let admin = c.enrol(1, "admin@example.test", TokenRole::Admin, ago(DAY_MS));
+    c.enrol(2, "viewer@example.test", TokenRole::Viewer, ago(DAY_MS));
+    p1_incident(&c, 60, 5, 30);
+    let out = c.script("business-metrics.sh", &["--monthly"]);
+    let review = stdout(&out);
+    expect_status(&out, 0);
+    for line in [
+        "ok   P1 incidents: 1 in 30 day(s)",
+        "ok   mean time to respond (P1): 5.0 min (target < 15 min)",
+        "ok   mean time to recover (P1): 30.0 min (target < 1 h)",
+        "ok   two-factor authentication: 100%: 2 of 2 active console account(s)",
+        "n/a  uptime per core service: FERRETWATCH_PROMETHEUS_URL is not set",
+        "n/a  change failure rate: no pack deploy recorded at the server's origin",
+    ] {
+        assert!(review.contains(line), "{line}: {review}");
+    }
+
+    // A second P1 answered after 25 minutes (a mean of 15), and an account without TOTP.
+    p1_incident(&c, 50, 25, 40);
+    c.drop_totp(admin.id);
+    let out = c.script("business-metrics.sh", &["--monthly"]);
+    let review = stdout(&out);
+    expect_status(&out, 1);
+    for line in [
+        "ok   P1 incidents: 2 in 30 day(s)",
+        "FAIL mean time to respond (P1): 15.0 min (target < 15 min)",
+        "ok   mean time to recover (P1): 35.0 min",
+        "FAIL two-factor authentication: 50%: 1 of 2 active console account(s)",
+    ] {
+        assert!(review.contains(line), "{line}: {review}");
+    }
+    expect_status(&c.script("business-metrics.sh", &["--weekly"]), 2);
 }
