@@ -1,6 +1,8 @@
-//! `ferretwatch abuse detect` and `ferretwatch reports export-suspicious`, the real binary
-//! on SQLite and on PostgreSQL (a fresh database per test), over a report log seeded
-//! through the store; then their runbook wrappers in `scripts/` on SQLite.
+//! `ferretwatch abuse detect`, `ferretwatch reports export-suspicious` and `ferretwatch
+//! reports stats`, the real binary on SQLite and on PostgreSQL (a fresh database per test),
+//! over a report log seeded through the store; then their runbook wrappers in `scripts/`
+//! (the weekly feedback review and capacity planning on both databases, the monthly
+//! business metrics on SQLite).
 
 mod support;
 #[macro_use]
@@ -9,10 +11,10 @@ mod console;
 
 use std::collections::HashSet;
 
-use console::{ago, expect_status, stderr, stdout, Console, HOUR_MS};
+use console::{ago, expect_status, stderr, stdout, Console, DAY_MS, HOUR_MS};
 use ferretwatch_store::{
-    Actor, ClientNet, ExtensionVersion, Finding, Findings, InstallTokenId, ModerationState, NewReport, ReportKind,
-    ReportReason, ReportUrl, Score, StateChange,
+    Actor, ClientNet, ExtensionVersion, Finding, Findings, IncidentChange, InstallTokenId, ModerationState, NewReport,
+    Priority, ReportKind, ReportReason, ReportUrl, Score, StateChange, StoreOptions, TokenRole,
 };
 use ferretwatch_types::{PackVersion, Timestamp};
 use serde_json::Value;
@@ -24,6 +26,7 @@ on_both_backends!(
     anonymize_removes_install_tokens_and_query_strings_and_coarsens_networks,
     hostile_reason_texts_are_quoted_in_csv_and_escaped_in_json,
     export_pages_through_more_reports_than_one_page,
+    stats_and_the_feedback_review_count_the_week_without_paths_queries_or_tokens,
 );
 
 /// A report of `url` received at `at`, with a token and a network when given.
@@ -472,4 +475,137 @@ fn the_runbook_wrappers_document_their_flags_and_exit_as_the_commands_do() {
         .output()
         .unwrap();
     expect_status(&out, 1);
+}
+
+fn stats_and_the_feedback_review_count_the_week_without_paths_queries_or_tokens(c: &Console) {
+    // This week: 20 reports and 5 false positives of pages on two hosts of one domain, with
+    // private paths, queries and install tokens; the week before: 3 reports.
+    let mut seeds: Vec<NewReport> = (0..20)
+        .map(|i| report(&format!("https://phish{i}.example/login"), ago(HOUR_MS - i), Some("tok-plain"), None))
+        .collect();
+    for (i, host) in
+        ["a.fine.example", "b.fine.example:8443", "a.fine.example", "a.fine.example", "b.fine.example:8443"]
+            .iter()
+            .enumerate()
+    {
+        seeds.push(NewReport {
+            kind: ReportKind::FalsePositive,
+            reason: ReportReason::Other("my own bank".into()),
+            ..report(
+                &format!("https://{host}/account/{i}?session=private{i}"),
+                ago(HOUR_MS),
+                Some(&format!("tok-secret-{i}")),
+                Some("203.0.113.9"),
+            )
+        });
+    }
+    seeds.extend((0..3).map(|i| report(&format!("https://old{i}.example/"), ago(8 * DAY_MS), None, None)));
+    append(c, &seeds);
+
+    let since = (Timestamp::now().as_millis() / 1000 - 7 * 86_400).to_string();
+    let out = c.run(&["reports", "stats", "--since", &since, "--format", "json"]);
+    expect_status(&out, 0);
+    let text = stdout(&out);
+    let json: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((json["total"].as_i64(), json["false_positives"].as_i64()), (Some(25), Some(5)), "{text}");
+    assert_eq!(json["false_positive_share"].as_f64(), Some(0.2));
+    assert_eq!(json["install_tokens"].as_i64(), Some(6));
+    let domains = json["false_positive_domains"].as_array().unwrap();
+    assert_eq!(domains.len(), 1, "{text}");
+    assert_eq!(domains[0], serde_json::json!({"domain": "fine.example", "reports": 5, "urls": 5, "hosts": 2}));
+    assert_eq!(json["by_level"][0], serde_json::json!({"kind": "report", "green": 0, "yellow": 0, "red": 20}));
+    assert_eq!(json["buckets"].as_array().unwrap().len(), 7, "a day each");
+    assert_eq!(json["database"]["reports"].as_i64(), Some(28), "the whole log");
+    assert!(json["database"]["bytes"].as_u64().unwrap() > 0);
+    let plain = stdout(&c.run(&["reports", "stats", "--since", &since]));
+    for shown in [&text, &plain] {
+        for private in ["session", "private", "/account", "tok-secret", "tok-plain", "203.0.113"] {
+            assert!(!shown.contains(private), "{private} shown: {shown}");
+        }
+    }
+    for bad in [&["--until", &since][..], &["--bucket-secs", "0"], &["--yellow", "80", "--red", "70"]] {
+        let mut args = vec!["reports", "stats", "--since", &since];
+        args.extend(bad);
+        expect_status(&c.run(&args), 2);
+    }
+
+    // The weekly review: 20% false positives is past the 5% alert.
+    let out = c.script("analyze-feedback.sh", &["--weekly"]);
+    expect_status(&out, 1);
+    let review = stdout(&out);
+    for line in [
+        "FAIL false-positive share: 20.0% of 25 reports",
+        "fine.example 5 report(s) of 5 URL(s)",
+        "the 7d before 3 (+733%)",
+        "n/a  client telemetry: FERRETWATCH_PROMETHEUS_URL is not set",
+    ] {
+        assert!(review.contains(line), "{line}: {review}");
+    }
+    assert!(!review.contains("session") && !review.contains("tok-secret"), "{review}");
+    expect_status(&c.script("analyze-feedback.sh", &[]), 2);
+
+    // Capacity planning without Prometheus: the database's size and the disk.
+    let out = c.script("capacity-planning.sh", &[]);
+    expect_status(&out, 0);
+    let review = stdout(&out);
+    let backend = if c.url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    for line in
+        [format!("ok   database size ({backend})"), "ok   disk".into(), "n/a  traffic and request capacity".into()]
+    {
+        assert!(review.contains(&line), "{line}: {review}");
+    }
+}
+
+/// A P1 incident in the incidents database (`DATA_DIR/incidents.db`, as `serve` keeps it),
+/// opened `opened_min` minutes ago, acknowledged `respond_min` and resolved `recover_min`
+/// minutes after.
+fn p1_incident(c: &Console, opened_min: i64, respond_min: i64, recover_min: i64) {
+    let url = format!("sqlite://{}", c.data_dir().join("incidents.db").display());
+    let at = |min: i64| ago((opened_min - min) * 60_000);
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let store = ferretwatch_store::open(&url, &StoreOptions::default()).await.unwrap();
+        let incident =
+            store.open_incident("FerretWatchDatabaseDown", Priority::P1, None, "tester", at(0)).await.unwrap();
+        store.change_incident(incident.id, &IncidentChange::Acknowledge, "tester", at(respond_min)).await.unwrap();
+        let resolve = IncidentChange::Resolve("restarted".into());
+        store.change_incident(incident.id, &resolve, "tester", at(recover_min)).await.unwrap();
+        store.close().await;
+    });
+}
+
+#[test]
+fn the_business_metrics_review_judges_response_times_and_two_factor_from_the_databases() {
+    let c = Console::sqlite();
+    let admin = c.enrol(1, "admin@example.test", TokenRole::Admin, ago(DAY_MS));
+    c.enrol(2, "viewer@example.test", TokenRole::Viewer, ago(DAY_MS));
+    p1_incident(&c, 60, 5, 30);
+    let out = c.script("business-metrics.sh", &["--monthly"]);
+    let review = stdout(&out);
+    expect_status(&out, 0);
+    for line in [
+        "ok   P1 incidents: 1 in 30 day(s)",
+        "ok   mean time to respond (P1): 5.0 min (target < 15 min)",
+        "ok   mean time to recover (P1): 30.0 min (target < 1 h)",
+        "ok   two-factor authentication: 100%: 2 of 2 active console account(s)",
+        "n/a  uptime per core service: FERRETWATCH_PROMETHEUS_URL is not set",
+        "n/a  change failure rate: no pack deploy recorded at the server's origin",
+    ] {
+        assert!(review.contains(line), "{line}: {review}");
+    }
+
+    // A second P1 answered after 25 minutes (a mean of 15), and an account without TOTP.
+    p1_incident(&c, 50, 25, 40);
+    c.drop_totp(admin.id);
+    let out = c.script("business-metrics.sh", &["--monthly"]);
+    let review = stdout(&out);
+    expect_status(&out, 1);
+    for line in [
+        "ok   P1 incidents: 2 in 30 day(s)",
+        "FAIL mean time to respond (P1): 15.0 min (target < 15 min)",
+        "ok   mean time to recover (P1): 35.0 min",
+        "FAIL two-factor authentication: 50%: 1 of 2 active console account(s)",
+    ] {
+        assert!(review.contains(line), "{line}: {review}");
+    }
+    expect_status(&c.script("business-metrics.sh", &["--weekly"]), 2);
 }

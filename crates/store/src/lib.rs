@@ -40,6 +40,7 @@ pub mod review;
 mod review_sql;
 mod rows;
 mod sqlite;
+mod stats_sql;
 
 pub use config::{StoreOptions, StoreUrl};
 pub use console::{Audited, ConsoleStore, ReportVolume};

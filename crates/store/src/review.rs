@@ -1,17 +1,20 @@
 //! Queries over the report log for reviews and investigations: coordinated-abuse
-//! detection and the export of suspicious reports (runbook §7.1 and §7.3). A supertrait of
+//! detection and the export of suspicious reports (runbook §7.1 and §7.3), the log's
+//! aggregates over a window and the database's size (the weekly feedback review and
+//! capacity planning of §5.1). A supertrait of
 //! [`crate::Store`], implemented for both backends from one body of SQL in
 //! `review_sql.rs`.
 //!
 //! Both read only. The window of [`ReviewStore::abuse_findings`] is found through the
 //! `received_at` index; [`ReviewStore::suspicious_reports`] walks the log backwards by id
 //! (keyset pagination), so an export of any size holds one page at a time and the pages
-//! together read the log once.
+//! together read the log once. [`ReviewStore::report_stats`] ranges over the same index
+//! and returns counts only.
 
 use async_trait::async_trait;
 use ferretwatch_types::Timestamp;
 
-use crate::model::{AbuseFinding, ReportId, SuspiciousFilter, SuspiciousReport};
+use crate::model::{AbuseFinding, ReportId, ReportStats, ReportStatsQuery, SuspiciousFilter, SuspiciousReport};
 use crate::Result;
 
 /// Report-log queries for reviews (see the module documentation).
@@ -38,4 +41,14 @@ pub trait ReviewStore: Send + Sync {
         before: Option<ReportId>,
         limit: u32,
     ) -> Result<Vec<SuspiciousReport>>;
+
+    /// The reports received in `[query.since, query.until)`, aggregated: totals per kind,
+    /// distinct install tokens, reports per reason and per level of score, per moderation
+    /// state of their URL now, the hosts most reported as false positives, and per
+    /// bucket. `Validation` for a query [`ReportStatsQuery`] refuses.
+    async fn report_stats(&self, query: &ReportStatsQuery) -> Result<ReportStats>;
+
+    /// The bytes the database takes: for SQLite its main file (pages × page size), for
+    /// PostgreSQL `pg_database_size` of the current database.
+    async fn database_size(&self) -> Result<u64>;
 }

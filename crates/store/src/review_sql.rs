@@ -149,11 +149,16 @@ pub(crate) fn ordered(mut findings: Vec<AbuseFinding>) -> Vec<AbuseFinding> {
     findings
 }
 
-/// Implements [`crate::ReviewStore`] for `$store`, whose `console_read()` returns its pool.
+/// Implements [`crate::ReviewStore`] for `$store`, whose `console_read()` returns its pool;
+/// `$host` cuts the host out of `url` and `$size` selects the database's size in bytes,
+/// in the backend's own SQL (`stats_sql.rs`).
 macro_rules! review_store {
-    ($store:ty) => {
-        use $crate::model::{AbuseFinding, AbuseKind, ReportId, SuspiciousFilter, SuspiciousReport};
+    ($store:ty, $host:expr, $size:expr) => {
+        use $crate::model::{
+            AbuseFinding, AbuseKind, ReportId, ReportStats, ReportStatsQuery, SuspiciousFilter, SuspiciousReport,
+        };
         use $crate::review_sql::*;
+        use $crate::stats_sql;
 
         #[async_trait::async_trait]
         impl $crate::review::ReviewStore for $store {
@@ -211,14 +216,50 @@ macro_rules! review_store {
                 let rows = query.fetch_all(self.console_read()).await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
+
+            async fn report_stats(&self, query: &ReportStatsQuery) -> $crate::Result<ReportStats> {
+                query.validate()?;
+                let pool = self.console_read();
+                let (since, until) = (query.since.as_millis(), query.until.as_millis());
+                let totals = sqlx::query_as(&stats_sql::totals_sql()).bind(since).bind(until).fetch_one(pool).await?;
+                let reasons = sqlx::query_as(&stats_sql::reasons_sql()).bind(since).bind(until).fetch_all(pool).await?;
+                let levels = sqlx::query_as(&stats_sql::levels_sql())
+                    .bind(since)
+                    .bind(until)
+                    .bind(i16::from(query.yellow.get()))
+                    .bind(i16::from(query.red.get()))
+                    .fetch_all(pool)
+                    .await?;
+                let outcomes =
+                    sqlx::query_as(&stats_sql::outcomes_sql()).bind(since).bind(until).fetch_all(pool).await?;
+                let hosts = sqlx::query_as(&stats_sql::hosts_sql($host))
+                    .bind(since)
+                    .bind(until)
+                    .bind(i64::from(query.top_hosts))
+                    .fetch_all(pool)
+                    .await?;
+                let buckets = sqlx::query_as(&stats_sql::buckets_sql())
+                    .bind(since)
+                    .bind(until)
+                    .bind(query.bucket_ms)
+                    .fetch_all(pool)
+                    .await?;
+                let rows = stats_sql::Rows { totals, reasons, levels, outcomes, hosts, buckets };
+                stats_sql::assemble(query, rows)
+            }
+
+            async fn database_size(&self) -> $crate::Result<u64> {
+                let bytes: i64 = sqlx::query_scalar($size).fetch_one(self.console_read()).await?;
+                Ok(u64::try_from(bytes).unwrap_or(0))
+            }
         }
     };
 }
 
 mod sqlite_impl {
-    review_store!(crate::SqliteStore);
+    review_store!(crate::SqliteStore, crate::stats_sql::SQLITE_HOST, crate::stats_sql::SQLITE_SIZE);
 }
 
 mod postgres_impl {
-    review_store!(crate::PostgresStore);
+    review_store!(crate::PostgresStore, crate::stats_sql::POSTGRES_HOST, crate::stats_sql::POSTGRES_SIZE);
 }

@@ -1,14 +1,15 @@
 //! The review queries on both backends: coordinated-reporting findings over a window (one
-//! URL per report kind, one install token, one network, an install farm), and the pages of
-//! a suspicious-report export.
+//! URL per report kind, one install token, one network, an install farm), the pages of a
+//! suspicious-report export, and the report log's aggregates over a window.
 
 mod support;
 
 use std::sync::Arc;
 
 use ferretwatch_store::{
-    AbuseFinding, AbuseKind, Actor, ClientNet, ErrorKind, InstallTokenId, ModerationState, ReportId, ReportKind,
-    ReportReason, ReportUrl, Score, StateChange, Store, SuspiciousFilter,
+    AbuseFinding, AbuseKind, Actor, BucketCount, ClientNet, ErrorKind, HostCount, InstallTokenId, LevelCount,
+    ModerationState, OutcomeCount, ReportId, ReportKind, ReportReason, ReportStatsQuery, ReportUrl, Score, StateChange,
+    Store, SuspiciousFilter,
 };
 use ferretwatch_types::Timestamp;
 use support::{on_both_backends, Harness};
@@ -21,6 +22,8 @@ on_both_backends!(
     many_install_tokens_behind_at_most_two_networks_are_a_farm,
     a_threshold_below_one_is_refused,
     the_export_pages_newest_first_above_the_score_with_moderation_states,
+    report_stats_count_the_window_by_kind_reason_level_outcome_host_and_bucket,
+    report_stats_refuse_an_empty_window_and_the_database_size_grows_with_the_log,
 );
 
 /// The start of the window every abuse test asks about.
@@ -282,4 +285,124 @@ async fn the_export_pages_newest_first_above_the_score_with_moderation_states(h:
     assert_eq!(store.suspicious_reports(&everything, None, 100).await.unwrap().len(), scores.len());
     let none = SuspiciousFilter { min_score: Score::new(100).unwrap(), since: Some(t(5000)) };
     assert!(store.suspicious_reports(&none, None, 100).await.unwrap().is_empty());
+}
+
+/// The stats of the ten minutes from [`SINCE`], in one-minute buckets, levels at 40 and 70.
+fn ten_minutes() -> ReportStatsQuery {
+    ReportStatsQuery {
+        since: t(0),
+        until: t(600_000),
+        bucket_ms: 60_000,
+        yellow: Score::new(40).unwrap(),
+        red: Score::new(70).unwrap(),
+        top_hosts: 2,
+    }
+}
+
+async fn report_stats_count_the_window_by_kind_reason_level_outcome_host_and_bucket(h: &impl Harness) {
+    let store = h.open().await;
+    let empty = store.report_stats(&ten_minutes()).await.unwrap();
+    assert_eq!((empty.total(), empty.install_tokens, empty.buckets.len()), (0, 0, 10));
+    assert!(empty.by_reason.is_empty() && empty.by_level.is_empty() && empty.false_positive_hosts.is_empty());
+
+    // (url, kind, reason, score, token, minute); the first and last fall outside the window.
+    let fp = ReportKind::FalsePositive;
+    let rep = ReportKind::Report;
+    let seeds = [
+        ("https://early.example/", rep, "phishing_login", 90, Some("tok-a"), -1),
+        ("https://bank.example/login?u=victim", rep, "phishing_login", 95, Some("tok-a"), 0),
+        ("https://bank.example/login?u=other", rep, "payment_fraud", 75, Some("tok-b"), 0),
+        ("https://shop.example:8443/cart?id=1", rep, "phishing_login", 45, None, 3),
+        ("https://news.example/a?ref=x", fp, "other", 80, Some("tok-c"), 3),
+        ("https://news.example/b", fp, "other", 50, Some("tok-c"), 4),
+        ("https://news.example/a?ref=x", fp, "other", 10, Some("tok-d"), 9),
+        ("https://www.blog.example/post", fp, "brand_impersonation", 72, None, 9),
+        ("https://shop.example:8443/", fp, "other", 60, None, 9),
+        ("https://late.example/", fp, "other", 99, Some("tok-e"), 10),
+    ];
+    for (url, kind, reason, score, token, minute) in seeds {
+        let mut report = support::report(url);
+        report.kind = kind;
+        report.reason = ReportReason::parse(reason, (reason == "other").then_some("looks fine to me")).unwrap();
+        report.score = Score::new(score).unwrap();
+        report.install_token_id = token.map(|id| InstallTokenId::parse(id).unwrap());
+        report.received_at = t(minute * 60_000 + 1_000);
+        store.append_report(&report).await.unwrap();
+    }
+    let decide = |url: &str, to| StateChange {
+        url_hash: ReportUrl::parse(url).unwrap().hash(),
+        to,
+        actor: Actor::new("reviewer@example.test").unwrap(),
+        note: None,
+        at: t(700_000),
+    };
+    store.set_moderation_state(&decide("https://news.example/a?ref=x", ModerationState::Benign)).await.unwrap();
+    store
+        .set_moderation_state(&decide("https://bank.example/login?u=victim", ModerationState::Verified))
+        .await
+        .unwrap();
+
+    let stats = store.report_stats(&ten_minutes()).await.unwrap();
+    assert_eq!((stats.reports, stats.false_positives, stats.total()), (3, 5, 8), "the window is [since, until)");
+    assert_eq!(stats.install_tokens, 4, "tok-a, tok-b, tok-c, tok-d; reports without one are not a token");
+    let reasons: Vec<(ReportKind, &str, i64)> =
+        stats.by_reason.iter().map(|r| (r.kind, r.reason.as_str(), r.reports)).collect();
+    assert_eq!(
+        reasons,
+        [(rep, "phishing_login", 2), (rep, "payment_fraud", 1), (fp, "other", 4), (fp, "brand_impersonation", 1)]
+    );
+    assert_eq!(
+        stats.by_level,
+        [LevelCount { kind: rep, green: 0, yellow: 1, red: 2 }, LevelCount { kind: fp, green: 1, yellow: 2, red: 2 }],
+        "green below 40, yellow from 40, red from 70"
+    );
+    assert_eq!(
+        stats.outcomes,
+        [
+            OutcomeCount { kind: rep, state: ModerationState::Queued, urls: 2, reports: 2 },
+            OutcomeCount { kind: rep, state: ModerationState::Verified, urls: 1, reports: 1 },
+            OutcomeCount { kind: fp, state: ModerationState::Queued, urls: 3, reports: 3 },
+            OutcomeCount { kind: fp, state: ModerationState::Benign, urls: 1, reports: 2 },
+        ],
+        "by the URL's state now"
+    );
+    assert_eq!(
+        stats.false_positive_hosts,
+        [
+            HostCount { host: "news.example".into(), reports: 3, urls: 2 },
+            HostCount { host: "shop.example:8443".into(), reports: 1, urls: 1 },
+        ],
+        "hosts only (no path or query), most first, then by name, at most top_hosts"
+    );
+    let per_minute: Vec<(i64, i64)> = stats.buckets.iter().map(|b| (b.reports, b.false_positives)).collect();
+    assert_eq!(per_minute, [(2, 0), (0, 0), (0, 0), (1, 1), (0, 1), (0, 0), (0, 0), (0, 0), (0, 0), (0, 3)]);
+    assert_eq!(stats.buckets[3], BucketCount { start: t(180_000), reports: 1, false_positives: 1 });
+
+    let mut partial = ten_minutes();
+    partial.since = t(150_000);
+    partial.until = t(250_000);
+    let stats = store.report_stats(&partial).await.unwrap();
+    let starts: Vec<i64> = stats.buckets.iter().map(|b| b.start.as_millis() - SINCE).collect();
+    assert_eq!(starts, [150_000, 210_000], "buckets from since; the last one partial");
+    assert_eq!((stats.buckets[0].reports, stats.buckets[0].false_positives), (1, 1));
+}
+
+async fn report_stats_refuse_an_empty_window_and_the_database_size_grows_with_the_log(h: &impl Harness) {
+    let store = h.open().await;
+    let mut backwards = ten_minutes();
+    backwards.until = backwards.since;
+    assert_eq!(store.report_stats(&backwards).await.unwrap_err().kind(), ErrorKind::Invalid);
+    let mut too_fine = ten_minutes();
+    too_fine.bucket_ms = 10;
+    assert_eq!(store.report_stats(&too_fine).await.unwrap_err().kind(), ErrorKind::Invalid);
+
+    let before = store.database_size().await.unwrap();
+    assert!(before > 0, "the schema takes room");
+    for i in 0..300 {
+        let mut report = support::report(&format!("https://grow{i}.example/{}", "p".repeat(400)));
+        report.received_at = t(i);
+        store.append_report(&report).await.unwrap();
+    }
+    let after = store.database_size().await.unwrap();
+    assert!(after > before, "{before} bytes, then {after} after 300 reports");
 }

@@ -1,6 +1,7 @@
 //! `ferretwatch reports export-suspicious` (runbook §7.3 "Export suspicious reports"):
 //! the reports scored at or above a threshold, newest first, as CSV or one JSON array on
-//! standard output, for an analyst, a takedown request or a partner.
+//! standard output, for an analyst, a takedown request or a partner. `reports stats`
+//! (the log's aggregates over a window, for the §5.1 reviews) is in [`stats`].
 //!
 //! The export streams: it reads the log [`PAGE`] reports at a time (keyset on the id) and
 //! writes each page before reading the next, so its memory does not grow with the log.
@@ -35,6 +36,8 @@ use crate::console::{with_store, DbArgs};
 use crate::error::{CliError, Failure};
 use crate::output::{self, Format};
 
+pub mod stats;
+
 /// Reports read per query.
 pub const PAGE: u32 = 1000;
 
@@ -44,6 +47,9 @@ pub enum ReportsCommand {
     /// Reports scored at or above a threshold, newest first, as CSV or JSON on standard
     /// output (optionally anonymised).
     ExportSuspicious(ExportArgs),
+    /// The log's aggregates over a window: per kind, reason, level, moderation outcome,
+    /// false-positive domain and bucket, with the database's size (counts only).
+    Stats(stats::StatsArgs),
 }
 
 /// How the export is written.
@@ -83,6 +89,7 @@ pub struct ExportArgs {
 pub fn run(command: ReportsCommand) -> ExitCode {
     match command {
         ReportsCommand::ExportSuspicious(args) => export_suspicious(args),
+        ReportsCommand::Stats(args) => output::run(args.output.format, None, || stats::stats(&args)),
     }
 }
 

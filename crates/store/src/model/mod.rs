@@ -9,6 +9,7 @@ mod moderation;
 mod proposal;
 mod report;
 mod review;
+mod stats;
 mod token;
 mod triage;
 
@@ -32,6 +33,7 @@ pub use report::{
     ReportReceipt, ReportUrl, Score, StoredReport, UrlHash,
 };
 pub use review::{AbuseFinding, AbuseKind, SuspiciousFilter, SuspiciousReport};
+pub use stats::{BucketCount, HostCount, LevelCount, OutcomeCount, ReasonCount, ReportStats, ReportStatsQuery};
 pub(crate) use token::generate_secret;
 pub use token::{IssuedToken, NewToken, TokenHash, TokenId, TokenName, TokenRecord, TokenRole, TOKEN_PREFIX};
 pub use triage::{InboxFilter, InboxGroup, InboxKind};
