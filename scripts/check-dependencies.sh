@@ -15,7 +15,8 @@
 # Environment: FERRETWATCH_ADVISORY_DB (a local copy of the database; default: cloned,
 # then pulled, with git from FERRETWATCH_ADVISORY_DB_URL, default
 # https://github.com/rustsec/advisory-db, into ${XDG_CACHE_HOME:-$HOME/.cache}/ferretwatch/advisory-db),
-# FERRETWATCH_ADVISORY_MAX_AGE_DAYS (warn when the database is older; default 7),
+# FERRETWATCH_ADVISORY_EXCEPTIONS (accepted advisories with a review date and a reason;
+# default deploy/security/advisory-exceptions.tsv), FERRETWATCH_ADVISORY_MAX_AGE_DAYS (warn when the database is older; default 7),
 # FERRETWATCH_LOCKFILE (default: this repository's Cargo.lock), FERRETWATCH_NPM (npm),
 # FERRETWATCH_BIN (the ferretwatch binary; default: ferretwatch on PATH).
 set -uo pipefail
@@ -32,8 +33,9 @@ for a in "$@"; do
     esac
 done
 db="$(advisory_db)" || exit 2
+mapfile -t ignores < <(advisory_exceptions "${FERRETWATCH_ADVISORY_EXCEPTIONS:-$root/deploy/security/advisory-exceptions.tsv}")
 # A WARN line from the fetch comes first, the directory last.
 [[ "$db" == *$'\n'* ]] && { printf '%s\n' "${db%$'\n'*}"; db="${db##*$'\n'}"; }
 exec "${FERRETWATCH_BIN:-ferretwatch}" security deps --advisory-db "$db" \
     --lockfile "${FERRETWATCH_LOCKFILE:-$root/Cargo.lock}" \
-    --max-db-age-days "${FERRETWATCH_ADVISORY_MAX_AGE_DAYS:-7}" ${flags[@]+"${flags[@]}"}
+    --max-db-age-days "${FERRETWATCH_ADVISORY_MAX_AGE_DAYS:-7}" ${flags[@]+"${flags[@]}"} ${ignores[@]+"${ignores[@]}"}

@@ -23,7 +23,8 @@
 # fetched or found.
 #
 # Environment: as scripts/check-dependencies.sh (FERRETWATCH_ADVISORY_DB,
-# FERRETWATCH_ADVISORY_DB_URL, FERRETWATCH_ADVISORY_MAX_AGE_DAYS, FERRETWATCH_LOCKFILE,
+# FERRETWATCH_ADVISORY_DB_URL, FERRETWATCH_ADVISORY_EXCEPTIONS,
+# FERRETWATCH_ADVISORY_MAX_AGE_DAYS, FERRETWATCH_LOCKFILE,
 # FERRETWATCH_NPM, FERRETWATCH_BIN), and FERRETWATCH_CONFIG, FERRETWATCH_PID,
 # FERRETWATCH_URL, FERRETWATCH_TLS_CA (the CA to fetch the service's pages over https with;
 # default the public roots).
@@ -43,7 +44,8 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 db="$(advisory_db)" || exit 2
+mapfile -t ignores < <(advisory_exceptions "${FERRETWATCH_ADVISORY_EXCEPTIONS:-$root/deploy/security/advisory-exceptions.tsv}")
 [[ "$db" == *$'\n'* ]] && { printf '%s\n' "${db%$'\n'*}"; db="${db##*$'\n'}"; }
 exec "${FERRETWATCH_BIN:-ferretwatch}" security scan --advisory-db "$db" \
     --lockfile "${FERRETWATCH_LOCKFILE:-$root/Cargo.lock}" \
-    --max-db-age-days "${FERRETWATCH_ADVISORY_MAX_AGE_DAYS:-7}" ${flags[@]+"${flags[@]}"}
+    --max-db-age-days "${FERRETWATCH_ADVISORY_MAX_AGE_DAYS:-7}" ${flags[@]+"${flags[@]}"} ${ignores[@]+"${ignores[@]}"}

@@ -42,6 +42,27 @@ advisory_db() {
     echo "$dir"
 }
 
+# advisory_exceptions FILE: the accepted advisories of FILE (FERRETWATCH_ADVISORY_EXCEPTIONS,
+# default deploy/security/advisory-exceptions.tsv; tab-separated ID, REVIEW-BY date,
+# reason) as `--ignore ID` arguments, one per line, for those not past their review date.
+# A lapsed one is said on a WARN line (on stderr) and counts again.
+advisory_exceptions() {
+    local file="$1" today id until reason
+    [[ -f "$file" ]] || return 0
+    today="$(date -u +%Y-%m-%d)"
+    while IFS=$'\t' read -r id until reason; do
+        [[ -z "$id" || "$id" == \#* ]] && continue
+        if [[ ! "$until" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+            echo "WARN advisory exception $id in $file: review date \"$until\" is not YYYY-MM-DD; not applied" >&2
+        elif [[ "$today" > "$until" ]]; then
+            echo "WARN advisory exception $id lapsed on $until: review it ($reason)" >&2
+        else
+            echo "note advisory exception $id until $until: $reason" >&2
+            printf -- '--ignore\n%s\n' "$id"
+        fi
+    done <"$file"
+}
+
 # usage SCRIPT: its leading comment, the usage text.
 usage() {
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$1"

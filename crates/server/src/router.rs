@@ -157,9 +157,22 @@ pub fn api(state: AppState) -> Router {
                 }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-    // Outermost, so that every answer over TLS carries it, refusals included.
+    // Outermost, so that every answer carries them, refusals included.
+    let router = router.layer(middleware::map_response(baseline_headers));
     let router = if state.settings.tls.enabled() { router.layer(middleware::map_response(hsts)) } else { router };
     router.with_state(state)
+}
+
+/// What every answer says, whatever answered: its type is the one declared
+/// (`X-Content-Type-Options: nosniff`), and no page of the service leaks its address to
+/// another site (`Referrer-Policy: no-referrer`). The console's own headers (CSP,
+/// framing) are set by its guard; a header already set is kept.
+async fn baseline_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let headers = response.headers_mut();
+    headers.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
+    headers.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("no-referrer"));
+    response
 }
 
 /// `Strict-Transport-Security` for two years, when this listener speaks TLS (over plain

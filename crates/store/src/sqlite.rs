@@ -68,7 +68,8 @@ impl SqliteStore {
         self.begin_write().await
     }
 
-    /// Opens (creating the file and its parent directory if needed) and migrates.
+    /// Opens (creating the file, readable by its owner only, and its parent directory if
+    /// needed) and migrates.
     pub async fn open(url: &StoreUrl, options: &StoreOptions) -> Result<Self> {
         let base = SqliteConnectOptions::new()
             .journal_mode(SqliteJournalMode::Wal)
@@ -82,6 +83,7 @@ impl SqliteStore {
                         StoreError::Config(format!("cannot create directory {}: {e}", parent.display()))
                     })?;
                 }
+                create_private(path)?;
                 (base.filename(path).create_if_missing(true), options.max_connections.unwrap_or(4).max(1), false)
             }
             // One connection: every connection to `:memory:` is a separate database.
@@ -323,5 +325,20 @@ mod tests {
         let foreign_keys: i64 = sqlx::query_scalar(&pragma("foreign_keys")).fetch_one(&mut *conn).await.unwrap();
         let busy: i64 = sqlx::query_scalar(&pragma("busy_timeout")).fetch_one(&mut *conn).await.unwrap();
         assert_eq!((journal.as_str(), synchronous, foreign_keys, busy), ("wal", 2, 1, 2500));
+    }
+}
+
+/// Creates a new database file readable and writable by its owner only (it holds password
+/// hashes and sessions); SQLite gives its `-wal` and `-shm` files the same mode. An
+/// existing file is left as it is (the security scan reports a readable one).
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Config(format!("cannot create {}: {e}", path.display()))),
     }
 }

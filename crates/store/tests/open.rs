@@ -15,14 +15,19 @@ async fn an_unknown_scheme_is_a_clear_configuration_error() {
 }
 
 #[tokio::test]
-async fn sqlite_creates_the_file_and_its_directories() {
+async fn sqlite_creates_the_file_its_owners_alone_and_its_directories() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a").join("b").join("fw.db");
     let store =
         ferretwatch_store::open(&format!("sqlite://{}", path.display()), &StoreOptions::default()).await.unwrap();
     store.ping().await.unwrap();
     assert_eq!(store.backend().name(), "sqlite");
-    assert!(path.exists());
+    // It holds password hashes and sessions: mode 0600, and so its write-ahead log.
+    for file in ["fw.db", "fw.db-wal"] {
+        let mode = std::fs::metadata(path.with_file_name(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}: {mode:o}");
+    }
     store.close().await;
 }
 
