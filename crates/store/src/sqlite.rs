@@ -308,6 +308,21 @@ impl Store for SqliteStore {
     }
 }
 
+/// Creates a new database file readable and writable by its owner only (it holds password
+/// hashes and sessions); SQLite gives its `-wal` and `-shm` files the same mode. An
+/// existing file is left as it is (the security scan reports a readable one).
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Config(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,20 +340,5 @@ mod tests {
         let foreign_keys: i64 = sqlx::query_scalar(&pragma("foreign_keys")).fetch_one(&mut *conn).await.unwrap();
         let busy: i64 = sqlx::query_scalar(&pragma("busy_timeout")).fetch_one(&mut *conn).await.unwrap();
         assert_eq!((journal.as_str(), synchronous, foreign_keys, busy), ("wal", 2, 1, 2500));
-    }
-}
-
-/// Creates a new database file readable and writable by its owner only (it holds password
-/// hashes and sessions); SQLite gives its `-wal` and `-shm` files the same mode. An
-/// existing file is left as it is (the security scan reports a readable one).
-fn create_private(path: &std::path::Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Config(format!("cannot create {}: {e}", path.display()))),
     }
 }
