@@ -136,3 +136,19 @@ fn batch_answers_every_line_in_order_and_survives_bad_lines() {
         }
     }
 }
+
+#[test]
+fn every_runbook_wrapper_is_executable_as_the_runbook_runs_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&scripts).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert!(mode & 0o111 == 0o111, "{} is mode {:o}: ./scripts/NAME.sh would be refused", path.display(), mode);
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "only {checked} wrappers found in {}", scripts.display());
+}
