@@ -37,7 +37,10 @@ fn a_baseline_from_the_running_service_passes_and_a_ten_times_faster_one_fails()
         assert!(written["endpoints"][endpoint]["p95_ms"].as_f64().unwrap() > 0.0, "{endpoint}: {written}");
     }
 
-    let out = script(dir, "validate-performance.sh", &["--baseline-file", "baseline_metrics.json"], &env);
+    // The same service a moment later: within 2x, with room for a 2-core machine that runs
+    // other tests beside this one (a p95 of 40 ms doubled there under a parallel build).
+    let loaded = [env[0], env[1], ("FERRETWATCH_PERF_SLACK_MS", "150")];
+    let out = script(dir, "validate-performance.sh", &["--baseline-file", "baseline_metrics.json"], &loaded);
     let text = both(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("endpoint        baseline p95      now p95  ratio  errors  verdict"), "{text}");
@@ -84,7 +87,10 @@ fn a_baseline_from_the_running_service_passes_and_a_ten_times_faster_one_fails()
     // The service is gone: every request fails.
     served.child.kill().unwrap();
     served.child.wait().unwrap();
-    let out = script(dir, "validate-performance.sh", &["--baseline-file", "baseline_metrics.json"], &env);
+    // The same service a moment later: within 2x, with room for a 2-core machine that runs
+    // other tests beside this one (a p95 of 40 ms doubled there under a parallel build).
+    let loaded = [env[0], env[1], ("FERRETWATCH_PERF_SLACK_MS", "150")];
+    let out = script(dir, "validate-performance.sh", &["--baseline-file", "baseline_metrics.json"], &loaded);
     let text = both(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("100.0% errors (more than 2%)"), "{text}");

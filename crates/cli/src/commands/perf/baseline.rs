@@ -5,7 +5,7 @@
 //! - more than half its requests were rate-limited: it was not measured;
 //! - more than 2% of the answered requests were errors;
 //! - its p95 is over the runbook's absolute target for it;
-//! - its p95 is more than twice the baseline's, and more than the slack (default 10 ms)
+//! - its p95 is more than twice the baseline's, and more than the slack (default 25 ms)
 //!   above it: on loopback, a few milliseconds are scheduling noise, not a regression.
 
 use std::collections::BTreeMap;

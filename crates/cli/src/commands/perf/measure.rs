@@ -131,6 +131,9 @@ pub struct Plan {
     pub requests: u64,
     /// Threads sending them.
     pub concurrency: usize,
+    /// Reports submitted (at most `requests`), one at a time: each is stored and counts
+    /// against the report limits.
+    pub report_requests: u64,
 }
 
 fn agent() -> ureq::Agent {
@@ -250,17 +253,21 @@ pub fn measure(plan: &Plan) -> Vec<Measured> {
 }
 
 fn measure_one(agent: &ureq::Agent, base: &str, endpoint: Endpoint, ctx: &Context, plan: &Plan) -> Measured {
+    let (requests, concurrency) = match endpoint {
+        Endpoint::Report => (plan.report_requests.min(plan.requests), 1),
+        _ => (plan.requests, plan.concurrency.max(1)),
+    };
     let next = AtomicUsize::new(0);
-    let outcomes = Mutex::new(Vec::with_capacity(plan.requests as usize));
+    let outcomes = Mutex::new(Vec::with_capacity(requests as usize));
     std::thread::scope(|scope| {
-        for _ in 0..plan.concurrency.max(1) {
+        for _ in 0..concurrency {
             scope.spawn(|| {
                 // Opens this thread's connection, untimed.
                 let _ = agent.get(&format!("{base}/health")).call().map(|mut r| r.body_mut().read_to_vec());
                 let mut mine = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i as u64 >= plan.requests {
+                    if i as u64 >= requests {
                         break;
                     }
                     mine.push(send(agent, base, endpoint, ctx, i));
@@ -283,11 +290,11 @@ fn measure_one(agent: &ureq::Agent, base: &str, endpoint: Endpoint, ctx: &Contex
         }
     }
     timed.sort_by(f64::total_cmp);
-    let answered = plan.requests - limited;
+    let answered = requests - limited;
     Measured {
         endpoint: endpoint.name(),
         request: endpoint.describe(),
-        requests: plan.requests,
+        requests,
         ok: timed.len() as u64,
         rate_limited: limited,
         errors,
