@@ -104,7 +104,7 @@ fn an_incidents_evidence_is_collected_verifiable_and_private() {
     let served = serve(dir, &[]);
     assert_eq!(agent().get(&format!("{}/v1/manifest.json", served.base)).call().unwrap().status(), 200);
     let opened = ferretwatch(dir, &["incident", "open", "--title", "Reports failing", "--priority", "P2"]);
-    assert!(String::from_utf8_lossy(&opened.stdout).contains("#1 P2 open"), "{}", both(&opened));
+    assert!(String::from_utf8_lossy(&opened.stdout).contains("-001 P2 open"), "{}", both(&opened));
     ferretwatch(dir, &["incident", "update", "1", "--note", "looking at the logs"]);
     ferretwatch(dir, &["admin", "invite", "--role", "viewer"]);
     let prom = prometheus(dir, &served.metrics);
@@ -118,11 +118,16 @@ fn an_incidents_evidence_is_collected_verifiable_and_private() {
         ("FERRETWATCH_PROMETHEUS_URL", prom.url.as_str()),
         ("USER", "tester"),
     ];
-    let args = ["--incident-id", "1", "--time-range", &from_arg, &to_arg];
+    // The incident by the runbook's name for it.
+    let reference = format!("INC-{}-001", from.to_civil().0);
+    let args = ["--incident-id", reference.as_str(), "--time-range", &from_arg, &to_arg];
     let out = script(dir, "collect-logs.sh", &args, &env);
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
-    let stem =
-        format!("1-logs-{}-{}", from.to_string().replace(['-', ':'], ""), to.to_string().replace(['-', ':'], ""));
+    let stem = format!(
+        "{reference}-logs-{}-{}",
+        from.to_string().replace(['-', ':'], ""),
+        to.to_string().replace(['-', ':'], "")
+    );
     let evidence = dir.join("evidence");
     let archive = evidence.join(format!("{stem}.tar.gz"));
     assert!(both(&out).contains(&format!("evidence: evidence/{stem}.tar.gz")), "{}", both(&out));
@@ -146,7 +151,7 @@ fn an_incidents_evidence_is_collected_verifiable_and_private() {
 
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("MANIFEST.json")).unwrap()).unwrap();
-    assert_eq!(manifest["incident_id"], "1");
+    assert_eq!(manifest["incident_id"], reference.as_str());
     assert_eq!(manifest["collector"], "tester");
     assert_eq!(manifest["time_range"]["from"], from.to_string());
     assert_eq!(manifest["time_range"]["to"], to.to_string());
