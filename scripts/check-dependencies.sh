@@ -32,10 +32,4 @@ for a in "$@"; do
         *) echo "unknown argument: $a (see --help)" >&2; exit 2 ;;
     esac
 done
-db="$(advisory_db)" || exit 2
-mapfile -t ignores < <(advisory_exceptions "${FERRETWATCH_ADVISORY_EXCEPTIONS:-$root/deploy/security/advisory-exceptions.tsv}")
-# A WARN line from the fetch comes first, the directory last.
-[[ "$db" == *$'\n'* ]] && { printf '%s\n' "${db%$'\n'*}"; db="${db##*$'\n'}"; }
-exec "${FERRETWATCH_BIN:-ferretwatch}" security deps --advisory-db "$db" \
-    --lockfile "${FERRETWATCH_LOCKFILE:-$root/Cargo.lock}" \
-    --max-db-age-days "${FERRETWATCH_ADVISORY_MAX_AGE_DAYS:-7}" ${flags[@]+"${flags[@]}"} ${ignores[@]+"${ignores[@]}"}
+security_exec deps "$root" ${flags[@]+"${flags[@]}"}

@@ -43,9 +43,4 @@ while [[ $# -gt 0 ]]; do
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-db="$(advisory_db)" || exit 2
-mapfile -t ignores < <(advisory_exceptions "${FERRETWATCH_ADVISORY_EXCEPTIONS:-$root/deploy/security/advisory-exceptions.tsv}")
-[[ "$db" == *$'\n'* ]] && { printf '%s\n' "${db%$'\n'*}"; db="${db##*$'\n'}"; }
-exec "${FERRETWATCH_BIN:-ferretwatch}" security scan --advisory-db "$db" \
-    --lockfile "${FERRETWATCH_LOCKFILE:-$root/Cargo.lock}" \
-    --max-db-age-days "${FERRETWATCH_ADVISORY_MAX_AGE_DAYS:-7}" ${flags[@]+"${flags[@]}"} ${ignores[@]+"${ignores[@]}"}
+security_exec scan "$root" ${flags[@]+"${flags[@]}"}

@@ -63,6 +63,22 @@ advisory_exceptions() {
     done <"$file"
 }
 
+# security_exec SUBCOMMAND ROOT [FLAG]...: `ferretwatch security SUBCOMMAND` in place of the
+# shell, on the advisory database (a WARN line from its fetch printed first), ROOT's
+# Cargo.lock (or FERRETWATCH_LOCKFILE), the accepted exceptions and the given flags.
+# Exits 2 when there is no database.
+security_exec() {
+    local command="$1" root="$2" db ignores
+    shift 2
+    db="$(advisory_db)" || exit 2
+    mapfile -t ignores < <(advisory_exceptions "${FERRETWATCH_ADVISORY_EXCEPTIONS:-$root/deploy/security/advisory-exceptions.tsv}")
+    # A WARN line from the fetch comes first, the directory last.
+    [[ "$db" == *$'\n'* ]] && { printf '%s\n' "${db%$'\n'*}"; db="${db##*$'\n'}"; }
+    exec "${FERRETWATCH_BIN:-ferretwatch}" security "$command" --advisory-db "$db" \
+        --lockfile "${FERRETWATCH_LOCKFILE:-$root/Cargo.lock}" \
+        --max-db-age-days "${FERRETWATCH_ADVISORY_MAX_AGE_DAYS:-7}" "$@" ${ignores[@]+"${ignores[@]}"}
+}
+
 # usage SCRIPT: its leading comment, the usage text.
 usage() {
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$1"
