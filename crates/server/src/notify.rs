@@ -59,10 +59,10 @@ fn mailbox(setting: &str, text: &str) -> Result<Mailbox, NotifyError> {
 impl Notifier {
     /// The notifier the settings describe (nothing set: one that tells no one).
     pub fn new(settings: &IncidentSettings) -> Result<Self, NotifyError> {
+        // Building an HTTP client or a TLS transport without a TLS provider installed panics.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let webhook = match &settings.notify_url {
             Some(url) => {
-                // Building a client without a TLS provider installed panics.
-                let _ = rustls::crypto::ring::default_provider().install_default();
                 let client = reqwest::Client::builder()
                     .timeout(TIMEOUT)
                     .build()
@@ -74,7 +74,6 @@ impl Notifier {
         let email = match (&settings.smtp_url, &settings.email_to, &settings.email_from) {
             (None, None, _) => None,
             (Some(url), Some(to), Some(from)) => {
-                let _ = rustls::crypto::ring::default_provider().install_default();
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     // The error may quote the URL, password and all: say only what kind.
                     .map_err(|_| {
