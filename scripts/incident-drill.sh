@@ -222,7 +222,7 @@ if FERRETWATCH_URL="http://127.0.0.1:$port" FERRETWATCH_METRICS_URL="http://127.
     bash scripts/post-recovery-health-check.sh --comprehensive >"$work/recovery.txt" 2>&1; then
     fail "the post-recovery health check passed with the database down"
 fi
-grep -q "FAIL the report was not accepted" "$work/recovery.txt" || fail "no failed report flow: $(cat "$work/recovery.txt")"
+grep -q "FAIL report: not accepted" "$work/recovery.txt" || fail "no failed report flow: $(cat "$work/recovery.txt")"
 step "   post-recovery-health-check.sh --comprehensive fails too: the report flow is down"
 
 escalated=0
@@ -263,7 +263,7 @@ if ! FERRETWATCH_URL="http://127.0.0.1:$port" FERRETWATCH_METRICS_URL="http://12
     bash scripts/post-recovery-health-check.sh --comprehensive >"$work/recovery.txt" 2>&1; then
     fail "the post-recovery health check fails: $(cat "$work/recovery.txt")"
 fi
-grep -q "a report is accepted and committed (201" "$work/recovery.txt" && grep -q "the audit chain verifies" "$work/recovery.txt" \
+grep -q "report: accepted and committed as report" "$work/recovery.txt" && grep -q "the audit chain verifies" "$work/recovery.txt" \
     || fail "the post-recovery health check skipped a check: $(cat "$work/recovery.txt")"
 step "   post-recovery-health-check.sh --comprehensive: $(grep -c '^ok ' "$work/recovery.txt") checks passed"
 

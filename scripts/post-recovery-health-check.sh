@@ -4,12 +4,11 @@
 #      the admin API, the metrics, and with FERRETWATCH_PROMETHEUS_URL no P1/P2 firing);
 #   2. the pack the service serves verifies against the root of trust, as a client sees it
 #      (`ferretwatch pack verify $FERRETWATCH_URL/v1/ --root $FERRETWATCH_ROOT`);
-# and with --comprehensive also the critical user flow, end to end, through the public API:
-#   3. an install token is issued (POST /v1/install);
-#   4. a page scanned with the served pack gets a verdict (`ferretwatch scan --pack`);
-#   5. a report is accepted and committed (POST /v1/report → 201 with its id), about a
-#      URL under the reserved `.invalid` domain so that it never points anywhere real;
-#   6. with FERRETWATCH_CONFIG or FERRETWATCH_DB, the console's audit chain verifies
+# and with --comprehensive also:
+#   3. the critical user flows, end to end through the public API
+#      (`smoke-test-user-flows.sh --critical-paths`: health, an install token, the pack
+#      fetched and verified, a scan with it, a report committed);
+#   4. with FERRETWATCH_CONFIG or FERRETWATCH_DB, the console's audit chain verifies
 #      (`ferretwatch audit verify`).
 # Settings: FERRETWATCH_URL (default http://127.0.0.1:8080), FERRETWATCH_ROOT (default
 # root.json), ADMIN_TOKEN, FERRETWATCH_METRICS_URL, FERRETWATCH_PROMETHEUS_URL,
@@ -20,7 +19,7 @@ set -uo pipefail
 comprehensive=0
 case "${1:-}" in
     --comprehensive) comprehensive=1 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     "") ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
 esac
@@ -45,28 +44,7 @@ fi
 
 if [[ $comprehensive == 1 ]]; then
     echo "== the critical user flow"
-    install="$(curl -sS --max-time 10 -X POST "$base/v1/install")"
-    token="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("install_token", ""))' "$install" 2>/dev/null)"
-    if [[ -n "$token" ]]; then line ok "an install token is issued"; else line fail "no install token: ${install:0:200}"; fi
-
-    scan="$("$bin" scan --url "https://recovery-check.invalid/login" --pack "$base/v1/" --root "$root" --format json 2>&1)"
-    status=$?
-    if [[ $status == 0 || $status == 10 || $status == 20 ]]; then
-        line ok "a page scanned with the served pack gets a verdict ($(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["level"])' "$scan" 2>/dev/null || echo "?"))"
-    else
-        line fail "the scan with the served pack failed (exit $status): ${scan:0:300}"
-    fi
-
-    now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    body="{\"url\":\"https://recovery-check.invalid/after-recovery\",\"reason\":\"other\",\"reason_text\":\"post-recovery health check\",\"timestamp\":\"$now\",\"extension_version\":\"0.0.0\",\"pack_version\":\"${version:-2000.01.01.00}\",\"score\":0,\"findings\":[]}"
-    answer="$(curl -sS --max-time 10 -o /dev/stdout -w '\n%{http_code}' -X POST "$base/v1/report" \
-        -H "Content-Type: application/json" -H "X-Install-Token: $token" -d "$body")"
-    code="${answer##*$'\n'}"
-    if [[ "$code" == 201 ]]; then
-        line ok "a report is accepted and committed (201, id $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "${answer%$'\n'*}" 2>/dev/null))"
-    else
-        line fail "the report was not accepted (HTTP $code): ${answer:0:300}"
-    fi
+    if bash "$here/smoke-test-user-flows.sh" --critical-paths; then line ok "the critical user flows"; else line fail "the critical user flows (above)"; fi
 
     if [[ -n "${FERRETWATCH_CONFIG:-}" || -n "${FERRETWATCH_DB:-}" ]]; then
         args=()
