@@ -100,7 +100,7 @@ if [[ $critical == 0 ]]; then
     if [[ "${answer##*$'\n'}" == 201 ]]; then line ok "false positive: accepted ($(since "$t"))"; else line fail "false positive: HTTP ${answer##*$'\n'}: ${answer:0:300}"; fi
 
     t="$(clock)"
-    answer="$(post /v1/telemetry '{"format":1,"period_seconds":3600,"extension_version":"0.0.0","sessions":1,"crashes":0,"page_loads":1,"detections":{"green":1,"yellow":0,"red":0},"detection_failures":0,"false_positive_reports":1}' -H "X-Install-Token: $token")"
+    answer="$(post /v1/telemetry '{"format":1,"period_seconds":3600,"extension_version":"0.0.0","sessions":1,"crashes":0,"page_loads":1,"detections":{"green":1,"yellow":0,"red":0},"detection_failures":0,"detection_latency_ms":{"10":1},"errors":{"pack_download":0,"pack_verify":0,"engine":0,"report_submit":0,"storage":0},"false_positive_reports":1,"pack_age_seconds":60,"memory_peak_mb":40,"cpu_mean_percent":1.0}' -H "X-Install-Token: $token")"
     if [[ "${answer##*$'\n'}" == 204 ]]; then line ok "telemetry: accepted ($(since "$t"))"; else line fail "telemetry: HTTP ${answer##*$'\n'}: ${answer:0:300}"; fi
 
     t="$(clock)"
