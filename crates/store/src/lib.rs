@@ -32,6 +32,8 @@ mod error;
 mod group_commit;
 mod incident_sql;
 pub mod incidents;
+pub mod lifecycle;
+mod lifecycle_sql;
 mod model;
 mod postgres;
 mod proposal_sql;
@@ -46,6 +48,7 @@ pub use config::{StoreOptions, StoreUrl};
 pub use console::{Audited, ConsoleStore, ReportVolume};
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use incidents::{IncidentChange, IncidentStore};
+pub use lifecycle::LifecycleStore;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use proposals::{Finish, NewSignature, ProposalStore};
@@ -78,7 +81,9 @@ impl Backend {
 ///
 /// Every write is committed before its method returns `Ok`: no buffering, no write-behind.
 #[async_trait]
-pub trait Store: ConsoleStore + IncidentStore + ProposalStore + ReviewStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    ConsoleStore + IncidentStore + LifecycleStore + ProposalStore + ReviewStore + Send + Sync + std::fmt::Debug
+{
     /// Which backend this is.
     fn backend(&self) -> Backend;
 
@@ -87,7 +92,8 @@ pub trait Store: ConsoleStore + IncidentStore + ProposalStore + ReviewStore + Se
 
     /// Appends a report to the log and counts it in the moderation table, in one
     /// transaction: a second report of the same URL increments the entry's count (and
-    /// never duplicates it, however many arrive at once).
+    /// never duplicates it, however many arrive at once). `Gone` when the URL was
+    /// forgotten (a tombstone under the store's [`StoreOptions::tombstone_key`]).
     async fn append_report(&self, report: &NewReport) -> Result<ReportReceipt>;
 
     /// One report by id.
