@@ -31,6 +31,9 @@ pub trait LifecycleStore: Send + Sync {
     /// entries stay, with their counts.
     async fn retention_batch(&self, batch: &RetentionBatch) -> Result<BatchOutcome>;
 
+    /// How many reports were received before `cutoff` (what retention would delete).
+    async fn reports_before(&self, cutoff: Timestamp) -> Result<u64>;
+
     /// The daily aggregates of the days in `[since, until)`, ordered by day, kind, reason,
     /// level and domain.
     async fn daily_counts(&self, since: Timestamp, until: Timestamp) -> Result<Vec<DailyCount>>;

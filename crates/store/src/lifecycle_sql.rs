@@ -230,6 +230,14 @@ macro_rules! lifecycle_store {
                 Ok(BatchOutcome { deleted: rows.len() as u64, aggregate_rows: groups.len() as u64, oldest, newest })
             }
 
+            async fn reports_before(&self, cutoff: ferretwatch_types::Timestamp) -> $crate::Result<u64> {
+                let count: i64 = sqlx::query_scalar("SELECT count(*) FROM reports WHERE received_at < $1")
+                    .bind(cutoff.as_millis())
+                    .fetch_one(self.console_read())
+                    .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
             async fn daily_counts(
                 &self,
                 since: ferretwatch_types::Timestamp,

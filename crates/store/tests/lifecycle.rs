@@ -69,6 +69,7 @@ async fn retention_deletes_exactly_the_reports_before_the_cutoff_and_counts_each
     let at_cutoff = append(&store, "https://b.example/", cutoff, 10, ReportKind::FalsePositive).await;
     let young = append(&store, "https://a.example/x", cutoff + 1, 90, ReportKind::Report).await;
 
+    assert_eq!(store.reports_before(Timestamp::from_millis(cutoff)).await.unwrap(), 3);
     let mut deleted = 0;
     let mut batches = 0;
     loop {
