@@ -106,11 +106,11 @@ impl ExportLine {
 pub fn parse_export(reader: impl BufRead) -> Result<Vec<Tombstone>, CliError> {
     let mut tombstones = Vec::new();
     for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| CliError::input("unreadable", format!("reading the export: {e}")))?;
+        let line = line.map_err(|e| CliError::input("export_unreadable", format!("reading the export: {e}")))?;
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| CliError::input("malformed", format!("line {}: {why}", n + 1));
+        let bad = |why: String| CliError::input("bad_export", format!("line {}: {why}", n + 1));
         let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
         tombstones.push(parsed.tombstone().map_err(bad)?);
     }
@@ -170,7 +170,7 @@ fn reapply(args: &ReapplyArgs) -> Result<Report, Failure> {
         parse_export(std::io::stdin().lock())?
     } else {
         let file = std::fs::File::open(&args.from)
-            .map_err(|e| CliError::input("unreadable", format!("{}: {e}", args.from.display())))?;
+            .map_err(|e| CliError::input("export_unreadable", format!("{}: {e}", args.from.display())))?;
         parse_export(std::io::BufReader::new(file))?
     };
     let settings = args.db.settings()?;
