@@ -130,8 +130,10 @@ enum DeletionResponses {
     responses(DeletionResponses))]
 pub async fn deletion_request(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Request) -> Response {
     let outcome = forget_install(&state, ip, req.headers()).await;
-    let _ = crate::extract::drain_small_body(req, &state.settings.limits).await;
-    match outcome {
+    // No body is expected; one that came anyway is read and dropped when small, so that
+    // the connection can carry the client's next request (router::close_unread).
+    let drained = crate::extract::drain_small_body(req, &state.settings.limits).await;
+    let mut response = match outcome {
         Ok(done) => {
             metrics::counter!("ferretwatch_deletion_requests_total", "result" => "deleted").increment(1);
             (StatusCode::OK, Json(done)).into_response()
@@ -140,7 +142,11 @@ pub async fn deletion_request(State(state): State<AppState>, ClientIp(ip): Clien
             metrics::counter!("ferretwatch_deletion_requests_total", "result" => err.code()).increment(1);
             err.into_response()
         }
+    };
+    if drained {
+        response.extensions_mut().insert(crate::extract::BodyDrained);
     }
+    response
 }
 
 async fn forget_install(
