@@ -6,6 +6,9 @@
 //! - [`PostgresStore`] is the production backend (`synchronous_commit=on` is forced per
 //!   connection for the same guarantee).
 //!
+//! The data lifecycle (retention into daily aggregates, keyed tombstones, cleanup and
+//! maintenance reports) is the [`LifecycleStore`] supertrait (decision 0027).
+//!
 //! Pick one at start-up with [`open`] and a `sqlite://PATH` or `postgres://…` URL. Both
 //! run their own migrations (`migrations/sqlite`, `migrations/postgres`) when opened and
 //! pass the same conformance suite (`tests/conformance.rs`).

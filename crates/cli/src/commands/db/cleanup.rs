@@ -1,5 +1,7 @@
 //! `ferretwatch db cleanup`: deletes the console's expired state (sessions past their
-//! expiry, pending OpenID Connect sign-ins, invitations never used). The report API's
+//! expiry or idle longer than `console.idle_timeout_minutes`, as `admin
+//! sessions-cleanup` does; pending OpenID Connect sign-ins; invitations never used). The
+//! report API's
 //! rate-limit state is not in the database (this process's memory, or Redis keys that
 //! expire on their own), so there is none to clean; the result says so.
 
@@ -9,7 +11,7 @@ use ferretwatch_types::Timestamp;
 use serde_json::json;
 
 use crate::console::{with_store, DbArgs};
-use crate::error::Failure;
+use crate::error::{CliError, Failure};
 use crate::output::{FormatArg, Report};
 
 /// Where the rate-limit state lives, for the report.
@@ -25,15 +27,28 @@ pub struct CleanupArgs {
     pub output: FormatArg,
 }
 
-/// Cleans up as of now.
-pub async fn clean(store: &dyn Store) -> Result<Cleanup, Failure> {
-    Ok(store.cleanup_expired(Timestamp::now()).await?)
+/// When a session is idle for too long, from the console's setting.
+pub fn idle_cutoff(settings: &ferretwatch_server::Settings, now: Timestamp) -> Result<Timestamp, CliError> {
+    let minutes = settings.console.idle_timeout_minutes;
+    if minutes == 0 {
+        return Err(CliError::input("invalid_config", "console.idle_timeout_minutes must be at least 1"));
+    }
+    Ok(now.minus_secs(u64::from(minutes) * 60))
+}
+
+/// Cleans up as of `now`: what expired, then the sessions idle since before `idle_cutoff`.
+pub async fn clean(store: &dyn Store, now: Timestamp, idle_cutoff: Timestamp) -> Result<Cleanup, Failure> {
+    let mut done = store.cleanup_expired(now).await?;
+    // Past their end there are none left; this removes the idle ones (and counts them
+    // with the sessions).
+    done.sessions += store.delete_expired_sessions(now, idle_cutoff).await?;
+    Ok(done)
 }
 
 /// The text of a cleanup.
 pub fn text(done: &Cleanup) -> String {
     format!(
-        "cleanup: {} expired session(s), {} pending sign-in(s), {} unused invitation(s) deleted; \
+        "cleanup: {} expired or idle session(s), {} pending sign-in(s), {} unused invitation(s) deleted; \
          rate-limit state: {RATE_LIMIT_STATE}\n",
         done.sessions, done.oidc_pending, done.invitations
     )
@@ -51,6 +66,8 @@ pub fn to_json(done: &Cleanup) -> serde_json::Value {
 
 pub fn run(args: &CleanupArgs) -> Result<Report, Failure> {
     let settings = args.db.settings()?;
-    let done = with_store(&settings, async |store| clean(store).await)?;
+    let now = Timestamp::now();
+    let idle = idle_cutoff(&settings, now)?;
+    let done = with_store(&settings, async |store| clean(store, now, idle).await)?;
     Ok(Report::new(text(&done), &to_json(&done)))
 }

@@ -33,9 +33,11 @@ pub fn run(args: &MaintainArgs) -> Result<Report, Failure> {
             CliError::input("invalid_argument", "lifecycle.retention_days or retention_batch is out of range").into()
         );
     }
-    let batch = retention::plan(days, size, Timestamp::now())?;
+    let now = Timestamp::now();
+    let batch = retention::plan(days, size, now)?;
+    let idle = cleanup::idle_cutoff(&settings, now)?;
     let (cleaned, retained, analyzed) = with_store(&settings, async |store| {
-        let cleaned = cleanup::clean(store).await?;
+        let cleaned = cleanup::clean(store, now, idle).await?;
         let retained = retention::retain(store, &batch, days).await?;
         let analyzed = store.analyze().await?;
         Ok((cleaned, retained, analyzed))
