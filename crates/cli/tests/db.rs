@@ -140,6 +140,8 @@ fn bad_input_exits_2_and_missing_statistics_are_reported_unavailable_with_exit_1
     assert!(report["reason"].as_str().unwrap().contains("SQLite"));
     let report = json(&ok(&["db", "indexes", "--db", &db, "--format", "json"]));
     assert_eq!((report["healthy"].as_bool(), report["integrity"].as_str()), (Some(true), Some("ok")));
+    let report = json(&ok(&["db", "connections", "--db", &db, "--format", "json"]));
+    assert_eq!(report["backend"], "sqlite");
     let report = json(&ok(&["db", "maintain", "--db", &db, "--format", "json"]));
     assert_eq!(report["retention"]["deleted"], 0);
     assert!(report["cleanup"]["rate_limit_state"].as_str().unwrap().contains("not in the database"));

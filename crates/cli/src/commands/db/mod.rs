@@ -2,13 +2,14 @@
 //! (`docs/data-lifecycle.md`). Retention of the report log into daily aggregates, deletion
 //! on request (tombstones, and their export and reapplication after a restore), the
 //! cleanup of expired console state, and the maintenance reports (slow queries, index
-//! health, connections). `db maintain` is what the daily timer runs.
+//! health, connections by state). `db maintain` is what the daily timer runs.
 //!
 //! Every command finds the database as the others do (`--db`, else `--config`, else the
 //! `FERRETWATCH_*` settings) and the tombstone key from the settings
 //! (`lifecycle.tombstone_key_file`, default `DATA_DIR/tombstone-key`).
 
 mod cleanup;
+mod connections;
 mod forget;
 mod indexes;
 mod maintain;
@@ -44,6 +45,8 @@ pub enum DbCommand {
     /// Index health: invalid and unused indexes and their sizes (PostgreSQL), the
     /// integrity check (SQLite); exit 1 when one needs attention.
     Indexes(indexes::IndexesArgs),
+    /// The database's connections by state (PostgreSQL's pg_stat_activity).
+    Connections(connections::ConnectionsArgs),
     /// Cleanup, retention and fresh planner statistics: the daily timer's job.
     Maintain(maintain::MaintainArgs),
 }
@@ -57,6 +60,7 @@ pub fn run(command: DbCommand) -> ExitCode {
         DbCommand::Cleanup(args) => output::run(args.output.format, None, || cleanup::run(&args)),
         DbCommand::SlowQueries(args) => output::run(args.output.format, None, || slow_queries::run(&args)),
         DbCommand::Indexes(args) => output::run(args.output.format, None, || indexes::run(&args)),
+        DbCommand::Connections(args) => output::run(args.output.format, None, || connections::run(&args)),
         DbCommand::Maintain(args) => output::run(args.output.format, None, || maintain::run(&args)),
     }
 }
