@@ -162,6 +162,11 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// The SQLSTATE PostgreSQL's `reports_not_forgotten` trigger raises.
+const FORGOTTEN_SQLSTATE: &str = "FW410";
+/// The message SQLite's `reports_not_forgotten` trigger aborts with.
+const FORGOTTEN_MESSAGE: &str = "ferretwatch: this URL was deleted on request";
+
 /// Sorts a driver error into the store's categories. Constraint violations that validation
 /// should have caught become `Invalid`, except unique violations, which are conflicts.
 fn classify(err: sqlx::Error) -> StoreError {
@@ -170,6 +175,12 @@ fn classify(err: sqlx::Error) -> StoreError {
     }
     match &err {
         sqlx::Error::RowNotFound => StoreError::NotFound { what: "row" },
+        // The `reports_not_forgotten` trigger (migration 0006).
+        sqlx::Error::Database(db)
+            if db.code().as_deref() == Some(FORGOTTEN_SQLSTATE) || db.message().contains(FORGOTTEN_MESSAGE) =>
+        {
+            StoreError::Gone { what: "this URL" }
+        }
         sqlx::Error::Database(db) => match db.kind() {
             sqlx::error::ErrorKind::UniqueViolation => StoreError::conflict("already exists"),
             sqlx::error::ErrorKind::ForeignKeyViolation

@@ -159,9 +159,11 @@ pub(crate) fn reason_text(reason: &str) -> Result<String, StoreError> {
 
 /// Implements [`crate::LifecycleStore`] for `$store` (with `console_read()`,
 /// `console_write()` and `console_begin()`); `$maintenance` is the module with the
-/// backend's own maintenance functions.
+/// backend's own maintenance functions; `$lock_entry` the statement that locks a
+/// moderation entry (`$1` its hash) against appends before it is forgotten, where one is
+/// needed.
 macro_rules! lifecycle_store {
-    ($store:ty, $maintenance:path) => {
+    ($store:ty, $maintenance:path, $lock_entry:expr) => {
         use $crate::lifecycle_sql::*;
         use $crate::model::{
             Analyzed, BatchOutcome, Cleanup, ConnectionState, DailyCount, ForgetTarget, Forgotten, IndexReport,
@@ -170,18 +172,25 @@ macro_rules! lifecycle_store {
         use $maintenance as maintenance;
 
         impl $store {
-            /// Deletes a URL's reports and redacts its moderation entry, in `tx`.
+            /// Redacts a URL's moderation entry, which marks it forgotten (the
+            /// `reports_not_forgotten` trigger refuses its reports from then on), and
+            /// deletes its reports, in `tx`. The entry first, locked: the lock waits for
+            /// an append of the URL in flight to commit, so that the delete, a later
+            /// statement, sees that report and deletes it too.
             async fn forget_url_in(
                 tx: &mut sqlx::Transaction<'static, <Self as StoreDb>::Db>,
                 url_hash: &[u8],
             ) -> $crate::Result<(u64, bool)> {
-                let deleted =
-                    sqlx::query("DELETE FROM reports WHERE url_hash = $1").bind(url_hash).execute(&mut **tx).await?;
+                if let Some(lock) = $lock_entry {
+                    sqlx::query(lock).bind(url_hash).execute(&mut **tx).await?;
+                }
                 let redacted = sqlx::query("UPDATE moderation SET url = $2 WHERE url_hash = $1 AND url <> $2")
                     .bind(url_hash)
                     .bind(FORGOTTEN_URL)
                     .execute(&mut **tx)
                     .await?;
+                let deleted =
+                    sqlx::query("DELETE FROM reports WHERE url_hash = $1").bind(url_hash).execute(&mut **tx).await?;
                 Ok((deleted.rows_affected(), redacted.rows_affected() > 0))
             }
 
@@ -587,11 +596,18 @@ pub(crate) mod sqlite_maintenance {
 }
 
 mod sqlite_impl {
-    lifecycle_store!(crate::SqliteStore, crate::lifecycle_sql::sqlite_maintenance);
+    // SQLite has one writer at a time: the write transaction is the lock.
+    lifecycle_store!(crate::SqliteStore, crate::lifecycle_sql::sqlite_maintenance, None::<&str>);
     use crate::lifecycle_sql::StoreDb;
 }
 
 mod postgres_impl {
-    lifecycle_store!(crate::PostgresStore, crate::lifecycle_sql::postgres_maintenance);
+    // FOR UPDATE conflicts with the FOR KEY SHARE of the `reports_not_forgotten` trigger
+    // (migration 0006), which a plain UPDATE's lock would not.
+    lifecycle_store!(
+        crate::PostgresStore,
+        crate::lifecycle_sql::postgres_maintenance,
+        Some("SELECT 1 FROM moderation WHERE url_hash = $1 FOR UPDATE")
+    );
     use crate::lifecycle_sql::StoreDb;
 }

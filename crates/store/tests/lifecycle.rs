@@ -17,6 +17,7 @@ use support::{on_both_backends, report, Harness};
 
 on_both_backends!(
     retention_deletes_exactly_the_reports_before_the_cutoff_and_counts_each_once,
+    a_report_racing_a_forget_of_its_url_is_refused_or_deleted_never_kept,
     a_second_retention_run_changes_nothing,
     forgetting_a_url_deletes_its_reports_redacts_its_entry_and_refuses_it_again,
     forgetting_an_install_covers_its_reports_up_to_the_request_only,
@@ -155,6 +156,10 @@ async fn forgetting_a_url_deletes_its_reports_redacts_its_entry_and_refuses_it_a
     let err = store.append_report(&again).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Gone);
     assert!(!err.to_string().contains("victim"), "{err}");
+    // The mark on the moderation entry refuses it even through a store without the key.
+    let keyless = h.open().await;
+    assert_eq!(keyless.append_report(&again).await.unwrap_err().kind(), ErrorKind::Gone);
+    assert_eq!(keyless.get_moderation(&hash(url)).await.unwrap().report_count, 2, "nothing counted");
     // Forgetting twice keeps one tombstone.
     let twice = store.forget(&key(), &target, "again", Timestamp::from_millis(NOW + 20)).await.unwrap();
     assert!(!twice.new);
@@ -164,6 +169,33 @@ async fn forgetting_a_url_deletes_its_reports_redacts_its_entry_and_refuses_it_a
     // An empty reason is refused.
     let err = store.forget(&key(), &target, "  ", Timestamp::from_millis(NOW)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
+}
+
+/// Reports of one URL sent while it is forgotten: each is either refused as gone or
+/// committed before the forget and deleted by it; none is left afterwards.
+async fn a_report_racing_a_forget_of_its_url_is_refused_or_deleted_never_kept(h: &impl Harness) {
+    let store = h.open_with(keyed_options()).await;
+    let url = "https://raced.example/login";
+    append(&store, url, NOW, 80, ReportKind::Report).await;
+    let mut senders = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        senders.push(tokio::spawn(async move {
+            let mut r = report(url);
+            r.received_at = Timestamp::from_millis(NOW + i);
+            store.append_report(&r).await.map(|_| ()).map_err(|e| e.kind())
+        }));
+    }
+    tokio::task::yield_now().await;
+    store.forget(&key(), &ForgetTarget::Url(hash(url)), "race", Timestamp::from_millis(NOW + 1000)).await.unwrap();
+    for sender in senders {
+        match sender.await.unwrap() {
+            Ok(()) | Err(ErrorKind::Gone) => {}
+            Err(other) => panic!("an append failed as {other}"),
+        }
+    }
+    let left = store.list_reports_for_url(&hash(url), ferretwatch_store::Page::first(100)).await.unwrap();
+    assert!(left.items.is_empty(), "{} report(s) of the forgotten URL kept", left.items.len());
 }
 
 async fn forgetting_an_install_covers_its_reports_up_to_the_request_only(h: &impl Harness) {

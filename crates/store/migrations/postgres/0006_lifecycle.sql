@@ -26,3 +26,26 @@ CREATE TABLE tombstones (
 
 -- Forgetting an install finds its reports without a scan of the log.
 CREATE INDEX reports_install_token_id ON reports (install_token_id) WHERE install_token_id IS NOT NULL;
+
+-- A report of a forgotten URL is refused by the database itself (SQLSTATE FW410, the
+-- store's `Gone`): `forget` marks the URL's moderation entry under a `FOR UPDATE` lock,
+-- and this trigger reads the entry under `FOR KEY SHARE` (the lock the foreign key takes
+-- anyway, taken before the row is written), which the two orders: either the append
+-- waits for the `forget` to commit and sees the mark, or the `forget` waits for the
+-- append to commit and deletes its report. Appends among themselves do not conflict on
+-- it. The store also checks the keyed tombstones before appending, for a URL that has no
+-- entry (or a restored database not yet reapplied).
+CREATE FUNCTION ferretwatch_not_forgotten() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    entry_url TEXT;
+BEGIN
+    SELECT url INTO entry_url FROM moderation WHERE url_hash = NEW.url_hash FOR KEY SHARE;
+    IF entry_url = '(forgotten)' THEN
+        RAISE EXCEPTION 'this URL was deleted on request' USING ERRCODE = 'FW410';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER reports_not_forgotten BEFORE INSERT ON reports
+    FOR EACH ROW EXECUTE FUNCTION ferretwatch_not_forgotten();

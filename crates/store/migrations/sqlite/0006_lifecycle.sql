@@ -26,3 +26,13 @@ CREATE TABLE tombstones (
 
 -- Forgetting an install finds its reports without a scan of the log.
 CREATE INDEX reports_install_token_id ON reports (install_token_id) WHERE install_token_id IS NOT NULL;
+
+-- A report of a forgotten URL is refused by the database itself (the store's `Gone`):
+-- `forget` marks the URL's moderation entry. The store also checks the keyed tombstones
+-- before appending, for a URL that has no entry (or a restored database not yet
+-- reapplied).
+CREATE TRIGGER reports_not_forgotten BEFORE INSERT ON reports
+WHEN EXISTS (SELECT 1 FROM moderation WHERE url_hash = NEW.url_hash AND url = '(forgotten)')
+BEGIN
+    SELECT RAISE(ABORT, 'ferretwatch: this URL was deleted on request');
+END;
