@@ -29,8 +29,7 @@ fn new_report(url: &str, install: Option<&str>) -> NewReport {
     }
 }
 
-/// Appends reports with a store that does not check tombstones (as a restored database
-/// holds them), and returns how many reports the log holds.
+/// Appends reports, and returns how many reports the log holds.
 fn append(db: &str, reports: &[NewReport]) -> i64 {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
@@ -62,6 +61,10 @@ fn forgotten_urls_and_installs_stay_deleted_after_a_restore_by_reapplying_the_ex
         new_report("https://kept.example/", None),
     ];
     assert_eq!(append(&db, &reports), 4);
+    // The backup, taken before anything is forgotten (the store is closed: no WAL left).
+    let live = dir.path().join("fw.db");
+    let backup = dir.path().join("backup.db");
+    std::fs::copy(&live, &backup).unwrap();
     let run = |args: &[&str]| {
         let mut all = vec!["db"];
         all.extend_from_slice(args);
@@ -91,16 +94,23 @@ fn forgotten_urls_and_installs_stay_deleted_after_a_restore_by_reapplying_the_ex
     let file = dir.path().join("tombstones.jsonl");
     std::fs::write(&file, &export).unwrap();
 
-    // The restored database still holds them (appended without the key's check).
-    assert_eq!(append(&db, &reports[..3]), 4);
+    // Restored from the backup, the database holds them again.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("fw.db{suffix}")));
+    }
+    std::fs::copy(&backup, &live).unwrap();
+    assert_eq!(append(&db, &[]), 4);
     let out = run(&["tombstones", "reapply", "--from", p(&file), "--format", "json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let done = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(
         (done["read"].as_i64(), done["inserted"].as_i64(), done["reports_deleted"].as_i64()),
-        (Some(2), Some(0), Some(3))
+        (Some(2), Some(2), Some(3))
     );
     assert_eq!(append(&db, &[]), 1, "only the report of neither subject is left");
+    let out = run(&["tombstones", "reapply", "--from", p(&file), "--format", "json"]);
+    let again = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!((again["inserted"].as_i64(), again["reports_deleted"].as_i64()), (Some(0), Some(0)), "idempotent");
 
     // Without the key, a reapply is refused (a new key would match nothing): exit 2.
     std::fs::remove_file(data.join("tombstone-key")).unwrap();
