@@ -127,8 +127,9 @@ pub struct StoreOptions {
     /// cores (docs/benchmarks.md); more overlap commits, for a database whose commits are
     /// slow but parallel.
     pub writers: usize,
-    /// The key of the tombstones (docs/data-lifecycle.md): with it, `append_report`
-    /// refuses a forgotten URL as `Gone`. Without it, tombstones are not checked on append.
+    /// The key of the tombstones (docs/data-lifecycle.md): with it, `append_report` also
+    /// checks the tombstones, for a forgotten URL that had no moderation entry to mark and
+    /// for a restored database before its reapply.
     pub tombstone_key: Option<crate::TombstoneKey>,
 }
 

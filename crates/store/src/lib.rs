@@ -96,7 +96,9 @@ pub trait Store:
     /// Appends a report to the log and counts it in the moderation table, in one
     /// transaction: a second report of the same URL increments the entry's count (and
     /// never duplicates it, however many arrive at once). `Gone` when the URL was
-    /// forgotten (a tombstone under the store's [`StoreOptions::tombstone_key`]).
+    /// forgotten: its moderation entry is marked (checked by the database, whatever the
+    /// options), or a tombstone under the store's [`StoreOptions::tombstone_key`] names
+    /// it.
     async fn append_report(&self, report: &NewReport) -> Result<ReportReceipt>;
 
     /// One report by id.

@@ -147,9 +147,10 @@ impl Store for PostgresStore {
 
     async fn append_report(&self, r: &NewReport) -> Result<ReportReceipt> {
         if let Some(key) = &self.tombstone_key {
-            // One primary-key probe before the group commit. A `forget` that commits while
-            // this report waits in the queue may miss it; the report is then deleted by the
-            // next `db tombstones reapply` (docs/data-lifecycle.md).
+            // One primary-key probe before the group commit, for a URL without a
+            // moderation entry to mark (or a restored database before its reapply). A
+            // `forget` that commits while the report waits in the queue is caught by the
+            // `reports_not_forgotten` trigger (migration 0006).
             let keyed = key.keyed(r.url.hash().digest().as_bytes());
             let gone: Option<i32> =
                 sqlx::query_scalar("SELECT 1 FROM tombstones WHERE keyed_hash = $1 AND subject = 'url'")
