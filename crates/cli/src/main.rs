@@ -79,6 +79,10 @@ enum Command {
     /// anonymised.
     #[command(subcommand)]
     Reports(commands::reports::ReportsCommand),
+    /// The database's data lifecycle: retention, deletion on request (tombstones),
+    /// cleanup of expired state, slow queries and index health, the daily maintenance.
+    #[command(subcommand)]
+    Db(commands::db::DbCommand),
     /// One update cycle of a client installed in a directory: verify, stage, swap, keep
     /// the last known good pack.
     Update(Box<commands::update::UpdateArgs>),
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         Command::Abuse(command) => commands::abuse::run(command),
         Command::Incident(command) => commands::incident::run(command),
         Command::Reports(command) => commands::reports::run(command),
+        Command::Db(command) => commands::db::run(command),
         Command::Logs(command) => commands::logs::run(command),
         Command::Perf(command) => commands::perf::run(command),
         Command::Simulate(args) => commands::simulate::run(*args),

@@ -9,7 +9,7 @@
 //! Checked:
 //! - every private key and secret file the settings name or the service keeps by default
 //!   (`console.audit_key`, `server.online_key`, `tls.key_file`, `DATA_DIR/console/secret`,
-//!   `DATA_DIR/install-secret`, `DATA_DIR/dev-keys/*.key`) has no group or other
+//!   `DATA_DIR/install-secret`, `DATA_DIR/tombstone-key`, `DATA_DIR/dev-keys/*.key`) has no group or other
 //!   permission; so does the configuration file when it holds a secret; SQLite databases
 //!   readable by others are a warning;
 //! - secret settings given in the environment instead of a file;
@@ -180,6 +180,7 @@ fn key_files(settings: &Settings, report: &mut Report) {
         (None, None) => {}
     };
     named("console.audit_key", Some(data.join("console/audit.key")));
+    named("lifecycle.tombstone_key_file", Some(data.join("tombstone-key")));
     named("server.online_key", None);
     named("tls.key_file", None);
     if settings.get("console.secret").is_none() {

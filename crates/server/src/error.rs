@@ -60,6 +60,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: the request conflicts with what is stored.
     Conflict,
+    /// 410: the URL was deleted on request and is not accepted again.
+    Gone,
     /// 413: the body is over the limit.
     PayloadTooLarge,
     /// The body did not arrive within `limits.body_timeout_ms`.
@@ -86,7 +88,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidForwardedFor,
         ErrorCode::UnknownCheck,
@@ -102,6 +104,7 @@ impl ErrorCode {
         ErrorCode::InvalidName,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
+        ErrorCode::Gone,
         ErrorCode::PayloadTooLarge,
         ErrorCode::RequestTimeout,
         ErrorCode::UnsupportedMediaType,
@@ -133,6 +136,7 @@ impl ErrorCode {
             ErrorCode::InvalidName => "invalid_name",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::Gone => "gone",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
@@ -162,6 +166,7 @@ impl ErrorCode {
             ErrorCode::NotFound | ErrorCode::InvalidName => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Gone => StatusCode::GONE,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -180,6 +185,7 @@ impl ErrorCode {
             ErrorKind::Invalid => ErrorCode::Invalid,
             ErrorKind::NotFound => ErrorCode::NotFound,
             ErrorKind::Conflict => ErrorCode::Conflict,
+            ErrorKind::Gone => ErrorCode::Gone,
             ErrorKind::Unavailable => ErrorCode::Unavailable,
             ErrorKind::Internal => ErrorCode::Internal,
         }
@@ -292,9 +298,14 @@ mod tests {
             assert_eq!(response.status(), status);
             assert_eq!(response.headers().contains_key(header::RETRY_AFTER), status == StatusCode::SERVICE_UNAVAILABLE);
         }
-        for kind in
-            [ErrorKind::Invalid, ErrorKind::NotFound, ErrorKind::Conflict, ErrorKind::Unavailable, ErrorKind::Internal]
-        {
+        for kind in [
+            ErrorKind::Invalid,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::Gone,
+            ErrorKind::Unavailable,
+            ErrorKind::Internal,
+        ] {
             assert_eq!(ErrorCode::of_store(kind).as_str(), kind.code(), "the store's codes keep their spelling");
         }
     }

@@ -32,6 +32,7 @@ pub mod extract;
 pub mod health;
 pub mod incidents;
 pub mod install;
+pub mod lifecycle;
 pub mod limits;
 pub mod listener;
 pub mod notify;
@@ -75,6 +76,9 @@ pub enum LaunchError {
         /// What failed.
         message: String,
     },
+    /// The tombstone key could not be loaded or created.
+    #[error("tombstone key: {0}")]
+    TombstoneKey(#[from] lifecycle::KeyError),
     /// The install-token keys could not be set up.
     #[error("install tokens: {0}")]
     Install(#[from] install::InstallKeyError),
@@ -131,7 +135,9 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     let tls = tls::Tls::from_settings(&settings.tls)?;
     let db_url = settings.db_url();
     let parsed = StoreUrl::parse(&db_url).map_err(|e| LaunchError::Config(e.to_string()))?;
+    let (tombstone_key, _) = lifecycle::load_or_create_key(&settings.tombstone_key_path(), true)?;
     let options = StoreOptions {
+        tombstone_key: Some(tombstone_key.clone()),
         max_connections: (settings.pool.max_connections > 0).then_some(settings.pool.max_connections),
         acquire_timeout: Duration::from_millis(settings.pool.acquire_timeout_ms.max(1)),
         writers: settings.pool.writers.max(1) as usize,
@@ -212,6 +218,7 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
         limits: Arc::new(limits),
         captcha,
         pack_version: Arc::new(RwLock::new(pack_version)),
+        tombstone_key: Arc::new(tombstone_key),
     };
     console::policies::reload(&state)
         .await

@@ -16,14 +16,15 @@ use crate::{error, health, origin_http, report_api};
     info(title = "FerretWatch service", description = "Pack origin, report API and health checks. See docs/formats/report-api.md."),
     paths(
         health::live, health::check, health::ready, health::admin,
-        report_api::install, report_api::report, report_api::false_positive, crate::client_telemetry::receive,
+        report_api::install, report_api::report, report_api::false_positive, crate::lifecycle::deletion_request,
+        crate::client_telemetry::receive,
         origin_http::serve,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail,
         health::Health, health::Readiness, health::HealthCheck, health::AdminHealth,
         report_api::ReportRequest, report_api::FindingBody, report_api::ReasonCode,
-        report_api::ReportAccepted, report_api::InstallIssued, crate::client_telemetry::TelemetryRequest, crate::client_telemetry::Detections,
+        report_api::ReportAccepted, report_api::InstallIssued, crate::lifecycle::DeletionDone, crate::client_telemetry::TelemetryRequest, crate::client_telemetry::Detections,
     )),
     modifiers(&BearerAuth),
     tags(

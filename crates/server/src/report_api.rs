@@ -129,7 +129,8 @@ pub struct InstallIssued {
     pub expires_at: u64,
 }
 
-fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
+/// The 429 of a refused decision, counted.
+pub(crate) fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
     metrics::counter!("ferretwatch_rate_limited_total", "scope" => limited.scope.label()).increment(1);
     let _ = state;
     let message = match limited.scope {
@@ -173,6 +174,8 @@ enum ReportResponses {
     Unauthorized(crate::error::ErrorBody),
     #[response(status = 403, description = "CAPTCHA required or failed")]
     Captcha(crate::error::ErrorBody),
+    #[response(status = 410, description = "The URL was deleted on request and is not stored again")]
+    Gone(crate::error::ErrorBody),
     #[response(status = 413, description = "Body over the limit (10 KB)")]
     TooLarge(crate::error::ErrorBody),
     #[response(status = 415, description = "Not application/json")]

@@ -128,6 +128,7 @@ pub fn api(state: AppState) -> Router {
         .route("/v1/install", post(report_api::install))
         .route("/v1/report", post(report_api::report))
         .route("/v1/false-positive", post(report_api::false_positive))
+        .route("/v1/deletion-request", post(crate::lifecycle::deletion_request))
         .route("/v1/telemetry", post(client_telemetry::receive))
         .route("/v1/{*name}", get(origin_http::serve))
         .merge(console(state.clone()))

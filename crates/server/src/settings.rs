@@ -81,6 +81,27 @@ pub struct Settings {
     pub incidents: IncidentSettings,
     /// TLS on the API listener (`docs/deployment.md`, "TLS"). Off without `cert_file`.
     pub tls: TlsSettings,
+    /// The data lifecycle: retention and tombstones (`docs/data-lifecycle.md`).
+    pub lifecycle: LifecycleSettings,
+}
+
+/// The data lifecycle (`docs/data-lifecycle.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleSettings {
+    /// The tombstone key: a file holding 32 bytes as 64 hex digits, readable by its owner
+    /// only. Default `DATA_DIR/tombstone-key`, generated (mode 0600) when absent.
+    pub tombstone_key_file: Option<PathBuf>,
+    /// Reports older than this many days are aggregated and deleted by `db retention`.
+    pub retention_days: u32,
+    /// Reports per retention batch (one transaction each).
+    pub retention_batch: u32,
+}
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        LifecycleSettings { tombstone_key_file: None, retention_days: 90, retention_batch: 10_000 }
+    }
 }
 
 /// TLS on the API listener (`docs/deployment.md`, "TLS"); the metrics listener stays
@@ -489,6 +510,7 @@ impl Default for Settings {
             console: ConsoleSettings::default(),
             incidents: IncidentSettings::default(),
             tls: TlsSettings::default(),
+            lifecycle: LifecycleSettings::default(),
         }
     }
 }
@@ -553,7 +575,8 @@ impl Default for ServerSettings {
 }
 
 /// Sections whose environment prefix is reserved: an unknown key under one is an error.
-const SECTIONS: [&str; 8] = ["limits", "install", "captcha", "pool", "server", "console", "incidents", "tls"];
+const SECTIONS: [&str; 9] =
+    ["limits", "install", "captcha", "pool", "server", "console", "incidents", "tls", "lifecycle"];
 
 /// Variables under a section's prefix that are no setting: the runbook scripts read them
 /// (`cert-expiry-check.sh`, `cert-renewal-check.sh`), and an environment file shared with
@@ -614,6 +637,12 @@ impl Settings {
         url.trim_end_matches('/').to_owned()
     }
 
+    /// The tombstone key's file in force (`lifecycle.tombstone_key_file`, default
+    /// `DATA_DIR/tombstone-key`).
+    pub fn tombstone_key_path(&self) -> PathBuf {
+        self.lifecycle.tombstone_key_file.clone().unwrap_or_else(|| self.data_dir.join(crate::lifecycle::KEY_FILE))
+    }
+
     /// The origin in force.
     pub fn origin_url(&self) -> String {
         self.origin.clone().unwrap_or_else(|| self.data_dir.join("origin").display().to_string())
@@ -649,6 +678,7 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.incidents.email_from = Some(String::new());
     example.tls.cert_file = Some(PathBuf::new());
     example.tls.key_file = Some(PathBuf::new());
+    example.lifecycle.tombstone_key_file = Some(PathBuf::new());
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {

@@ -34,6 +34,8 @@ pub struct AppState {
     pub captcha: Option<Arc<dyn CaptchaVerifier>>,
     /// The pack version the origin serves, as last seen.
     pub pack_version: Arc<RwLock<Option<String>>>,
+    /// The key of the tombstones that deletion requests record.
+    pub tombstone_key: Arc<ferretwatch_store::TombstoneKey>,
 }
 
 impl AppState {

@@ -119,7 +119,16 @@ async fn the_openapi_document_lists_every_route() {
     let app = spawn_app().await;
     let (status, doc) = json_of(app.get("/openapi.json").await).await;
     assert_eq!(status, 200);
-    for path in ["/health", "/ready", "/api/health", "/v1/install", "/v1/report", "/v1/false-positive", "/v1/{name}"] {
+    for path in [
+        "/health",
+        "/ready",
+        "/api/health",
+        "/v1/install",
+        "/v1/report",
+        "/v1/false-positive",
+        "/v1/deletion-request",
+        "/v1/{name}",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     app.stop().await;

@@ -127,6 +127,10 @@ pub struct StoreOptions {
     /// cores (docs/benchmarks.md); more overlap commits, for a database whose commits are
     /// slow but parallel.
     pub writers: usize,
+    /// The key of the tombstones (docs/data-lifecycle.md): with it, `append_report` also
+    /// checks the tombstones, for a forgotten URL that had no moderation entry to mark and
+    /// for a restored database before its reapply.
+    pub tombstone_key: Option<crate::TombstoneKey>,
 }
 
 impl Default for StoreOptions {
@@ -137,6 +141,7 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
             writers: 1,
+            tombstone_key: None,
         }
     }
 }

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     /// The request conflicts with the current state (an invalid moderation transition, a
     /// duplicate token name). HTTP 409.
     Conflict,
+    /// The thing was deleted on request and is refused from now on (a forgotten URL).
+    /// HTTP 410.
+    Gone,
     /// The database cannot be reached or is overloaded; retry later. HTTP 503.
     Unavailable,
     /// A bug, a corrupt row or a failed migration. HTTP 500.
@@ -51,6 +54,7 @@ impl ErrorKind {
             Self::Invalid => "invalid",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::Gone => "gone",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -82,6 +86,12 @@ pub enum StoreError {
         /// What conflicts, without internals (`cannot move from verified to benign`).
         message: String,
     },
+    /// The subject was deleted on request (a tombstone) and is not accepted again.
+    #[error("{what} was deleted on request and is not accepted again")]
+    Gone {
+        /// What: `this URL`.
+        what: &'static str,
+    },
     /// The database is unreachable, shutting down, out of connections or busy.
     #[error("storage unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -103,6 +113,7 @@ impl StoreError {
             Self::Invalid(_) => ErrorKind::Invalid,
             Self::NotFound { .. } => ErrorKind::NotFound,
             Self::Conflict { .. } => ErrorKind::Conflict,
+            Self::Gone { .. } => ErrorKind::Gone,
             Self::Unavailable(_) => ErrorKind::Unavailable,
             Self::Config(_) | Self::Migration(_) | Self::Internal(_) => ErrorKind::Internal,
         }
@@ -128,7 +139,9 @@ impl ferretwatch_types::Coded for StoreError {
 
     fn fault(&self) -> ferretwatch_types::Fault {
         match self.kind() {
-            ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict => ferretwatch_types::Fault::Input,
+            ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Gone => {
+                ferretwatch_types::Fault::Input
+            }
             ErrorKind::Unavailable | ErrorKind::Internal => ferretwatch_types::Fault::Operation,
         }
     }
@@ -149,6 +162,11 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// The SQLSTATE PostgreSQL's `reports_not_forgotten` trigger raises.
+const FORGOTTEN_SQLSTATE: &str = "FW410";
+/// The message SQLite's `reports_not_forgotten` trigger aborts with.
+const FORGOTTEN_MESSAGE: &str = "ferretwatch: this URL was deleted on request";
+
 /// Sorts a driver error into the store's categories. Constraint violations that validation
 /// should have caught become `Invalid`, except unique violations, which are conflicts.
 fn classify(err: sqlx::Error) -> StoreError {
@@ -157,6 +175,12 @@ fn classify(err: sqlx::Error) -> StoreError {
     }
     match &err {
         sqlx::Error::RowNotFound => StoreError::NotFound { what: "row" },
+        // The `reports_not_forgotten` trigger (migration 0006).
+        sqlx::Error::Database(db)
+            if db.code().as_deref() == Some(FORGOTTEN_SQLSTATE) || db.message().contains(FORGOTTEN_MESSAGE) =>
+        {
+            StoreError::Gone { what: "this URL" }
+        }
         sqlx::Error::Database(db) => match db.kind() {
             sqlx::error::ErrorKind::UniqueViolation => StoreError::conflict("already exists"),
             sqlx::error::ErrorKind::ForeignKeyViolation

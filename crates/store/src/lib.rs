@@ -6,6 +6,9 @@
 //! - [`PostgresStore`] is the production backend (`synchronous_commit=on` is forced per
 //!   connection for the same guarantee).
 //!
+//! The data lifecycle (retention into daily aggregates, keyed tombstones, cleanup and
+//! maintenance reports) is the [`LifecycleStore`] supertrait (decision 0027).
+//!
 //! Pick one at start-up with [`open`] and a `sqlite://PATH` or `postgres://…` URL. Both
 //! run their own migrations (`migrations/sqlite`, `migrations/postgres`) when opened and
 //! pass the same conformance suite (`tests/conformance.rs`).
@@ -32,6 +35,8 @@ mod error;
 mod group_commit;
 mod incident_sql;
 pub mod incidents;
+pub mod lifecycle;
+mod lifecycle_sql;
 mod model;
 mod postgres;
 mod proposal_sql;
@@ -46,6 +51,7 @@ pub use config::{StoreOptions, StoreUrl};
 pub use console::{Audited, ConsoleStore, ReportVolume};
 pub use error::{ErrorKind, StoreError, ValidationError};
 pub use incidents::{IncidentChange, IncidentStore};
+pub use lifecycle::LifecycleStore;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use proposals::{Finish, NewSignature, ProposalStore};
@@ -78,7 +84,9 @@ impl Backend {
 ///
 /// Every write is committed before its method returns `Ok`: no buffering, no write-behind.
 #[async_trait]
-pub trait Store: ConsoleStore + IncidentStore + ProposalStore + ReviewStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    ConsoleStore + IncidentStore + LifecycleStore + ProposalStore + ReviewStore + Send + Sync + std::fmt::Debug
+{
     /// Which backend this is.
     fn backend(&self) -> Backend;
 
@@ -87,7 +95,10 @@ pub trait Store: ConsoleStore + IncidentStore + ProposalStore + ReviewStore + Se
 
     /// Appends a report to the log and counts it in the moderation table, in one
     /// transaction: a second report of the same URL increments the entry's count (and
-    /// never duplicates it, however many arrive at once).
+    /// never duplicates it, however many arrive at once). `Gone` when the URL was
+    /// forgotten: its moderation entry is marked (checked by the database, whatever the
+    /// options), or a tombstone under the store's [`StoreOptions::tombstone_key`] names
+    /// it.
     async fn append_report(&self, report: &NewReport) -> Result<ReportReceipt>;
 
     /// One report by id.

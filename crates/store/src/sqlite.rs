@@ -43,6 +43,8 @@ pub struct SqliteStore {
     /// Whether `pool` and `writer` are the same (in-memory database).
     shared: bool,
     max_connections: u32,
+    /// Checks appends against the URL tombstones.
+    tombstone_key: Option<crate::TombstoneKey>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -104,7 +106,7 @@ impl SqliteStore {
         let writer = pool_options(1).connect_with(connect.clone()).await?;
         MIGRATOR.run(&writer).await?;
         let pool = if memory { writer.clone() } else { pool_options(max_connections).connect_with(connect).await? };
-        Ok(Self { pool, writer, shared: memory, max_connections })
+        Ok(Self { pool, writer, shared: memory, max_connections, tombstone_key: options.tombstone_key.clone() })
     }
 
     /// Opens a file database by path with default options (convenience for tools).
@@ -134,6 +136,18 @@ impl Store for SqliteStore {
         let false_positive = i64::from(r.kind == crate::ReportKind::FalsePositive);
         let score = i16::from(r.score.get());
         let mut tx = self.begin_write().await?;
+        if let Some(key) = &self.tombstone_key {
+            // Inside the write transaction: a `forget` committed before it is seen.
+            let keyed = key.keyed(hash);
+            let gone: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM tombstones WHERE keyed_hash = ?1 AND subject = 'url'")
+                    .bind(keyed.0.as_slice())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if gone.is_some() {
+                return Err(StoreError::Gone { what: "this URL" });
+            }
+        }
         let report_count: i64 = sqlx::query_scalar(
             "INSERT INTO moderation (url_hash, url, state, first_seen, last_seen, report_count, \
                  false_positive_count, max_score) \

@@ -5,6 +5,7 @@ pub mod abuse;
 pub mod admin;
 pub mod audit;
 pub mod bulletin;
+pub mod db;
 pub mod incident;
 pub mod intel;
 pub mod keys;

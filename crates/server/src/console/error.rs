@@ -116,7 +116,7 @@ impl IntoResponse for ConsoleError {
                 ErrorKind::NotFound => {
                     page(StatusCode::NOT_FOUND, "Not found", "There is no such item.".into(), None, "/admin")
                 }
-                ErrorKind::Conflict | ErrorKind::Invalid => {
+                ErrorKind::Conflict | ErrorKind::Invalid | ErrorKind::Gone => {
                     page(StatusCode::CONFLICT, "Not done", e.to_string(), None, "/admin")
                 }
                 ErrorKind::Unavailable | ErrorKind::Internal => {

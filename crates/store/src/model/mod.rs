@@ -5,6 +5,7 @@ mod audit;
 mod common;
 mod console;
 mod incident;
+mod lifecycle;
 mod moderation;
 mod proposal;
 mod report;
@@ -24,6 +25,11 @@ pub use console::{
     Invitation, InvitationId, NewAccount, NewInvitation, NewSession, Session, SessionStage, SettingValue,
 };
 pub use incident::{AlertNotice, Incident, IncidentEvent, IncidentId, IncidentState, Priority};
+pub use lifecycle::{
+    host_of, Analyzed, BatchOutcome, Cleanup, ConnectionState, DailyCount, ForgetTarget, Forgotten, IndexInfo,
+    IndexReport, KeyedHash, Reapplied, RetentionBatch, ScoreLevel, SlowQueries, SlowQuery, Tombstone, TombstoneKey,
+    TombstoneSubject, DAY_MS, FORGOTTEN_URL, MAX_BATCH,
+};
 pub use moderation::{
     Actor, ModerationAudit, ModerationEntry, ModerationFilter, ModerationSort, ModerationState, StateChange,
 };

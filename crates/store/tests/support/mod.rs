@@ -23,7 +23,11 @@ pub trait Harness: Sized + Send + Sync {
     /// Creates the database.
     fn create() -> impl std::future::Future<Output = Self> + Send;
     /// Opens a store on it (again and again: each call is a new pool, like a restart).
-    fn open(&self) -> impl std::future::Future<Output = Arc<dyn Store>> + Send;
+    fn open(&self) -> impl std::future::Future<Output = Arc<dyn Store>> + Send {
+        self.open_with(StoreOptions::default())
+    }
+    /// Opens a store with `options`.
+    fn open_with(&self, options: StoreOptions) -> impl std::future::Future<Output = Arc<dyn Store>> + Send;
     /// Every byte the database holds, as near as the backend allows: for SQLite the
     /// database, WAL and shared-memory files; for PostgreSQL every row of every table.
     fn raw_contents(&self) -> impl std::future::Future<Output = Vec<u8>> + Send;
@@ -50,8 +54,8 @@ impl Harness for SqliteHarness {
         Self { _dir: dir, path }
     }
 
-    async fn open(&self) -> Arc<dyn Store> {
-        ferretwatch_store::open(&self.url(), &StoreOptions::default()).await.expect("open sqlite store")
+    async fn open_with(&self, options: StoreOptions) -> Arc<dyn Store> {
+        ferretwatch_store::open(&self.url(), &options).await.expect("open sqlite store")
     }
 
     async fn raw_contents(&self) -> Vec<u8> {
@@ -109,8 +113,8 @@ impl Harness for PostgresHarness {
         Self { url: with_database(&admin_url, &name), admin_url, name }
     }
 
-    async fn open(&self) -> Arc<dyn Store> {
-        ferretwatch_store::open(&self.url, &StoreOptions::default()).await.expect("open postgres store")
+    async fn open_with(&self, options: StoreOptions) -> Arc<dyn Store> {
+        ferretwatch_store::open(&self.url, &options).await.expect("open postgres store")
     }
 
     async fn raw_contents(&self) -> Vec<u8> {

@@ -1,0 +1,159 @@
+//! `ferretwatch db …` end to end on SQLite: forget, the tombstone export and its reapply
+//! to a database that still holds what was forgotten, and the exit statuses of the
+//! maintenance reports.
+
+mod support;
+
+use std::path::Path;
+
+use ferretwatch_store::{
+    ExtensionVersion, Findings, InstallTokenId, NewReport, ReportKind, ReportReason, ReportUrl, Score, StoreOptions,
+};
+use ferretwatch_types::{PackVersion, Timestamp};
+use support::{ok, p};
+
+fn new_report(url: &str, install: Option<&str>) -> NewReport {
+    NewReport {
+        kind: ReportKind::Report,
+        url: ReportUrl::parse(url).unwrap(),
+        reason: ReportReason::PhishingLogin,
+        received_at: Timestamp::now(),
+        client_timestamp: Timestamp::now(),
+        extension_version: ExtensionVersion::parse("1.4.2").unwrap(),
+        pack_version: PackVersion::parse("2026.01.01.00").unwrap(),
+        score: Score::new(80).unwrap(),
+        findings: Findings::new(vec![]).unwrap(),
+        screenshot_hash: None,
+        install_token_id: install.map(|i| InstallTokenId::parse(i).unwrap()),
+        client_net: None,
+    }
+}
+
+/// Appends reports, and returns how many reports the log holds.
+fn append(db: &str, reports: &[NewReport]) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = ferretwatch_store::open(db, &StoreOptions::default()).await.unwrap();
+        for r in reports {
+            store.append_report(r).await.unwrap();
+        }
+        let counts = store.counts().await.unwrap();
+        store.close().await;
+        counts.reports + counts.false_positives
+    })
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn forgotten_urls_and_installs_stay_deleted_after_a_restore_by_reapplying_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = format!("sqlite://{}", dir.path().join("fw.db").display());
+    let url = "https://secret-victim.example/account?id=42";
+    let install = "00112233445566778899aabbccddeeff";
+    let reports = [
+        new_report(url, None),
+        new_report(url, None),
+        new_report("https://kept.example/", Some(install)),
+        new_report("https://kept.example/", None),
+    ];
+    assert_eq!(append(&db, &reports), 4);
+    // The backup, taken before anything is forgotten (the store is closed: no WAL left).
+    let live = dir.path().join("fw.db");
+    let backup = dir.path().join("backup.db");
+    std::fs::copy(&live, &backup).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["db"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--db", &db]);
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+            .args(&all)
+            .env("FERRETWATCH_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["forget", "--url", url, "--reason", "data subject request", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let done = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!((done["reports_deleted"].as_i64(), done["moderation_redacted"].as_bool()), (Some(2), Some(true)));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("created a new tombstone key"));
+    let out = run(&["forget", "--install-token-id", install, "--format", "json"]);
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["reports_deleted"], 1);
+
+    let out = run(&["tombstones", "export"]);
+    assert!(out.status.success());
+    let export = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(export.lines().count(), 2);
+    let url_hash = ReportUrl::parse(url).unwrap().hash().to_string();
+    for secret in ["secret-victim", &url_hash, install] {
+        assert!(!export.contains(secret), "the export holds {secret}: {export}");
+    }
+    let file = dir.path().join("tombstones.jsonl");
+    std::fs::write(&file, &export).unwrap();
+
+    // Restored from the backup, the database holds them again.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("fw.db{suffix}")));
+    }
+    std::fs::copy(&backup, &live).unwrap();
+    assert_eq!(append(&db, &[]), 4);
+    let out = run(&["tombstones", "reapply", "--from", p(&file), "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let done = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        (done["read"].as_i64(), done["inserted"].as_i64(), done["reports_deleted"].as_i64()),
+        (Some(2), Some(2), Some(3))
+    );
+    assert_eq!(append(&db, &[]), 1, "only the report of neither subject is left");
+    let out = run(&["tombstones", "reapply", "--from", p(&file), "--format", "json"]);
+    let again = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!((again["inserted"].as_i64(), again["reports_deleted"].as_i64()), (Some(0), Some(0)), "idempotent");
+
+    // Without the key, a reapply is refused (a new key would match nothing): exit 2.
+    std::fs::remove_file(data.join("tombstone-key")).unwrap();
+    let out = run(&["tombstones", "reapply", "--from", p(&file)]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[tombstone_key]"));
+}
+
+#[test]
+fn bad_input_exits_2_and_missing_statistics_are_reported_unavailable_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fw.db").display());
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+            .args(args)
+            .env("FERRETWATCH_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&["db", "forget", "--db", &db, "--url", "notaurl"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["db", "forget", "--db", &db, "--url", "https://a.example/", "--install-token-id", "x"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["db", "retention", "--db", &db, "--days", "0"]).status.code(), Some(2));
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"hash\":\"zz\",\"kind\":\"url\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n").unwrap();
+    let out = run(&["db", "tombstones", "reapply", "--db", &db, "--from", p(&bad)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+
+    let out = run(&["db", "slow-queries", "--db", &db, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(report["available"], false);
+    assert!(report["reason"].as_str().unwrap().contains("SQLite"));
+    let report = json(&ok(&["db", "indexes", "--db", &db, "--format", "json"]));
+    assert_eq!((report["healthy"].as_bool(), report["integrity"].as_str()), (Some(true), Some("ok")));
+    let report = json(&ok(&["db", "connections", "--db", &db, "--format", "json"]));
+    assert_eq!(report["backend"], "sqlite");
+    let report = json(&ok(&["db", "maintain", "--db", &db, "--format", "json"]));
+    assert_eq!(report["retention"]["deleted"], 0);
+    assert!(report["cleanup"]["rate_limit_state"].as_str().unwrap().contains("not in the database"));
+    assert!(!Path::new(&data).join("tombstone-key").exists(), "maintenance needs no key");
+}
