@@ -75,19 +75,22 @@ pub fn compare_tables(expected: &BTreeMap<String, TableStats>, found: &BTreeMap<
     Err(BackupError::Contents(format!("restored database differs from the backup: {}", differences.join("; "))))
 }
 
-/// Refuses a backup of another database than `source`.
+/// Refuses a backup of another database than `source` (whose identity is read without
+/// migrating it).
 pub async fn check_source(info: &DatabaseInfo, id: &BackupId, source: &StoreUrl) -> Result<()> {
-    let store = ferretwatch_store::open_url(source, &ferretwatch_store::StoreOptions::default()).await?;
-    let identity = store.identity().await;
-    store.close().await;
-    let identity = identity?;
-    if identity.id != info.identity {
+    let identity = db::identity(source).await?.ok_or_else(|| {
+        BackupError::Identity(format!(
+            "{} has no identity (store_identity): not a FerretWatch database, or not migrated by this version",
+            source.redacted()
+        ))
+    })?;
+    if identity != info.identity {
         return Err(BackupError::Identity(format!(
             "backup {id} is of another database (identity {}…, from {}) than {} (identity {}…)",
             &info.identity[..info.identity.len().min(12)],
             info.source,
             source.redacted(),
-            &identity.id[..identity.id.len().min(12)]
+            &identity[..identity.len().min(12)]
         )));
     }
     Ok(())

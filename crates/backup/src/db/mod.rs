@@ -69,6 +69,17 @@ pub async fn contents(url: &StoreUrl) -> Result<BTreeMap<String, i64>> {
     }
 }
 
+/// The identity of the database `url` names, read without opening the store (which
+/// would migrate it): `None` when it has none (not a FerretWatch database, or one not yet
+/// migrated to 0005).
+pub async fn identity(url: &StoreUrl) -> Result<Option<String>> {
+    match url {
+        StoreUrl::Postgres(raw) => postgres::identity(raw).await,
+        StoreUrl::SqliteFile(path) => sqlite::identity(path).await,
+        StoreUrl::SqliteMemory => Ok(None),
+    }
+}
+
 /// Whether `contents` holds rows beyond a freshly migrated database's.
 pub fn holds_data(contents: &BTreeMap<String, i64>) -> bool {
     contents.iter().any(|(table, rows)| *rows > 0 && !BOOKKEEPING_TABLES.contains(&table.as_str()))

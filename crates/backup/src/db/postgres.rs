@@ -98,6 +98,20 @@ pub async fn dump(
     })
 }
 
+/// The `store_identity` id, if the database has one.
+pub async fn identity(url: &str) -> Result<Option<String>> {
+    let mut conn = connect(url).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('public.store_identity') IS NOT NULL").fetch_one(&mut conn).await?;
+    let id = if exists {
+        sqlx::query_scalar("SELECT id FROM store_identity LIMIT 1").fetch_optional(&mut conn).await?
+    } else {
+        None
+    };
+    let _ = conn.close().await;
+    Ok(id)
+}
+
 /// Row counts of every table of the public schema.
 pub async fn contents(url: &str) -> Result<BTreeMap<String, i64>> {
     let mut conn = connect(url).await?;

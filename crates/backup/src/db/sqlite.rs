@@ -127,6 +127,25 @@ fn gunzip(from: &Path, to: &Path) -> Result<()> {
     output.into_inner().map_err(|e| BackupError::Io(e.to_string()))?.sync_all().map_err(io(to))
 }
 
+/// The `store_identity` id, if the database has one.
+pub async fn identity(path: &Path) -> Result<Option<String>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mut conn = connect(path, true).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'store_identity'")
+            .fetch_one(&mut conn)
+            .await?;
+    let id = if exists {
+        sqlx::query_scalar("SELECT id FROM store_identity LIMIT 1").fetch_optional(&mut conn).await?
+    } else {
+        None
+    };
+    let _ = conn.close().await;
+    Ok(id)
+}
+
 /// Row counts of every table (none when the file does not exist).
 pub async fn contents(path: &Path) -> Result<BTreeMap<String, i64>> {
     if !path.exists() {

@@ -1,0 +1,88 @@
+//! `backup verify`: checksums, decryption, a scratch restore compared with the manifest's
+//! row counts and content checksums, and with `--source-db` the database's identity.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use ferretwatch_backup::crypt::Identity;
+use ferretwatch_backup::{Located, Selector, VerifyOptions};
+use ferretwatch_store::StoreUrl;
+use serde_json::json;
+
+use super::{block_on, destination, SettingsArgs};
+use crate::error::{CliError, Failure};
+use crate::output::{FormatArg, Report};
+
+/// `backup verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The destination (file:///DIR, a directory, s3://…); default `[backup] destination`.
+    #[arg(long, visible_alias = "to")]
+    from: Option<String>,
+    /// Which backup: an id, `latest`, or a manifest file.
+    #[arg(long, default_value = "latest")]
+    backup: String,
+    /// The identity that decrypts an encrypted backup.
+    #[arg(long)]
+    identity: Option<PathBuf>,
+    /// A PostgreSQL server to make the scratch database on (a URL whose user may CREATE
+    /// DATABASE); default `--source-db`, else the configured database when it is
+    /// PostgreSQL. The scratch database is dropped afterwards.
+    #[arg(long, env = "FERRETWATCH_SCRATCH_DB")]
+    scratch_db: Option<String>,
+    /// The live database: the backup must be of it (same identity).
+    #[arg(long)]
+    source_db: Option<String>,
+    /// `pg_restore` connections.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    jobs: u32,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(flatten)]
+    pub(super) output: FormatArg,
+}
+
+/// Runs `backup verify`.
+pub fn run(args: &VerifyArgs) -> Result<Report, Failure> {
+    let settings = args.settings.settings(None)?;
+    let selector = Selector::parse(&args.backup)?;
+    if matches!(selector, Selector::DumpFile(_)) {
+        return Err(
+            CliError::input("no_manifest", "verify needs a backup with its manifest, not a bare dump file").into()
+        );
+    }
+    let dest = match selector {
+        Selector::Manifest(_) => None,
+        _ => Some(destination(args.from.as_deref(), &settings)?),
+    };
+    let source = args.source_db.as_deref().map(StoreUrl::parse).transpose()?;
+    let scratch_server = args.scratch_db.clone().or_else(|| args.source_db.clone()).or_else(|| {
+        let db = settings.db_url();
+        db.starts_with("postgres").then_some(db)
+    });
+    let options = VerifyOptions {
+        identity: args.identity.as_deref().map(Identity::read).transpose()?,
+        scratch_server,
+        source,
+        jobs: args.jobs,
+        work_dir: None,
+    };
+    let verified = block_on(async {
+        let Located::Backup { dest, id, manifest } = ferretwatch_backup::locate(&selector, dest).await? else {
+            unreachable!("a manifest or an id was asked for")
+        };
+        ferretwatch_backup::verify(&dest, &id, &manifest, &options).await
+    })?;
+    let text = format!(
+        "backup {} verified: {} objects ({} bytes) match their checksums; {} tables, {} rows restored into a scratch \
+         database match the backup's counts and checksums{}{}",
+        verified.id,
+        verified.objects,
+        verified.bytes,
+        verified.tables,
+        verified.rows,
+        verified.restore_ms.map(|ms| format!(" (restore {:.1} s)", ms as f64 / 1000.0)).unwrap_or_default(),
+        if verified.source_identity_checked { "; it is a backup of the source database" } else { "" }
+    );
+    Ok(Report::new(text, &json!({ "ok": true, "verified": verified })))
+}
