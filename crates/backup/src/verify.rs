@@ -135,7 +135,7 @@ pub async fn verify(
         return Ok(verified);
     };
     let started = Instant::now();
-    let found = restore_to_scratch(info, &file, options, work.path()).await?;
+    let found = restore_to_scratch(&info.format, &file, options, work.path()).await?;
     verified.restore_ms = Some(started.elapsed().as_millis());
     compare_tables(&info.tables, &found)?;
     verified.tables = found.len();
@@ -143,14 +143,25 @@ pub async fn verify(
     Ok(verified)
 }
 
+/// Restores a bare dump file (no manifest) into a scratch database: it restores, and
+/// these are its tables; there are no recorded counts to compare with.
+pub async fn verify_dump_file(file: &std::path::Path, options: &VerifyOptions) -> Result<BTreeMap<String, TableStats>> {
+    let work = match &options.work_dir {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .map_err(|e| BackupError::Io(format!("temporary directory: {e}")))?;
+    restore_to_scratch(db::sniff_format(file)?, file, options, work.path()).await
+}
+
 async fn restore_to_scratch(
-    info: &DatabaseInfo,
+    format: &str,
     file: &std::path::Path,
     options: &VerifyOptions,
     work: &std::path::Path,
 ) -> Result<BTreeMap<String, TableStats>> {
     let tools = PgTools::locate();
-    match info.format.as_str() {
+    match format {
         db::POSTGRES_FORMAT => {
             let server = options.scratch_server.as_deref().ok_or_else(|| {
                 BackupError::Invalid(
@@ -160,7 +171,7 @@ async fn restore_to_scratch(
             let scratch = ScratchDatabase::create(server).await?;
             let url = StoreUrl::Postgres(scratch.url().to_owned());
             let result = async {
-                db::restore(&url, file, info.format.as_str(), options.jobs, &tools).await?;
+                db::restore(&url, file, format, options.jobs, &tools).await?;
                 db::stats(&url).await
             }
             .await;
@@ -171,7 +182,7 @@ async fn restore_to_scratch(
         }
         db::SQLITE_FORMAT => {
             let url = StoreUrl::SqliteFile(work.join("scratch.db"));
-            db::restore(&url, file, info.format.as_str(), 1, &tools).await?;
+            db::restore(&url, file, format, 1, &tools).await?;
             db::stats(&url).await
         }
         other => Err(BackupError::Manifest(format!("unknown database format {other:?}"))),

@@ -94,6 +94,9 @@ pub struct BackupSettings {
     pub destination: Option<String>,
     /// A recipient file (`ferretwatch backup keygen`): encrypt every backup to it.
     pub encrypt_to: Option<PathBuf>,
+    /// The identity file that decrypts backups (`backup verify`, `restore`), on the
+    /// machine that checks or restores them.
+    pub identity: Option<PathBuf>,
     /// `backup prune`: keep backups younger than this many days.
     pub keep_days: Option<u64>,
     /// `backup prune`: keep at least the newest this many.
@@ -669,6 +672,7 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.tls.key_file = Some(PathBuf::new());
     example.backup.destination = Some(String::new());
     example.backup.encrypt_to = Some(PathBuf::new());
+    example.backup.identity = Some(PathBuf::new());
     example.backup.keep_days = Some(0);
     example.backup.keep_count = Some(0);
     let value = toml::Value::try_from(&example).expect("settings serialise");

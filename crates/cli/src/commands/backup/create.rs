@@ -18,7 +18,7 @@ use crate::error::{CliError, Failure};
 use crate::output::{self, FormatArg, Report};
 
 /// The configuration keys whose values are secrets.
-const SECRET_KEYS: [&str; 7] = [
+pub(super) const SECRET_KEYS: [&str; 7] = [
     "install.secret",
     "captcha.secret",
     "server.s3_secret_access_key",

@@ -1,13 +1,16 @@
 //! `ferretwatch backup …` (`docs/backups.md`): create, list, verify, restore and prune
-//! backups of the database, the configuration and the pack origin, and make the key pair
-//! that encrypts them.
+//! backups of the database, the configuration and the pack origin; make the key pair
+//! that encrypts them; take a part out (`extract`), check a day's configuration backup
+//! (`check-config`) and fetch the deletion ledger (`ledger`).
 //!
 //! Settings: the destination is `--to`/`--from`, else `[backup] destination` in the
 //! configuration, else `FERRETWATCH_BACKUP_DESTINATION`; the database is `--db`, else the
 //! configuration's; `[backup] encrypt_to`, `keep_days` and `keep_count` are the defaults
 //! of `--encrypt-to`, `--keep-days` and `--keep-count`.
 
+mod check_config;
 mod create;
+mod extract;
 mod keygen;
 mod list;
 mod prune;
@@ -40,6 +43,13 @@ pub enum BackupCommand {
     Prune(prune::PruneArgs),
     /// Make the key pair backups are encrypted to.
     Keygen(keygen::KeygenArgs),
+    /// Write one part of a backup (packs or config) to a directory, checked first.
+    Extract(extract::ExtractArgs),
+    /// Check a day's configuration backup: checksums, that it loads, drift from the live
+    /// configuration.
+    CheckConfig(check_config::CheckConfigArgs),
+    /// Copy the deletion ledger (tombstones.jsonl) from the destination.
+    Ledger(extract::LedgerArgs),
 }
 
 /// Where the settings come from.
@@ -87,5 +97,8 @@ pub fn run(command: BackupCommand) -> ExitCode {
         BackupCommand::Restore(args) => output::run(args.output.format, None, || restore::run(&args)),
         BackupCommand::Prune(args) => output::run(args.output.format, None, || prune::run(&args)),
         BackupCommand::Keygen(args) => output::run(args.output.format, None, || keygen::run(&args)),
+        BackupCommand::Extract(args) => output::run(args.output.format, None, || extract::run(&args)),
+        BackupCommand::CheckConfig(args) => output::run(args.output.format, None, || check_config::run(&args)),
+        BackupCommand::Ledger(args) => output::run(args.output.format, None, || extract::run_ledger(&args)),
     }
 }

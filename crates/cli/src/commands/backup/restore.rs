@@ -32,7 +32,7 @@ pub struct RestoreArgs {
     /// Replace a database that holds data.
     #[arg(long)]
     force: bool,
-    /// The identity that decrypts an encrypted backup.
+    /// The identity that decrypts an encrypted backup; default `[backup] identity`.
     #[arg(long)]
     identity: Option<PathBuf>,
     /// `pg_restore` connections.
@@ -55,7 +55,12 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
     };
     let options = RestoreOptions {
         force: args.force,
-        identity: args.identity.as_deref().map(Identity::read).transpose()?,
+        identity: args
+            .identity
+            .as_ref()
+            .or(settings.backup.identity.as_ref())
+            .map(|p| Identity::read(p))
+            .transpose()?,
         jobs: args.jobs,
         work_dir: None,
     };

@@ -10,7 +10,7 @@ use ferretwatch_store::StoreUrl;
 use serde_json::json;
 
 use super::{block_on, destination, SettingsArgs};
-use crate::error::{CliError, Failure};
+use crate::error::Failure;
 use crate::output::{FormatArg, Report};
 
 /// `backup verify`.
@@ -19,10 +19,11 @@ pub struct VerifyArgs {
     /// The destination (file:///DIR, a directory, s3://…); default `[backup] destination`.
     #[arg(long, visible_alias = "to")]
     from: Option<String>,
-    /// Which backup: an id, `latest`, or a manifest file.
+    /// Which backup: an id, `latest`, a manifest file, or a dump file (restored into a
+    /// scratch database; without a manifest there are no counts to compare).
     #[arg(long, default_value = "latest")]
     backup: String,
-    /// The identity that decrypts an encrypted backup.
+    /// The identity that decrypts an encrypted backup; default `[backup] identity`.
     #[arg(long)]
     identity: Option<PathBuf>,
     /// A PostgreSQL server to make the scratch database on (a URL whose user may CREATE
@@ -33,6 +34,10 @@ pub struct VerifyArgs {
     /// The live database: the backup must be of it (same identity).
     #[arg(long)]
     source_db: Option<String>,
+    /// Compare with the configured database (`--config`, `FERRETWATCH_DB`), as
+    /// `--source-db` does.
+    #[arg(long, conflicts_with = "source_db")]
+    compare_source: bool,
     /// `pg_restore` connections.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
     jobs: u32,
@@ -46,27 +51,35 @@ pub struct VerifyArgs {
 pub fn run(args: &VerifyArgs) -> Result<Report, Failure> {
     let settings = args.settings.settings(None)?;
     let selector = Selector::parse(&args.backup)?;
-    if matches!(selector, Selector::DumpFile(_)) {
-        return Err(
-            CliError::input("no_manifest", "verify needs a backup with its manifest, not a bare dump file").into()
-        );
-    }
     let dest = match selector {
-        Selector::Manifest(_) => None,
-        _ => Some(destination(args.from.as_deref(), &settings)?),
+        Selector::Latest | Selector::Id(_) => Some(destination(args.from.as_deref(), &settings)?),
+        _ => None,
     };
-    let source = args.source_db.as_deref().map(StoreUrl::parse).transpose()?;
-    let scratch_server = args.scratch_db.clone().or_else(|| args.source_db.clone()).or_else(|| {
+    let source_db = args.source_db.clone().or_else(|| args.compare_source.then(|| settings.db_url()));
+    let source = source_db.as_deref().map(StoreUrl::parse).transpose()?;
+    let scratch_server = args.scratch_db.clone().or_else(|| source_db.clone()).or_else(|| {
         let db = settings.db_url();
         db.starts_with("postgres").then_some(db)
     });
+    let identity = args.identity.as_ref().or(settings.backup.identity.as_ref());
     let options = VerifyOptions {
-        identity: args.identity.as_deref().map(Identity::read).transpose()?,
+        identity: identity.map(|path| Identity::read(path)).transpose()?,
         scratch_server,
         source,
         jobs: args.jobs,
         work_dir: None,
     };
+    if let Selector::DumpFile(file) = &selector {
+        let tables = block_on(ferretwatch_backup::verify_dump_file(file, &options))?;
+        let rows: i64 = tables.values().map(|t| t.rows).sum();
+        let text = format!(
+            "{} restores into a scratch database: {} tables, {rows} rows (a bare dump: no manifest to compare with)",
+            file.display(),
+            tables.len()
+        );
+        let counts: std::collections::BTreeMap<&String, i64> = tables.iter().map(|(t, s)| (t, s.rows)).collect();
+        return Ok(Report::new(text, &json!({ "ok": true, "file": file, "row_counts": counts })));
+    }
     let verified = block_on(async {
         let Located::Backup { dest, id, manifest } = ferretwatch_backup::locate(&selector, dest).await? else {
             unreachable!("a manifest or an id was asked for")
