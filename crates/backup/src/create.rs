@@ -87,7 +87,7 @@ pub async fn create(dest: &Destination, options: &CreateOptions) -> Result<Manif
     }
 
     dest.put(&format!("{id}/{MANIFEST}"), manifest.to_json()).await?;
-    Ok(Manifest::parse(&manifest.to_json(), MANIFEST)?)
+    Manifest::parse(&manifest.to_json(), MANIFEST)
 }
 
 async fn backup_config(
