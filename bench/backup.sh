@@ -13,7 +13,8 @@
 # Needs PostgreSQL on 127.0.0.1:5432 with trust auth (FERRETWATCH_TEST_POSTGRES names a
 # database to connect to for CREATE DATABASE) and its client tools (pg_dump, pg_restore).
 # Knobs: REPORTS (1000000), RUNS (3), COMPRESSION (1, the pg_dump level), JOBS (2,
-# pg_restore connections). FERRETWATCH_BIN: a binary to measure instead of building this
+# pg_restore connections; a list such as 1,2 restores once per value in each run, in
+# turn, for a side-by-side comparison on the same dump). FERRETWATCH_BIN: a binary to measure instead of building this
 # checkout's (release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +84,8 @@ echo "loaded in $(( $(date +%s) - loaded_at )) s; database size $(psql "$source_
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 elapsed() { local start=$1; printf "%.2f" "$(echo "$(date +%s.%N) - $start" | bc)"; }
 backups=()
-restores=()
+declare -A restores
+IFS=, read -r -a job_counts <<<"$JOBS"
 for run in $(seq 1 "$RUNS"); do
     start=$(date +%s.%N)
     "$FERRETWATCH_BIN" backup create --to "file://$work/backups" --db "$source_url" --compression "$COMPRESSION" \
@@ -92,13 +94,18 @@ for run in $(seq 1 "$RUNS"); do
     backups+=("$t")
     bytes=$(sed -n 's/.*"bytes":\([0-9]*\).*/\1/p' "$work/create.json")
     echo "backup  run $run: ${t} s, ${bytes} bytes"
-    start=$(date +%s.%N)
-    "$FERRETWATCH_BIN" backup restore --from "file://$work/backups" --backup latest --db "$target_url" --force \
-        --jobs "$JOBS" >/dev/null 2>&1
-    t=$(elapsed "$start")
-    restores+=("$t")
-    echo "restore run $run: ${t} s"
+    for jobs in "${job_counts[@]}"; do
+        start=$(date +%s.%N)
+        "$FERRETWATCH_BIN" backup restore --from "file://$work/backups" --backup latest --db "$target_url" --force \
+            --jobs "$jobs" >/dev/null 2>&1
+        t=$(elapsed "$start")
+        restores[$jobs]="${restores[$jobs]:-} $t"
+        echo "restore run $run (jobs $jobs): ${t} s"
+    done
 done
 echo "reports=$REPORTS runs=$RUNS compression=$COMPRESSION jobs=$JOBS cores=$(nproc)"
 echo "backup  median: $(printf '%s\n' "${backups[@]}" | median) s (target 60 s)"
-echo "restore median: $(printf '%s\n' "${restores[@]}" | median) s (target 120 s)"
+for jobs in "${job_counts[@]}"; do
+    # shellcheck disable=SC2086
+    echo "restore median (jobs $jobs): $(printf '%s\n' ${restores[$jobs]} | median) s (target 120 s)"
+done
