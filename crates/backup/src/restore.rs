@@ -63,8 +63,20 @@ pub async fn restore(backup: &Located, target: &StoreUrl, options: &RestoreOptio
     let started = Instant::now();
     let replaced = db::contents(target).await?;
     if db::holds_data(&replaced) && !options.force {
+        let whose = match (db::identity(target).await?, backup) {
+            (Some(there), Located::Backup { manifest, .. }) => match &manifest.database {
+                Some(info) if info.identity == there => " of the database this backup was taken from".to_owned(),
+                Some(info) => format!(
+                    " of another database than this backup's (identity {}…, the backup's {}…)",
+                    &there[..there.len().min(12)],
+                    &info.identity[..info.identity.len().min(12)]
+                ),
+                None => String::new(),
+            },
+            _ => String::new(),
+        };
         return Err(BackupError::NotEmpty(format!(
-            "{} holds data ({}); give --force to replace it",
+            "{} holds data{whose} ({}); give --force to replace it",
             target.redacted(),
             describe(&replaced)
         )));

@@ -75,7 +75,8 @@ fn a_backup_verifies_restores_and_refuses_to_replace_data_without_force(c: &Cons
     let refused = c.run(&["backup", "restore", "--from", arg(&dest), "--backup", &id]);
     expect_status(&refused, 1);
     assert!(
-        stderr(&refused).contains("holds data") && stderr(&refused).contains("incidents 4"),
+        stderr(&refused).contains("holds data of the database this backup was taken from")
+            && stderr(&refused).contains("incidents 4"),
         "{}",
         stderr(&refused)
     );
@@ -295,6 +296,7 @@ fn the_database_wrappers_verify_test_and_restore_the_latest_backup() {
         script("restore-database.sh", &["--backup-file", "latest_backup.sql.gz", "--target-env", "staging"], &env);
     expect_status(&refused, 1);
     assert!(stderr(&refused).contains("incidents 3"), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("of another database than this backup's"), "{}", stderr(&refused));
     let forced = script(
         "restore-database.sh",
         &["--backup-file", "latest_backup.sql.gz", "--target-env", "staging", "--force"],
