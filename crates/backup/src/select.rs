@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::dest::{Destination, MANIFEST};
 use crate::error::{BackupError, Result};
 use crate::id::BackupId;
-use crate::manifest::Manifest;
+use crate::manifest::{Kind, Manifest};
 
 /// A backup as named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +79,10 @@ pub async fn manifest(dest: &Destination, id: &BackupId) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Finds the backup `selector` names; `dest` is needed for `latest` and ids.
-pub async fn locate(selector: &Selector, dest: Option<Destination>) -> Result<Located> {
+/// Finds the backup `selector` names; `dest` is needed for `latest` and ids. With `part`,
+/// `latest` is the newest backup that holds that part (a configuration-only backup may be
+/// newer than the last database backup).
+pub async fn locate(selector: &Selector, dest: Option<Destination>, part: Option<Kind>) -> Result<Located> {
     let need = |dest: Option<Destination>| {
         dest.ok_or_else(|| {
             BackupError::Invalid(
@@ -91,13 +93,16 @@ pub async fn locate(selector: &Selector, dest: Option<Destination>) -> Result<Lo
     match selector {
         Selector::Latest => {
             let dest = need(dest)?;
-            let id = dest
-                .ids()
-                .await?
-                .pop()
-                .ok_or_else(|| BackupError::NotFound(format!("no finished backup at {}", dest.url())))?;
-            let manifest = Box::new(manifest(&dest, &id).await?);
-            Ok(Located::Backup { dest, id, manifest })
+            for id in dest.ids().await?.into_iter().rev() {
+                let manifest = manifest(&dest, &id).await?;
+                if part.is_none_or(|kind| manifest.kinds.contains(&kind)) {
+                    return Ok(Located::Backup { dest, id, manifest: Box::new(manifest) });
+                }
+            }
+            Err(BackupError::NotFound(match part {
+                Some(kind) => format!("no finished backup with a {} part at {}", kind.name(), dest.url()),
+                None => format!("no finished backup at {}", dest.url()),
+            }))
         }
         Selector::Id(id) => {
             let dest = need(dest)?;

@@ -274,8 +274,12 @@ fn the_database_wrappers_verify_test_and_restore_the_latest_backup() {
     let made = c.run_plain(&["backup", "create", "--config", arg(&config), "--format", "json"]);
     expect_status(&made, 0);
     let id = serde_json::from_str::<serde_json::Value>(&stdout(&made)).unwrap()["id"].as_str().unwrap().to_owned();
+    // A configuration-only backup after it: `latest` still means the newest database.
+    expect_status(&c.run_plain(&["backup", "create", "--only", "config", "--config", arg(&config)]), 0);
 
-    expect_status(&script("verify-backups.sh", &[], &env), 0);
+    let weekly = script("verify-backups.sh", &[], &env);
+    expect_status(&weekly, 0);
+    assert!(stdout(&weekly).contains(&id) && stdout(&weekly).contains("rows restored"), "{}", stdout(&weekly));
     let tested = script("test-db-restore.sh", &["--backup-file", "latest_backup.sql.gz"], &env);
     expect_status(&tested, 0);
     assert!(stdout(&tested).contains(&id), "{}", stdout(&tested));

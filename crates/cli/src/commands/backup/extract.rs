@@ -54,37 +54,15 @@ pub fn run(args: &ExtractArgs) -> Result<Report, Failure> {
         _ => None,
     };
     let (id, written) = block_on(async {
-        let (dest, id, manifest) = match (&selector, dest) {
-            (Selector::Latest, Some(dest)) => {
-                // The newest backup that holds the part (an hourly database-only backup
-                // may be newer than the last one with packs).
-                let mut found = None;
-                for id in dest.ids().await?.into_iter().rev() {
-                    let manifest = ferretwatch_backup::select::manifest(&dest, &id).await?;
-                    if manifest.kinds.contains(&kind) {
-                        found = Some((id, manifest));
-                        break;
-                    }
-                }
-                let (id, manifest) = found.ok_or_else(|| {
-                    ferretwatch_backup::BackupError::NotFound(format!(
-                        "no backup with a {} part at {}",
-                        kind.name(),
-                        dest.url()
-                    ))
-                })?;
-                (dest, id, manifest)
+        let (dest, id, manifest) = match ferretwatch_backup::locate(&selector, dest, Some(kind)).await? {
+            Located::Backup { dest, id, manifest } => (dest, id, *manifest),
+            Located::DumpFile(path) => {
+                return Err(ferretwatch_backup::BackupError::Invalid(format!(
+                    "{}: a dump file holds no {} part",
+                    path.display(),
+                    kind.name()
+                )))
             }
-            (selector, dest) => match ferretwatch_backup::locate(selector, dest).await? {
-                Located::Backup { dest, id, manifest } => (dest, id, *manifest),
-                Located::DumpFile(path) => {
-                    return Err(ferretwatch_backup::BackupError::Invalid(format!(
-                        "{}: a dump file holds no {} part",
-                        path.display(),
-                        kind.name()
-                    )))
-                }
-            },
         };
         let written = ferretwatch_backup::extract(&dest, &id, &manifest, kind, &args.out, identity.as_ref()).await?;
         Ok((id, written))

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use ferretwatch_backup::crypt::Identity;
 use ferretwatch_backup::restore::describe;
-use ferretwatch_backup::{RestoreOptions, Selector};
+use ferretwatch_backup::{Kind, RestoreOptions, Selector};
 use ferretwatch_store::StoreUrl;
 use serde_json::json;
 
@@ -65,7 +65,7 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         work_dir: None,
     };
     let restored = block_on(async {
-        let located = ferretwatch_backup::locate(&selector, dest).await?;
+        let located = ferretwatch_backup::locate(&selector, dest, Some(Kind::Database)).await?;
         ferretwatch_backup::restore(&located, &target, &options).await
     })?;
     let text = format!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ferretwatch_backup::crypt::Identity;
-use ferretwatch_backup::{Located, Selector, VerifyOptions};
+use ferretwatch_backup::{Destination, Kind, Located, Selector, VerifyOptions};
 use ferretwatch_store::StoreUrl;
 use serde_json::json;
 
@@ -81,20 +81,37 @@ pub fn run(args: &VerifyArgs) -> Result<Report, Failure> {
         return Ok(Report::new(text, &json!({ "ok": true, "file": file, "row_counts": counts })));
     }
     let verified = block_on(async {
-        let Located::Backup { dest, id, manifest } = ferretwatch_backup::locate(&selector, dest).await? else {
-            unreachable!("a manifest or an id was asked for")
+        // `latest`: the newest backup with a database, else (a configuration-only
+        // destination) the newest of all.
+        let located = match (&selector, dest) {
+            (Selector::Latest, Some(dest)) => {
+                let url = dest.url().to_owned();
+                match ferretwatch_backup::locate(&selector, Some(dest), Some(Kind::Database)).await {
+                    Err(ferretwatch_backup::BackupError::NotFound(_)) => {
+                        ferretwatch_backup::locate(&selector, Some(Destination::open(&url)?), None).await?
+                    }
+                    other => other?,
+                }
+            }
+            (selector, dest) => ferretwatch_backup::locate(selector, dest, None).await?,
         };
+        let Located::Backup { dest, id, manifest } = located else { unreachable!("a manifest or an id was asked for") };
         ferretwatch_backup::verify(&dest, &id, &manifest, &options).await
     })?;
+    let database = match verified.restore_ms {
+        Some(ms) => format!(
+            "; {} tables, {} rows restored into a scratch database in {:.1} s match the backup's counts and checksums",
+            verified.tables,
+            verified.rows,
+            ms as f64 / 1000.0
+        ),
+        None => "; it holds no database".to_owned(),
+    };
     let text = format!(
-        "backup {} verified: {} objects ({} bytes) match their checksums; {} tables, {} rows restored into a scratch \
-         database match the backup's counts and checksums{}{}",
+        "backup {} verified: {} objects ({} bytes) match their checksums{database}{}",
         verified.id,
         verified.objects,
         verified.bytes,
-        verified.tables,
-        verified.rows,
-        verified.restore_ms.map(|ms| format!(" (restore {:.1} s)", ms as f64 / 1000.0)).unwrap_or_default(),
         if verified.source_identity_checked { "; it is a backup of the source database" } else { "" }
     );
     Ok(Report::new(text, &json!({ "ok": true, "verified": verified })))
