@@ -60,6 +60,10 @@ enum Command {
     /// The console's audit log: verify the chain, export it signed, verify an export.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Backups of the database, the configuration and the packs: create, list, verify,
+    /// restore, prune (`docs/backups.md`).
+    #[command(subcommand)]
+    Backup(commands::backup::BackupCommand),
     /// Coordinated reporting in the report log (many reports from one URL, install,
     /// network or install farm); exit 1 when found.
     #[command(subcommand)]
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Tls(command) => commands::tls::run(command),
         Command::Admin(command) => commands::admin::run(command),
         Command::Audit(command) => commands::audit::run(command),
+        Command::Backup(command) => commands::backup::run(command),
         Command::Abuse(command) => commands::abuse::run(command),
         Command::Incident(command) => commands::incident::run(command),
         Command::Reports(command) => commands::reports::run(command),

@@ -7,7 +7,7 @@
 //! `limits.ip_per_minute`. Any variable that starts with a section's prefix
 //! (`FERRETWATCH_LIMITS_`, `FERRETWATCH_INSTALL_`, `FERRETWATCH_CAPTCHA_`,
 //! `FERRETWATCH_POOL_`, `FERRETWATCH_SERVER_`, `FERRETWATCH_CONSOLE_`, `FERRETWATCH_INCIDENTS_`,
-//! `FERRETWATCH_TLS_`) and names no key is refused. Other `FERRETWATCH_*` variables belong
+//! `FERRETWATCH_TLS_`, `FERRETWATCH_BACKUP_`) and names no key is refused. Other `FERRETWATCH_*` variables belong
 //! to other commands (`FERRETWATCH_SIGNING_KEY`, …) and are ignored here, and so are
 //! [`SCRIPT_VARIABLES`], which the runbook scripts read under a section's prefix.
 
@@ -83,6 +83,8 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// The data lifecycle: retention and tombstones (`docs/data-lifecycle.md`).
     pub lifecycle: LifecycleSettings,
+    /// Backups (`docs/backups.md`): where `ferretwatch backup` keeps them and for how long.
+    pub backup: BackupSettings,
 }
 
 /// The data lifecycle (`docs/data-lifecycle.md`).
@@ -102,6 +104,24 @@ impl Default for LifecycleSettings {
     fn default() -> Self {
         LifecycleSettings { tombstone_key_file: None, retention_days: 90, retention_batch: 10_000 }
     }
+}
+
+/// Backups (`docs/backups.md`). The service itself never reads these: `ferretwatch
+/// backup …` and its timer do.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// Where backups go: `file:///DIR`, a directory, or `s3://BUCKET[/PREFIX]`.
+    pub destination: Option<String>,
+    /// A recipient file (`ferretwatch backup keygen`): encrypt every backup to it.
+    pub encrypt_to: Option<PathBuf>,
+    /// The identity file that decrypts backups (`backup verify`, `restore`), on the
+    /// machine that checks or restores them.
+    pub identity: Option<PathBuf>,
+    /// `backup prune`: keep backups younger than this many days.
+    pub keep_days: Option<u64>,
+    /// `backup prune`: keep at least the newest this many.
+    pub keep_count: Option<u64>,
 }
 
 /// TLS on the API listener (`docs/deployment.md`, "TLS"); the metrics listener stays
@@ -511,6 +531,7 @@ impl Default for Settings {
             incidents: IncidentSettings::default(),
             tls: TlsSettings::default(),
             lifecycle: LifecycleSettings::default(),
+            backup: BackupSettings::default(),
         }
     }
 }
@@ -575,8 +596,8 @@ impl Default for ServerSettings {
 }
 
 /// Sections whose environment prefix is reserved: an unknown key under one is an error.
-const SECTIONS: [&str; 9] =
-    ["limits", "install", "captcha", "pool", "server", "console", "incidents", "tls", "lifecycle"];
+const SECTIONS: [&str; 10] =
+    ["limits", "install", "captcha", "pool", "server", "console", "incidents", "tls", "lifecycle", "backup"];
 
 /// Variables under a section's prefix that are no setting: the runbook scripts read them
 /// (`cert-expiry-check.sh`, `cert-renewal-check.sh`), and an environment file shared with
@@ -679,6 +700,11 @@ fn known_keys() -> BTreeMap<String, (Vec<String>, toml::Value)> {
     example.tls.cert_file = Some(PathBuf::new());
     example.tls.key_file = Some(PathBuf::new());
     example.lifecycle.tombstone_key_file = Some(PathBuf::new());
+    example.backup.destination = Some(String::new());
+    example.backup.encrypt_to = Some(PathBuf::new());
+    example.backup.identity = Some(PathBuf::new());
+    example.backup.keep_days = Some(0);
+    example.backup.keep_count = Some(0);
     let value = toml::Value::try_from(&example).expect("settings serialise");
     let mut keys = BTreeMap::new();
     fn walk(prefix: &[String], value: &toml::Value, out: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
@@ -880,5 +906,19 @@ mod tests {
         let ok =
             Settings::load_from(None, env(&[("FERRETWATCH_TLS_CA", "ca.pem"), ("FERRETWATCH_TLS_ENDPOINTS", "h:443")]));
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn the_backup_section_comes_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ferretwatch.toml");
+        std::fs::write(&path, "[backup]\ndestination = \"file:///srv/backups\"\nkeep_days = 14\n").unwrap();
+        let s = Settings::load_from(Some(&path), env(&[("FERRETWATCH_BACKUP_KEEP_COUNT", "48")])).unwrap();
+        assert_eq!(s.backup.destination.as_deref(), Some("file:///srv/backups"));
+        assert_eq!((s.backup.keep_days, s.backup.keep_count), (Some(14), Some(48)));
+        let s = Settings::load_from(None, env(&[("FERRETWATCH_BACKUP_DESTINATION", "s3://b/p")])).unwrap();
+        assert_eq!(s.backup.destination.as_deref(), Some("s3://b/p"));
+        let err = Settings::load_from(None, env(&[("FERRETWATCH_BACKUP_TO", "x")])).unwrap_err().to_string();
+        assert!(err.contains("FERRETWATCH_BACKUP_TO"), "{err}");
     }
 }

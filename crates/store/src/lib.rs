@@ -146,6 +146,9 @@ pub trait Store:
     /// every 15 s or more, not per request.
     async fn counts(&self) -> Result<StoreCounts>;
 
+    /// The database's identity (the one `store_identity` row).
+    async fn identity(&self) -> Result<StoreIdentity>;
+
     /// The connection pool's current figures (no I/O).
     fn pool_stats(&self) -> PoolStats;
 

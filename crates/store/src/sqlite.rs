@@ -21,8 +21,8 @@ use ferretwatch_types::Timestamp;
 use crate::console_sql::MODERATION_COLUMNS;
 use crate::model::{
     generate_secret, InboxFilter, IssuedToken, ModerationAudit, ModerationEntry, ModerationFilter, NewReport, NewToken,
-    Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoredReport, TokenHash, TokenId,
-    TokenRecord, UrlHash,
+    Page, PageOf, PoolStats, ReportId, ReportReceipt, StateChange, StoreCounts, StoreIdentity, StoredReport, TokenHash,
+    TokenId, TokenRecord, UrlHash,
 };
 use crate::rows::{convert, name_conflict, AuditRow, CountsRow, ModerationRow, ReportRow, TokenRow, COUNTS_SQL};
 use crate::{Backend, Result, Store, StoreError, StoreOptions, StoreUrl, TOUCH_GRANULARITY_MS};
@@ -302,6 +302,12 @@ impl Store for SqliteStore {
     async fn counts(&self) -> Result<StoreCounts> {
         let row: CountsRow = sqlx::query_as(COUNTS_SQL).fetch_one(&self.pool).await?;
         Ok(row.into())
+    }
+
+    async fn identity(&self) -> Result<StoreIdentity> {
+        let (id, created_at): (String, i64) =
+            sqlx::query_as("SELECT id, created_at FROM store_identity LIMIT 1").fetch_one(&self.pool).await?;
+        Ok(StoreIdentity { id, created_at })
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -31,6 +31,7 @@ on_both_backends!(
     counts_follow_reports_states_and_tokens,
     the_report_log_and_the_audit_refuse_updates,
     ping_answers_on_an_open_store,
+    each_database_has_its_own_identity_which_survives_reopening,
 );
 
 fn hash_of(url: &str) -> UrlHash {
@@ -471,4 +472,15 @@ async fn ping_answers_on_an_open_store(h: &impl Harness) {
     assert!(matches!(store.backend().name(), "sqlite" | "postgres"));
     store.close().await;
     assert_eq!(store.ping().await.unwrap_err().kind(), ErrorKind::Unavailable, "a closed pool is unavailable");
+}
+
+async fn each_database_has_its_own_identity_which_survives_reopening<H: Harness>(h: &H) {
+    let first = h.open().await.identity().await.unwrap();
+    assert_eq!(first.id.len(), 64, "{first:?}");
+    assert!(first.id.bytes().all(|b| b.is_ascii_hexdigit()), "{first:?}");
+    assert!(first.created_at > 1_600_000_000_000, "{first:?}");
+    assert_eq!(h.open().await.identity().await.unwrap(), first, "reopening keeps it");
+    let other_database = H::create().await;
+    let other = other_database.open().await.identity().await.unwrap();
+    assert_ne!(other.id, first.id, "another database has another identity");
 }

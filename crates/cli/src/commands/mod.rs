@@ -4,6 +4,7 @@
 pub mod abuse;
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod bulletin;
 pub mod db;
 pub mod incident;

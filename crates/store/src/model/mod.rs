@@ -44,6 +44,16 @@ pub(crate) use token::generate_secret;
 pub use token::{IssuedToken, NewToken, TokenHash, TokenId, TokenName, TokenRecord, TokenRole, TOKEN_PREFIX};
 pub use triage::{InboxFilter, InboxGroup, InboxKind};
 
+/// Which database this is: a random id chosen when its first migrations ran (the
+/// `store_identity` row). A backup records it, so a backup of another database is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreIdentity {
+    /// The random id (hex).
+    pub id: String,
+    /// When the database was created, milliseconds since the epoch.
+    pub created_at: i64,
+}
+
 /// Totals for metrics gauges and the health page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StoreCounts {

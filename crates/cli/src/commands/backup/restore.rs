@@ -1,0 +1,81 @@
+//! `backup restore`: the database part into a database; one that holds data is replaced
+//! only with `--force`, and the refusal says what is there.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use ferretwatch_backup::crypt::Identity;
+use ferretwatch_backup::restore::describe;
+use ferretwatch_backup::{Kind, RestoreOptions, Selector};
+use ferretwatch_store::StoreUrl;
+use serde_json::json;
+
+use super::{block_on, destination, SettingsArgs};
+use crate::error::Failure;
+use crate::output::{FormatArg, Report};
+
+/// `backup restore`.
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// The destination the backup is at (for an id or `latest`); default `[backup]
+    /// destination`.
+    #[arg(long, visible_alias = "to")]
+    from: Option<String>,
+    /// Which backup: an id, `latest`, a manifest file, or a dump file (database.dump,
+    /// database.sqlite.gz) restored without a manifest to check it against.
+    #[arg(long)]
+    backup: String,
+    /// The database to restore into (sqlite://PATH or postgres://…); default the
+    /// configuration's.
+    #[arg(long)]
+    db: Option<String>,
+    /// Replace a database that holds data.
+    #[arg(long)]
+    force: bool,
+    /// The identity that decrypts an encrypted backup; default `[backup] identity`.
+    #[arg(long)]
+    identity: Option<PathBuf>,
+    /// `pg_restore` connections.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    jobs: u32,
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(flatten)]
+    pub(super) output: FormatArg,
+}
+
+/// Runs `backup restore`.
+pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
+    let settings = args.settings.settings(args.db.clone())?;
+    let target = StoreUrl::parse(&settings.db_url())?;
+    let selector = Selector::parse(&args.backup)?;
+    let dest = match selector {
+        Selector::Latest | Selector::Id(_) => Some(destination(args.from.as_deref(), &settings)?),
+        _ => None,
+    };
+    let options = RestoreOptions {
+        force: args.force,
+        identity: args
+            .identity
+            .as_ref()
+            .or(settings.backup.identity.as_ref())
+            .map(|p| Identity::read(p))
+            .transpose()?,
+        jobs: args.jobs,
+        work_dir: None,
+    };
+    let restored = block_on(async {
+        let located = ferretwatch_backup::locate(&selector, dest, Some(Kind::Database)).await?;
+        ferretwatch_backup::restore(&located, &target, &options).await
+    })?;
+    let text = format!(
+        "restored {} into {} in {:.1} s: {}{}\n  replaced: {}",
+        restored.id.as_deref().unwrap_or(&args.backup),
+        restored.target,
+        restored.elapsed_ms as f64 / 1000.0,
+        describe(&restored.restored),
+        if restored.checked_against_manifest { " (counts and checksums match the backup)" } else { "" },
+        describe(&restored.replaced),
+    );
+    Ok(Report::new(text, &json!({ "ok": true, "restored": restored })))
+}
