@@ -265,7 +265,7 @@ if [[ "$wal" == on ]]; then
 else
     new_cluster restored "$newport"
     psql_at "$newport" postgres 'CREATE DATABASE fw'
-    "$bin" backup restore --from "file://$work/archive/logical" --backup latest \
+    "$bin" backup restore --from "file://$work/archive/logical" --backup latest --config "$work/ferretwatch.toml" \
         --db "postgres://postgres@127.0.0.1:$newport/fw" --force >"$work/restore.log" 2>&1 \
         || fail "backup restore: $(tail -5 "$work/restore.log")"
     step "   a new cluster, the latest logical backup restored into it"

@@ -10,9 +10,9 @@
 # restore the rows are compared with the backup's checksums and the store opens it.
 # --backup-file as in test-db-restore.sh (latest, latest_backup.sql.gz, an id, a
 # manifest, a dump file).
-# Then, when this build has `ferretwatch db tombstones`, the deletion ledger
-# (tombstones.jsonl at the destination) is re-applied, so that deletions honoured after
-# the backup was taken stay deleted; without it a note says so.
+# Then the deletion ledger (tombstones.jsonl at the destination) is re-applied, so that
+# deletions honoured after the backup was taken stay deleted; it needs the service's
+# tombstone key (FERRETWATCH_CONFIG's lifecycle.tombstone_key_file).
 # Exit 0 when restored; 1 when refused or failed; 2 on bad usage or an unknown ENV.
 #
 # Environment: FERRETWATCH_ENVIRONMENTS (default deploy/environments beside the scripts),
@@ -51,13 +51,3 @@ destination="$(value backup_destination)"
 echo "== restoring into $env"
 "$bin" backup restore --backup "$(backup_name "$file")" --db "$db" ${from[@]+"${from[@]}"} \
     ${force[@]+"${force[@]}"} ${config[@]+"${config[@]}"} || exit 1
-
-# --- Deletion ledger (re-apply deletions made after the backup) -----------------------
-if "$bin" db tombstones --help >/dev/null 2>&1; then
-    ledger="$(mktemp)"
-    trap 'rm -f "$ledger"' EXIT
-    "$bin" backup ledger --out "$ledger" ${from[@]+"${from[@]}"} ${config[@]+"${config[@]}"} || exit 1
-    "$bin" db tombstones reapply --from "$ledger" --db "$db" || exit 1
-else
-    echo "note: this ferretwatch has no 'db tombstones'; no deletion ledger re-applied"
-fi

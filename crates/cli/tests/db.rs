@@ -157,3 +157,90 @@ fn bad_input_exits_2_and_missing_statistics_are_reported_unavailable_with_exit_1
     assert!(report["cleanup"]["rate_limit_state"].as_str().unwrap().contains("not in the database"));
     assert!(!Path::new(&data).join("tombstone-key").exists(), "maintenance needs no key");
 }
+
+/// The deletion ledger beside the backups: a URL forgotten after a backup was taken does
+/// not come back when that backup is restored. `db forget` adds its tombstone to the
+/// ledger at the configured destination at once; `backup restore` re-applies the ledger;
+/// without the service's tombstone key the restore says the database must not be served.
+#[test]
+fn a_backup_restored_after_a_deletion_does_not_bring_the_deleted_reports_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    let source = format!("sqlite://{}", dir.path().join("live.db").display());
+    let target = format!("sqlite://{}", dir.path().join("restored.db").display());
+    let key = dir.path().join("tombstone-key");
+    let config = |name: &str, db: &str, key: &Path| {
+        let file = dir.path().join(name);
+        std::fs::write(
+            &file,
+            format!(
+                "db = \"{db}\"\ndata_dir = \"{}\"\n\n[lifecycle]\ntombstone_key_file = \"{}\"\n\n[backup]\ndestination = \"{}\"\n",
+                dir.path().join("data").display(),
+                key.display(),
+                backups.display()
+            ),
+        )
+        .unwrap();
+        file
+    };
+    let live = config("live.toml", &source, &key);
+    let run = |args: &[&str], config: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+            .args(args)
+            .arg("--config")
+            .arg(config)
+            .env_remove("FERRETWATCH_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let said = |out: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let url = "https://deleted-on-request.example/login";
+    assert_eq!(
+        append(&source, &[new_report(url, None), new_report(url, None), new_report("https://kept.example/", None)]),
+        3
+    );
+
+    let out = run(&["backup", "create", "--format", "json"], &live);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["tombstones"], 0);
+
+    let out = run(&["db", "forget", "--url", url, "--format", "json"], &live);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["ledger"], 1, "the ledger learns it at once");
+    let ledger = std::fs::read_to_string(backups.join("tombstones.jsonl")).unwrap();
+    assert_eq!(ledger.lines().count(), 1);
+    assert!(!ledger.contains("deleted-on-request"), "the ledger holds keyed hashes only: {ledger}");
+
+    // The backup from before the deletion, restored into a new database.
+    let restored = config("restored.toml", &target, &key);
+    let out = run(&["backup", "restore", "--backup", "latest", "--format", "json"], &restored);
+    assert!(out.status.success(), "{}", said(&out));
+    let done = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        (done["ledger"]["read"].as_i64(), done["ledger"]["reports_deleted"].as_i64()),
+        (Some(1), Some(2)),
+        "{done}"
+    );
+    assert_eq!(append(&target, &[]), 1, "only the report that was not deleted is back");
+
+    // A backup of a database restored from before the deletion keeps the tombstone in
+    // the ledger (it only grows).
+    std::fs::remove_file(dir.path().join("live.db")).unwrap();
+    let out = run(&["backup", "restore", "--backup", "latest", "--force"], &live);
+    assert!(out.status.success(), "{}", said(&out));
+    let out = run(&["backup", "create", "--format", "json"], &live);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(json(&String::from_utf8_lossy(&out.stdout))["tombstones"], 1);
+
+    // Without the service's tombstone key the ledger cannot be applied: exit 1, and why.
+    let keyless = config(
+        "keyless.toml",
+        &format!("sqlite://{}", dir.path().join("other.db").display()),
+        &dir.path().join("no-key"),
+    );
+    let out = run(&["backup", "restore", "--backup", "latest"], &keyless);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(said(&out).contains("ledger_not_applied") && said(&out).contains("before serving it"), "{}", said(&out));
+}

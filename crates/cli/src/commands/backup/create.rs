@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::{block_on, destination, SettingsArgs};
 use crate::error::{CliError, Failure};
-use crate::output::{self, FormatArg, Report};
+use crate::output::{FormatArg, Report};
 
 /// The configuration keys whose values are secrets.
 pub(super) const SECRET_KEYS: [&str; 7] = [
@@ -118,14 +118,15 @@ pub fn run(args: &CreateArgs) -> Result<Report, Failure> {
         work_dir: None,
     };
     let manifest = block_on(ferretwatch_backup::create(&dest, &options))?;
+    // The deletion ledger, beside the backups (`ledger.rs`).
     let tombstones = match &database {
-        Some(url) => export_tombstones(&dest, url),
+        Some(_) => Some(super::ledger::update(&dest, &settings)?),
         None => None,
     };
     Ok(report(&manifest, &dest, tombstones))
 }
 
-fn report(manifest: &Manifest, dest: &Destination, tombstones: Option<String>) -> Report {
+fn report(manifest: &Manifest, dest: &Destination, tombstones: Option<usize>) -> Report {
     let row_counts: BTreeMap<&str, i64> = manifest
         .database
         .iter()
@@ -149,6 +150,9 @@ fn report(manifest: &Manifest, dest: &Destination, tombstones: Option<String>) -
             &db.identity[..12]
         ));
     }
+    if let Some(n) = tombstones {
+        text.push_str(&format!("\n  deletion ledger: {n} tombstone(s) in {}", super::ledger::LEDGER));
+    }
     for skipped in &manifest.skipped {
         text.push_str(&format!("\n  skipped {}: {}", skipped.path, skipped.reason));
     }
@@ -168,45 +172,4 @@ fn report(manifest: &Manifest, dest: &Destination, tombstones: Option<String>) -
             "tombstones": tombstones,
         }),
     )
-}
-
-// --- Deletion ledger hook -------------------------------------------------------------
-// Deletion requests honoured after a backup was taken must be honoured again after it is
-// restored. When this build has `ferretwatch db tombstones`, its export is written to
-// `tombstones.jsonl` at the destination's root, where `scripts/restore-database.sh` finds
-// it for `db tombstones reapply`. Without that command there is nothing to export.
-
-/// Exports the ledger to the destination; its object name, or `None` with a note.
-fn export_tombstones(dest: &Destination, url: &StoreUrl) -> Option<String> {
-    let me = std::env::current_exe().ok()?;
-    let quiet = |command: &mut std::process::Command| {
-        command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status()
-    };
-    if !quiet(std::process::Command::new(&me).args(["db", "tombstones", "--help"])).is_ok_and(|s| s.success()) {
-        output::note("tombstones: `ferretwatch db tombstones` is not in this build; no deletion ledger exported");
-        return None;
-    }
-    let dir = tempfile::tempdir().ok()?;
-    let ledger = dir.path().join("tombstones.jsonl");
-    let exported = std::process::Command::new(&me)
-        .args(["db", "tombstones", "export", "--db"])
-        .arg(match url {
-            StoreUrl::Postgres(raw) => raw.clone(),
-            other => other.redacted(),
-        })
-        .arg("--out")
-        .arg(&ledger)
-        .status();
-    if !exported.is_ok_and(|s| s.success()) {
-        output::warn("tombstones: `ferretwatch db tombstones export` failed; the deletion ledger was not updated");
-        return None;
-    }
-    let uploaded = std::fs::read(&ledger).ok().map(|bytes| block_on(dest.put("tombstones.jsonl", bytes)));
-    match uploaded {
-        Some(Ok(())) => Some("tombstones.jsonl".to_owned()),
-        _ => {
-            output::warn("tombstones: the deletion ledger could not be written to the destination");
-            None
-        }
-    }
 }

@@ -12,6 +12,7 @@ mod check_config;
 mod create;
 mod extract;
 mod keygen;
+pub mod ledger;
 mod list;
 mod prune;
 mod restore;

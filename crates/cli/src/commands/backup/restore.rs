@@ -53,6 +53,11 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         Selector::Latest | Selector::Id(_) => Some(destination(args.from.as_deref(), &settings)?),
         _ => None,
     };
+    // The deletion ledger is at the backups' destination (`--from`, else the configured one).
+    let ledger_at = match (&dest, args.from.is_some() || settings.backup.destination.is_some()) {
+        (Some(_), _) | (None, true) => Some(destination(args.from.as_deref(), &settings)?),
+        (None, false) => None,
+    };
     let options = RestoreOptions {
         force: args.force,
         identity: args
@@ -68,7 +73,11 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         let located = ferretwatch_backup::locate(&selector, dest, Some(Kind::Database)).await?;
         ferretwatch_backup::restore(&located, &target, &options).await
     })?;
-    let text = format!(
+    let ledger = match &ledger_at {
+        Some(at) => super::ledger::reapply(at, &settings)?,
+        None => None,
+    };
+    let mut text = format!(
         "restored {} into {} in {:.1} s: {}{}\n  replaced: {}",
         restored.id.as_deref().unwrap_or(&args.backup),
         restored.target,
@@ -77,5 +86,17 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         if restored.checked_against_manifest { " (counts and checksums match the backup)" } else { "" },
         describe(&restored.replaced),
     );
-    Ok(Report::new(text, &json!({ "ok": true, "restored": restored })))
+    match (&ledger_at, &ledger) {
+        (_, Some((read, done))) => text.push_str(&format!(
+            "\n  deletion ledger: {read} tombstone(s) re-applied ({} new): {} report(s) deleted, {} moderation entr(ies) redacted",
+            done.inserted, done.reports_deleted, done.moderation_redacted
+        )),
+        (Some(at), None) => text.push_str(&format!("\n  deletion ledger: none at {}", at.url())),
+        (None, None) => text.push_str("\n  deletion ledger: no destination given (--from): none re-applied"),
+    }
+    let ledger_json = ledger.map(|(read, done)| {
+        json!({ "read": read, "inserted": done.inserted, "reports_deleted": done.reports_deleted,
+                "moderation_redacted": done.moderation_redacted })
+    });
+    Ok(Report::new(text, &json!({ "ok": true, "restored": restored, "ledger": ledger_json })))
 }

@@ -42,11 +42,20 @@ pub fn run(args: &ForgetArgs) -> Result<Report, Failure> {
     let key = super::tombstone_key(&settings, true)?;
     let done =
         with_store(&settings, async |store| Ok(store.forget(&key, &target, &args.reason, Timestamp::now()).await?))?;
+    // With backups configured, the deletion ledger beside them learns it now, not at the
+    // next backup: a restore of any earlier backup re-applies it.
+    let ledger = match &settings.backup.destination {
+        Some(_) => {
+            let dest = crate::commands::backup::destination(None, &settings)?;
+            Some(crate::commands::backup::ledger::update(&dest, &settings)?)
+        }
+        None => None,
+    };
     let what = match target {
         ForgetTarget::Url(_) => "the URL",
         ForgetTarget::Install(_) => "the install",
     };
-    let text = format!(
+    let mut text = format!(
         "forgot {what}: {} report(s) deleted{}; tombstone {} ({}, {})\n",
         done.reports_deleted,
         if done.moderation_redacted { ", its moderation entry's URL redacted" } else { "" },
@@ -54,9 +63,13 @@ pub fn run(args: &ForgetArgs) -> Result<Report, Failure> {
         done.tombstone.subject.code(),
         if done.new { "new" } else { "already recorded" },
     );
+    if let Some(n) = ledger {
+        text.push_str(&format!("the deletion ledger beside the backups holds {n} tombstone(s)\n"));
+    }
     Ok(Report::new(
         text,
         &json!({
+            "ledger": ledger,
             "subject": done.tombstone.subject.code(),
             "hash": done.tombstone.keyed_hash.to_hex(),
             "created_at": done.tombstone.created_at,

@@ -15,7 +15,7 @@ mod indexes;
 mod maintain;
 mod retention;
 mod slow_queries;
-mod tombstones;
+pub mod tombstones;
 
 use std::process::ExitCode;
 

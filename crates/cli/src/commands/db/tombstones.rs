@@ -79,7 +79,8 @@ pub struct ExportLine {
 }
 
 impl ExportLine {
-    fn of(t: &Tombstone) -> Self {
+    /// The export line of a tombstone.
+    pub fn of(t: &Tombstone) -> Self {
         ExportLine {
             hash: t.keyed_hash.to_hex(),
             kind: t.subject.code().to_owned(),

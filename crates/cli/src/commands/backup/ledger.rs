@@ -1,0 +1,79 @@
+//! The deletion ledger: every tombstone the service has recorded, kept as
+//! `tombstones.jsonl` at the backup destination's root (the `db tombstones export`
+//! format: keyed hashes only). Each `backup create` adds the database's tombstones to it,
+//! never removing one, so the ledger only grows, even when the database it reads was itself
+//! restored from an old backup. Each `backup restore` re-applies it to the restored
+//! database, so what a deletion request removed after a backup was taken never comes back
+//! with that backup (`docs/data-lifecycle.md`).
+
+use std::collections::BTreeMap;
+
+use ferretwatch_backup::Destination;
+use ferretwatch_server::Settings;
+use ferretwatch_store::{Reapplied, Tombstone};
+
+use super::block_on;
+use crate::commands::db::tombstones::{parse_export, ExportLine};
+use crate::console::with_store;
+use crate::error::{CliError, Failure};
+
+/// The ledger's object name at the destination.
+pub const LEDGER: &str = "tombstones.jsonl";
+
+/// The ledger at the destination, if there is one.
+pub fn fetch(dest: &Destination) -> Result<Option<Vec<Tombstone>>, Failure> {
+    let Some(bytes) = block_on(dest.get(LEDGER))? else { return Ok(None) };
+    Ok(Some(
+        parse_export(bytes.as_slice())
+            .map_err(|e| CliError::failed("ledger_unreadable", format!("{LEDGER} at {}: {e}", dest.url())))?,
+    ))
+}
+
+/// Adds the database's tombstones to the ledger at the destination; how many it holds.
+/// A tombstone in both keeps the later time: an install's repeated request covers more.
+pub fn update(dest: &Destination, settings: &Settings) -> Result<usize, Failure> {
+    let live = with_store(settings, async |store| Ok(store.list_tombstones().await?))?;
+    let mut merged: BTreeMap<[u8; 32], Tombstone> = BTreeMap::new();
+    for t in fetch(dest)?.unwrap_or_default().into_iter().chain(live) {
+        match merged.get(&t.keyed_hash.0) {
+            Some(kept) if kept.created_at >= t.created_at => {}
+            _ => {
+                merged.insert(t.keyed_hash.0, t);
+            }
+        }
+    }
+    let mut tombstones: Vec<&Tombstone> = merged.values().collect();
+    tombstones.sort_by_key(|t| (t.created_at, t.keyed_hash.0));
+    let mut text = String::new();
+    for t in &tombstones {
+        let line = serde_json::to_string(&ExportLine::of(t)).map_err(|e| CliError::failed("json", e.to_string()))?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    block_on(dest.put(LEDGER, text.into_bytes()))?;
+    Ok(tombstones.len())
+}
+
+/// Re-applies the destination's ledger to the database the settings name. `None` when the
+/// destination has no ledger (nothing was ever deleted there). It needs the tombstone key
+/// the service uses: a ledger that cannot be applied fails the restore, because serving
+/// the restored database would bring deleted reports back.
+pub fn reapply(dest: &Destination, settings: &Settings) -> Result<Option<(usize, Reapplied)>, Failure> {
+    let Some(tombstones) = fetch(dest)? else { return Ok(None) };
+    if tombstones.is_empty() {
+        return Ok(Some((0, Reapplied::default())));
+    }
+    let key = crate::commands::db::tombstone_key(settings, false).map_err(|e| {
+        CliError::failed(
+            "ledger_not_applied",
+            format!(
+                "the database is restored, but the {} deletion(s) of the ledger at {} are not re-applied: {e}; \
+                 run `ferretwatch db tombstones reapply` with the service's tombstone key before serving it",
+                tombstones.len(),
+                dest.url()
+            ),
+        )
+    })?;
+    let done = with_store(settings, async |store| Ok(store.reapply_tombstones(&key, &tombstones).await?))?;
+    Ok(Some((tombstones.len(), done)))
+}
