@@ -81,7 +81,11 @@ fn the_drill_recovers_a_million_reports_and_measures_what_a_backup_without_wal_l
     let lost = number(&report, "acknowledged_lost");
     assert!(lost > 0.0 && lost == number(&report, "acknowledged"), "every report after the backup is lost: {report}");
     let (rpo, age) = (number(&report, "rpo_seconds"), number(&report, "backup_age_at_loss_seconds"));
-    assert!(rpo > 5.0 && rpo <= age, "the RPO {rpo} s is the time since the backup ({age} s at the loss): {report}");
+    // Equal to within the last acknowledgements in flight when the primary died.
+    assert!(
+        rpo > 5.0 && (rpo - age).abs() < 1.0,
+        "the RPO {rpo} s is the time since the backup ({age} s at the loss): {report}"
+    );
 
     // The same loss against a one-second RPO target fails the drill, and says why.
     let (out, report) = drill(
