@@ -3,7 +3,6 @@
 //! `--critical-paths`; a pack that does not verify against the root it is given, and a
 //! service that is gone, each fail it (exit 1) with the flow named; bad usage exits 2.
 
-#[allow(dead_code)]
 #[path = "support/served.rs"]
 mod served;
 
