@@ -244,3 +244,126 @@ fn a_backup_restored_after_a_deletion_does_not_bring_the_deleted_reports_back() 
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
     assert!(said(&out).contains("ledger_not_applied") && said(&out).contains("before serving it"), "{}", said(&out));
 }
+
+/// A PostgreSQL of the test's own that loads `pg_stat_statements` (the machine's shared
+/// server does not), stopped on drop. Run as root, the server runs as `postgres`.
+struct StatementsPostgres {
+    pg_ctl: std::path::PathBuf,
+    data: std::path::PathBuf,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl StatementsPostgres {
+    fn start() -> Self {
+        let mut bins: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server binaries under /usr/lib/postgresql")
+            .map(|e| e.unwrap().path().join("bin"))
+            .filter(|p| p.join("initdb").exists())
+            .collect();
+        bins.sort();
+        let bin = bins.pop().expect("an initdb");
+        let root = running_as_root();
+        let ok = |command: &mut std::process::Command| {
+            let out = command.output().unwrap();
+            assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let dir = tempfile::Builder::new().prefix("fw-pg-statements").tempdir().unwrap();
+        let data = dir.path().join("data");
+        if root {
+            ok(std::process::Command::new("chown").args(["postgres:postgres"]).arg(dir.path()));
+        }
+        ok(as_postgres(&bin.join("initdb")).args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"]).arg(&data));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_preload_libraries=pg_stat_statements",
+            dir.path().display()
+        );
+        let pg_ctl = bin.join("pg_ctl");
+        ok(as_postgres(&pg_ctl)
+            .arg("-D")
+            .arg(&data)
+            .args(["-w", "-t", "60", "-o", &options, "-l"])
+            .arg(dir.path().join("server.log"))
+            .arg("start"));
+        let psql = bin.join("psql");
+        let sql = |db: &str, statement: &str| {
+            ok(std::process::Command::new(&psql)
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-p"])
+                .arg(port.to_string())
+                .args(["-d", db, "-c", statement]));
+        };
+        sql("postgres", "CREATE DATABASE fw");
+        sql("fw", "CREATE EXTENSION pg_stat_statements");
+        StatementsPostgres { pg_ctl, data, url: format!("postgres://postgres@127.0.0.1:{port}/fw"), _dir: dir }
+    }
+}
+
+impl Drop for StatementsPostgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.pg_ctl).arg("-D").arg(&self.data).args(["-m", "immediate", "stop"]).output();
+    }
+}
+
+/// `program`, as the `postgres` user when the test runs as root.
+fn as_postgres(program: &Path) -> std::process::Command {
+    if running_as_root() {
+        let mut command = std::process::Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        std::process::Command::new(program)
+    }
+}
+
+/// Whether the test runs as root (the effective uid, from /proc).
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
+}
+
+/// `db slow-queries` on a database whose server loads `pg_stat_statements`: a statement
+/// slower than 100 ms on average is reported (exit 1) with its text and figures; after the
+/// statistics are reset, none is (exit 0). `db indexes` lists the report log's indexes.
+#[test]
+#[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]
+fn slow_statements_are_found_in_pg_stat_statements_and_indexes_are_listed() {
+    let pg = StatementsPostgres::start();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferretwatch"))
+            .args(args)
+            .args(["--db", &pg.url, "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(append(&pg.url, &[new_report("https://slow.example/", None)]), 1);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let query = |statement: &'static str| {
+        runtime.block_on(async {
+            let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+            sqlx::raw_sql(statement).execute(&pool).await.unwrap();
+            pool.close().await;
+        })
+    };
+    query("SELECT pg_stat_statements_reset()");
+    for _ in 0..3 {
+        query("SELECT pg_sleep(0.15), count(*) FROM reports");
+    }
+    let out = run(&["db", "slow-queries", "--min-ms", "100"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = json(&String::from_utf8_lossy(&out.stdout));
+    let text = found.to_string();
+    assert!(text.contains("pg_sleep"), "the slow statement is named: {text}");
+
+    query("SELECT pg_stat_statements_reset()");
+    let out = run(&["db", "slow-queries", "--min-ms", "100"]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let out = run(&["db", "indexes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("reports_received_at") && text.contains("reports_url_hash"), "{text}");
+}
