@@ -243,6 +243,16 @@ fn a_backup_restored_after_a_deletion_does_not_bring_the_deleted_reports_back() 
     let out = run(&["backup", "restore", "--backup", "latest"], &keyless);
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
     assert!(said(&out).contains("ledger_not_applied") && said(&out).contains("before serving it"), "{}", said(&out));
+
+    // Under another key (a new machine whose service made itself a new one), the ledger
+    // would match nothing: refused, not reported as 0 deleted.
+    let other_key = dir.path().join("other-key");
+    std::fs::write(&other_key, format!("{}\n", "ab".repeat(32))).unwrap();
+    std::fs::set_permissions(&other_key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let rekeyed = config("rekeyed.toml", &format!("sqlite://{}", dir.path().join("third.db").display()), &other_key);
+    let out = run(&["backup", "restore", "--backup", "latest"], &rekeyed);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(said(&out).contains("another tombstone key"), "{}", said(&out));
 }
 
 /// A PostgreSQL of the test's own that loads `pg_stat_statements` (the machine's shared

@@ -47,6 +47,13 @@ impl TombstoneKey {
         KeyedHash(mac.finalize().into_bytes().into())
     }
 
+    /// The key's check value: the keyed hash of a constant no subject can be (it has
+    /// spaces). An export records it, so that a ledger is never applied under another key,
+    /// where it would match nothing and look like success.
+    pub fn check_value(&self) -> KeyedHash {
+        self.keyed(b"ferretwatch tombstone key check v1")
+    }
+
     /// The keyed hash of what `target` names.
     pub fn keyed_target(&self, target: &ForgetTarget) -> KeyedHash {
         match target {

@@ -80,6 +80,12 @@ fn config_source(file: &Path, settings: &Settings) -> ConfigSource {
     secret_files.extend(settings.tls.key_file.clone());
     secret_files.extend(settings.server.online_key.clone());
     secret_files.extend(settings.console.audit_key.clone());
+    // The tombstone key: a new machine needs the same one, or the deletion ledger would
+    // match nothing after a restore (a restore refuses a ledger made under another key).
+    let tombstone_key = settings.tombstone_key_path();
+    if tombstone_key.exists() {
+        secret_files.push(tombstone_key);
+    }
     ConfigSource {
         file: file.to_owned(),
         files,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use ferretwatch_backup::Destination;
 use ferretwatch_server::Settings;
-use ferretwatch_store::{Reapplied, Tombstone};
+use ferretwatch_store::{Reapplied, Tombstone, TombstoneKey};
 
 use super::block_on;
 use crate::commands::db::tombstones::{parse_export, ExportLine};
@@ -20,11 +20,12 @@ use crate::error::{CliError, Failure};
 /// The ledger's object name at the destination.
 pub const LEDGER: &str = "tombstones.jsonl";
 
-/// The ledger at the destination, if there is one.
-pub fn fetch(dest: &Destination) -> Result<Option<Vec<Tombstone>>, Failure> {
+/// The ledger at the destination, if there is one; its lines must have been made under
+/// `key` when one is given.
+pub fn fetch(dest: &Destination, key: Option<&TombstoneKey>) -> Result<Option<Vec<Tombstone>>, Failure> {
     let Some(bytes) = block_on(dest.get(LEDGER))? else { return Ok(None) };
     Ok(Some(
-        parse_export(bytes.as_slice())
+        parse_export(bytes.as_slice(), key)
             .map_err(|e| CliError::failed("ledger_unreadable", format!("{LEDGER} at {}: {e}", dest.url())))?,
     ))
 }
@@ -33,8 +34,10 @@ pub fn fetch(dest: &Destination) -> Result<Option<Vec<Tombstone>>, Failure> {
 /// A tombstone in both keeps the later time: an install's repeated request covers more.
 pub fn update(dest: &Destination, settings: &Settings) -> Result<usize, Failure> {
     let live = with_store(settings, async |store| Ok(store.list_tombstones().await?))?;
+    // No key file: nothing was ever forgotten with these settings (`forget` makes one).
+    let key = crate::commands::db::tombstone_key(settings, false).ok();
     let mut merged: BTreeMap<[u8; 32], Tombstone> = BTreeMap::new();
-    for t in fetch(dest)?.unwrap_or_default().into_iter().chain(live) {
+    for t in fetch(dest, key.as_ref())?.unwrap_or_default().into_iter().chain(live) {
         match merged.get(&t.keyed_hash.0) {
             Some(kept) if kept.created_at >= t.created_at => {}
             _ => {
@@ -46,7 +49,8 @@ pub fn update(dest: &Destination, settings: &Settings) -> Result<usize, Failure>
     tombstones.sort_by_key(|t| (t.created_at, t.keyed_hash.0));
     let mut text = String::new();
     for t in &tombstones {
-        let line = serde_json::to_string(&ExportLine::of(t)).map_err(|e| CliError::failed("json", e.to_string()))?;
+        let line = serde_json::to_string(&ExportLine::of(t, key.as_ref()))
+            .map_err(|e| CliError::failed("json", e.to_string()))?;
         text.push_str(&line);
         text.push('\n');
     }
@@ -59,17 +63,25 @@ pub fn update(dest: &Destination, settings: &Settings) -> Result<usize, Failure>
 /// the service uses: a ledger that cannot be applied fails the restore, because serving
 /// the restored database would bring deleted reports back.
 pub fn reapply(dest: &Destination, settings: &Settings) -> Result<Option<(usize, Reapplied)>, Failure> {
-    let Some(tombstones) = fetch(dest)? else { return Ok(None) };
-    if tombstones.is_empty() {
+    let Some(bytes) = block_on(dest.get(LEDGER))? else { return Ok(None) };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Some((0, Reapplied::default())));
     }
     let key = crate::commands::db::tombstone_key(settings, false).map_err(|e| {
         CliError::failed(
             "ledger_not_applied",
             format!(
-                "the database is restored, but the {} deletion(s) of the ledger at {} are not re-applied: {e}; \
+                "the database is restored, but the deletions of the ledger at {} are not re-applied: {e}; \
                  run `ferretwatch db tombstones reapply` with the service's tombstone key before serving it",
-                tombstones.len(),
+                dest.url()
+            ),
+        )
+    })?;
+    let tombstones = parse_export(bytes.as_slice(), Some(&key)).map_err(|e| {
+        CliError::failed(
+            "ledger_not_applied",
+            format!(
+                "the database is restored, but the ledger at {} is not re-applied: {e}; do not serve it yet",
                 dest.url()
             ),
         )

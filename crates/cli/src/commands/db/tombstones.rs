@@ -7,12 +7,12 @@
 //! the tombstones the database lacks and deletes whatever any tombstone covers; it needs
 //! the same tombstone key, and never creates one.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use ferretwatch_store::{KeyedHash, Tombstone, TombstoneSubject};
+use ferretwatch_store::{KeyedHash, Tombstone, TombstoneKey, TombstoneSubject};
 use ferretwatch_types::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -76,16 +76,21 @@ pub struct ExportLine {
     /// The same to the millisecond (what an install's tombstone covers exactly).
     #[serde(default)]
     pub created_at_ms: Option<i64>,
+    /// The tombstone key's check value (`TombstoneKey::check_value`), hex: an export is
+    /// applied only under the key it was made with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_check: Option<String>,
 }
 
 impl ExportLine {
-    /// The export line of a tombstone.
-    pub fn of(t: &Tombstone) -> Self {
+    /// The export line of a tombstone, with the check value of the key it was made under.
+    pub fn of(t: &Tombstone, key: Option<&TombstoneKey>) -> Self {
         ExportLine {
             hash: t.keyed_hash.to_hex(),
             kind: t.subject.code().to_owned(),
             created_at: t.created_at.to_string(),
             created_at_ms: Some(t.created_at.as_millis()),
+            key_check: key.map(|k| k.check_value().to_hex()),
         }
     }
 
@@ -103,8 +108,10 @@ impl ExportLine {
     }
 }
 
-/// Parses an export; a bad line is refused with its number.
-pub fn parse_export(reader: impl BufRead) -> Result<Vec<Tombstone>, CliError> {
+/// Parses an export; a bad line is refused with its number, and so is a line made under
+/// another tombstone key than `key` (applied, it would match nothing).
+pub fn parse_export(reader: impl BufRead, key: Option<&TombstoneKey>) -> Result<Vec<Tombstone>, CliError> {
+    let expected = key.map(|k| k.check_value().to_hex());
     let mut tombstones = Vec::new();
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| CliError::input("export_unreadable", format!("reading the export: {e}")))?;
@@ -113,6 +120,18 @@ pub fn parse_export(reader: impl BufRead) -> Result<Vec<Tombstone>, CliError> {
         }
         let bad = |why: String| CliError::input("bad_export", format!("line {}: {why}", n + 1));
         let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+        if let (Some(expected), Some(check)) = (&expected, &parsed.key_check) {
+            if expected != check {
+                return Err(CliError::input(
+                    "tombstone_key_mismatch",
+                    format!(
+                        "line {}: made under another tombstone key than this one; applied, it would match nothing \
+                         (use the service's key: lifecycle.tombstone_key_file)",
+                        n + 1
+                    ),
+                ));
+            }
+        }
         tombstones.push(parsed.tombstone().map_err(bad)?);
     }
     Ok(tombstones)
@@ -155,11 +174,13 @@ fn list(args: &ListArgs) -> Result<Report, Failure> {
 
 fn export(args: &ExportArgs) -> Result<usize, Failure> {
     let settings = args.db.settings()?;
+    let key = super::tombstone_key(&settings, false).ok();
     let all = with_store(&settings, async |store| Ok(store.list_tombstones().await?))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let failed = |e: std::io::Error| CliError::failed("output", format!("writing the export: {e}"));
     for t in &all {
-        let line = serde_json::to_string(&ExportLine::of(t)).map_err(|e| CliError::failed("json", e.to_string()))?;
+        let line = serde_json::to_string(&ExportLine::of(t, key.as_ref()))
+            .map_err(|e| CliError::failed("json", e.to_string()))?;
         writeln!(out, "{line}").map_err(failed)?;
     }
     out.flush().map_err(failed)?;
@@ -167,15 +188,19 @@ fn export(args: &ExportArgs) -> Result<usize, Failure> {
 }
 
 fn reapply(args: &ReapplyArgs) -> Result<Report, Failure> {
-    let tombstones = if args.from.as_os_str() == "-" {
-        parse_export(std::io::stdin().lock())?
+    let mut bytes = Vec::new();
+    let read = if args.from.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut bytes)
     } else {
-        let file = std::fs::File::open(&args.from)
-            .map_err(|e| CliError::input("export_unreadable", format!("{}: {e}", args.from.display())))?;
-        parse_export(std::io::BufReader::new(file))?
+        std::fs::File::open(&args.from).and_then(|mut file| file.read_to_end(&mut bytes))
     };
+    read.map_err(|e| CliError::input("export_unreadable", format!("{}: {e}", args.from.display())))?;
+    // A malformed export is refused before the key is looked for; then every line must
+    // have been made under this key.
+    parse_export(bytes.as_slice(), None)?;
     let settings = args.db.settings()?;
     let key = super::tombstone_key(&settings, false)?;
+    let tombstones = parse_export(bytes.as_slice(), Some(&key))?;
     let done = with_store(&settings, async |store| Ok(store.reapply_tombstones(&key, &tombstones).await?))?;
     let text = format!(
         "reapplied {} tombstone(s) ({} new): {} report(s) deleted, {} moderation entr(ies) redacted\n",
@@ -207,17 +232,26 @@ mod tests {
             created_at: Timestamp::from_millis(1_790_000_000_123),
             reason: "x".into(),
         };
-        let line = serde_json::to_string(&ExportLine::of(&t)).unwrap();
+        let line = serde_json::to_string(&ExportLine::of(&t, None)).unwrap();
         assert!(!line.contains("reason"));
-        let back = parse_export(format!("{line}\n\n").as_bytes()).unwrap();
+        let back = parse_export(format!("{line}\n\n").as_bytes(), None).unwrap();
         assert_eq!((back[0].keyed_hash, back[0].subject, back[0].created_at), (t.keyed_hash, t.subject, t.created_at));
-        let err =
-            parse_export(format!("{line}\n{{\"hash\":\"zz\",\"kind\":\"url\",\"created_at\":\"x\"}}\n").as_bytes())
-                .unwrap_err();
+        let err = parse_export(
+            format!("{line}\n{{\"hash\":\"zz\",\"kind\":\"url\",\"created_at\":\"x\"}}\n").as_bytes(),
+            None,
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("line 2:"), "{err}");
         assert!(parse_export(
-            "{\"hash\":\"00\",\"kind\":\"url\",\"created_at\":\"2026-01-01T00:00:00Z\",\"url\":\"x\"}".as_bytes()
+            "{\"hash\":\"00\",\"kind\":\"url\",\"created_at\":\"2026-01-01T00:00:00Z\",\"url\":\"x\"}".as_bytes(),
+            None
         )
         .is_err());
+        // Made under one key, refused under another, taken under the same.
+        let (one, other) = (TombstoneKey::from_bytes([1; 32]), TombstoneKey::from_bytes([2; 32]));
+        let line = serde_json::to_string(&ExportLine::of(&t, Some(&one))).unwrap();
+        assert_eq!(parse_export(line.as_bytes(), Some(&one)).unwrap().len(), 1);
+        let err = parse_export(line.as_bytes(), Some(&other)).unwrap_err();
+        assert!(err.to_string().contains("another tombstone key"), "{err}");
     }
 }
