@@ -89,8 +89,18 @@ impl Identity {
         Ok(Identity(StaticSecret::from(secret)))
     }
 
-    /// Reads an identity file (`FERRETWATCH-BACKUP-IDENTITY-1:HEX`).
+    /// Reads an identity file (`FERRETWATCH-BACKUP-IDENTITY-1:HEX`); one its group or
+    /// others may read is refused, as every secret file is.
     pub fn read(path: &Path) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io(path))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(BackupError::Invalid(format!(
+                "{}: mode {:o}: an identity must be readable by its owner only (chmod 600)",
+                path.display(),
+                mode & 0o777
+            )));
+        }
         let text = std::fs::read_to_string(path).map_err(io(path))?;
         Ok(Identity(StaticSecret::from(key_line(&text, IDENTITY_PREFIX, path)?)))
     }
@@ -172,6 +182,9 @@ pub fn decrypt(identity: &Identity, input: impl Read, mut output: impl Write) ->
     }
     let ephemeral = PublicKey::from(<[u8; 32]>::try_from(&header[MAGIC.len()..]).expect("32 bytes"));
     let shared = identity.0.diffie_hellman(&ephemeral);
+    if !shared.was_contributory() {
+        return Err(damaged("its ephemeral key is a low-order point"));
+    }
     let cipher = payload_key(shared.as_bytes(), &ephemeral, &identity.recipient().0);
     let mut sealed = Vec::with_capacity(CHUNK + TAG);
     for counter in 0u64.. {
@@ -249,6 +262,11 @@ mod tests {
         let (id_path, rcpt_path) = (dir.path().join("backup.key"), dir.path().join("backup.pub"));
         std::fs::write(&id_path, identity.to_file_text()).unwrap();
         std::fs::write(&rcpt_path, identity.recipient().to_file_text()).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&id_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Identity::read(&id_path).unwrap_err();
+        assert!(err.to_string().contains("owner only"), "an identity others may read is refused: {err}");
+        std::fs::set_permissions(&id_path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(Identity::read(&id_path).unwrap().recipient(), identity.recipient());
         assert_eq!(Recipient::read(&rcpt_path).unwrap(), identity.recipient());
         assert!(Recipient::read(&id_path).is_err(), "an identity file is not a recipient file");

@@ -2,6 +2,7 @@
 //! first: the packs as the origin served them (to verify their signatures), the
 //! configuration as it was (to parse it and compare it with the live one).
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::crypt::Identity;
@@ -36,10 +37,12 @@ pub async fn extract(
         }
         let target = out.join(relative);
         if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            // Owner only: a configuration part may hold decrypted secrets.
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))?;
         }
         let plain = fetch(dest, id, object, work.path(), identity).await?;
         std::fs::copy(&plain, &target).map_err(io(&target))?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).map_err(io(&target))?;
         let _ = std::fs::remove_file(&plain);
         written.push((object.clone(), target));
     }

@@ -73,9 +73,8 @@ pub async fn dump(
         .arg(format!("--snapshot={snapshot}"))
         .arg("--no-sync")
         .arg("--file")
-        .arg(&file)
-        .arg("--dbname")
-        .arg(url);
+        .arg(&file);
+    super::tools::dbname(&mut command, url);
     let dumped = run(command, "pg_dump").await;
     // The snapshot lives as long as the transaction: end it only after the dump.
     conn.execute("COMMIT").await?;
@@ -145,9 +144,9 @@ pub async fn restore(url: &str, file: &Path, jobs: u32, tools: &PgTools) -> Resu
         .arg("--exit-on-error")
         .arg("--no-owner")
         .arg("--no-privileges")
-        .arg(format!("--jobs={}", jobs.max(1)))
-        .arg("--dbname")
-        .arg(url)
+        .arg(format!("--jobs={}", jobs.max(1)));
+    super::tools::dbname(&mut command, url);
+    command
         .arg(file)
         // Each restore connection: no wait for the WAL flush per commit (the restore is
         // redone from the start if it fails), and memory enough to sort for an index.

@@ -121,8 +121,11 @@ fn gzip(from: &Path, to: &Path, level: u32) -> Result<()> {
 }
 
 fn gunzip(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut decoder = flate2::read::GzDecoder::new(BufReader::new(std::fs::File::open(from).map_err(io(from))?));
-    let mut output = BufWriter::new(std::fs::File::create(to).map_err(io(to))?);
+    // Owner only, as the store creates its databases: a restored one is no more readable.
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(to);
+    let mut output = BufWriter::new(file.map_err(io(to))?);
     std::io::copy(&mut decoder, &mut output).map_err(|e| BackupError::Io(format!("{}: {e}", from.display())))?;
     output.into_inner().map_err(|e| BackupError::Io(e.to_string()))?.sync_all().map_err(io(to))
 }

@@ -65,6 +65,21 @@ pub fn tool_versions(pg_dump: Option<String>) -> BTreeMap<String, String> {
     tools
 }
 
+/// Gives `command` the database `url` as `--dbname`, without its password, which goes in
+/// `PGPASSWORD` instead: a command line is readable by every user in /proc.
+pub(crate) fn dbname(command: &mut tokio::process::Command, url: &str) {
+    if let Ok(mut parsed) = url::Url::parse(url) {
+        if let Some(password) = parsed.password() {
+            let password = percent_encoding::percent_decode_str(password).decode_utf8_lossy().into_owned();
+            if parsed.set_password(None).is_ok() {
+                command.env("PGPASSWORD", password).arg("--dbname").arg(parsed.as_str());
+                return;
+            }
+        }
+    }
+    command.arg("--dbname").arg(url);
+}
+
 /// Runs a prepared tool command and fails with its standard error's last lines.
 pub(crate) async fn run(mut command: tokio::process::Command, what: &str) -> Result<()> {
     command.stdin(std::process::Stdio::null());
@@ -75,4 +90,23 @@ pub(crate) async fn run(mut command: tokio::process::Command, what: &str) -> Res
     let stderr = String::from_utf8_lossy(&output.stderr);
     let tail: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
     Err(BackupError::Tool(format!("{what} failed ({}): {}", output.status, tail.join(" | "))))
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::dbname;
+
+    #[test]
+    fn a_password_goes_to_the_environment_never_the_command_line() {
+        let mut command = tokio::process::Command::new("pg_dump");
+        dbname(&mut command, "postgres://fw:s%40cret@db.internal:5432/fw?sslmode=require");
+        let std = command.as_std();
+        let args: Vec<_> = std.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(args, ["--dbname", "postgres://fw@db.internal:5432/fw?sslmode=require"]);
+        let env: Vec<_> = std.get_envs().collect();
+        assert_eq!(env, [(std::ffi::OsStr::new("PGPASSWORD"), Some(std::ffi::OsStr::new("s@cret")))]);
+        let mut plain = tokio::process::Command::new("pg_dump");
+        dbname(&mut plain, "postgres://postgres@127.0.0.1/fw");
+        assert_eq!(plain.as_std().get_envs().count(), 0);
+    }
 }

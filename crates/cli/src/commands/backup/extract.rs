@@ -45,7 +45,8 @@ pub fn run(args: &ExtractArgs) -> Result<Report, Failure> {
     if std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some()) {
         return Err(CliError::input("not_empty", format!("{}: not empty", args.out.display())).into());
     }
-    std::fs::create_dir_all(&args.out)
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(&args.out)
         .map_err(|e| CliError::input("unwritable", format!("{}: {e}", args.out.display())))?;
     let identity =
         args.identity.as_ref().or(settings.backup.identity.as_ref()).map(|p| Identity::read(p)).transpose()?;

@@ -35,7 +35,9 @@ pub fn run(args: &ForgetArgs) -> Result<Report, Failure> {
     let bad = |e: ferretwatch_store::ValidationError| CliError::input("invalid_argument", e.to_string());
     let target = match (&args.url, &args.install_token_id) {
         (Some(url), None) => ForgetTarget::Url(ReportUrl::parse(url).map_err(bad)?.hash()),
-        (None, Some(id)) => ForgetTarget::Install(InstallTokenId::parse(id).map_err(bad)?),
+        // The service issues install token ids in lower case; one copied in upper case is
+        // the same install.
+        (None, Some(id)) => ForgetTarget::Install(InstallTokenId::parse(&id.to_ascii_lowercase()).map_err(bad)?),
         _ => return Err(CliError::input("invalid_argument", "give --url or --install-token-id").into()),
     };
     let settings = args.db.settings()?;
