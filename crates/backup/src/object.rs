@@ -156,6 +156,17 @@ pub async fn fetch(
     let (checked, entry, backup) = (local.clone(), object.clone(), id.clone());
     blocking(move || check(&entry, &backup, &checked)).await?;
     if object.plain_sha256.is_none() {
+        // Whoever can write to the destination can also rewrite a manifest and its
+        // checksums: given an identity, a database or configuration object must be
+        // encrypted to it, so that a plain one put in its place is never loaded.
+        if identity.is_some() && object.kind != Kind::Packs {
+            return Err(BackupError::Decrypt(format!(
+                "{id}/{}: not encrypted, but an identity was given: refusing a plain {} object where an encrypted one \
+                 belongs",
+                object.path,
+                object.kind.name()
+            )));
+        }
         return Ok(local);
     }
     let identity = identity.ok_or_else(|| {

@@ -190,6 +190,27 @@ fn an_encrypted_backup_needs_its_identity_and_plain_backups_leave_secrets_out() 
     let wrong = verify(Some(&c.path("other.key")));
     expect_status(&wrong, 1);
     assert!(stderr(&wrong).contains("wrong identity"), "{}", stderr(&wrong));
+
+    // Someone who can write to the destination swaps the plain backup's database in and
+    // rewrites the manifest to match: with the identity given, it is refused, not loaded.
+    let plain_id = plain["id"].as_str().unwrap();
+    std::fs::remove_dir_all(sealed_dest.join(id)).unwrap();
+    copy_dir(&dest.join(plain_id), &sealed_dest.join(plain_id));
+    let swapped = verify(Some(&c.path("backup.key")));
+    expect_status(&swapped, 1);
+    assert!(stderr(&swapped).contains("not encrypted, but an identity was given"), "{}", stderr(&swapped));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }
 
 #[test]

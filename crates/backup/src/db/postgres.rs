@@ -140,11 +140,7 @@ pub async fn restore(url: &str, file: &Path, jobs: u32, tools: &PgTools) -> Resu
     conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public").await?;
     let _ = conn.close().await;
     let mut command = tools.command("pg_restore");
-    command
-        .arg("--exit-on-error")
-        .arg("--no-owner")
-        .arg("--no-privileges")
-        .arg(format!("--jobs={}", jobs.max(1)));
+    command.arg("--exit-on-error").arg("--no-owner").arg("--no-privileges").arg(format!("--jobs={}", jobs.max(1)));
     super::tools::dbname(&mut command, url);
     command
         .arg(file)
