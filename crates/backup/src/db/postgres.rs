@@ -136,6 +136,11 @@ pub async fn stats_of(url: &str) -> Result<BTreeMap<String, TableStats>> {
 /// anew, then `pg_restore` loads the tables with `jobs` connections and builds the
 /// indexes and constraints after the data.
 pub async fn restore(url: &str, file: &Path, jobs: u32, tools: &PgTools) -> Result<()> {
+    // The dump must be readable by this pg_restore (its table of contents, and a version
+    // it knows) before anything of the target is dropped.
+    let mut listed = tools.command("pg_restore");
+    listed.arg("--list").arg(file).stdout(std::process::Stdio::null());
+    run(listed, "pg_restore --list (the dump is checked before the target is touched)").await?;
     let mut conn = connect(url).await?;
     conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public").await?;
     let _ = conn.close().await;
@@ -147,7 +152,12 @@ pub async fn restore(url: &str, file: &Path, jobs: u32, tools: &PgTools) -> Resu
         // Each restore connection: no wait for the WAL flush per commit (the restore is
         // redone from the start if it fails), and memory enough to sort for an index.
         .env("PGOPTIONS", "-c synchronous_commit=off -c maintenance_work_mem=256MB");
-    run(command, "pg_restore").await
+    run(command, "pg_restore").await.map_err(|e| {
+        BackupError::Tool(format!(
+            "{e}; the target's tables were dropped before the load, so it now holds part of the backup: \
+             do not serve it, restore again"
+        ))
+    })
 }
 
 /// A database made for one verification on a server, dropped when done.
