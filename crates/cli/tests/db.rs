@@ -253,6 +253,21 @@ fn a_backup_restored_after_a_deletion_does_not_bring_the_deleted_reports_back() 
     let out = run(&["backup", "restore", "--backup", "latest"], &rekeyed);
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
     assert!(said(&out).contains("another tombstone key"), "{}", said(&out));
+
+    // A destination whose ledger is gone (deleted, perhaps on purpose): refused before the
+    // target is touched, unless the operator says to go without it.
+    std::fs::remove_file(backups.join("tombstones.jsonl")).unwrap();
+    let fourth = config("fourth.toml", &format!("sqlite://{}", dir.path().join("fourth.db").display()), &key);
+    let out = run(&["backup", "restore", "--backup", "latest"], &fourth);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(said(&out).contains("ledger_missing"), "{}", said(&out));
+    assert!(
+        !dir.path().join("fourth.db").exists()
+            || append(&format!("sqlite://{}", dir.path().join("fourth.db").display()), &[]) == 0
+    );
+    let out = run(&["backup", "restore", "--backup", "latest", "--no-ledger"], &fourth);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(said(&out).contains("not re-applied (--no-ledger)"), "{}", said(&out));
 }
 
 /// A PostgreSQL of the test's own that loads `pg_stat_statements` (the machine's shared

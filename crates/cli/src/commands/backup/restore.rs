@@ -11,7 +11,7 @@ use ferretwatch_store::StoreUrl;
 use serde_json::json;
 
 use super::{block_on, destination, SettingsArgs};
-use crate::error::Failure;
+use crate::error::{CliError, Failure};
 use crate::output::{FormatArg, Report};
 
 /// `backup restore`.
@@ -35,6 +35,10 @@ pub struct RestoreArgs {
     /// The identity that decrypts an encrypted backup; default `[backup] identity`.
     #[arg(long)]
     identity: Option<PathBuf>,
+    /// Restore without re-applying the deletion ledger (a destination that never had one):
+    /// what was deleted on request after the backup comes back.
+    #[arg(long)]
+    no_ledger: bool,
     /// `pg_restore` connections.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
     jobs: u32,
@@ -58,6 +62,33 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         (Some(_), _) | (None, true) => Some(destination(args.from.as_deref(), &settings)?),
         (None, false) => None,
     };
+    // Before anything is touched: the ledger must be there, or the operator says to go
+    // without it (a missing ledger may be a deleted one).
+    if !args.no_ledger {
+        match &ledger_at {
+            None => {
+                return Err(CliError::input(
+                    "no_ledger_destination",
+                    "no backup destination to read the deletion ledger from: give --from (or [backup] destination), \
+                     or --no-ledger to restore without it (reports deleted on request after the backup come back)",
+                )
+                .into())
+            }
+            Some(at) if block_on(at.get(super::ledger::LEDGER))?.is_none() => {
+                return Err(CliError::failed(
+                    "ledger_missing",
+                    format!(
+                        "no deletion ledger ({}) at {}: every backup writes one, so it may have been deleted; \
+                         --no-ledger restores without it (reports deleted on request after the backup come back)",
+                        super::ledger::LEDGER,
+                        at.url()
+                    ),
+                )
+                .into())
+            }
+            Some(_) => {}
+        }
+    }
     let options = RestoreOptions {
         force: args.force,
         identity: args
@@ -74,8 +105,8 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         ferretwatch_backup::restore(&located, &target, &options).await
     })?;
     let ledger = match &ledger_at {
-        Some(at) => super::ledger::reapply(at, &settings)?,
-        None => None,
+        Some(at) if !args.no_ledger => super::ledger::reapply(at, &settings)?,
+        _ => None,
     };
     let mut text = format!(
         "restored {} into {} in {:.1} s: {}{}\n  replaced: {}",
@@ -91,8 +122,7 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
             "\n  deletion ledger: {read} tombstone(s) re-applied ({} new): {} report(s) deleted, {} moderation entr(ies) redacted",
             done.inserted, done.reports_deleted, done.moderation_redacted
         )),
-        (Some(at), None) => text.push_str(&format!("\n  deletion ledger: none at {}", at.url())),
-        (None, None) => text.push_str("\n  deletion ledger: no destination given (--from): none re-applied"),
+        _ => text.push_str("\n  deletion ledger: not re-applied (--no-ledger)"),
     }
     let ledger_json = ledger.map(|(read, done)| {
         json!({ "read": read, "inserted": done.inserted, "reports_deleted": done.reports_deleted,
