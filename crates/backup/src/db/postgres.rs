@@ -183,6 +183,14 @@ impl ScratchDatabase {
         let mut url =
             url::Url::parse(admin_url).map_err(|_| BackupError::Invalid("invalid scratch database URL".into()))?;
         url.set_path(&name);
+        // A `dbname` parameter would override the path and point the restore, which drops
+        // the public schema first, at another database.
+        let kept: Vec<(String, String)> =
+            url.query_pairs().filter(|(k, _)| k != "dbname").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
+        }
         Ok(ScratchDatabase { admin_url: admin_url.to_owned(), name, url: url.into() })
     }
 
