@@ -444,26 +444,5 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// The backup unit as systemd reads it, with its timer, and confined as the service is.
 #[test]
 fn the_backup_units_verify_and_are_confined() {
-    let dir = tempfile::tempdir().unwrap();
-    let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/systemd");
-    for name in ["ferretwatch-backup.service", "ferretwatch-backup.timer"] {
-        let text = std::fs::read_to_string(units.join(name))
-            .unwrap()
-            .replace("/usr/local/bin/ferretwatch", env!("CARGO_BIN_EXE_ferretwatch"));
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    let verify = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(dir.path().join("ferretwatch-backup.service"))
-        .arg(dir.path().join("ferretwatch-backup.timer"))
-        .output()
-        .expect("systemd-analyze is installed (Debian's systemd package)");
-    let said = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
-    assert!(verify.status.success() && said.trim().is_empty(), "systemd-analyze verify: {said}");
-    let security = Command::new("systemd-analyze")
-        .args(["security", "--offline=yes", "--threshold=20", "--no-pager"])
-        .arg(dir.path().join("ferretwatch-backup.service"))
-        .output()
-        .unwrap();
-    assert!(security.status.success(), "exposure above 2.0: {}", String::from_utf8_lossy(&security.stdout));
+    support::verify_units(&["ferretwatch-backup.service", "ferretwatch-backup.timer"]);
 }

@@ -281,67 +281,16 @@ fn three_instances_behind_nginx_share_limits_and_lose_no_acknowledged_report() {
 /// Needs `systemd-analyze` (Debian's systemd package).
 #[test]
 fn the_systemd_unit_verifies_and_is_confined() {
-    let dir = tempfile::tempdir().unwrap();
-    let unit = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/systemd/ferretwatch@.service"),
-    )
-    .unwrap()
-    .replace("/usr/local/bin/ferretwatch", env!("CARGO_BIN_EXE_ferretwatch"));
-    let path = dir.path().join("ferretwatch@.service");
-    std::fs::write(&path, unit).unwrap();
-    let verify = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(&path)
-        .output()
-        .expect("systemd-analyze is installed (Debian's systemd package)");
-    let said = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
-    assert!(verify.status.success() && said.trim().is_empty(), "systemd-analyze verify: {said}");
-    let security = Command::new("systemd-analyze")
-        .args(["security", "--offline=yes", "--threshold=20", "--no-pager"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&security.stdout);
-    assert!(
-        security.status.success(),
-        "exposure above 2.0: {}",
-        report.lines().filter(|l| l.contains('✗') || l.contains("Overall")).collect::<Vec<_>>().join("\n")
-    );
+    support::verify_units(&["ferretwatch@.service"]);
 }
 
 /// The daily maintenance: its service and timer verify, and the service is confined as
 /// the server's instances are (exposure at most 2.0 of 10).
 #[test]
 fn the_maintenance_timer_and_its_service_verify_and_are_confined() {
-    let dir = tempfile::tempdir().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/systemd");
-    for name in ["ferretwatch-db-maintenance.service", "ferretwatch-db-maintenance.timer"] {
-        let text = std::fs::read_to_string(source.join(name))
-            .unwrap()
-            .replace("/usr/local/bin/ferretwatch", env!("CARGO_BIN_EXE_ferretwatch"));
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
+    let dir = support::verify_units(&["ferretwatch-db-maintenance.service", "ferretwatch-db-maintenance.timer"]);
     let timer = std::fs::read_to_string(dir.path().join("ferretwatch-db-maintenance.timer")).unwrap();
     for line in ["OnCalendar=*-*-* 03:30:00 UTC", "RandomizedDelaySec=30min", "Persistent=true"] {
         assert!(timer.lines().any(|l| l == line), "the timer has {line}");
     }
-    let verify = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(dir.path().join("ferretwatch-db-maintenance.service"))
-        .arg(dir.path().join("ferretwatch-db-maintenance.timer"))
-        .output()
-        .expect("systemd-analyze is installed (Debian's systemd package)");
-    let said = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
-    assert!(verify.status.success() && said.trim().is_empty(), "systemd-analyze verify: {said}");
-    let security = Command::new("systemd-analyze")
-        .args(["security", "--offline=yes", "--threshold=20", "--no-pager"])
-        .arg(dir.path().join("ferretwatch-db-maintenance.service"))
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&security.stdout);
-    assert!(
-        security.status.success(),
-        "exposure above 2.0: {}",
-        report.lines().filter(|l| l.contains('✗') || l.contains("Overall")).collect::<Vec<_>>().join("\n")
-    );
 }

@@ -8,6 +8,8 @@
 //! Needs PostgreSQL's server binaries (Debian's postgresql package; the drill installs it
 //! when missing); FERRETWATCH_SKIP_POSTGRES=1 reports it as ignored.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -100,4 +102,15 @@ fn the_drill_recovers_a_million_reports_and_measures_what_a_backup_without_wal_l
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
     assert_eq!(report["verdict"], "FAIL");
     assert!(said(&out).contains("FAIL: the RPO"), "{}", said(&out));
+}
+
+/// The WAL receiver and the daily base backup as systemd reads them, confined as the
+/// service is; the drill runs the scripts they start.
+#[test]
+fn the_wal_archiving_units_verify_and_are_confined() {
+    support::verify_units(&[
+        "ferretwatch-wal-receiver.service",
+        "ferretwatch-base-backup.service",
+        "ferretwatch-base-backup.timer",
+    ]);
 }

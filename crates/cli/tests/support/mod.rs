@@ -108,3 +108,54 @@ impl Drop for PgDatabase {
         }
     }
 }
+
+/// Copies the units `names` of `deploy/systemd` into a temporary folder, with the installed
+/// paths they name pointing at this build and checkout (`/usr/local/bin/ferretwatch` at the
+/// binary under test, `/usr/local/lib/ferretwatch/` at `deploy/postgresql/`, PostgreSQL 15's
+/// binaries at the newest installed), and requires `systemd-analyze verify` to find nothing
+/// to say about them and its offline security review to rate each service among them at an
+/// exposure of at most 2.0 (of 10). The folder holds the copies, for further checks. Needs
+/// `systemd-analyze` (Debian's systemd package).
+pub fn verify_units(names: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut postgres: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.map(|e| e.unwrap().path().join("bin")).filter(|p| p.join("pg_receivewal").exists()).collect())
+        .unwrap_or_default();
+    postgres.sort();
+    let mut copies = Vec::new();
+    for name in names {
+        let mut text = std::fs::read_to_string(repo.join("deploy/systemd").join(name))
+            .unwrap()
+            .replace("/usr/local/bin/ferretwatch", env!("CARGO_BIN_EXE_ferretwatch"))
+            .replace("/usr/local/lib/ferretwatch/", &format!("{}/", repo.join("deploy/postgresql").display()));
+        if let Some(bin) = postgres.last() {
+            text = text.replace("/usr/lib/postgresql/15/bin", &bin.display().to_string());
+        }
+        let copy = dir.path().join(name);
+        std::fs::write(&copy, text).unwrap();
+        copies.push(copy);
+    }
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&copies)
+        .output()
+        .expect("systemd-analyze is installed (Debian's systemd package)");
+    let said = format!("{}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
+    assert!(verify.status.success() && said.trim().is_empty(), "systemd-analyze verify: {said}");
+    for service in copies.iter().filter(|c| c.extension().is_some_and(|e| e == "service")) {
+        let security = Command::new("systemd-analyze")
+            .args(["security", "--offline=yes", "--threshold=20", "--no-pager"])
+            .arg(service)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&security.stdout);
+        assert!(
+            security.status.success(),
+            "{}: exposure above 2.0: {}",
+            service.display(),
+            report.lines().filter(|l| l.contains('✗') || l.contains("Overall")).collect::<Vec<_>>().join("\n")
+        );
+    }
+    dir
+}
