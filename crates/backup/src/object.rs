@@ -70,15 +70,20 @@ pub async fn store_file(
     if encrypted {
         let _ = std::fs::remove_file(&stored);
     }
-    Ok(Object {
-        path: path.to_owned(),
-        kind,
-        size,
-        sha256,
-        plain_size: encrypted.then_some(plain_size),
-        plain_sha256: encrypted.then_some(plain_sha256),
-        source,
-    })
+    Ok(entry(path, kind, (size, sha256), encrypted.then_some((plain_size, plain_sha256)), source))
+}
+
+/// A manifest entry: the stored bytes' size and digest, and for an encrypted object the
+/// plaintext's too.
+fn entry(
+    path: &str,
+    kind: Kind,
+    stored: (u64, String),
+    plain: Option<(u64, String)>,
+    source: Option<String>,
+) -> Object {
+    let (plain_size, plain_sha256) = plain.unzip();
+    Object { path: path.to_owned(), kind, size: stored.0, sha256: stored.1, plain_size, plain_sha256, source }
 }
 
 fn sealed_name(file: &Path) -> PathBuf {
@@ -107,18 +112,9 @@ pub async fn store_bytes(
         }
         None => bytes,
     };
-    let encrypted = recipient.is_some();
-    let (size, sha256) = (stored.len() as u64, hex::encode(Sha256::digest(&stored)));
+    let digest = (stored.len() as u64, hex::encode(Sha256::digest(&stored)));
     dest.put(&format!("{id}/{path}"), stored).await?;
-    Ok(Object {
-        path: path.to_owned(),
-        kind,
-        size,
-        sha256,
-        plain_size: encrypted.then_some(plain_size),
-        plain_sha256: encrypted.then_some(plain_sha256),
-        source,
-    })
+    Ok(entry(path, kind, digest, recipient.is_some().then_some((plain_size, plain_sha256)), source))
 }
 
 /// Checks a stored file against its manifest entry: size first (a truncation says so),
