@@ -58,34 +58,28 @@ pub fn update(dest: &Destination, settings: &Settings) -> Result<usize, Failure>
     Ok(tombstones.len())
 }
 
-/// Re-applies the destination's ledger to the database the settings name. `None` when the
-/// destination has no ledger (nothing was ever deleted there). It needs the tombstone key
-/// the service uses: a ledger that cannot be applied fails the restore, because serving
-/// the restored database would bring deleted reports back.
-pub fn reapply(dest: &Destination, settings: &Settings) -> Result<Option<(usize, Reapplied)>, Failure> {
-    let Some(bytes) = block_on(dest.get(LEDGER))? else { return Ok(None) };
+/// Re-applies a ledger read from the destination `at` to the database the settings name.
+/// It needs the tombstone key the service uses: a ledger that cannot be applied fails the
+/// restore, because serving the restored database would bring deleted reports back.
+pub fn reapply(bytes: &[u8], at: &str, settings: &Settings) -> Result<(usize, Reapplied), Failure> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Some((0, Reapplied::default())));
+        return Ok((0, Reapplied::default()));
     }
     let key = crate::commands::db::tombstone_key(settings, false).map_err(|e| {
         CliError::failed(
             "ledger_not_applied",
             format!(
-                "the database is restored, but the deletions of the ledger at {} are not re-applied: {e}; \
-                 run `ferretwatch db tombstones reapply` with the service's tombstone key before serving it",
-                dest.url()
+                "the database is restored, but the deletions of the ledger at {at} are not re-applied: {e}; \
+                 run `ferretwatch db tombstones reapply` with the service's tombstone key before serving it"
             ),
         )
     })?;
-    let tombstones = parse_export(bytes.as_slice(), Some(&key)).map_err(|e| {
+    let tombstones = parse_export(bytes, Some(&key)).map_err(|e| {
         CliError::failed(
             "ledger_not_applied",
-            format!(
-                "the database is restored, but the ledger at {} is not re-applied: {e}; do not serve it yet",
-                dest.url()
-            ),
+            format!("the database is restored, but the ledger at {at} is not re-applied: {e}; do not serve it yet"),
         )
     })?;
     let done = with_store(settings, async |store| Ok(store.reapply_tombstones(&key, &tombstones).await?))?;
-    Ok(Some((tombstones.len(), done)))
+    Ok((tombstones.len(), done))
 }

@@ -63,18 +63,21 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         (None, false) => None,
     };
     // Before anything is touched: the ledger must be there, or the operator says to go
-    // without it (a missing ledger may be a deleted one).
-    if !args.no_ledger {
-        match &ledger_at {
+    // without it (a missing ledger may be a deleted one). It is read once, here, and the
+    // same bytes are re-applied after the restore.
+    let ledger_bytes = match (&ledger_at, args.no_ledger) {
+        (_, true) => None,
+        (None, false) => {
+            return Err(CliError::input(
+                "no_ledger_destination",
+                "no backup destination to read the deletion ledger from: give --from (or [backup] destination), \
+                 or --no-ledger to restore without it (reports deleted on request after the backup come back)",
+            )
+            .into())
+        }
+        (Some(at), false) => match block_on(at.get(super::ledger::LEDGER))? {
+            Some(bytes) => Some((bytes, at.url().to_owned())),
             None => {
-                return Err(CliError::input(
-                    "no_ledger_destination",
-                    "no backup destination to read the deletion ledger from: give --from (or [backup] destination), \
-                     or --no-ledger to restore without it (reports deleted on request after the backup come back)",
-                )
-                .into())
-            }
-            Some(at) if block_on(at.get(super::ledger::LEDGER))?.is_none() => {
                 return Err(CliError::failed(
                     "ledger_missing",
                     format!(
@@ -86,9 +89,8 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
                 )
                 .into())
             }
-            Some(_) => {}
-        }
-    }
+        },
+    };
     let options = RestoreOptions {
         force: args.force,
         identity: args
@@ -104,9 +106,9 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         let located = ferretwatch_backup::locate(&selector, dest, Some(Kind::Database)).await?;
         ferretwatch_backup::restore(&located, &target, &options).await
     })?;
-    let ledger = match &ledger_at {
-        Some(at) if !args.no_ledger => super::ledger::reapply(at, &settings)?,
-        _ => None,
+    let ledger = match &ledger_bytes {
+        Some((bytes, at)) => Some(super::ledger::reapply(bytes, at, &settings)?),
+        None => None,
     };
     let mut text = format!(
         "restored {} into {} in {:.1} s: {}{}\n  replaced: {}",
@@ -117,12 +119,12 @@ pub fn run(args: &RestoreArgs) -> Result<Report, Failure> {
         if restored.checked_against_manifest { " (counts and checksums match the backup)" } else { "" },
         describe(&restored.replaced),
     );
-    match (&ledger_at, &ledger) {
-        (_, Some((read, done))) => text.push_str(&format!(
+    match &ledger {
+        Some((read, done)) => text.push_str(&format!(
             "\n  deletion ledger: {read} tombstone(s) re-applied ({} new): {} report(s) deleted, {} moderation entr(ies) redacted",
             done.inserted, done.reports_deleted, done.moderation_redacted
         )),
-        _ => text.push_str("\n  deletion ledger: not re-applied (--no-ledger)"),
+        None => text.push_str("\n  deletion ledger: not re-applied (--no-ledger)"),
     }
     let ledger_json = ledger.map(|(read, done)| {
         json!({ "read": read, "inserted": done.inserted, "reports_deleted": done.reports_deleted,
