@@ -13,7 +13,7 @@ use ferretwatch_server::Settings;
 use ferretwatch_store::{Reapplied, Tombstone, TombstoneKey};
 
 use super::block_on;
-use crate::commands::db::tombstones::{parse_export, ExportLine};
+use crate::commands::db::tombstones::{export_text, parse_export};
 use crate::console::with_store;
 use crate::error::{CliError, Failure};
 
@@ -47,13 +47,7 @@ pub fn update(dest: &Destination, settings: &Settings) -> Result<usize, Failure>
     }
     let mut tombstones: Vec<&Tombstone> = merged.values().collect();
     tombstones.sort_by_key(|t| (t.created_at, t.keyed_hash.0));
-    let mut text = String::new();
-    for t in &tombstones {
-        let line = serde_json::to_string(&ExportLine::of(t, key.as_ref()))
-            .map_err(|e| CliError::failed("json", e.to_string()))?;
-        text.push_str(&line);
-        text.push('\n');
-    }
+    let text = export_text(tombstones.iter().copied(), key.as_ref())?;
     block_on(dest.put(LEDGER, text.into_bytes()))?;
     Ok(tombstones.len())
 }

@@ -108,6 +108,21 @@ impl ExportLine {
     }
 }
 
+/// The export of `tombstones` made under `key`: one JSON line each.
+pub fn export_text<'a>(
+    tombstones: impl IntoIterator<Item = &'a Tombstone>,
+    key: Option<&TombstoneKey>,
+) -> Result<String, CliError> {
+    let mut text = String::new();
+    for t in tombstones {
+        text.push_str(
+            &serde_json::to_string(&ExportLine::of(t, key)).map_err(|e| CliError::failed("json", e.to_string()))?,
+        );
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 /// Parses an export; a bad line is refused with its number, and so is a line made under
 /// another tombstone key than `key` (applied, it would match nothing).
 pub fn parse_export(reader: impl BufRead, key: Option<&TombstoneKey>) -> Result<Vec<Tombstone>, CliError> {
@@ -176,14 +191,11 @@ fn export(args: &ExportArgs) -> Result<usize, Failure> {
     let settings = args.db.settings()?;
     let key = super::tombstone_key(&settings, false).ok();
     let all = with_store(&settings, async |store| Ok(store.list_tombstones().await?))?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let failed = |e: std::io::Error| CliError::failed("output", format!("writing the export: {e}"));
-    for t in &all {
-        let line = serde_json::to_string(&ExportLine::of(t, key.as_ref()))
-            .map_err(|e| CliError::failed("json", e.to_string()))?;
-        writeln!(out, "{line}").map_err(failed)?;
-    }
-    out.flush().map_err(failed)?;
+    let text = export_text(&all, key.as_ref())?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::failed("output", format!("writing the export: {e}")))?;
     Ok(all.len())
 }
 
