@@ -237,7 +237,8 @@ async function sendReport({ kind, body }) {
       headers: { "content-type": "application/json", "x-install-token": token },
       body: JSON.stringify(body),
     });
-    if (response.status === 201) return { ok: true, accepted: await response.json() };
+    // 202: the service runs degraded and queued the report on disk; it is stored later.
+    if (response.status === 201 || response.status === 202) return { ok: true, accepted: await response.json() };
     if (response.status !== 401 || renew) return { ok: false, status: response.status, reason: await problem(response) };
   }
 }

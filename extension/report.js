@@ -43,7 +43,8 @@ $("form").addEventListener("submit", async (event) => {
     const sent = await ask({ type: "report-send", kind: draft.kind, body: draft.body });
     if (sent.ok) {
       $("result").className = "ok";
-      $("result").textContent = t("reportSent", [String(sent.accepted.report_count)]);
+      $("result").textContent =
+        sent.accepted.status === "queued" ? t("reportQueued") : t("reportSent", [String(sent.accepted.report_count)]);
       $("form").hidden = true;
     } else {
       $("result").className = "error";

@@ -584,3 +584,165 @@ fn a_native_client_updates_over_http_swaps_packs_keeps_the_last_good_one_and_ref
     let verdict: serde_json::Value = serde_json::from_slice(&scan("https://example.com/").stdout).unwrap();
     assert_eq!(verdict["pack_version"].as_str(), Some(format!("{hour}.1").as_str()));
 }
+
+/// `ferretwatch pack timestamp --degradation LEVEL` on the origin in `dir/origin`.
+fn set_level(dir: &Path, level: u8) {
+    ok(&[
+        "pack",
+        "timestamp",
+        "--origin",
+        &format!("file://{}", dir.join("origin").display()),
+        "--root",
+        p(&dir.join("root.json")),
+        "--online-key",
+        p(&dir.join("online.key")),
+        "--degradation",
+        &level.to_string(),
+    ]);
+}
+
+/// Waits (at most 20 s: housekeeping reads the level every 5 s) until `/ready` reports
+/// `level`.
+fn await_level(agent: &ureq::Agent, base: &str, level: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut ready = agent.get(&format!("{base}/ready")).call().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&ready.body_mut().read_to_vec().unwrap()).unwrap();
+        if body["degradation"] == level {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the service did not reach level {level}: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The URLs in the service's database.
+fn stored_urls(dir: &Path) -> Vec<String> {
+    let db = format!("sqlite://{}", dir.join("fw.db").display());
+    let out = ok(&["reports", "export-suspicious", "--threshold-score", "0", "--output-format", "json", "--db", &db]);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut urls: Vec<String> =
+        rows.as_array().unwrap().iter().map(|r| r["url"].as_str().unwrap().to_owned()).collect();
+    urls.sort();
+    urls
+}
+
+#[test]
+fn the_service_follows_the_signed_degradation_level_queues_reports_at_3_and_serves_only_the_origin_at_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pack = setup(dir);
+    let origin = format!("file://{}", dir.join("origin").display());
+    let root = dir.join("root.json");
+    ok(&["pack", "deploy", p(&pack), "--to", &origin, "--root", p(&root), "--online-key", p(&dir.join("online.key"))]);
+    // Limits high enough for the test's dozen reports from one address and install.
+    let data = dir.join("data");
+    let env = [
+        ("FERRETWATCH_SERVER_ROOT", root.as_os_str()),
+        ("FERRETWATCH_DATA_DIR", data.as_os_str()),
+        ("FERRETWATCH_LIMITS_IP_PER_MINUTE", "1000".as_ref()),
+        ("FERRETWATCH_LIMITS_INSTALL_PER_MINUTE", "1000".as_ref()),
+    ];
+    let mut served = serve_origin(dir, &dir.join("origin"), &env);
+    let base = served.base.trim_end_matches("/v1").to_owned();
+    let agent = support::agent();
+    let status = |r: Result<ureq::http::Response<ureq::Body>, ureq::Error>| r.unwrap().status().as_u16();
+    let install = |agent: &ureq::Agent| agent.post(&format!("{base}/v1/install")).send_empty();
+    let token = |agent: &ureq::Agent| {
+        let mut issued = install(agent).unwrap();
+        assert_eq!(issued.status(), 201);
+        let body: serde_json::Value = serde_json::from_slice(&issued.body_mut().read_to_vec().unwrap()).unwrap();
+        body["install_token"].as_str().unwrap().to_owned()
+    };
+    let telemetry = |agent: &ureq::Agent, token: &str| {
+        agent
+            .post(&format!("{base}/v1/telemetry"))
+            .header("content-type", "application/json")
+            .header("x-install-token", token)
+            .send("{}".as_bytes())
+    };
+    let origin_object = |agent: &ureq::Agent| agent.get(&format!("{base}/v1/timestamp.json")).call();
+
+    // Level 1: reports are committed (201).
+    await_level(&agent, &base, 1);
+    let t = token(&agent);
+    assert_eq!(status(support::post_report(&agent, &base, &t, "https://one.example.test/a")), 201);
+
+    // Level 2: client telemetry is shed with a reason and a Retry-After; reports as at 1.
+    set_level(dir, 2);
+    await_level(&agent, &base, 2);
+    let shed = telemetry(&agent, &t).unwrap();
+    assert_eq!(shed.status(), 503);
+    assert_eq!(shed.headers()["retry-after"], "900");
+    assert_eq!(status(support::post_report(&agent, &base, &t, "https://two.example.test/a")), 201);
+
+    // Level 3: a report is checked as always (a bad one is still a 422), then queued on
+    // disk (202) and not yet in the database; deletion requests wait.
+    set_level(dir, 3);
+    await_level(&agent, &base, 3);
+    let mut queued = support::post_report(&agent, &base, &t, "https://three.example.test/a").unwrap();
+    assert_eq!(queued.status(), 202);
+    let body: serde_json::Value = serde_json::from_slice(&queued.body_mut().read_to_vec().unwrap()).unwrap();
+    assert_eq!(body["status"], "queued", "{body}");
+    let bad = agent
+        .post(&format!("{base}/v1/report"))
+        .header("content-type", "application/json")
+        .header("x-install-token", &t)
+        .send(r#"{"url":"ftp://x","reason":"phishing_login"}"#.as_bytes());
+    assert_eq!(status(bad), 422);
+    let deletion = agent.post(&format!("{base}/v1/deletion-request")).header("x-install-token", &t).send_empty();
+    assert_eq!(status(deletion), 503);
+    assert_eq!(stored_urls(dir), ["https://one.example.test/a", "https://two.example.test/a"]);
+
+    // Level 4: only the origin serves.
+    set_level(dir, 4);
+    await_level(&agent, &base, 4);
+    assert_eq!(status(support::post_report(&agent, &base, &t, "https://four.example.test/a")), 503);
+    assert_eq!(status(install(&agent)), 503);
+    assert_eq!(status(origin_object(&agent)), 200);
+    assert_eq!(status(agent.get(&format!("{base}/health")).call()), 200);
+
+    // Back at 3, more reports queue; the instance is killed with reports still queued.
+    set_level(dir, 3);
+    await_level(&agent, &base, 3);
+    for n in 0..5 {
+        let url = format!("https://queued.example.test/{n}");
+        assert_eq!(status(support::post_report(&agent, &base, &t, &url)), 202);
+    }
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+    drop(served);
+
+    // Level 1 again: a new instance drains the stopped one's queue into the database; no
+    // acknowledged report is lost.
+    set_level(dir, 1);
+    let served = serve_origin(dir, &dir.join("origin"), &env);
+    let base = served.base.trim_end_matches("/v1").to_owned();
+    await_level(&agent, &base, 1);
+    let mut expected: Vec<String> =
+        ["one", "two", "three"].iter().map(|n| format!("https://{n}.example.test/a")).collect();
+    expected.extend((0..5).map(|n| format!("https://queued.example.test/{n}")));
+    expected.sort();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stored_urls(dir) != expected {
+        assert!(Instant::now() < deadline, "queued reports not drained: {:?}", stored_urls(dir));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let telemetry_now = agent
+        .post(&format!("{base}/v1/telemetry"))
+        .header("content-type", "application/json")
+        .header("x-install-token", &t)
+        .send("{}".as_bytes())
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_ne!(telemetry_now, 503, "telemetry is taken again at level 1");
+    let leftovers: Vec<_> = std::fs::read_dir(data.join("report-queue"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.metadata().unwrap().len() > 0)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(leftovers.is_empty(), "every spool file drained: {leftovers:?}");
+    drop(served);
+}

@@ -220,6 +220,10 @@ pub fn zero_counters() {
             headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn receive(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Request) -> Response {
+    use crate::degradation::{Admission, Gate};
+    if state.degradation.admission(Gate::Telemetry) == Admission::Shed {
+        return crate::degradation::shed_response(&state, req).await;
+    }
     match accept(&state, ip, req).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(err) => {

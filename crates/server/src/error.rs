@@ -84,11 +84,13 @@ pub enum ErrorCode {
     OriginUnavailable,
     /// 503: the CAPTCHA verifier is not answering.
     CaptchaUnavailable,
+    /// 503: the service runs at a degradation level that sheds this request.
+    Degraded,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidForwardedFor,
         ErrorCode::UnknownCheck,
@@ -116,6 +118,7 @@ impl ErrorCode {
         ErrorCode::Unavailable,
         ErrorCode::OriginUnavailable,
         ErrorCode::CaptchaUnavailable,
+        ErrorCode::Degraded,
     ];
 
     /// The stable spelling in JSON bodies, logs and metric labels.
@@ -148,6 +151,7 @@ impl ErrorCode {
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::OriginUnavailable => "origin_unavailable",
             ErrorCode::CaptchaUnavailable => "captcha_unavailable",
+            ErrorCode::Degraded => "degraded",
         }
     }
 
@@ -173,9 +177,10 @@ impl ErrorCode {
             ErrorCode::InvalidBody | ErrorCode::InvalidField | ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Unavailable | ErrorCode::OriginUnavailable | ErrorCode::CaptchaUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ErrorCode::Unavailable
+            | ErrorCode::OriginUnavailable
+            | ErrorCode::CaptchaUnavailable
+            | ErrorCode::Degraded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

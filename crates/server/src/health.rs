@@ -29,6 +29,8 @@ pub struct Readiness {
     pub database: bool,
     /// The pack version the origin serves, if any.
     pub pack_version: Option<String>,
+    /// The service's degradation level: 1 (full service) to 4 (only the origin serves).
+    pub degradation: u8,
 }
 
 /// The body `POST /health` accepts.
@@ -95,7 +97,12 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     let pack_version = state.origin.pack_version().await;
     let ok = database && pack_version.is_some();
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = Readiness { status: if ok { "ready" } else { "not_ready" }.into(), database, pack_version };
+    let body = Readiness {
+        status: if ok { "ready" } else { "not_ready" }.into(),
+        database,
+        pack_version,
+        degradation: state.degradation.level(),
+    };
     (status, Json(body)).into_response()
 }
 

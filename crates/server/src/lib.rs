@@ -26,6 +26,7 @@ pub mod auth;
 pub mod captcha;
 pub mod client_telemetry;
 pub mod console;
+pub mod degradation;
 pub mod dev;
 pub mod error;
 pub mod extract;
@@ -40,6 +41,7 @@ pub mod openapi;
 pub mod origin;
 pub mod origin_http;
 pub mod report_api;
+pub mod report_queue;
 pub mod router;
 pub mod settings;
 pub mod state;
@@ -207,7 +209,15 @@ pub async fn prepare(settings: Settings) -> Result<Server, LaunchError> {
     telemetry::set_pack_version(None, pack_version.as_deref());
     let console = console::Console::new(&settings).map_err(|e| LaunchError::Config(e.to_string()))?;
     let notifier = notify::Notifier::new(&settings.incidents).map_err(|e| LaunchError::Config(e.to_string()))?;
+    let degradation = degradation::Degradation::from_settings(&settings)?;
+    // The level before the first request: a service started during an emergency starts
+    // degraded.
+    degradation.refresh().await;
+    let report_queue = report_queue::ReportQueue::open(&settings.data_dir)
+        .map_err(|e| LaunchError::Config(format!("the report queue under {}: {e}", settings.data_dir.display())))?;
     let state = AppState {
+        degradation: Arc::new(degradation),
+        report_queue: Arc::new(report_queue),
         notifier: Arc::new(notifier),
         console: Arc::new(console),
         settings: Arc::new(settings),
@@ -366,10 +376,10 @@ async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
             _ = stop.wait_for(|s| *s) => return,
         }
         ticks += 1;
-        if ticks % 2 == 0 {
+        if ticks.is_multiple_of(2) {
             telemetry::log_refusals(Duration::from_secs(10));
         }
-        if ticks % 12 == 0 {
+        if ticks.is_multiple_of(12) {
             state.limits.shrink();
             // Policies changed on another instance apply here within a minute.
             if let Err(e) = console::policies::reload(&state).await {
@@ -384,6 +394,11 @@ async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
             }
         }
         state.limits.maintain().await;
+        state.degradation.refresh().await;
+        if state.degradation.admission(degradation::Gate::Report) == degradation::Admission::Serve {
+            state.report_queue.drain(&state.store).await;
+        }
+        metrics::gauge!("ferretwatch_report_queue_pending").set(state.report_queue.pending() as f64);
         let current = state.origin.pack_version().await;
         let previous = state.current_pack_version();
         if current != previous {

@@ -129,6 +129,10 @@ enum DeletionResponses {
     params(("x-install-token" = String, Header, description = "The install token the reports were sent with")),
     responses(DeletionResponses))]
 pub async fn deletion_request(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Request) -> Response {
+    use crate::degradation::{Admission, Gate};
+    if state.degradation.admission(Gate::DeletionRequest) == Admission::Shed {
+        return crate::degradation::shed_response(&state, req).await;
+    }
     let outcome = forget_install(&state, ip, req.headers()).await;
     // No body is expected; one that came anyway is read and dropped when small, so that
     // the connection can carry the client's next request (router::close_unread).

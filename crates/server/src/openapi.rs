@@ -24,7 +24,7 @@ use crate::{error, health, origin_http, report_api};
         error::ErrorBody, error::ErrorDetail,
         health::Health, health::Readiness, health::HealthCheck, health::AdminHealth,
         report_api::ReportRequest, report_api::FindingBody, report_api::ReasonCode,
-        report_api::ReportAccepted, report_api::InstallIssued, crate::lifecycle::DeletionDone, crate::client_telemetry::TelemetryRequest, crate::client_telemetry::Detections,
+        report_api::ReportAccepted, report_api::ReportQueued, report_api::InstallIssued, crate::lifecycle::DeletionDone, crate::client_telemetry::TelemetryRequest, crate::client_telemetry::Detections,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -19,10 +19,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::captcha::Verdict;
+use crate::degradation::{Admission, Gate};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{parse_json, read_json_bytes, ClientIp};
 use crate::install::{InstallError, HEADER};
 use crate::limits::{Challenge, Limited};
+use crate::report_queue::QueuedReport;
 use crate::state::AppState;
 
 /// The closed list of reasons.
@@ -120,6 +122,19 @@ pub struct ReportAccepted {
     pub report_count: i64,
 }
 
+/// The answer to a report taken at degradation level 3: it is on disk in the service's
+/// queue and is stored when the level drops.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReportQueued {
+    /// Always `queued`.
+    #[schema(example = "queued")]
+    pub status: String,
+    /// SHA-256 of the normalised URL (the moderation key).
+    pub url_hash: String,
+    /// The URL as normalised.
+    pub url: String,
+}
+
 /// A new install token.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct InstallIssued {
@@ -153,6 +168,9 @@ pub(crate) fn rate_limited(state: &AppState, limited: Limited) -> ApiError {
             headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn install(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Response, ApiError> {
+    if state.degradation.admission(Gate::Install) == Admission::Shed {
+        return Err(state.degradation.shed());
+    }
     state.limits.check_ip(ip).await.map_err(|l| rate_limited(&state, l))?;
     let (install_token, expires_at) = state.install.issue().map_err(|e| {
         tracing::error!(error = %e, "could not issue an install token");
@@ -168,6 +186,8 @@ pub async fn install(State(state): State<AppState>, ClientIp(ip): ClientIp) -> R
 enum ReportResponses {
     #[response(status = 201, description = "Committed")]
     Committed(ReportAccepted),
+    #[response(status = 202, description = "Queued on disk at degradation level 3; stored when the level drops")]
+    Queued(ReportQueued),
     #[response(status = 400, description = "Not JSON")]
     NotJson(crate::error::ErrorBody),
     #[response(status = 401, description = "Install token missing, invalid or expired")]
@@ -185,7 +205,7 @@ enum ReportResponses {
     #[response(status = 429, description = "Rate limited (see Retry-After)",
         headers(("retry-after" = u64, description = "Seconds to wait")))]
     RateLimited(crate::error::ErrorBody),
-    #[response(status = 503, description = "Storage or CAPTCHA verifier unavailable; retry",
+    #[response(status = 503, description = "Storage or CAPTCHA verifier unavailable, or shed at degradation level 4; retry",
         headers(("retry-after" = u64, description = "Seconds to wait")))]
     Unavailable(crate::error::ErrorBody),
 }
@@ -207,8 +227,12 @@ pub async fn false_positive(state: State<AppState>, ip: ClientIp, req: Request) 
 }
 
 async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Request, kind: ReportKind) -> Response {
+    let admission = state.degradation.admission(Gate::Report);
+    if admission == Admission::Shed {
+        return crate::degradation::shed_response(&state, req).await;
+    }
     let outcome = match admit(&state, ip, req.headers()).await {
-        Ok((install, challenge)) => accept(&state, ip, req, kind, install, challenge).await,
+        Ok((install, challenge)) => accept(&state, ip, req, kind, install, challenge, admission).await,
         Err(err) => {
             // Refused on its headers: the body is read and dropped when it is small and
             // already here, so that the connection can carry the client's next request;
@@ -224,9 +248,13 @@ async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Requ
         }
     };
     match outcome {
-        Ok(accepted) => {
+        Ok(Accepted::Committed(accepted)) => {
             metrics::counter!("ferretwatch_reports_accepted_total", "kind" => kind.code()).increment(1);
             (StatusCode::CREATED, Json(accepted)).into_response()
+        }
+        Ok(Accepted::Queued(queued)) => {
+            metrics::counter!("ferretwatch_reports_accepted_total", "kind" => kind.code()).increment(1);
+            (StatusCode::ACCEPTED, Json(queued)).into_response()
         }
         Err(err) => {
             metrics::counter!("ferretwatch_reports_rejected_total", "kind" => kind.code(), "reason" => err.code())
@@ -293,10 +321,12 @@ async fn accept(
     kind: ReportKind,
     install: crate::install::VerifiedInstall,
     challenge: Challenge,
-) -> Result<ReportAccepted, ApiError> {
+    admission: Admission,
+) -> Result<Accepted, ApiError> {
     let bytes = read_json_bytes(req, &state.settings.limits).await?;
     let body: ReportRequest = parse_json(&bytes)?;
     let captcha_token = body.captcha_token.clone();
+    let queued = (admission == Admission::Queue).then(|| QueuedReport::new(kind, body.clone(), &install.id, ip));
     let report = to_new_report(body, kind, &install.id, ip).map_err(|e| ApiError::invalid(&e))?;
 
     if challenge == Challenge::Required {
@@ -342,14 +372,33 @@ async fn accept(
     if let Err(wait) = state.console.by_url.check_rate(&key, per_url, std::time::Duration::from_secs(3600)) {
         return Err(rate_limited(state, Limited { scope: crate::limits::Scope::Url, retry_after: wait }));
     }
+    if let Some(entry) = queued {
+        state.report_queue.push(&entry).await.map_err(|error| {
+            tracing::error!(%error, "could not queue a report");
+            ApiError::new(ErrorCode::Unavailable, "the report could not be queued; retry later")
+        })?;
+        return Ok(Accepted::Queued(ReportQueued {
+            status: "queued".into(),
+            url_hash: report.url.hash().to_string(),
+            url: report.url.as_str().to_owned(),
+        }));
+    }
     let receipt = state.store.append_report(&report).await.map_err(ApiError::store)?;
-    Ok(ReportAccepted {
+    Ok(Accepted::Committed(ReportAccepted {
         id: receipt.id.0,
         url_hash: receipt.url_hash.to_string(),
         url: report.url.as_str().to_owned(),
         first_report: receipt.new_url,
         report_count: receipt.report_count,
-    })
+    }))
+}
+
+/// What `accept` did with a report.
+enum Accepted {
+    /// Committed to the store (201).
+    Committed(ReportAccepted),
+    /// Queued on disk at degradation level 3 (202).
+    Queued(ReportQueued),
 }
 
 /// The most a client's clock may run ahead of the server's.
@@ -363,7 +412,17 @@ pub fn to_new_report(
     install_id: &str,
     ip: std::net::IpAddr,
 ) -> Result<NewReport, ValidationError> {
-    let received_at = Timestamp::now();
+    to_new_report_at(body, kind, install_id, ip, Timestamp::now())
+}
+
+/// [`to_new_report`] for a report received at `received_at` (a queued one).
+pub fn to_new_report_at(
+    body: ReportRequest,
+    kind: ReportKind,
+    install_id: &str,
+    ip: std::net::IpAddr,
+    received_at: Timestamp,
+) -> Result<NewReport, ValidationError> {
     let client_timestamp = Timestamp::parse(&body.timestamp)
         .map_err(|_| ValidationError::new("timestamp", "must be YYYY-MM-DDTHH:MM:SSZ (UTC)"))?;
     if client_timestamp > received_at.plus_secs(MAX_CLOCK_AHEAD_SECS) {

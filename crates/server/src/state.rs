@@ -36,6 +36,10 @@ pub struct AppState {
     pub pack_version: Arc<RwLock<Option<String>>>,
     /// The key of the tombstones that deletion requests record.
     pub tombstone_key: Arc<ferretwatch_store::TombstoneKey>,
+    /// The degradation level in force.
+    pub degradation: Arc<crate::degradation::Degradation>,
+    /// Reports taken at degradation level 3, waiting for the store.
+    pub report_queue: Arc<crate::report_queue::ReportQueue>,
 }
 
 impl AppState {
