@@ -4,19 +4,22 @@
 # and the new pack built (delegating intel/* to the intel key), signed by both publishers
 # and deployed with the online key (the previous one to a "before" origin, both to the
 # live origin); a copy of the live origin where fresh intel is then published by the intel
-# role alone; four real `ferretwatch serve` processes (before, two mirrors of the live
-# origin, the intel origin); then `ferretwatch simulate` driving the clients against them.
+# role alone; a copy of that whose timestamp the online key re-signs at a degradation
+# level (DEGRADED_LEVEL, default 2); five real `ferretwatch serve` processes (before, two
+# mirrors of the live origin, the intel origin, the degraded origin); then `ferretwatch
+# simulate` driving the clients against them.
 #
 #   bench/simulate.sh [SIMULATE ARGS...]      e.g. --clients 10000 --hours 24 --format json
 #
-# INTEL_AT (virtual seconds, default 32400) is when the fresh intel appears. FERRETWATCH_BIN
+# INTEL_AT (virtual seconds, default 32400) is when the fresh intel appears, DEGRADED_AT
+# (default 36000) when the level changes. FERRETWATCH_BIN
 # runs that binary instead of building a release one. Everything lives in a temporary
 # directory that is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
@@ -59,6 +62,10 @@ cp -r "$work/origin-live" "$work/origin-intel"
 fw intel fetch --source urlhaus --from tests/fixtures/feeds/urlhaus.csv --out "$work/intel-fresh"
 fw intel publish --feeds "$work/intel-fresh" --to "file://$work/origin-intel" --root "$work/root.json" \
     --intel-key "$work/intel-bot.key"
+# The on-call engineer's level change: the same content, the timestamp re-signed by the
+# online key with the degradation level.
+cp -r "$work/origin-intel" "$work/origin-degraded"
+fw pack timestamp --origin "file://$work/origin-degraded" --root "$work/root.json" --degradation "${DEGRADED_LEVEL:-2}"
 unset FERRETWATCH_ONLINE_KEY FERRETWATCH_TIMESTAMP_TTL
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -80,10 +87,12 @@ serve before "$work/origin-before"; before="$url"
 serve mirror0 "$work/origin-live"; mirror0="$url"
 serve mirror1 "$work/origin-live"; mirror1="$url"
 serve intel "$work/origin-intel"; intel="$url"
-for base in "$before" "$mirror0" "$mirror1" "$intel"; do
+serve degraded "$work/origin-degraded"; degraded="$url"
+for base in "$before" "$mirror0" "$mirror1" "$intel" "$degraded"; do
     for _ in $(seq 1 300); do curl -sf -o /dev/null "$base/ready" && break; sleep 0.2; done
     curl -sf -o /dev/null "$base/ready" || { cat "$work"/*.log >&2; exit 1; }
 done
 
 "$bin" simulate --root "$work/root.json" --before "$before/v1" --mirror "$mirror0/v1" --mirror "$mirror1/v1" \
-    --intel "$intel/v1" --intel-at "${INTEL_AT:-32400}" "$@"
+    --intel "$intel/v1" --intel-at "${INTEL_AT:-32400}" \
+    --degraded "$degraded/v1" --degraded-at "${DEGRADED_AT:-36000}" "$@"

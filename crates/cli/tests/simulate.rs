@@ -1,8 +1,9 @@
 //! The fleet simulator end to end (`bench/simulate.sh`): real keys, packs and deploys,
-//! four real `ferretwatch serve` processes, and simulated clients running the real
-//! updater through injected faults on a virtual clock, and fresh intel published by the
-//! delegated intel role at 6.5 virtual hours. The fleet is small here (the
-//! 10,000-client figures are in docs/benchmarks.md); the targets are the same.
+//! five real `ferretwatch serve` processes, and simulated clients running the real
+//! updater through injected faults on a virtual clock; fresh intel published by the
+//! delegated intel role at 6.5 virtual hours, and degradation level 2 set with the online
+//! key at 6 h 40 min. The fleet is small here (the 10,000-client figures are in
+//! docs/benchmarks.md); the targets are the same.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,6 +16,7 @@ fn a_fleet_survives_the_faults_converges_after_the_outage_and_never_runs_an_unve
         .args(["--clients", "300", "--hours", "8", "--format", "json"])
         .env("FERRETWATCH_BIN", env!("CARGO_BIN_EXE_ferretwatch"))
         .env("INTEL_AT", "23400")
+        .env("DEGRADED_AT", "24000")
         .output()
         .expect("run bench/simulate.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -31,6 +33,11 @@ fn a_fleet_survives_the_faults_converges_after_the_outage_and_never_runs_an_unve
     // every client within one polling interval plus jitter.
     assert_eq!(num("intel_reached"), 300.0, "{s}");
     assert!(num("max_intel_delay_secs") <= num("convergence_bound_secs"), "{s}");
+    // The on-call engineer's level change (2: reduced rule updates), signed by the online
+    // key alone, reaches every client within one polling interval plus jitter.
+    assert_eq!(num("degradation_level"), 2.0, "{s}");
+    assert_eq!(num("degradation_reached"), 300.0, "{s}");
+    assert!(num("max_degradation_delay_secs") <= num("convergence_bound_secs"), "{s}");
     assert!(num("installs") >= 600.0, "every client installed both packs: {s}");
     assert!(num("min_poll_gap_secs") >= 3600.0, "at most one poll per client per hour: {s}");
     assert!(num("outage_cycles") > 0.0 && num("cycles") > 1800.0, "{s}");

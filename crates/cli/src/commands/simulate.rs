@@ -69,6 +69,14 @@ pub struct SimulateArgs {
     /// Virtual second at which the fresh intel is published.
     #[arg(long)]
     intel_at: Option<u64>,
+    /// Base URL of an origin serving what the others serve, with a newer timestamp that
+    /// carries a degradation level (`pack timestamp --degradation N`); every origin
+    /// switches to it at `--degraded-at`.
+    #[arg(long, requires = "degraded_at")]
+    degraded: Option<String>,
+    /// Virtual second at which the degradation level changes (not before `--intel-at`).
+    #[arg(long)]
+    degraded_at: Option<u64>,
     /// Seconds every origin is down, centred on the deploy.
     #[arg(long, default_value_t = 3600)]
     outage: u64,
@@ -118,6 +126,14 @@ pub struct Summary {
     pub max_intel_delay_secs: u64,
     /// Median of that time (s).
     pub median_intel_delay_secs: u64,
+    /// The degradation level the `--degraded` origin's timestamp carries (0 without one).
+    pub degradation_level: u8,
+    /// Clients that heard that level.
+    pub degradation_reached: usize,
+    /// Longest time from the level change to a client hearing it (s).
+    pub max_degradation_delay_secs: u64,
+    /// Median of that time (s).
+    pub median_degradation_delay_secs: u64,
     /// Installs whose files differ from the origin's signed pack (must be 0).
     pub unverified_installs: u64,
     /// Installs.
@@ -154,12 +170,20 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             (Some(_), Some(at)) => at + summary.convergence_bound_secs <= args.hours * 3600,
             _ => false,
         };
+        // So must a level change.
+        let level_due = match (&args.degraded, args.degraded_at) {
+            (Some(_), Some(at)) => at + summary.convergence_bound_secs <= args.hours * 3600,
+            _ => false,
+        };
         let ok = summary.unverified_installs == 0
             && summary.converged == summary.clients
             && summary.converged_late == 0
             && (!intel_due
                 || (summary.intel_reached == summary.clients
-                    && summary.max_intel_delay_secs <= summary.convergence_bound_secs));
+                    && summary.max_intel_delay_secs <= summary.convergence_bound_secs))
+            && (!level_due
+                || (summary.degradation_reached == summary.clients
+                    && summary.max_degradation_delay_secs <= summary.convergence_bound_secs));
         let report = Report::new(text(&summary), &summary);
         Ok(if ok { report } else { report.with_status(1) })
     })
@@ -171,6 +195,7 @@ struct Timeline {
     start: Timestamp,
     deploy_at: u64,
     intel_at: Option<u64>,
+    degraded_at: Option<u64>,
     outage: (u64, u64),
     mirror_down: (u64, u64),
     faults: bool,
@@ -219,11 +244,28 @@ fn simulate(args: &SimulateArgs) -> Result<Summary, Failure> {
         }
         legit.push(files);
     }
+    let mut level = 0;
+    if let (Some(degraded), Some(at)) = (&args.degraded, args.degraded_at) {
+        if args.intel_at.is_some_and(|intel| at < intel) {
+            return Err(CliError::input("invalid_argument", "--degraded-at must not come before --intel-at").into());
+        }
+        let (_, files) = legit_pack(&root, degraded, start)?;
+        level = served_level(degraded)?;
+        if level <= 1 {
+            return Err(CliError::input(
+                "invalid_argument",
+                "the --degraded origin's timestamp carries no degradation level",
+            )
+            .into());
+        }
+        legit.push(files);
+    }
     let half = args.outage / 2;
     let timeline = Timeline {
         start,
         deploy_at: args.deploy_at,
         intel_at: args.intel.as_ref().and(args.intel_at),
+        degraded_at: args.degraded.as_ref().and(args.degraded_at),
         outage: (args.deploy_at.saturating_sub(half), args.deploy_at + (args.outage - half)),
         mirror_down: (3600, 7200),
         faults: !args.no_faults,
@@ -235,13 +277,28 @@ fn simulate(args: &SimulateArgs) -> Result<Summary, Failure> {
             let (legit, totals, root) = (&legit, &totals, &root);
             scope.spawn(move || {
                 let ids: Vec<usize> = (worker..args.clients).step_by(threads).collect();
-                let part = run_worker(args, timeline, root, legit, new_version, &ids);
+                let part = run_worker(args, timeline, root, legit, new_version, level, &ids);
                 totals.lock().expect("not poisoned").merge(part);
             });
         }
     });
     let totals = totals.into_inner().expect("not poisoned");
-    Ok(totals.summary(args, timeline))
+    let mut summary = totals.summary(args, timeline);
+    summary.degradation_level = level;
+    Ok(summary)
+}
+
+/// The degradation level an origin's timestamp carries (its signature is checked by the
+/// clients; this is what they should hear).
+fn served_level(base: &str) -> Result<u8, Failure> {
+    let url = format!("{}/{}", base.trim_end_matches('/'), ferretwatch_pack_client::layout::TIMESTAMP);
+    let agent = client_agent(Duration::from_secs(30), "simulate");
+    let bytes = agent
+        .get(&url)
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_vec())
+        .map_err(|e| CliError::input("origin_unavailable", format!("{url}: {e}")))?;
+    Ok(ferretwatch_pack_publisher::publish::timestamp::degradation_of(&bytes))
 }
 
 /// What one worker counted.
@@ -264,6 +321,7 @@ struct Totals {
     per_minute: BTreeMap<u64, u64>,
     polls_per_minute: BTreeMap<u64, u64>,
     intel_delays: Vec<u64>,
+    level_delays: Vec<u64>,
 }
 
 impl Totals {
@@ -296,10 +354,12 @@ impl Totals {
             *self.polls_per_minute.entry(k).or_default() += v;
         }
         self.intel_delays.extend(other.intel_delays);
+        self.level_delays.extend(other.level_delays);
     }
 
     fn summary(mut self, args: &SimulateArgs, timeline: Timeline) -> Summary {
         self.intel_delays.sort_unstable();
+        self.level_delays.sort_unstable();
         // Minutes touching the outage are left out: nothing reaches the origin then.
         let peak_and_mean = |counts: &BTreeMap<u64, u64>| {
             let minutes: Vec<u64> = (0..args.hours * 60)
@@ -327,6 +387,10 @@ impl Totals {
             intel_reached: self.intel_delays.len(),
             max_intel_delay_secs: self.intel_delays.last().copied().unwrap_or(0),
             median_intel_delay_secs: self.intel_delays.get(self.intel_delays.len() / 2).copied().unwrap_or(0),
+            degradation_level: 0,
+            degradation_reached: self.level_delays.len(),
+            max_degradation_delay_secs: self.level_delays.last().copied().unwrap_or(0),
+            median_degradation_delay_secs: self.level_delays.get(self.level_delays.len() / 2).copied().unwrap_or(0),
             unverified_installs: self.unverified,
             installs: self.installs,
             min_poll_gap_secs: self.min_gap.unwrap_or(0),
@@ -350,6 +414,7 @@ struct SimClient {
     requests: u64,
     on_new: bool,
     has_intel: bool,
+    heard_level: bool,
 }
 
 fn run_worker(
@@ -358,6 +423,7 @@ fn run_worker(
     root: &[u8],
     legit: &Legit,
     new_version: u64,
+    level: u8,
     ids: &[usize],
 ) -> Totals {
     let agent = client_agent(Duration::from_secs(10), "simulate");
@@ -372,7 +438,15 @@ fn run_worker(
                 ..Config::new(mirrors.clone(), id.clone())
             };
             let updater = Updater::new(config, root, Persisted::default()).expect("the root verified above");
-            SimClient { id, updater, last_start: None, requests: 0, on_new: false, has_intel: false }
+            SimClient {
+                id,
+                updater,
+                last_start: None,
+                requests: 0,
+                on_new: false,
+                has_intel: false,
+                heard_level: false,
+            }
         })
         .collect();
     let end = timeline.start.plus_secs(args.hours * 3600);
@@ -420,6 +494,12 @@ fn run_worker(
             client.has_intel = true;
             let published = timeline.start.plus_secs(timeline.intel_at.unwrap_or(0));
             totals.intel_delays.push(at.secs_since(published));
+        }
+        if let Some(changed) = timeline.degraded_at {
+            if !client.heard_level && level > 1 && client.updater.degradation() == level {
+                client.heard_level = true;
+                totals.level_delays.push(at.secs_since(timeline.start.plus_secs(changed)));
+            }
         }
         queue.push(std::cmp::Reverse((client.updater.next_poll(at), n)));
     }
@@ -513,6 +593,8 @@ fn faulty_fetch(
     }
     let base = if t < timeline.deploy_at || chosen == Some("stale") {
         &args.before
+    } else if let (Some(degraded), Some(_)) = (&args.degraded, timeline.degraded_at.filter(|at| t >= *at)) {
+        degraded
     } else if let (Some(intel), Some(at)) = (&args.intel, timeline.intel_at) {
         if t >= at {
             intel
@@ -557,6 +639,7 @@ fn text(s: &Summary) -> String {
          faults injected: {}\n\
          converged on the new pack: {} of {} clients, at most {} s after the origin recovered (bound {} s, {} later)\n\
          fresh intel: {} clients, median {} s and at most {} s after it was published\n\
+         degradation level {}: heard by {} clients, median {} s and at most {} s after it changed\n\
          installs {}, unverified installs {}\n\
          smallest gap between one client's polls: {} s\n\
          bytes per client per day: {}; 304 share of timestamp requests: {:.1}%\n\
@@ -578,6 +661,10 @@ fn text(s: &Summary) -> String {
         s.intel_reached,
         s.median_intel_delay_secs,
         s.max_intel_delay_secs,
+        s.degradation_level,
+        s.degradation_reached,
+        s.median_degradation_delay_secs,
+        s.max_degradation_delay_secs,
         s.installs,
         s.unverified_installs,
         s.min_poll_gap_secs,
