@@ -6,7 +6,8 @@
 #   @kubernetes-models/argo-rollouts, generated from Argo Rollouts' own types, with
 #   unknown fields refused too; the Rollout's pod template also as a Kubernetes PodTemplate;
 # - what no schema says: the canary steps are 10 %, analysis, 50 %, analysis, 100 %; the
-#   analysis queries name metrics the server exports (crates/server) and check the 5xx
+#   analysis queries parse as PromQL (`promtool check rules`, Debian's prometheus package,
+#   installed when missing), name metrics the server exports (crates/server) and check the 5xx
 #   rate (threshold argument, default 0.01) and the p99 latency of the canary's pods;
 #   every container is hardened (runAsNonRoot, readOnlyRootFilesystem, no privilege
 #   escalation, capabilities drop ALL, seccomp RuntimeDefault); probes on /health and
@@ -25,7 +26,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 manifests="$root/deploy/kubernetes"
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         --manifests)
             [[ $# -ge 2 ]] || { echo "--manifests needs a directory (see --help)" >&2; exit 2; }
             manifests="$2"
@@ -53,11 +54,12 @@ fi
 missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v promtool >/dev/null || missing+=(prometheus)
 if [[ ${#missing[@]} -gt 0 ]]; then
     echo "== installing ${missing[*]} (Debian)" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q "${missing[@]}" >/dev/null \
-        || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+        || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 
 # npm ci writes node_modules/.package-lock.json last: it marks a finished install of the

@@ -1,9 +1,9 @@
 //! `scripts/validate-kubernetes.sh`, the offline validation of `deploy/kubernetes`: the
 //! real manifests pass, and copies broken one way each (a misspelt field, a wrong type, a
 //! Rollout step missing, a container without its hardening, a query of a metric the
-//! server does not export, selectors that miss the pods, a committed Secret) exit 1 naming
-//! the problem. The script installs what it needs (pip, npm) itself; an install that
-//! fails fails the test.
+//! server does not export or one that does not parse, selectors that miss the pods, a
+//! committed Secret) exit 1 naming the problem. The script installs what it needs (pip,
+//! npm, Debian's prometheus for promtool) itself; an install that fails fails the test.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -167,6 +167,12 @@ fn queries_of_metrics_the_server_does_not_export_fail() {
         "histogram_quantile(0.99,",
         "histogram_quantile(0.5,",
         &["no query of the p99 latency"],
+    );
+    fails_with(
+        "analysistemplate.yaml",
+        "or vector(NaN)",
+        "or vector(NaN",
+        &["metric 'latency-p99': the query is not valid PromQL"],
     );
     fails_with(
         "analysistemplate.yaml",

@@ -9,8 +9,8 @@
 2. Every Argo Rollouts object (Rollout, AnalysisTemplate) against the schemas of
    @kubernetes-models/argo-rollouts (argo-validate.mjs, beside this file), unknown fields
    included.
-3. What no schema says: the Rollout's staged steps, the AnalysisTemplate's queries naming
-   metrics the server exports, the containers' hardening, the selectors of the Services,
+3. What no schema says: the Rollout's staged steps, the AnalysisTemplate's queries parsing
+   as PromQL (promtool) and naming metrics the server exports, the containers' hardening, the selectors of the Services,
    the PodDisruptionBudget and the NetworkPolicies matching the pods, no Secret values.
 
 Prints one line per problem and exits 1 when there is any, 2 on a usage error.
@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 
 import kubernetes_validate
@@ -314,6 +315,28 @@ def check_analysis_template(where, doc, metrics, problems):
         problems.add(where, "the queries do not select the canary's pods (rollouts_pod_template_hash)")
 
 
+def check_promql(where, doc, problems):
+    """Every Prometheus query parses: `promtool check rules` on it, as a recording rule,
+    with each {{args.X}} replaced by the argument's default (or "x")."""
+    spec = doc.get("spec") or {}
+    defaults = {a.get("name"): a.get("value", "x") for a in spec.get("args") or [] if isinstance(a, dict)}
+    for metric in spec.get("metrics") or []:
+        query = (((metric.get("provider") or {}).get("prometheus")) or {}).get("query")
+        if not query:
+            continue
+        expr = re.sub(r"\{\{\s*args\.([A-Za-z0-9_-]+)\s*\}\}", lambda m: str(defaults.get(m.group(1), "x")), query)
+        rules = {"groups": [{"name": "analysis", "rules": [{"record": "analysis:query", "expr": expr}]}]}
+        with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+            yaml.safe_dump(rules, f)
+            f.flush()
+            run = subprocess.run(["promtool", "check", "rules", f.name], capture_output=True, text=True)
+        if run.returncode != 0:
+            said = (run.stderr + run.stdout).strip().splitlines()
+            reason = next((line.split("could not parse expression: ", 1)[1] for line in said
+                           if "could not parse expression" in line), " ".join(said))
+            problems.add(where, f"metric {metric.get('name')!r}: the query is not valid PromQL: {reason}")
+
+
 def check_kustomization(where, doc, manifests, files, problems):
     """Every listed resource exists, every manifest is listed, and no Secret is
     generated from literal values."""
@@ -438,6 +461,7 @@ def main():
 
     for _, where, doc in by_kind.get("AnalysisTemplate", []):
         check_analysis_template(where, doc, metrics, problems)
+        check_promql(where, doc, problems)
 
     for _, where, doc in by_kind.get("PodDisruptionBudget", []):
         selector = (doc.get("spec") or {}).get("selector")
