@@ -246,10 +246,13 @@ def check_steps(where, doc, templates, problems):
 
 
 def exported_metrics(source):
-    """The metric names the server exports, with the labels it gives each where the
-    metrics macros name them: {name: set(labels) or None}."""
+    """The metric names the server exports: {name: its labels, or None where the source
+    does not say}. Labels are read from the `counter!`, `gauge!` and `histogram!` calls
+    (`"label" => value` pairs); a histogram exports NAME_bucket (with `le`), NAME_sum
+    and NAME_count."""
     metrics = {}
-    macro = re.compile(r'(counter|gauge|histogram)!\(\s*"(ferretwatch_[a-z0-9_]+)"(.*?)\)', re.S)
+    # A macro call ends at the `)` followed by `.increment(`, `.record(`, `.set(` or `;`.
+    macro = re.compile(r'(counter|gauge|histogram)!\(\s*"(ferretwatch_[a-z0-9_]+)"(.*?)\)\s*[.;]', re.S)
     literal = re.compile(r'"(ferretwatch_[a-z0-9_]+)')
     for dirpath, _, names in os.walk(source):
         for name in names:
@@ -260,16 +263,15 @@ def exported_metrics(source):
             for m in literal.finditer(text):
                 metrics.setdefault(m.group(1), None)
             for m in macro.finditer(text):
+                kind, metric = m.group(1), m.group(2)
                 labels = set(re.findall(r'"([a-z_]+)"\s*=>', m.group(3)))
-                names_ = [m.group(2)]
-                if m.group(1) == "histogram":
-                    names_ = [m.group(2) + s for s in ("_bucket", "_sum", "_count")]
-                    labels_bucket = labels | {"le"}
-                    metrics[names_[0]] = labels_bucket
-                    for n in names_[1:]:
-                        metrics[n] = labels
-                    continue
-                metrics[m.group(2)] = labels
+                found = {metric: labels}
+                if kind == "histogram":
+                    found = {metric + "_bucket": labels | {"le"}, metric + "_sum": labels,
+                             metric + "_count": labels}
+                for n, ls in found.items():
+                    # A metric counted in several places carries the labels of all of them.
+                    metrics[n] = (metrics.get(n) or set()) | ls
     return metrics
 
 
@@ -302,7 +304,7 @@ def check_analysis_template(where, doc, metrics, problems):
                 continue
             labels = metrics[name]
             used = set(re.findall(r"([a-z_]+)\s*(?:=~|!~|!=|=)", selector or ""))
-            unknown = sorted(used - TARGET_LABELS - (labels or used))
+            unknown = sorted(used - TARGET_LABELS - (labels if labels is not None else used))
             if unknown:
                 problems.add(where, f"metric {metric.get('name')!r}: {name} has no label {', '.join(unknown)}")
     joined = "\n".join(queries)
@@ -388,7 +390,6 @@ def main():
             problems.add(where, "a Secret with values is committed; reference it by name and create "
                                 "it in the cluster (docs/kubernetes.md)")
         if kind == "Rollout":
-            meta, spec = pod_template(doc)
             wrapped = {"apiVersion": "v1", "kind": "PodTemplate",
                        "metadata": {"name": doc["metadata"]["name"]},
                        "template": (doc.get("spec") or {}).get("template") or {}}
