@@ -168,6 +168,13 @@ fn queries_of_metrics_the_server_does_not_export_fail() {
         "histogram_quantile(0.5,",
         &["no query of the p99 latency"],
     );
+    // What the Argo Rollouts controller refuses when it starts the AnalysisRun.
+    fails_with(
+        "analysistemplate.yaml",
+        "failureLimit: 1",
+        "failureLimit: 6",
+        &["metric 'error-rate': count (5) must be >= failureLimit (6)"],
+    );
     fails_with(
         "analysistemplate.yaml",
         "or vector(NaN)",

@@ -317,6 +317,38 @@ def check_analysis_template(where, doc, metrics, problems):
         problems.add(where, "the queries do not select the canary's pods (rollouts_pod_template_hash)")
 
 
+def int_or_none(value):
+    """An int-or-string field as an int (None when absent or not a number)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_metric_rules(where, doc, problems):
+    """The rules the Argo Rollouts controller applies to each metric when it starts an
+    AnalysisRun (analysis helpers, ValidateMetrics): unique names, exactly one provider,
+    count >= failureLimit and inconclusiveLimit, an interval when count > 1."""
+    seen = set()
+    for metric in (doc.get("spec") or {}).get("metrics") or []:
+        name = metric.get("name")
+        if name in seen:
+            problems.add(where, f"metric {name!r} is defined twice")
+        seen.add(name)
+        providers = [k for k, v in (metric.get("provider") or {}).items() if v]
+        if len(providers) != 1:
+            problems.add(where, f"metric {name!r} needs exactly one provider (has {providers or 'none'})")
+        count = int_or_none(metric.get("count")) or 0
+        for limit in ("failureLimit", "inconclusiveLimit"):
+            value = int_or_none(metric.get(limit)) or 0
+            if value < 0:
+                problems.add(where, f"metric {name!r}: {limit} must be >= 0")
+            if count > 0 and count < value:
+                problems.add(where, f"metric {name!r}: count ({count}) must be >= {limit} ({value})")
+        if count > 1 and not metric.get("interval"):
+            problems.add(where, f"metric {name!r}: count > 1 needs an interval")
+
+
 def check_promql(where, doc, problems):
     """Every Prometheus query parses: `promtool check rules` on it, as a recording rule,
     with each {{args.X}} replaced by the argument's default (or "x")."""
@@ -462,6 +494,7 @@ def main():
 
     for _, where, doc in by_kind.get("AnalysisTemplate", []):
         check_analysis_template(where, doc, metrics, problems)
+        check_metric_rules(where, doc, problems)
         check_promql(where, doc, problems)
 
     for _, where, doc in by_kind.get("PodDisruptionBudget", []):
