@@ -73,5 +73,5 @@ if ! cmp -s "$lib/package-lock.json" "$cache/package-lock.json" \
 fi
 flock -u 9
 
-exec python3 "$lib/check.py" --manifests "$manifests" \
+exec python3 -B "$lib/check.py" --manifests "$manifests" \
     --metrics-source "$root/crates/server/src" --node-modules "$cache/node_modules"
