@@ -127,23 +127,24 @@ fn a_missing_stage_or_analysis_fails() {
 
 #[test]
 fn an_unhardened_container_fails() {
+    // The first securityContext is the init container's, the second the server's.
     fails_with(
         "rollout.yaml",
         "            readOnlyRootFilesystem: true\n",
         "",
-        &["containers 'ferretwatch' is not hardened: securityContext needs readOnlyRootFilesystem: true"],
+        &["initContainers 'tombstone-key' is not hardened: securityContext needs readOnlyRootFilesystem: true"],
     );
     fails_with(
         "rollout.yaml",
-        "                - ALL\n",
-        "                - NET_RAW\n",
-        &["securityContext needs capabilities.drop: [ALL]"],
+        "                - ALL\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
+        "                - NET_RAW\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
+        &["containers 'ferretwatch' is not hardened: securityContext needs capabilities.drop: [ALL]"],
     );
     fails_with(
         "rollout.yaml",
-        "            allowPrivilegeEscalation: false",
-        "            allowPrivilegeEscalation: true",
-        &["securityContext needs allowPrivilegeEscalation: false"],
+        "            allowPrivilegeEscalation: false\n            privileged: false\n            capabilities:\n              drop:\n                - ALL\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
+        "            allowPrivilegeEscalation: true\n            privileged: false\n            capabilities:\n              drop:\n                - ALL\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
+        &["containers 'ferretwatch' is not hardened: securityContext needs allowPrivilegeEscalation: false"],
     );
     fails_with("rollout.yaml", "path: /ready", "path: /health", &["readinessProbe must GET /ready"]);
 }
