@@ -127,24 +127,32 @@ fn a_missing_stage_or_analysis_fails() {
 
 #[test]
 fn an_unhardened_container_fails() {
-    // The first securityContext is the init container's, the second the server's.
     fails_with(
         "rollout.yaml",
         "            readOnlyRootFilesystem: true\n",
         "",
-        &["initContainers 'tombstone-key' is not hardened: securityContext needs readOnlyRootFilesystem: true"],
+        &["containers 'ferretwatch' is not hardened: securityContext needs readOnlyRootFilesystem: true"],
     );
     fails_with(
         "rollout.yaml",
-        "                - ALL\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
-        "                - NET_RAW\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
+        "                - ALL\n",
+        "                - NET_RAW\n",
         &["containers 'ferretwatch' is not hardened: securityContext needs capabilities.drop: [ALL]"],
     );
     fails_with(
         "rollout.yaml",
-        "            allowPrivilegeEscalation: false\n            privileged: false\n            capabilities:\n              drop:\n                - ALL\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
-        "            allowPrivilegeEscalation: true\n            privileged: false\n            capabilities:\n              drop:\n                - ALL\n            seccompProfile:\n              type: RuntimeDefault\n          volumeMounts:\n            - name: config",
-        &["containers 'ferretwatch' is not hardened: securityContext needs allowPrivilegeEscalation: false"],
+        "            allowPrivilegeEscalation: false",
+        "            allowPrivilegeEscalation: true",
+        &["securityContext needs allowPrivilegeEscalation: false"],
+    );
+    // An init container is held to the same (the pod's runAsNonRoot and seccompProfile
+    // count for it).
+    fails_with(
+        "rollout.yaml",
+        "      containers:\n",
+        "      initContainers:\n        - name: setup\n          image: busybox\n      containers:\n",
+        &["initContainers 'setup' is not hardened: securityContext needs readOnlyRootFilesystem: true, \
+           allowPrivilegeEscalation: false, capabilities.drop: [ALL]"],
     );
     fails_with("rollout.yaml", "path: /ready", "path: /health", &["readinessProbe must GET /ready"]);
 }
@@ -203,6 +211,12 @@ fn selectors_that_miss_the_pods_and_committed_secrets_fail() {
         "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: ferretwatch",
         "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: ferretwatch-web",
         &["Rollout/ferretwatch: no NetworkPolicy selects these pods"],
+    );
+    fails_with(
+        "pvc.yaml",
+        "    - ReadWriteMany",
+        "    - ReadWriteOnce",
+        &["PersistentVolumeClaim 'ferretwatch-data' is shared by several pods but is not ReadWriteMany"],
     );
     fails_with(
         "networkpolicy.yaml",

@@ -320,10 +320,12 @@ def check_kustomization(where, doc, manifests, files, problems):
 
 
 def check_pods(index, problems):
-    """Every pod template: hardened, no service account token, its ConfigMaps present.
+    """Every pod template: hardened, no service account token, its ConfigMaps and claims
+    present, a claim that several pods share ReadWriteMany.
     Returns (where, labels, spec) of each, for the selector checks."""
     accounts = index.named("ServiceAccount")
     configmaps = index.named("ConfigMap")
+    claims = index.named("PersistentVolumeClaim")
     pods = []
     for kind in sorted(POD_KINDS):
         for where, doc in index.of(kind):
@@ -337,11 +339,20 @@ def check_pods(index, problems):
                 if account.get("automountServiceAccountToken") is not False:
                     problems.add(where, "the pod would mount a service account token "
                                         "(automountServiceAccountToken: false)")
+            replicas = (doc.get("spec") or {}).get("replicas", 1)
             for vol in spec.get("volumes") or []:
                 name = (vol.get("configMap") or {}).get("name")
                 if name and name not in configmaps:
                     problems.add(where, f"volume {vol.get('name')!r} names ConfigMap {name!r}, "
                                         "which is not in the manifests")
+                claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+                if claim and claim not in claims:
+                    problems.add(where, f"volume {vol.get('name')!r} names PersistentVolumeClaim {claim!r}, "
+                                        "which is not in the manifests")
+                elif claim and replicas != 1 and "ReadWriteMany" not in (
+                        (claims[claim].get("spec") or {}).get("accessModes") or []):
+                    problems.add(where, f"volume {vol.get('name')!r}: PersistentVolumeClaim {claim!r} is shared "
+                                        "by several pods but is not ReadWriteMany")
     return pods
 
 
