@@ -119,12 +119,11 @@ inst_version() {
     if [[ "$env_process_manager" == systemd ]]; then
         basename "$(readlink "$env_slots_dir/$1")"
     else
-        local pid cmdline version
+        local pid cmdline
         pid="$(inst_pid "$1")"
-        version="$(cat "$env_state_dir/run/$1.version" 2>/dev/null)"
-        # The process must be the release's binary (or an interpreter running it).
+        # The process must still be the instance started for the slot (not a reused pid).
         cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
-        [[ " $cmdline" == *" $(release_bin "$version") "* ]] && echo "$version"
+        [[ "$cmdline" == *" serve "*"--listen 127.0.0.1:$1 "* ]] && cat "$env_state_dir/run/$1.version" 2>/dev/null
     fi
 }
 
@@ -133,7 +132,7 @@ inst_start() {
     local version="$1" port="$2" bin metrics
     bin="$(release_bin "$version")"
     if [[ "$env_process_manager" == systemd ]]; then
-        ln -sfn "$env_releases_dir/$version" "$env_slots_dir/$port.new" && mv -T "$env_slots_dir/$port.new" "$env_slots_dir/$port" \
+        mkdir -p "$env_slots_dir" && ln -sfn "$env_releases_dir/$version" "$env_slots_dir/$port.new" && mv -T "$env_slots_dir/$port.new" "$env_slots_dir/$port" \
             && systemctl restart "ferretwatch-slot@$port.service"
         return
     fi
@@ -174,21 +173,30 @@ inst_stop() {
 inst_ready() { curl -sf --max-time 3 -o /dev/null "http://127.0.0.1:$1/ready"; }
 
 # set_start VERSION SET: runs VERSION on every slot of SET (restarting a slot that runs
-# another release) and waits until each answers /ready; 1 when one does not in time.
+# another release) and waits until each answers /ready; 1 when one does not in time. The
+# first slot started must be ready before the others start: it applies the migrations
+# (and, with dev_bootstrap, deploys the development pack) on its own.
 set_start() {
-    local version="$1" set="$2" port deadline
+    local version="$1" set="$2" port deadline first=1
+    deadline=$((SECONDS + ${env_ready_timeout_seconds%.*}))
     for port in $(set_ports "$set"); do
         [[ "$(inst_version "$port")" == "$version" ]] && continue
         inst_running "$port" && inst_stop "$port"
         say "starting $version on $port"
         inst_start "$version" "$port"
+        if [[ $first -eq 1 ]]; then
+            first=0
+            wait_ready "$version" "$port" "$deadline" || return 1
+        fi
     done
-    deadline=$((SECONDS + ${env_ready_timeout_seconds%.*}))
-    for port in $(set_ports "$set"); do
-        until inst_ready "$port"; do
-            [[ $SECONDS -lt $deadline ]] || { echo "$version on $port is not ready after ${env_ready_timeout_seconds}s"; return 1; }
-            sleep 0.2
-        done
+    for port in $(set_ports "$set"); do wait_ready "$version" "$port" "$deadline" || return 1; done
+}
+
+# wait_ready VERSION PORT DEADLINE: until PORT answers /ready, or SECONDS reaches DEADLINE.
+wait_ready() {
+    until inst_ready "$2"; do
+        [[ $SECONDS -lt $3 ]] || { echo "$1 on $2 is not ready after ${env_ready_timeout_seconds}s"; return 1; }
+        sleep 0.2
     done
 }
 
