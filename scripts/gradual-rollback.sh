@@ -53,12 +53,16 @@ while :; do
     p=$(( (p - 1) / 10 * 10 ))
     [[ $p -lt $to ]] && p=$to
 done
-# The first entry is FROM itself, set at once; the others share the duration.
-pause=$(( ${#steps[@]} > 1 ? duration / (${#steps[@]} - 1) : 0 ))
-first=1
+# The first entry is FROM itself, set at once; the others are due at even intervals of
+# the duration after it (a step that took longer than its interval delays the next one).
+begin=$SECONDS
+k=0
 for p in "${steps[@]}"; do
-    if [[ $first -eq 0 ]]; then sleep "$pause"; fi
-    first=0
+    if [[ $k -gt 0 ]]; then
+        due=$((begin + duration * k / (${#steps[@]} - 1)))
+        [[ $SECONDS -lt $due ]] && sleep $((due - SECONDS))
+    fi
+    k=$((k + 1))
     if ! problem="$(set_health "$older" "$older_set")"; then
         release_log gradual-rollback version="$newer" to="$older" percentage="$p" result=stopped reason="$problem"
         release_fail "stopped with $newer at its current share: $older is unhealthy: $problem"

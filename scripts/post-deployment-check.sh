@@ -40,10 +40,9 @@ else
 fi
 if result="$(release_check "$state_stable")"; then line ok "version: $result"; else line fail "version: $result"; fi
 
-since="$(python3 -c 'import sys, time; print(time.time() - float(sys.argv[1]))' "$env_post_check_window_seconds")"
+since="$(awk -v now="$(date +%s)" -v window="$env_post_check_window_seconds" 'BEGIN { print now - window }')"
 read -r requests errors rate p95 < <(set_stats "$state_stable_set" "$since")
-if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) and float(sys.argv[3]) <= float(sys.argv[4]) else 1)' \
-    "$rate" "$env_error_rate_threshold" "$p95" "$env_latency_p95_ms"; then
+if ! above "$rate" "$env_error_rate_threshold" && ! above "$p95" "$env_latency_p95_ms"; then
     line ok "errors: $errors of $requests answers 5xx ($rate, max $env_error_rate_threshold), p95 ${p95} ms (max $env_latency_p95_ms) in ${env_post_check_window_seconds}s"
 else
     line fail "errors: $errors of $requests answers 5xx ($rate, max $env_error_rate_threshold), p95 ${p95} ms (max $env_latency_p95_ms) in ${env_post_check_window_seconds}s"

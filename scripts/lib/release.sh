@@ -230,17 +230,20 @@ set_stats() {
     python3 "$release_py" stats "$env_access_log" "$2" $(set_ports "$1")
 }
 
+# above A B: whether the number A is above the number B.
+above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
+
 # set_judge VERSION SET SINCE: health, 5xx rate and p95 latency of VERSION on SET against
 # the environment's bounds; prints the verdict, returns 1 when one is out of bounds.
 set_judge() {
     local version="$1" set="$2" since="$3" requests errors rate p95 problem
     problem="$(set_health "$version" "$set")" || { echo "unhealthy: $problem"; return 1; }
     read -r requests errors rate p95 < <(set_stats "$set" "$since")
-    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' "$rate" "$env_error_rate_threshold"; then
+    if above "$rate" "$env_error_rate_threshold"; then
         echo "error rate $rate ($errors of $requests answers 5xx) above $env_error_rate_threshold"
         return 1
     fi
-    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' "$p95" "$env_latency_p95_ms"; then
+    if above "$p95" "$env_latency_p95_ms"; then
         echo "p95 latency ${p95} ms above ${env_latency_p95_ms} ms ($requests requests)"
         return 1
     fi
