@@ -139,12 +139,10 @@ impl Site {
                             .join("\n"),
                     );
                 }
-                Some(
-                    l.replace("listen 80;", &format!("listen 127.0.0.1:{nginx_port};")).replace(
-                        "/var/log/nginx/ferretwatch-upstream.log",
-                        &nginx.join("upstream.log").display().to_string(),
-                    ),
-                )
+                Some(l.replace("listen 80;", &format!("listen 127.0.0.1:{nginx_port};")).replace(
+                    "/var/log/nginx/ferretwatch-upstream.log",
+                    &nginx.join("upstream.log").display().to_string(),
+                ))
             })
             .collect::<Vec<_>>()
             .join("\n");
@@ -184,7 +182,8 @@ impl Site {
         std::fs::create_dir_all(root.join("environments")).unwrap();
         std::fs::write(root.join("environments/test.toml"), environment).unwrap();
 
-        let check = Command::new("nginx").args(["-t", "-q", "-p", &n.to_string(), "-c"]).arg(nginx.join("nginx.conf")).output();
+        let check =
+            Command::new("nginx").args(["-t", "-q", "-p", &n.to_string(), "-c"]).arg(nginx.join("nginx.conf")).output();
         let check = check.expect("nginx is installed (scripts/test.sh installs it)");
         assert!(check.status.success(), "nginx -t: {}", text(&check));
         let nginx_child = Command::new("nginx")
@@ -287,7 +286,12 @@ impl Site {
             rows.into_iter().collect()
         });
         let missing: Vec<_> = acked.iter().filter(|(id, url)| rows.get(id) != Some(url)).collect();
-        assert!(missing.is_empty(), "{} acknowledged reports missing, e.g. {:?}", missing.len(), &missing[..missing.len().min(3)]);
+        assert!(
+            missing.is_empty(),
+            "{} acknowledged reports missing, e.g. {:?}",
+            missing.len(),
+            &missing[..missing.len().min(3)]
+        );
     }
 }
 
@@ -399,7 +403,10 @@ fn a_clean_candidate_goes_to_100_percent_and_becomes_stable_losing_no_report() {
     site.deploy(0, "10");
     assert_eq!(site.state()["percentage"], "10");
     let upstream = site.upstream();
-    assert!(site.blue.iter().all(|p| upstream[p] == 90) && site.green.iter().all(|p| upstream[p] == 10), "{upstream:?}");
+    assert!(
+        site.blue.iter().all(|p| upstream[p] == 90) && site.green.iter().all(|p| upstream[p] == 10),
+        "{upstream:?}"
+    );
     // Percentages only go up, within 1..100.
     for nonsense in ["5", "0", "101", "ten"] {
         site.deploy(2, nonsense);
@@ -419,7 +426,10 @@ fn a_clean_candidate_goes_to_100_percent_and_becomes_stable_losing_no_report() {
     for pid in blue_pids {
         assert!(!Path::new(&format!("/proc/{pid}")).exists(), "v2.0.8's process {pid} is gone");
     }
-    assert_eq!(site.upstream().keys().copied().collect::<std::collections::BTreeSet<_>>(), site.green.iter().copied().collect());
+    assert_eq!(
+        site.upstream().keys().copied().collect::<std::collections::BTreeSet<_>>(),
+        site.green.iter().copied().collect()
+    );
     assert!(acked.len() > 200, "the load went on: {statuses:?}");
     let failed: u64 = statuses.iter().filter(|(s, _)| **s != 201).map(|(_, n)| n).sum();
     assert!(failed <= 4, "{failed} reports not accepted during the rollout: {statuses:?}");
@@ -449,7 +459,10 @@ fn a_candidate_with_a_20_percent_error_rate_is_stopped_and_rolled_back_by_itself
     assert!(said.contains("rolled back to v2.0.8") && said.contains("error rate"), "{said}");
     let state = site.state();
     assert_eq!((state["stable"].as_str(), state["candidate"].as_str()), (Some("v2.0.8"), Some("")), "{state}");
-    assert_eq!(site.upstream().keys().copied().collect::<std::collections::BTreeSet<_>>(), site.blue.iter().copied().collect());
+    assert_eq!(
+        site.upstream().keys().copied().collect::<std::collections::BTreeSet<_>>(),
+        site.blue.iter().copied().collect()
+    );
     assert!(site.green.iter().all(|p| !Site::listening(*p)), "the candidate's slots are stopped");
     assert!(site.blue.iter().all(|p| site.ready(*p)), "v2.0.8 still answers");
     let log = site.log();
@@ -494,7 +507,11 @@ fn gradual_emergency_and_full_rollbacks_move_the_traffic_as_asked() {
     // Half way out again, then an emergency rollback.
     site.deploy(0, "50");
     site.expect(2, "emergency-rollback.sh", &["--to-version", "v2.0.8"]);
-    site.expect(0, "emergency-rollback.sh", &["--to-version", "v2.0.8", "--reason", "Critical bug in detection engine"]);
+    site.expect(
+        0,
+        "emergency-rollback.sh",
+        &["--to-version", "v2.0.8", "--reason", "Critical bug in detection engine"],
+    );
     let state = site.state();
     assert_eq!((state["stable"].as_str(), state["candidate"].as_str()), (Some("v2.0.8"), Some("")), "{state}");
     assert!(site.green.iter().all(|p| !Site::listening(*p)), "the candidate is stopped");
@@ -527,7 +544,10 @@ fn the_pre_and_post_deployment_checks_fail_on_a_broken_system() {
     // The candidate's binary reports another version, and one stable instance is gone.
     write_executable(
         &site.dir.path().join("releases/v2.0.9/ferretwatch"),
-        &format!("#!/bin/sh\n[ \"$*\" = --version ] && {{ echo 'ferretwatch 2.0.7'; exit 0; }}\nexec '{}' \"$@\"\n", env!("CARGO_BIN_EXE_ferretwatch")),
+        &format!(
+            "#!/bin/sh\n[ \"$*\" = --version ] && {{ echo 'ferretwatch 2.0.7'; exit 0; }}\nexec '{}' \"$@\"\n",
+            env!("CARGO_BIN_EXE_ferretwatch")
+        ),
     );
     let victim = site.pid(site.blue[1]).unwrap();
     Command::new("kill").args(["-KILL", &victim]).status().unwrap();
