@@ -69,7 +69,8 @@ if [[ $current -gt 0 ]]; then
     say "before the step: $candidate $verdict"
 fi
 check="$(release_check "$candidate")" || release_fail "$check"
-problem="$(set_start "$candidate" "$candidate_set")" || rollback "$problem"
+started_output="$(set_start "$candidate" "$candidate_set")" || rollback "$(tail -n1 <<<"$started_output")"
+[[ -z "$started_output" ]] || echo "$started_output"
 started="$(date +%s.%N)"
 problem="$(route "$stable_set" "$candidate_set" "$percent")" || rollback "$problem"
 echo "$problem"

@@ -44,7 +44,8 @@ else
 fi
 
 say "== gradual rollback of $release_env: $newer from ${from}% to ${to}% over ${duration}s, back to $older"
-problem="$(set_start "$older" "$older_set")" || release_fail "$older cannot take the traffic: $problem"
+problem="$(set_start "$older" "$older_set")" || release_fail "$older cannot take the traffic: $(tail -n1 <<<"$problem")"
+[[ -z "$problem" ]] || echo "$problem"
 steps=()
 p=$from
 while :; do
