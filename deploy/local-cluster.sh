@@ -129,7 +129,8 @@ else
     awk -v ups="$upstreams" '
         /^ *server 127\.0\.0\.1:808[0-9]/ { if (!done) { printf "%s", ups; done = 1 } next }
         { print }' "$here/nginx/ferretwatch.conf" \
-        | sed -e "s|listen 80;|listen 127.0.0.1:$nginx_port;|" >"$dir/nginx/ferretwatch.conf"
+        | sed -e "s|listen 80;|listen 127.0.0.1:$nginx_port;|" \
+            -e "s|/var/log/nginx/ferretwatch-upstream.log|$dir/nginx/upstream.log|" >"$dir/nginx/ferretwatch.conf"
     cat >"$dir/nginx/nginx.conf" <<NGINX
 worker_processes auto;
 pid $dir/nginx/nginx.pid;

@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// The database (sqlite://PATH or postgres://…) instead of the configured one.
     #[arg(long)]
     pub db: Option<String>,
+    /// Only check the settings (the file, the environment and these flags) and exit: 0
+    /// when they load, 2 naming what is wrong. Neither opens the database nor listens.
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 /// Loads the settings (file, environment, then these flags).
@@ -43,6 +47,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
         ferretwatch_server::telemetry::init_logging(&settings.log)
             .map_err(|e| CliError::input("invalid_config", e.to_string()))?;
+        if args.check_config {
+            return Ok(Report::text("the settings are valid"));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -110,8 +110,9 @@ impl Drop for PgDatabase {
 }
 
 /// Copies the units `names` of `deploy/systemd` into a temporary folder, with the installed
-/// paths they name pointing at this build and checkout (`/usr/local/bin/ferretwatch` at the
-/// binary under test, `/usr/local/lib/ferretwatch/` at `deploy/postgresql/`, PostgreSQL 15's
+/// paths they name pointing at this build and checkout (`/usr/local/bin/ferretwatch` and a
+/// release slot's `/opt/ferretwatch/slots/%i/ferretwatch` at the binary under test,
+/// `/usr/local/lib/ferretwatch/` at `deploy/postgresql/`, PostgreSQL 15's
 /// binaries at the newest installed), and requires `systemd-analyze verify` to find nothing
 /// to say about them and its offline security review to rate each service among them at an
 /// exposure of at most 2.0 (of 10). The folder holds the copies, for further checks. Needs
@@ -127,6 +128,7 @@ pub fn verify_units(names: &[&str]) -> tempfile::TempDir {
     for name in names {
         let mut text = std::fs::read_to_string(repo.join("deploy/systemd").join(name))
             .unwrap()
+            .replace("/opt/ferretwatch/slots/%i/ferretwatch", env!("CARGO_BIN_EXE_ferretwatch"))
             .replace("/usr/local/bin/ferretwatch", env!("CARGO_BIN_EXE_ferretwatch"))
             .replace("/usr/local/lib/ferretwatch/", &format!("{}/", repo.join("deploy/postgresql").display()));
         if let Some(bin) = postgres.last() {

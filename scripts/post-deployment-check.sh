@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runbook 9.1 "Post-deployment verification" of the environment's stable version
+# (docs/releases.md):
+#
+#   ./scripts/post-deployment-check.sh --environment production
+#
+# One line per check (`ok` or `FAIL`):
+#   instances  every instance of the stable version runs it and answers /ready;
+#   version    the stable release's binary reports the stable version (`--version`);
+#   errors     in the load balancer's access log of the last post_check_window_seconds,
+#              the stable instances' 5xx rate is at most error_rate_threshold and their
+#              p95 latency at most latency_p95_ms;
+#   candidate  (only while a rollout is in progress) the same for the candidate;
+#   smoke      scripts/smoke-test-user-flows.sh --critical-paths through nginx
+#              (public_url, with the root of trust root).
+# Exit 0 when all pass, 1 when one fails, 2 on bad usage or an unknown environment.
+set -uo pipefail
+release_name=post-deployment-check.sh
+# shellcheck source=lib/release.sh
+source "$(dirname "$0")/lib/release.sh"
+environment=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --environment) [[ $# -ge 2 ]] || release_usage "--environment needs a value"; environment="$2"; shift 2 ;;
+        -h|--help) release_help "$0"; exit 0 ;;
+        *) release_usage "unknown argument: $1" ;;
+    esac
+done
+[[ -n "$environment" ]] || release_usage "--environment is required"
+release_load "$environment"
+failed=0
+line() { if [[ "$1" == ok ]]; then echo "ok   $2"; else echo "FAIL $2"; failed=1; fi; }
+[[ -n "$state_stable" ]] || { line fail "instances: no stable version runs in $environment"; exit 1; }
+echo "== post-deployment checks of $environment: stable $state_stable"
+
+if result="$(set_health "$state_stable" "$state_stable_set")"; then
+    line ok "instances: $state_stable answers /ready on $(set_ports "$state_stable_set" | wc -w) instance(s)"
+else
+    line fail "instances: $(echo "$result" | paste -sd ';' -)"
+fi
+if result="$(release_check "$state_stable")"; then line ok "version: $result"; else line fail "version: $result"; fi
+
+since="$(awk -v now="$(date +%s)" -v window="$env_post_check_window_seconds" 'BEGIN { print now - window }')"
+read -r requests errors rate p95 < <(set_stats "$state_stable_set" "$since")
+if ! above "$rate" "$env_error_rate_threshold" && ! above "$p95" "$env_latency_p95_ms"; then
+    line ok "errors: $errors of $requests answers 5xx ($rate, max $env_error_rate_threshold), p95 ${p95} ms (max $env_latency_p95_ms) in ${env_post_check_window_seconds}s"
+else
+    line fail "errors: $errors of $requests answers 5xx ($rate, max $env_error_rate_threshold), p95 ${p95} ms (max $env_latency_p95_ms) in ${env_post_check_window_seconds}s"
+fi
+if [[ -n "$state_candidate" ]]; then
+    if result="$(set_judge "$state_candidate" "$state_candidate_set" "$since")"; then
+        line ok "candidate: $state_candidate at ${state_percentage}%: $result"
+    else
+        line fail "candidate: $state_candidate at ${state_percentage}%: $result"
+    fi
+fi
+
+if result="$(FERRETWATCH_URL="$env_public_url" FERRETWATCH_ROOT="$env_root" FERRETWATCH_BIN="$(release_bin "$state_stable")" \
+    "$(dirname "$0")/smoke-test-user-flows.sh" --critical-paths 2>&1)"; then
+    line ok "smoke: the critical user flows pass through $env_public_url"
+else
+    line fail "smoke: $(echo "$result" | grep '^FAIL' | paste -sd ';' -)"
+fi
+exit $failed
