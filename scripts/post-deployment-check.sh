@@ -18,18 +18,7 @@ set -uo pipefail
 release_name=post-deployment-check.sh
 # shellcheck source=lib/release.sh
 source "$(dirname "$0")/lib/release.sh"
-environment=""
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --environment) [[ $# -ge 2 ]] || release_usage "--environment needs a value"; environment="$2"; shift 2 ;;
-        -h|--help) release_help "$0"; exit 0 ;;
-        *) release_usage "unknown argument: $1" ;;
-    esac
-done
-[[ -n "$environment" ]] || release_usage "--environment is required"
-release_load "$environment"
-failed=0
-line() { if [[ "$1" == ok ]]; then echo "ok   $2"; else echo "FAIL $2"; failed=1; fi; }
+release_check_start "$0" "$@"
 [[ -n "$state_stable" ]] || { line fail "instances: no stable version runs in $environment"; exit 1; }
 echo "== post-deployment checks of $environment: stable $state_stable"
 

@@ -30,6 +30,27 @@ release_fail() { echo "${release_name:-release}: $1" >&2; exit 1; }
 
 say() { echo "$(date -u +%H:%M:%S) $*"; }
 
+# release_check_start SCRIPT ARGS...: a check script's command line (--environment ENV,
+# required; --help prints SCRIPT's header), then its environment loaded into `environment`
+# and the env_*/state_* variables. `line ok|fail TEXT` reports one check; `failed` is 1
+# once one failed.
+release_check_start() {
+    local script="$1"
+    shift
+    environment=""
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --environment) [[ $# -ge 2 ]] || release_usage "--environment needs a value"; environment="$2"; shift 2 ;;
+            -h|--help) release_help "$script"; exit 0 ;;
+            *) release_usage "unknown argument: $1" ;;
+        esac
+    done
+    [[ -n "$environment" ]] || release_usage "--environment is required"
+    release_load "$environment"
+    failed=0
+}
+line() { if [[ "$1" == ok ]]; then echo "ok   $2"; else echo "FAIL $2"; failed=1; fi; }
+
 # release_load ENV: reads deploy/environments/ENV.toml (or $FERRETWATCH_ENVIRONMENTS/ENV.toml)
 # into env_* variables and the state into state_*, and takes the environment's lock.
 release_load() {

@@ -23,8 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use sqlx::Connection;
-use support::{agent, post_report, PgDatabase};
+use support::{agent, assert_all_stored, post_report, PgDatabase};
 
 const SECRET: &str = "deploy-test-install-secret-0123456789abcdef";
 const TOKEN_PER_MINUTE: u64 = 60;
@@ -161,24 +160,6 @@ fn under_load(
         thread.join().unwrap();
     }
     Arc::into_inner(load).unwrap()
-}
-
-/// Every acknowledged (id, url) is a committed row.
-fn assert_all_stored(db: &str, acked: &[(i64, String)]) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let rows: HashMap<i64, String> = runtime.block_on(async {
-        let mut conn = sqlx::PgConnection::connect(db).await.unwrap();
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, url FROM reports").fetch_all(&mut conn).await.unwrap();
-        rows.into_iter().collect()
-    });
-    let missing: Vec<_> = acked.iter().filter(|(id, url)| rows.get(id) != Some(url)).collect();
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged reports missing, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(3)]
-    );
 }
 
 #[test]

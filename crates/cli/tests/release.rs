@@ -29,7 +29,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use sqlx::Connection;
 use support::{agent, post_report, PgDatabase};
 
 const SECRET: &str = "release-test-install-secret-0123456789abcdef";
@@ -278,20 +277,7 @@ impl Site {
 
     /// Every acknowledged (id, url) is a committed row.
     fn assert_all_stored(&self, acked: &[(i64, String)]) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let rows: HashMap<i64, String> = runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&self.database.url).await.unwrap();
-            let rows: Vec<(i64, String)> =
-                sqlx::query_as("SELECT id, url FROM reports").fetch_all(&mut conn).await.unwrap();
-            rows.into_iter().collect()
-        });
-        let missing: Vec<_> = acked.iter().filter(|(id, url)| rows.get(id) != Some(url)).collect();
-        assert!(
-            missing.is_empty(),
-            "{} acknowledged reports missing, e.g. {:?}",
-            missing.len(),
-            &missing[..missing.len().min(3)]
-        );
+        support::assert_all_stored(&self.database.url, acked);
     }
 }
 

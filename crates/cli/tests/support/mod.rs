@@ -161,3 +161,21 @@ pub fn verify_units(names: &[&str]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Every acknowledged `(id, url)` is a committed row of the PostgreSQL database `db`.
+pub fn assert_all_stored(db: &str, acked: &[(i64, String)]) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rows: std::collections::HashMap<i64, String> = runtime.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(db).await.unwrap();
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, url FROM reports").fetch_all(&mut conn).await.unwrap();
+        rows.into_iter().collect()
+    });
+    let missing: Vec<_> = acked.iter().filter(|(id, url)| rows.get(id) != Some(url)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged reports missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(3)]
+    );
+}
