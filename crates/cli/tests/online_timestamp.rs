@@ -668,6 +668,17 @@ fn the_service_follows_the_signed_degradation_level_queues_reports_at_3_and_serv
     let t = token(&agent);
     assert_eq!(status(support::post_report(&agent, &base, &t, "https://one.example.test/a")), 201);
 
+    // A level written into the origin's timestamp without the online key is not believed.
+    let timestamp_path = dir.join("origin/timestamp.json");
+    let signed = std::fs::read(&timestamp_path).unwrap();
+    let mut forged: serde_json::Value = serde_json::from_slice(&signed).unwrap();
+    forged["signed"]["custom"] = serde_json::json!({"degradation": 4});
+    std::fs::write(&timestamp_path, serde_json::to_vec(&forged).unwrap()).unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    await_level(&agent, &base, 1);
+    assert_eq!(status(support::post_report(&agent, &base, &t, "https://one.example.test/b")), 201);
+    std::fs::write(&timestamp_path, &signed).unwrap();
+
     // Level 2: client telemetry is shed with a reason and a Retry-After; reports as at 1.
     set_level(dir, 2);
     await_level(&agent, &base, 2);
@@ -692,7 +703,10 @@ fn the_service_follows_the_signed_degradation_level_queues_reports_at_3_and_serv
     assert_eq!(status(bad), 422);
     let deletion = agent.post(&format!("{base}/v1/deletion-request")).header("x-install-token", &t).send_empty();
     assert_eq!(status(deletion), 503);
-    assert_eq!(stored_urls(dir), ["https://one.example.test/a", "https://two.example.test/a"]);
+    assert_eq!(
+        stored_urls(dir),
+        ["https://one.example.test/a", "https://one.example.test/b", "https://two.example.test/a"]
+    );
 
     // Level 4: only the origin serves.
     set_level(dir, 4);
@@ -721,6 +735,7 @@ fn the_service_follows_the_signed_degradation_level_queues_reports_at_3_and_serv
     await_level(&agent, &base, 1);
     let mut expected: Vec<String> =
         ["one", "two", "three"].iter().map(|n| format!("https://{n}.example.test/a")).collect();
+    expected.push("https://one.example.test/b".into());
     expected.extend((0..5).map(|n| format!("https://queued.example.test/{n}")));
     expected.sort();
     let deadline = Instant::now() + Duration::from_secs(20);

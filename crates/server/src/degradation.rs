@@ -4,9 +4,10 @@
 //! the same document, so the service and its fleet follow one level.
 //!
 //! Each instance reads the level every few seconds (housekeeping) and only believes one
-//! the root of trust's `timestamp` role signed (`server.root`): a level written to the
-//! origin by anything but the online key is read as 1. Without `server.root` the service
-//! stays at level 1 and says so at start.
+//! the root of trust's `timestamp` role signed (`server.root`), that has not expired, and
+//! whose version is not below the last one it believed: a forged, expired or replayed
+//! timestamp changes nothing (the level in force stays, and a warning is logged). Without
+//! `server.root` the service stays at level 1 and warns at start.
 //!
 //! What a level sheds ([`Gate`]):
 //!
@@ -20,11 +21,12 @@
 //! The origin, health checks, metrics, the status page and the admin console serve at
 //! every level.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::Duration;
 
 use ferretwatch_pack_publisher::origin::{Origin, S3Options};
-use ferretwatch_pack_publisher::publish::timestamp::{current_degradation, degradation_summary};
+use ferretwatch_pack_publisher::publish::timestamp::signed_level;
+use ferretwatch_types::Timestamp;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::settings::Settings;
@@ -39,8 +41,14 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 /// The level in force and where it is read from.
 pub struct Degradation {
     level: AtomicU8,
+    /// The version of the last timestamp believed (0: none yet).
+    floor: AtomicU64,
     source: Option<Source>,
 }
+
+/// How long one read of the level may take before it is given up (the level in force
+/// stays).
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Source {
     origin_url: String,
@@ -102,16 +110,18 @@ impl Degradation {
                 Some(Source { origin_url: settings.origin_url(), s3: settings.server.s3_options(), root })
             }
             None => {
-                tracing::info!("no server.root: the degradation level is not read (full service)");
+                tracing::warn!(
+                    "no server.root: the service does not follow the degradation level (it stays at full service)"
+                );
                 None
             }
         };
-        Ok(Degradation { level: AtomicU8::new(FULL_SERVICE), source })
+        Ok(Degradation { level: AtomicU8::new(FULL_SERVICE), floor: AtomicU64::new(0), source })
     }
 
     /// A fixed level, read from nowhere (tests).
     pub fn fixed(level: u8) -> Self {
-        Degradation { level: AtomicU8::new(level), source: None }
+        Degradation { level: AtomicU8::new(level), floor: AtomicU64::new(0), source: None }
     }
 
     /// The level in force.
@@ -132,44 +142,66 @@ impl Degradation {
             ErrorCode::Degraded,
             format!(
                 "the service runs at degradation level {level} ({}) and does not take this request now; retry later",
-                degradation_summary(level)
+                service_summary(level)
             ),
         )
         .retry_after(RETRY_AFTER)
     }
 
-    /// Reads the level the origin's signed timestamp carries, and sets it. A read that
-    /// fails keeps the level in force (logged). Returns the new level when it changed.
+    /// Reads the level the origin's signed timestamp carries, and sets it when the
+    /// timestamp verifies, has not expired and is not older than the last one believed.
+    /// Anything else keeps the level in force (logged). Returns the new level when it
+    /// changed.
     pub async fn refresh(&self) -> Option<u8> {
         let source = self.source.as_ref()?;
         let (url, s3, root) = (source.origin_url.clone(), source.s3.clone(), source.root.clone());
         let read = tokio::task::spawn_blocking(move || {
             let origin = Origin::open_with(&url, &s3).map_err(|e| e.to_string())?;
-            current_degradation(&origin, &root).map_err(|e| e.to_string())
-        })
-        .await;
-        let level = match read {
-            Ok(Ok(level)) => level,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, level = self.level(), "could not read the degradation level; keeping the level in force");
-                return None;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "the degradation level read failed");
-                return None;
-            }
+            signed_level(&origin, &root).map_err(|e| e.to_string())
+        });
+        let keep = |why: &str| {
+            tracing::warn!(
+                level = self.level(),
+                reason = why,
+                "degradation level not read; keeping the level in force"
+            );
+            None
         };
+        let signed = match tokio::time::timeout(READ_TIMEOUT, read).await {
+            Ok(Ok(Ok(Some(signed)))) => signed,
+            Ok(Ok(Ok(None))) => return keep("the origin's timestamp is missing or does not verify under server.root"),
+            Ok(Ok(Err(error))) => return keep(&error),
+            Ok(Err(error)) => return keep(&error.to_string()),
+            Err(_) => return keep("the origin did not answer in time"),
+        };
+        if signed.expires <= Timestamp::now() {
+            return keep("the origin's timestamp has expired");
+        }
+        let floor = self.floor.load(Ordering::Relaxed);
+        if signed.version < floor {
+            return keep(&format!(
+                "the origin's timestamp (version {}) is older than one already seen ({floor})",
+                signed.version
+            ));
+        }
+        self.floor.store(signed.version, Ordering::Relaxed);
+        let level = signed.level;
         metrics::gauge!("ferretwatch_degradation_level").set(f64::from(level));
         let before = self.level.swap(level, Ordering::Relaxed);
         (before != level).then(|| {
-            tracing::warn!(
-                from = before,
-                to = level,
-                service = degradation_summary(level),
-                "degradation level changed"
-            );
+            tracing::warn!(from = before, to = level, service = service_summary(level), "degradation level changed");
             level
         })
+    }
+}
+
+/// What the service does at `level`, in a few words (for logs and refusals).
+pub fn service_summary(level: u8) -> &'static str {
+    match level {
+        2 => "client telemetry paused",
+        3 => "reports queued for later, telemetry and deletion requests paused",
+        4 => "only rule packs and bulletins are served",
+        _ => "full service",
     }
 }
 

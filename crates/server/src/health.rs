@@ -86,7 +86,8 @@ pub async fn check(State(state): State<AppState>, req: Request) -> Result<Json<H
     Ok(Json(Health { status: "ok".into() }))
 }
 
-/// Readiness: the database answers and the origin serves a pack.
+/// Readiness: the database answers (from degradation level 3 on, not needed) and the origin
+/// serves a pack.
 #[utoipa::path(get, path = "/ready", tag = "health",
     responses(
         (status = 200, description = "Ready", body = Readiness),
@@ -95,7 +96,9 @@ pub async fn check(State(state): State<AppState>, req: Request) -> Result<Json<H
 pub async fn ready(State(state): State<AppState>) -> Response {
     let database = state.store.ping().await.is_ok();
     let pack_version = state.origin.pack_version().await;
-    let ok = database && pack_version.is_some();
+    // From degradation level 3 on, reports wait in the queue and the origin serves from
+    // its store: an instance whose database is down is still of use, so it stays ready.
+    let ok = (database || state.degradation.level() >= 3) && pack_version.is_some();
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = Readiness {
         status: if ok { "ready" } else { "not_ready" }.into(),

@@ -295,6 +295,7 @@ impl Server {
         });
         let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
         let escalations = tokio::spawn(incidents::escalations(state.clone(), stop_rx.clone()));
+        let report_queue = tokio::spawn(report_queue::run(state.clone(), stop_rx.clone()));
         let renewal = timestamp::Renewer::from_settings(&state.settings)?
             .map(|renewer| tokio::spawn(timestamp::run(Arc::new(renewer), stop_rx.clone())));
 
@@ -322,6 +323,7 @@ impl Server {
         let _ = metrics_task.await;
         housekeeping.abort();
         escalations.abort();
+        report_queue.abort();
         if let Some(renewal) = renewal {
             renewal.abort();
         }
@@ -395,10 +397,6 @@ async fn housekeeping(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
         }
         state.limits.maintain().await;
         state.degradation.refresh().await;
-        if state.degradation.admission(degradation::Gate::Report) == degradation::Admission::Serve {
-            state.report_queue.drain(&state.store).await;
-        }
-        metrics::gauge!("ferretwatch_report_queue_pending").set(state.report_queue.pending() as f64);
         let current = state.origin.pack_version().await;
         let previous = state.current_pack_version();
         if current != previous {

@@ -164,6 +164,32 @@ pub fn current_degradation(origin: &Origin, root: &[u8]) -> Result<u8, PublishEr
     Ok(carried_degradation(origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)?.as_deref(), &root))
 }
 
+/// The origin's timestamp as the root in force signed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedLevel {
+    /// The degradation level it carries.
+    pub level: u8,
+    /// Its version.
+    pub version: u64,
+    /// Its expiry.
+    pub expires: Timestamp,
+}
+
+/// The degradation level, version and expiry of `origin`'s `timestamp.json` when the root
+/// in force (`root`, then the origin's rotations) signed it; `None` when the origin has no
+/// timestamp or its signatures do not verify. Expiry and version are the caller's to
+/// judge (a replayed or expired timestamp verifies too).
+pub fn signed_level(origin: &Origin, root: &[u8]) -> Result<Option<SignedLevel>, PublishError> {
+    let root = current_root(origin, root)?;
+    let Some(bytes) = origin.get(layout::TIMESTAMP, MAX_PINS_BYTES)? else { return Ok(None) };
+    let Ok(trust) = RoleTrust::of_root(&root, "timestamp") else { return Ok(None) };
+    Ok(signed_role::<Pins>(layout::TIMESTAMP, "timestamp", &bytes, &trust).ok().map(|pins| SignedLevel {
+        level: pins.degradation(),
+        version: pins.version,
+        expires: pins.expires,
+    }))
+}
+
 /// What clients do at degradation `level`, in a few words (for operators).
 pub fn degradation_summary(level: u8) -> &'static str {
     match level {
