@@ -78,7 +78,7 @@ release_load() {
 # is sent SIGTERM (its trap exits at once, changing nothing more) and the lock is awaited
 # for stop_timeout_seconds + 20 s.
 release_lock() {
-    local lock="$env_state_dir/lock" holder pid script
+    local lock="$env_state_dir/lock" holder pid="" script=""
     # Opened without truncating: the holder's PID stays readable.
     exec 9<>"$lock"
     if ! flock -n 9; then
