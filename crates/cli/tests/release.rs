@@ -14,9 +14,12 @@
 //!   asked; rollback-deployment without --confirm and nonsense percentages are refused
 //!   (exit 2);
 //! - the pre- and post-deployment checks fail (exit 1) on a broken system, and the
-//!   post-deployment check on too little traffic;
-//! - a step without traffic fails ("too little traffic to judge") and is rolled back, and
-//!   an emergency rollback pre-empts a deploy.sh in its observation window;
+//!   post-deployment check on too little traffic; deploy.sh refuses a step over an
+//!   unhealthy stable version, routing unchanged;
+//! - a step without traffic fails ("too little traffic to judge") and is rolled back; when
+//!   nginx refuses that rollback's reload, the candidate keeps running and the command
+//!   says "ROLLBACK FAILED"; an emergency rollback pre-empts a deploy.sh in its
+//!   observation window, and works during a database outage (with a warning);
 //! - the access-log statistics count every attempt of a retried request against its own
 //!   slot, and an unreadable log is an error.
 //!
@@ -572,6 +575,13 @@ fn the_pre_and_post_deployment_checks_fail_on_a_broken_system() {
     assert!(said.contains("ok   database:"), "{said}");
     let said = site.expect(1, "post-deployment-check.sh", &["--environment", "test"]);
     assert!(said.contains("FAIL instances:"), "{said}");
+    // deploy.sh refuses a step over an unhealthy stable version, routing unchanged (it
+    // does not move everything onto it).
+    let before = site.upstream();
+    let said = site.deploy(1, "10");
+    assert!(said.contains("step refused") && said.contains("unhealthy"), "{said}");
+    assert_eq!(site.upstream(), before);
+    assert!(site.green.iter().all(|p| !Site::listening(*p)), "no candidate started");
 
     // A settings file the release refuses, and an unreachable database.
     let settings = site.dir.path().join("ferretwatch.toml");
@@ -655,6 +665,25 @@ fn a_step_without_traffic_fails_and_an_emergency_rollback_preempts_a_deploy() {
     assert!(log.iter().any(|e| e["action"] == "preempt" && e["holder"] == "deploy.sh"), "{log:?}");
     assert!(log.iter().any(|e| e["action"] == "deploy" && e["result"] == "pre-empted"), "{log:?}");
     site.assert_all_stored(&acked);
+
+    // A database outage: the instances stay live (/health) but not ready (/ready). The
+    // emergency rollback still moves the traffic, and warns.
+    let (server, name) = site.database.url.rsplit_once('/').unwrap();
+    let admin = format!("{server}/postgres");
+    let psql = |sql: &str| {
+        let out = Command::new("psql").args([&admin, "-XAtqc", sql]).output().expect("psql is installed");
+        assert!(out.status.success(), "{sql}: {}", text(&out));
+    };
+    psql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+    psql(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"));
+    let started = Instant::now();
+    while site.ready(site.blue[0]) {
+        assert!(started.elapsed() < Duration::from_secs(30), "the outage did not reach the instances");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let said = site.expect(0, "emergency-rollback.sh", &["--to-version", "v2.0.8", "--reason", "database outage"]);
+    assert!(said.contains("WARNING") && said.contains("does not answer /ready"), "{said}");
+    psql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
 }
 
 /// `release.py stats` on crafted access-log lines: each attempt of a retried request
