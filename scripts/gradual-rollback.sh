@@ -11,9 +11,12 @@
 # evenly over DURATION seconds. Before each step the receiving version's instances must
 # answer /ready; when they do not, the rollback stops where it is (exit 1). At 0 the newer
 # release's instances are stopped and the receiving version is the stable version.
+# FROM may not be above the newer release's current share (the candidate's percentage, or
+# 100 for a promoted stable version): a rollback never raises it.
+# emergency-rollback.sh may end the command with SIGTERM between two steps (exit 143).
 # The environment is FERRETWATCH_ENVIRONMENT (default production).
-# Exit 0 when TO is reached; 1 when a check failed; 2 on bad usage (FROM below TO,
-# percentages outside 0..100, nothing to roll back to).
+# Exit 0 when TO is reached; 1 when a check failed; 2 on bad usage (FROM below TO, FROM
+# above the current share, percentages outside 0..100, nothing to roll back to).
 set -uo pipefail
 release_name=gradual-rollback.sh
 # shellcheck source=lib/release.sh
@@ -35,6 +38,7 @@ from=$((10#$from)) to=$((10#$to)) duration=$((10#$duration))
 [[ $from -le 100 ]] || release_usage "--from-percentage must be 0..100"
 [[ $to -le $from ]] || release_usage "--to-percentage ($to) must not be above --from-percentage ($from)"
 release_load "${FERRETWATCH_ENVIRONMENT:-production}"
+release_on_term "gradual-rollback from=$from to=$to"
 
 if [[ -n "$state_candidate" ]]; then
     newer="$state_candidate" newer_set="$state_candidate_set" older="$state_stable" older_set="$state_stable_set"
@@ -42,6 +46,9 @@ else
     [[ -n "$state_stable" && -n "$state_previous" ]] || release_usage "nothing to roll back: no candidate and no previous version"
     newer="$state_stable" newer_set="$state_stable_set" older="$state_previous" older_set="$(other_set "$state_stable_set")"
 fi
+share=100
+[[ -z "$state_candidate" ]] || share="${state_percentage:-0}"
+[[ $from -le $share ]] || release_usage "--from-percentage $from is above $newer's current share of ${share}%: a rollback never raises it"
 
 say "== gradual rollback of $release_env: $newer from ${from}% to ${to}% over ${duration}s, back to $older"
 problem="$(set_start "$older" "$older_set")" || release_fail "$older cannot take the traffic: $(tail -n1 <<<"$problem")"
@@ -61,7 +68,7 @@ k=0
 for p in "${steps[@]}"; do
     if [[ $k -gt 0 ]]; then
         due=$((begin + duration * k / (${#steps[@]} - 1)))
-        [[ $SECONDS -lt $due ]] && sleep $((due - SECONDS))
+        [[ $SECONDS -lt $due ]] && pause $((due - SECONDS))
     fi
     k=$((k + 1))
     if ! problem="$(set_health "$older" "$older_set")"; then
@@ -75,7 +82,7 @@ for p in "${steps[@]}"; do
     release_log gradual-rollback version="$newer" to="$older" percentage="$p" result=routed
 done
 if [[ $to -eq 0 ]]; then
-    sleep "$env_drain_seconds"
+    pause "$env_drain_seconds"
     set_stop "$newer_set"
     release_state candidate= candidate_set= percentage=0 previous="$newer" \
         event_action=rolled-back event_version="$newer" event_stable="$older"

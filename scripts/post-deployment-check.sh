@@ -8,8 +8,10 @@
 #   instances  every instance of the stable version runs it and answers /ready;
 #   version    the stable release's binary reports the stable version (`--version`);
 #   errors     in the load balancer's access log of the last post_check_window_seconds,
-#              the stable instances' 5xx rate is at most error_rate_threshold and their
-#              p95 latency at most latency_p95_ms;
+#              the stable instances answered at least min_requests requests (fewer is
+#              too little traffic to judge: a failure), their 5xx rate is at most
+#              error_rate_threshold and their p95 latency at most latency_p95_ms; an
+#              access log that cannot be read is a failure;
 #   candidate  (only while a rollout is in progress) the same for the candidate;
 #   smoke      scripts/smoke-test-user-flows.sh --critical-paths through nginx
 #              (public_url, with the root of trust root).
@@ -30,11 +32,10 @@ fi
 if result="$(release_check "$state_stable")"; then line ok "version: $result"; else line fail "version: $result"; fi
 
 since="$(awk -v now="$(date +%s)" -v window="$env_post_check_window_seconds" 'BEGIN { print now - window }')"
-read -r requests errors rate p95 < <(set_stats "$state_stable_set" "$since")
-if ! above "$rate" "$env_error_rate_threshold" && ! above "$p95" "$env_latency_p95_ms"; then
-    line ok "errors: $errors of $requests answers 5xx ($rate, max $env_error_rate_threshold), p95 ${p95} ms (max $env_latency_p95_ms) in ${env_post_check_window_seconds}s"
+if result="$(set_traffic "$state_stable_set" "$since")"; then
+    line ok "errors: $state_stable: $result in the last ${env_post_check_window_seconds}s"
 else
-    line fail "errors: $errors of $requests answers 5xx ($rate, max $env_error_rate_threshold), p95 ${p95} ms (max $env_latency_p95_ms) in ${env_post_check_window_seconds}s"
+    line fail "errors: $state_stable: $result in the last ${env_post_check_window_seconds}s"
 fi
 if [[ -n "$state_candidate" ]]; then
     if result="$(set_judge "$state_candidate" "$state_candidate_set" "$since")"; then

@@ -9,7 +9,7 @@
 #   config    the candidate accepts the settings file (`ferretwatch serve --check-config`,
 #             with env_file's variables);
 #   database  the environment's database answers (psql) and no migration is recorded as
-#             failed in _sqlx_migrations;
+#             failed in _sqlx_migrations (a query that fails is a failed check);
 #   nginx     the load balancer's configuration is valid (nginx_test);
 #   stable    every instance of the stable version runs it and answers /ready;
 #   disk      at least min_free_disk_mb MB free where the releases and the state live.
@@ -45,9 +45,10 @@ if [[ -z "$env_db" ]]; then
 elif ! result="$(psql "$env_db" -XAtqc 'SELECT 1' 2>&1)"; then
     line fail "database: not reachable: $(echo "$result" | head -n1)"
 else
-    failed_migrations="$(psql "$env_db" -XAtqc "SELECT coalesce(string_agg(version::text, ','), '') FROM _sqlx_migrations WHERE NOT success" 2>/dev/null)"
-    applied="$(psql "$env_db" -XAtqc 'SELECT count(*) FROM _sqlx_migrations' 2>/dev/null || echo 0)"
-    if [[ -n "$failed_migrations" ]]; then
+    if ! failed_migrations="$(psql "$env_db" -XAtqc "SELECT coalesce(string_agg(version::text, ','), '') FROM _sqlx_migrations WHERE NOT success" 2>&1)" \
+        || ! applied="$(psql "$env_db" -XAtqc 'SELECT count(*) FROM _sqlx_migrations' 2>&1)"; then
+        line fail "database: cannot read _sqlx_migrations: $(echo "${applied:-$failed_migrations}" | head -n1)"
+    elif [[ -n "$failed_migrations" ]]; then
         line fail "database: migrations recorded as failed: $failed_migrations"
     else
         line ok "database: answers, $applied migrations applied, none failed"

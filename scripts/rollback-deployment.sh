@@ -35,12 +35,10 @@ echo "$check"
 say "== rollback of $release_env to $version"
 from="${state_stable:-nothing}${state_candidate:+ + $state_candidate at ${state_percentage}%}"
 reason="deliberate rollback with rollback-deployment.sh"
-if ! problem="$(switch_all "$version" event_action=rollback event_version="$version" event_reason="$reason")"; then
-    release_log rollback version="$version" from="$from" result=failed reason="$reason" detail="$problem"
-    release_fail "the rollback to $version failed: $problem"
+if ! switch_all "$version" event_action=rollback event_version="$version" event_reason="$reason"; then
+    release_log rollback version="$version" from="$from" result=failed reason="$reason" detail="$last_problem"
+    release_fail "the rollback to $version failed: $last_problem"
 fi
-echo "$problem"
-release_reload_state
 if ! problem="$(set_health "$version" "$state_stable_set")"; then
     release_log rollback version="$version" from="$from" result=unhealthy reason="$reason" detail="$problem"
     release_fail "$version serves all traffic but is unhealthy: $problem"

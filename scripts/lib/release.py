@@ -9,9 +9,11 @@ Commands:
   state-write DIR KEY=VALUE…     merges the pairs into the state, writes it atomically
   log DIR ACTION KEY=VALUE…      appends one JSON line to DIR/deployments.log
   upstream CONF PORT:WEIGHT…     rewrites the server lines of CONF's `upstream ferretwatch`
-  stats LOG SINCE PORT…          requests, 5xx, 5xx rate and p95 latency (ms) of the lines
-                                 of the access LOG at or after SINCE (epoch seconds) that
-                                 an instance on one of the PORTs answered
+  stats LOG SINCE PORT…          attempts, 5xx attempts, their rate
+                                 and p95 latency (ms) of the attempts nginx made to one of
+                                 the PORTs in the lines of the access LOG at or after SINCE
+                                 (epoch seconds); exit 1 when LOG cannot be read or has
+                                 lines but none in the expected format
 """
 
 import datetime
@@ -52,6 +54,7 @@ ENV_KEYS = {
     "drain_seconds": 2,
     "post_check_window_seconds": 300,
     "min_free_disk_mb": 1024,
+    "min_requests": 20,
 }
 STATE_KEYS = ("stable", "stable_set", "candidate", "candidate_set", "percentage", "previous", "step_started")
 
@@ -96,7 +99,8 @@ def env(path):
     if values["process_manager"] not in ("systemd", "local"):
         die(f"{path}: process_manager must be \"systemd\" or \"local\"")
     for key in ("error_rate_threshold", "latency_p95_ms", "observe_seconds", "ready_timeout_seconds",
-                "stop_timeout_seconds", "drain_seconds", "post_check_window_seconds", "min_free_disk_mb"):
+                "stop_timeout_seconds", "drain_seconds", "post_check_window_seconds", "min_free_disk_mb",
+                "min_requests"):
         if not isinstance(values[key], (int, float)) or isinstance(values[key], bool) or values[key] < 0:
             die(f"{path}: {key} must be a non-negative number")
     shell("env_", values)
@@ -213,36 +217,54 @@ def upstream(conf, args):
     os.replace(tmp, conf)
 
 
+def attempts(field):
+    """The per-attempt values of an upstream variable: nginx separates the attempts of one
+    upstream group with ", " and the groups (after an internal redirect) with " : "."""
+    return [v.strip() for group in field.strip('"').split(" : ") for v in group.split(",")]
+
+
 def stats(path, since, ports):
+    """Every attempt nginx made to one of PORTS counts against that port: a request nginx
+    retried on another slot (`"A, B"`, `"502, 200"`) is an error of A and an answer of B."""
     since = float(since)
     wanted = {f"127.0.0.1:{p}" for p in ports}
-    latencies, requests, errors = [], 0, 0
+    latencies, requests, errors, lines, malformed = [], 0, 0, 0, 0
     try:
-        f = open(path, errors="replace")
-    except FileNotFoundError:
-        f = []
-    for line in f:
+        with open(path, errors="replace") as f:
+            content = f.readlines()
+    except OSError as e:
+        print(f"release: cannot read the access log {path}: {e.strerror}", file=sys.stderr)
+        sys.exit(1)
+    for line in content:
+        if not line.strip():
+            continue
+        lines += 1
         # $msec $status "$upstream_addr" "$upstream_status" "$upstream_response_time"
         fields = re.findall(r'"[^"]*"|\S+', line)
-        if len(fields) < 5:
-            continue
         try:
-            if float(fields[0]) < since:
+            if len(fields) < 5 or not fields[2].startswith('"'):
+                raise ValueError
+            msec = float(fields[0])
+        except ValueError:
+            malformed += 1
+            continue
+        if msec < since:
+            continue
+        addrs, statuses, times = attempts(fields[2]), attempts(fields[3]), attempts(fields[4])
+        for i, addr in enumerate(addrs):
+            if addr not in wanted:
                 continue
-        except ValueError:
-            continue
-        # With retries: "A, B" and "502, 201"; the last one answered.
-        addr = fields[2].strip('"').split(",")[-1].strip()
-        status = fields[3].strip('"').split(",")[-1].strip()
-        if addr not in wanted:
-            continue
-        requests += 1
-        if status.startswith("5"):
-            errors += 1
-        try:
-            latencies.append(float(fields[4].strip('"').split(",")[-1].strip()) * 1000)
-        except ValueError:
-            pass
+            requests += 1
+            # nginx records a refused or cut connection to a slot as 502 or 504.
+            if i < len(statuses) and statuses[i].startswith("5"):
+                errors += 1
+            try:
+                latencies.append(float(times[i]) * 1000)
+            except (IndexError, ValueError):
+                pass
+    if lines and malformed == lines:
+        print(f"release: {path} has no line in the ferretwatch_upstream format", file=sys.stderr)
+        sys.exit(1)
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else 0.0
     rate = errors / requests if requests else 0.0

@@ -14,8 +14,8 @@ declare env_db env_releases_dir env_candidate env_state_dir env_settings env_env
     env_slots_dir env_blue_ports env_green_ports env_nginx_conf env_nginx_test env_nginx_reload env_access_log \
     env_public_url env_root env_error_rate_threshold env_latency_p95_ms env_observe_seconds \
     env_ready_timeout_seconds env_stop_timeout_seconds env_drain_seconds env_post_check_window_seconds \
-    env_min_free_disk_mb state_stable state_stable_set state_candidate state_candidate_set state_percentage \
-    state_previous state_step_started release_env release_name
+    env_min_free_disk_mb env_min_requests state_stable state_stable_set state_candidate state_candidate_set state_percentage \
+    state_previous state_step_started release_env release_name last_problem
 
 release_py="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/release.py"
 
@@ -68,10 +68,45 @@ release_load() {
     done
     release_env="$name"
     mkdir -p "$env_state_dir/run" || release_fail "cannot create $env_state_dir"
-    exec 9>"$env_state_dir/lock"
-    flock -n 9 || release_fail "another deployment command is running on $name ($env_state_dir/lock)"
+    release_lock
     release_reload_state
 }
+
+# release_lock: takes the environment's lock (state_dir/lock, flock on fd 9) and writes
+# "PID SCRIPT" of the holder into it; exit 1 when another command holds it. With
+# release_preempt=1 (emergency-rollback.sh), a deploy.sh or gradual-rollback.sh holding it
+# is sent SIGTERM (its trap exits at once, changing nothing more) and the lock is awaited
+# for stop_timeout_seconds + 20 s.
+release_lock() {
+    local lock="$env_state_dir/lock" holder pid="" script=""
+    # Opened without truncating: the holder's PID stays readable.
+    exec 9<>"$lock"
+    if ! flock -n 9; then
+        read -r pid script <"$lock" 2>/dev/null || true
+        holder="${script:-an unknown command}${pid:+ (pid $pid)}"
+        if [[ "${release_preempt:-0}" != 1 || ! "$script" =~ ^(deploy|gradual-rollback)\.sh$ || ! "$pid" =~ ^[0-9]+$ ]] \
+            || ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$script"; then
+            release_fail "another deployment command is running on $release_env: $holder ($lock)"
+        fi
+        say "pre-empting $holder: SIGTERM, then waiting for the lock"
+        kill -TERM "$pid" 2>/dev/null
+        flock -w $((${env_stop_timeout_seconds%.*} + 20)) 9 \
+            || release_fail "$holder still holds $lock after SIGTERM and $((${env_stop_timeout_seconds%.*} + 20))s"
+        release_log preempt holder="$script" pid="$pid" by="$release_name"
+    fi
+    echo "$$ $release_name" >"$lock"
+}
+
+# release_on_term ACTION: SIGTERM (emergency-rollback.sh pre-empting) ends the command
+# between two of its steps, logged as ACTION with result=pre-empted; the lock goes with
+# the process.
+release_on_term() {
+    # shellcheck disable=SC2064 # ACTION now
+    trap "say 'SIGTERM: stopping here, another command takes over'; release_log $1 result=pre-empted; exit 143" TERM
+}
+
+# pause SECONDS: sleeps, interruptible by the SIGTERM trap (the sleep does not hold the lock).
+pause() { sleep "$1" 9>&- & wait $!; }
 
 # release_reload_state: reads the state file into state_* variables.
 release_reload_state() {
@@ -190,11 +225,19 @@ inst_stop() {
     rm -f "$env_state_dir/run/$port.pid" "$env_state_dir/run/$port.version"
 }
 
-# inst_ready PORT: /ready answers 200.
+# inst_ready PORT: /ready answers 200 (the instance, its database and its pack).
 inst_ready() { curl -sf --max-time 3 -o /dev/null "http://127.0.0.1:$1/ready"; }
 
+# inst_live PORT: /health answers 200 (the process serves HTTP).
+inst_live() { curl -sf --max-time 3 -o /dev/null "http://127.0.0.1:$1/health"; }
+
+# What set_start waits for: ready (/ready), or live (/health) for emergency-rollback.sh,
+# which must work while the database is down.
+start_probe=ready
+
 # set_start VERSION SET: runs VERSION on every slot of SET (restarting a slot that runs
-# another release) and waits until each answers /ready; 1 when one does not in time. The
+# another release) and waits until each answers /ready (/health with start_probe=live);
+# 1 when one does not in time, the reason in last_problem. The
 # first slot started must be ready before the others start: it applies the migrations
 # (and, with dev_bootstrap, deploys the development pack) on its own.
 set_start() {
@@ -213,10 +256,15 @@ set_start() {
     for port in $(set_ports "$set"); do wait_ready "$version" "$port" "$deadline" || return 1; done
 }
 
-# wait_ready VERSION PORT DEADLINE: until PORT answers /ready, or SECONDS reaches DEADLINE.
+# wait_ready VERSION PORT DEADLINE: until PORT answers the start_probe, or SECONDS reaches
+# DEADLINE.
 wait_ready() {
-    until inst_ready "$2"; do
-        [[ $SECONDS -lt $3 ]] || { echo "$1 on $2 is not ready after ${env_ready_timeout_seconds}s"; return 1; }
+    until "inst_$start_probe" "$2"; do
+        if [[ $SECONDS -ge $3 ]]; then
+            last_problem="$1 on $2 is not $start_probe after ${env_ready_timeout_seconds}s"
+            echo "$last_problem"
+            return 1
+        fi
         sleep 0.2
     done
 }
@@ -245,21 +293,28 @@ set_health() {
 }
 
 # set_stats SET SINCE: "requests 5xx rate p95_ms" of SET's slots in the access log since
-# SINCE (epoch seconds).
+# SINCE (epoch seconds); 1 (and why on stderr) when the log cannot be read.
 set_stats() {
     # shellcheck disable=SC2046 # the ports, one argument each
     python3 "$release_py" stats "$env_access_log" "$2" $(set_ports "$1")
 }
 
-# above A B: whether the number A is above the number B.
-above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
-
-# set_judge VERSION SET SINCE: health, 5xx rate and p95 latency of VERSION on SET against
-# the environment's bounds; prints the verdict, returns 1 when one is out of bounds.
-set_judge() {
-    local version="$1" set="$2" since="$3" requests errors rate p95 problem
-    problem="$(set_health "$version" "$set")" || { echo "unhealthy: $problem"; return 1; }
-    read -r requests errors rate p95 < <(set_stats "$set" "$since")
+# set_traffic SET SINCE: the 5xx rate and p95 latency of SET's slots since SINCE against
+# the environment's bounds; prints the verdict, returns 1 when one is out of bounds, the
+# statistics cannot be had, or SET answered fewer than min_requests requests (too little
+# traffic to judge).
+set_traffic() {
+    local set="$1" since="$2" stats requests errors rate p95
+    stats="$(set_stats "$set" "$since" 2>&1)" || { echo "no statistics: ${stats:-release.py stats failed}"; return 1; }
+    read -r requests errors rate p95 <<<"$stats"
+    if ! [[ "$requests" =~ ^[0-9]+$ && -n "$p95" ]]; then
+        echo "no statistics: release.py stats printed '${stats}'"
+        return 1
+    fi
+    if [[ $requests -lt ${env_min_requests%.*} ]]; then
+        echo "too little traffic to judge: $requests requests to the $set slots (min $env_min_requests) in $env_access_log"
+        return 1
+    fi
     if above "$rate" "$env_error_rate_threshold"; then
         echo "error rate $rate ($errors of $requests answers 5xx) above $env_error_rate_threshold"
         return 1
@@ -268,31 +323,54 @@ set_judge() {
         echo "p95 latency ${p95} ms above ${env_latency_p95_ms} ms ($requests requests)"
         return 1
     fi
-    echo "healthy, $requests requests, error rate $rate (max $env_error_rate_threshold), p95 ${p95} ms (max ${env_latency_p95_ms} ms)"
+    echo "$requests requests, error rate $rate (max $env_error_rate_threshold), p95 ${p95} ms (max ${env_latency_p95_ms} ms)"
+}
+
+# above A B: whether the number A is above the number B.
+above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
+
+# set_judge VERSION SET SINCE: health, 5xx rate and p95 latency of VERSION on SET against
+# the environment's bounds (set_traffic); prints the verdict, returns 1 when one is out of
+# bounds or there is too little traffic to judge.
+set_judge() {
+    local version="$1" set="$2" since="$3" problem verdict
+    problem="$(set_health "$version" "$set")" || { echo "unhealthy: $problem"; return 1; }
+    verdict="$(set_traffic "$set" "$since")" || { echo "$verdict"; return 1; }
+    echo "healthy, $verdict"
 }
 
 # route STABLE_SET CANDIDATE_SET CANDIDATE_PERCENT: the upstream gives the candidate set
 # CANDIDATE_PERCENT of the traffic (weights 100-N and N per slot of equal-sized sets; a
-# set at 0 is left out), checks the configuration with nginx_test and reloads nginx. On a
-# failed check the previous configuration is put back and 1 returned.
+# set at 0 is left out), checks the configuration with nginx_test and reloads nginx. When
+# the check or the reload fails, the previous file is put back (atomically), so that the
+# file and the running nginx agree, and 1 returned with the reason in last_problem.
 route() {
     local stable="$1" candidate="$2" percent="$3" port weights=()
     for port in $(set_ports "$stable"); do weights+=("$port:$((100 - percent))"); done
     for port in $(set_ports "$candidate"); do weights+=("$port:$percent"); done
-    python3 "$release_py" upstream "$env_nginx_conf" "${weights[@]}" || return 1
-    if ! bash -c "$env_nginx_test"; then
-        cp "$env_nginx_conf.previous" "$env_nginx_conf"
-        echo "nginx rejects the new configuration; the previous one is back"
-        return 1
+    if ! python3 "$release_py" upstream "$env_nginx_conf" "${weights[@]}"; then
+        last_problem="cannot rewrite the upstream of $env_nginx_conf"
+    elif ! bash -c "$env_nginx_test"; then
+        last_problem="nginx rejects the new configuration ($env_nginx_test); the previous one is back"
+    elif ! bash -c "$env_nginx_reload"; then
+        last_problem="nginx reload failed ($env_nginx_reload); the previous configuration is back"
+    else
+        say "nginx: $((100 - percent))% to $stable, $percent% to $candidate"
+        return 0
     fi
-    bash -c "$env_nginx_reload" || { echo "nginx reload failed ($env_nginx_reload)"; return 1; }
-    say "nginx: $((100 - percent))% to $stable, $percent% to $candidate"
+    if [[ -f "$env_nginx_conf.previous" ]]; then
+        cp -p "$env_nginx_conf.previous" "$env_nginx_conf.restore.$$" && mv -f "$env_nginx_conf.restore.$$" "$env_nginx_conf" \
+            || last_problem="$last_problem; PUTTING THE PREVIOUS ONE BACK FAILED"
+    fi
+    echo "$last_problem"
+    return 1
 }
 
 # switch_all VERSION: every request to VERSION at once: its slots (the set it runs in, or
 # the set the stable version does not use) started if needed, the upstream pointed at
 # them, everything else stopped after drain_seconds. VERSION becomes the stable version.
-# Prints what failed and returns 1 when VERSION's slots do not come up or nginx refuses.
+# Prints its progress as it goes; returns 1 when VERSION's slots do not come up or nginx
+# refuses, with the reason in last_problem.
 switch_all() {
     local version="$1" set port old
     set=""
@@ -303,7 +381,7 @@ switch_all() {
     fi
     set_start "$version" "$set" || return 1
     route "$(other_set "$set")" "$set" 100 || return 1
-    sleep "$env_drain_seconds"
+    sleep "$env_drain_seconds" 9>&-
     set_stop "$(other_set "$set")"
     old="$state_stable"
     [[ "$old" == "$version" ]] && old="$state_previous"

@@ -13,7 +13,15 @@
 //! - gradual-rollback, emergency-rollback and rollback-deployment move the traffic as
 //!   asked; rollback-deployment without --confirm and nonsense percentages are refused
 //!   (exit 2);
-//! - the pre- and post-deployment checks fail (exit 1) on a broken system.
+//! - the pre- and post-deployment checks fail (exit 1) on a broken system, and the
+//!   post-deployment check on too little traffic; deploy.sh refuses a step over an
+//!   unhealthy stable version, routing unchanged;
+//! - a step without traffic fails ("too little traffic to judge") and is rolled back; when
+//!   nginx refuses that rollback's reload, the candidate keeps running and the command
+//!   says "ROLLBACK FAILED"; an emergency rollback pre-empts a deploy.sh in its
+//!   observation window, and works during a database outage (with a warning);
+//! - the access-log statistics count every attempt of a retried request against its own
+//!   slot, and an unreadable log is an error.
 //!
 //! Needs PostgreSQL (fails loudly without it; FERRETWATCH_SKIP_POSTGRES=1 reports the
 //! tests as ignored), nginx, psql and python3 (installed by scripts/test.sh).
@@ -170,7 +178,8 @@ impl Site {
              nginx_reload = \"nginx -s reload {nginx_args}\"\naccess_log = \"{n}/upstream.log\"\n\
              public_url = \"http://127.0.0.1:{nginx_port}\"\nroot = \"{root}/data/dev-keys/root.json\"\n\
              error_rate_threshold = 0.01\nlatency_p95_ms = 2000\nobserve_seconds = 3\nready_timeout_seconds = 90\n\
-             drain_seconds = 1\npost_check_window_seconds = 60\nmin_free_disk_mb = 1\n",
+             drain_seconds = 1\npost_check_window_seconds = 60\nmin_free_disk_mb = 1\n\
+             min_requests = 20\n",
             db = database.url,
             root = root.display(),
             blue = ports(&blue),
@@ -228,6 +237,17 @@ impl Site {
         let out = self.run(name, args);
         assert_eq!(out.status.code(), Some(code), "{name} {args:?}:\n{}", text(&out));
         text(&out)
+    }
+
+    /// Sets `key = value` in the environment file.
+    fn set_env(&self, key: &str, value: &str) {
+        let path = self.dir.path().join("environments/test.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| if l.starts_with(&format!("{key} = ")) { format!("{key} = {value}") } else { l.to_owned() })
+            .collect();
+        std::fs::write(&path, text.join("\n") + "\n").unwrap();
     }
 
     fn deploy(&self, code: i32, percent: &str) -> String {
@@ -490,8 +510,13 @@ fn gradual_emergency_and_full_rollbacks_move_the_traffic_as_asked() {
     assert_eq!(steps, ["100", "90", "80", "70", "60", "50", "40", "30", "20", "10", "0"]);
     assert!(site.green.iter().all(|p| !Site::listening(*p)), "v2.0.9 is stopped");
 
-    // Half way out again, then an emergency rollback.
+    // Half way out again; a gradual rollback may not raise the share above 50%.
     site.deploy(0, "50");
+    let said =
+        site.expect(2, "gradual-rollback.sh", &["--from-percentage", "100", "--to-percentage", "0", "--duration", "0"]);
+    assert!(said.contains("current share of 50%"), "{said}");
+    assert_eq!(site.upstream()[&site.green[0]], 50, "nothing changed");
+    // Then an emergency rollback.
     site.expect(2, "emergency-rollback.sh", &["--to-version", "v2.0.8"]);
     site.expect(
         0,
@@ -524,7 +549,13 @@ fn the_pre_and_post_deployment_checks_fail_on_a_broken_system() {
     let site = Site::new("v2.0.9");
     bootstrap(&site);
     site.expect(0, "pre-deployment-check.sh", &["--environment", "test"]);
+    // No request reached the stable slots yet: too little traffic to judge.
+    let said = site.expect(1, "post-deployment-check.sh", &["--environment", "test"]);
+    assert!(said.contains("FAIL errors:") && said.contains("too little traffic to judge"), "{said}");
+    let load = Load::start(&site.base, "checks");
+    std::thread::sleep(Duration::from_secs(2));
     site.expect(0, "post-deployment-check.sh", &["--environment", "test"]);
+    load.finish();
     site.expect(2, "pre-deployment-check.sh", &["--environment", "nowhere"]);
 
     // The candidate's binary reports another version, and one stable instance is gone.
@@ -544,6 +575,13 @@ fn the_pre_and_post_deployment_checks_fail_on_a_broken_system() {
     assert!(said.contains("ok   database:"), "{said}");
     let said = site.expect(1, "post-deployment-check.sh", &["--environment", "test"]);
     assert!(said.contains("FAIL instances:"), "{said}");
+    // deploy.sh refuses a step over an unhealthy stable version, routing unchanged (it
+    // does not move everything onto it).
+    let before = site.upstream();
+    let said = site.deploy(1, "10");
+    assert!(said.contains("step refused") && said.contains("unhealthy"), "{said}");
+    assert_eq!(site.upstream(), before);
+    assert!(site.green.iter().all(|p| !Site::listening(*p)), "no candidate started");
 
     // A settings file the release refuses, and an unreachable database.
     let settings = site.dir.path().join("ferretwatch.toml");
@@ -555,6 +593,137 @@ fn the_pre_and_post_deployment_checks_fail_on_a_broken_system() {
     let said = site.expect(1, "pre-deployment-check.sh", &["--environment", "test"]);
     assert!(said.contains("FAIL config:") && said.contains("no_such_key"), "{said}");
     assert!(said.contains("FAIL database: not reachable"), "{said}");
+}
+
+#[test]
+#[cfg_attr(skip_postgres, ignore = "FERRETWATCH_SKIP_POSTGRES=1")]
+fn a_step_without_traffic_fails_and_an_emergency_rollback_preempts_a_deploy() {
+    let site = Site::new("v2.0.9");
+    bootstrap(&site);
+    // No load: the candidate gets no request in its (short) observation window.
+    site.set_env("observe_seconds", "1");
+    let said = site.deploy(1, "10");
+    assert!(said.contains("too little traffic to judge") && said.contains("rolled back to v2.0.8"), "{said}");
+    let state = site.state();
+    assert_eq!((state["stable"].as_str(), state["candidate"].as_str()), (Some("v2.0.8"), Some("")), "{state}");
+    assert!(site.green.iter().all(|p| !Site::listening(*p)), "the candidate's slots are stopped");
+    let rollback = site.log().into_iter().find(|e| e["action"] == "automatic-rollback").unwrap();
+    assert!(rollback["reason"].as_str().unwrap().contains("too little traffic"), "{rollback}");
+
+    // nginx reloads for the step but refuses the reload of the rollback: the candidate is
+    // left running (it may still take traffic), and the failure is loud and recorded.
+    let environment = std::fs::read_to_string(site.dir.path().join("environments/test.toml")).unwrap();
+    let reload = environment.lines().find_map(|l| l.strip_prefix("nginx_reload = ")).unwrap().trim_matches('"');
+    let once = site.dir.path().join("reload-once.sh");
+    let marker = site.dir.path().join("reloaded");
+    write_executable(
+        &once,
+        &format!(
+            "#!/bin/sh\nif [ -e '{m}' ]; then echo 'reload refused' >&2; exit 1; fi\ntouch '{m}'\nexec {reload}\n",
+            m = marker.display()
+        ),
+    );
+    site.set_env("nginx_reload", &format!("\"{}\"", once.display()));
+    let said = site.deploy(1, "10");
+    assert!(said.contains("ROLLBACK FAILED") && said.contains("nginx reload failed"), "{said}");
+    assert!(site.green.iter().all(|p| site.ready(*p)), "the candidate's slots still run");
+    assert_eq!(site.upstream()[&site.green[0]], 10, "the file is the one nginx runs");
+    let failed = site.log().into_iter().rev().find(|e| e["action"] == "automatic-rollback").unwrap();
+    assert_eq!(failed["result"], "failed", "{failed}");
+    // With nginx fixed, the emergency rollback is the way out.
+    site.set_env("nginx_reload", &format!("\"{reload}\""));
+    site.expect(0, "emergency-rollback.sh", &["--to-version", "v2.0.8", "--reason", "rollback failed"]);
+    assert!(site.green.iter().all(|p| !Site::listening(*p)), "the candidate's slots are stopped");
+
+    // A deploy.sh observing for a minute holds the lock; an emergency rollback ends it.
+    site.set_env("observe_seconds", "60");
+    let load = Load::start(&site.base, "preempt");
+    let mut deploy = Command::new("bash")
+        .arg(repo().join("scripts/deploy.sh"))
+        .args(["--environment", "test", "--rollout-percentage", "10"])
+        .env("FERRETWATCH_ENVIRONMENTS", site.dir.path().join("environments"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while site.state()["candidate"] != "v2.0.9" {
+        assert!(started.elapsed() < Duration::from_secs(60), "deploy.sh did not route the candidate");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let said = site.expect(0, "emergency-rollback.sh", &["--to-version", "v2.0.8", "--reason", "bad candidate"]);
+    assert!(said.contains("pre-empting deploy.sh"), "{said}");
+    let status = deploy.wait().unwrap();
+    assert!(!status.success(), "deploy.sh was ended: {status}");
+    assert!(started.elapsed() < Duration::from_secs(50), "the emergency rollback did not wait for the observation");
+    let (acked, _) = load.finish();
+    let state = site.state();
+    assert_eq!((state["stable"].as_str(), state["candidate"].as_str()), (Some("v2.0.8"), Some("")), "{state}");
+    assert!(site.green.iter().all(|p| !Site::listening(*p)), "the candidate's slots are stopped");
+    assert!(site.blue.iter().all(|p| site.ready(*p)), "v2.0.8 answers");
+    let log = site.log();
+    assert!(log.iter().any(|e| e["action"] == "preempt" && e["holder"] == "deploy.sh"), "{log:?}");
+    assert!(log.iter().any(|e| e["action"] == "deploy" && e["result"] == "pre-empted"), "{log:?}");
+    site.assert_all_stored(&acked);
+
+    // A database outage: the instances stay live (/health) but not ready (/ready). The
+    // emergency rollback still moves the traffic, and warns.
+    let (server, name) = site.database.url.rsplit_once('/').unwrap();
+    let admin = format!("{server}/postgres");
+    let psql = |sql: &str| {
+        let out = Command::new("psql").args([&admin, "-XAtqc", sql]).output().expect("psql is installed");
+        assert!(out.status.success(), "{sql}: {}", text(&out));
+    };
+    psql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+    psql(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"));
+    let started = Instant::now();
+    while site.ready(site.blue[0]) {
+        assert!(started.elapsed() < Duration::from_secs(30), "the outage did not reach the instances");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let said = site.expect(0, "emergency-rollback.sh", &["--to-version", "v2.0.8", "--reason", "database outage"]);
+    assert!(said.contains("WARNING") && said.contains("does not answer /ready"), "{said}");
+    psql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+}
+
+/// `release.py stats` on crafted access-log lines: each attempt of a retried request
+/// counts against the slot it went to, across upstream groups (" : "); a missing log
+/// or one in another format is an error, not "no errors".
+#[test]
+fn the_access_log_statistics_count_every_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("upstream.log");
+    std::fs::write(
+        &log,
+        "99.0 200 \"127.0.0.1:8091\" \"500\" \"0.300\"\n\
+         100.0 200 \"127.0.0.1:8091, 127.0.0.1:8081\" \"502, 200\" \"0.010, 0.020\"\n\
+         101.0 200 \"127.0.0.1:8081\" \"200\" \"0.005\"\n\
+         102.0 200 \"127.0.0.1:8091 : 127.0.0.1:8091\" \"504 : 200\" \"0.100 : 0.200\"\n",
+    )
+    .unwrap();
+    let stats = |log: &Path, ports: &[&str]| {
+        Command::new("python3")
+            .arg(repo().join("scripts/lib/release.py"))
+            .args(["stats", &log.display().to_string(), "100"])
+            .args(ports)
+            .output()
+            .expect("python3 runs")
+    };
+    let out = stats(&log, &["8091"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // 8091: the 502 retried on 8081, the 504 and the 200 after the redirect; not the
+    // line before the window.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3 2 0.6667 200.0");
+    let out = stats(&log, &["8081"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2 0 0.0000 20.0");
+
+    let out = stats(&dir.path().join("missing.log"), &["8091"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("cannot read the access log"), "{}", text(&out));
+    std::fs::write(&log, "127.0.0.1 - - [05/Dec/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 12\n").unwrap();
+    let out = stats(&log, &["8091"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("ferretwatch_upstream format"), "{}", text(&out));
 }
 
 /// The slot unit as systemd reads it: it verifies, and it is confined as the server's
