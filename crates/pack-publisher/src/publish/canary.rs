@@ -132,6 +132,7 @@ pub fn start(
     let yara_name = with_rules(&own, yara, &canary_version, &staging)?;
     let control = write_republished(&own, &control_version, Vec::new(), &[], &|_| {}, &out)?;
     let canary_dir = out.join(CANARY_DIR);
+    std::fs::create_dir_all(&canary_dir).map_err(|source| PublishError::Io { path: canary_dir.clone(), source })?;
     for (name, bytes) in pack_files(&staging)? {
         let path = canary_dir.join(&name);
         write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })?;
