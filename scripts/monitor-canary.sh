@@ -11,6 +11,6 @@
 # Exit 0 promote, 1 rollback, 3 inconclusive (too little data), 2 no canary runs or bad
 # input. --format json prints the figures as JSON.
 set -euo pipefail
-# shellcheck source=scripts/lib/wrapper.sh
+# shellcheck source=lib/wrapper.sh
 source "$(dirname "$0")/lib/wrapper.sh"
 ferretwatch_wrap "$0" canary monitor -- "$@"
