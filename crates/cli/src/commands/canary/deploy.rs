@@ -27,7 +27,7 @@ pub struct DeployArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub canary_percentage: u64,
     /// The corpus the canary pack must pass (as `canary test`).
-    #[arg(long, default_value = "tests/corpus")]
+    #[arg(long, env = "FERRETWATCH_CORPUS", default_value = "tests/corpus")]
     pub corpus: PathBuf,
     /// A labelled URL list (repeatable); default: the corpus's urls/*.tsv.
     #[arg(long = "urls", value_name = "FILE")]

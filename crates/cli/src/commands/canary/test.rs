@@ -38,7 +38,7 @@ pub struct TestArgs {
     #[arg(long, env = "FERRETWATCH_ROOT", default_value = "root.json")]
     pub root: PathBuf,
     /// The corpus directory (its manifest.json and known_fp.json).
-    #[arg(long, default_value = "tests/corpus")]
+    #[arg(long, env = "FERRETWATCH_CORPUS", default_value = "tests/corpus")]
     pub corpus: PathBuf,
     /// A labelled URL list (repeatable); default: the corpus's urls/*.tsv.
     #[arg(long = "urls", value_name = "FILE")]
