@@ -348,7 +348,12 @@ fn a_canary_as_quiet_as_the_control_is_promoted_and_the_fleet_converges_on_it() 
         let dir = w.dir.path().to_owned();
         std::thread::spawn(move || {
             let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            script(&dir, "monitor-canary.sh", &["--duration", "120", "--alert-threshold", "0.02", "--poll-interval", "1"], &env)
+            script(
+                &dir,
+                "monitor-canary.sh",
+                &["--duration", "120", "--alert-threshold", "0.02", "--poll-interval", "1"],
+                &env,
+            )
         })
     };
     for _ in 0..6 {

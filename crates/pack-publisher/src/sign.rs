@@ -9,8 +9,8 @@ use std::path::Path;
 use ferretwatch_pack_client::dir::{pack_files, write_atomic};
 use ferretwatch_pack_client::layout;
 use ferretwatch_pack_client::trust::metadata::{
-    mirror_url_ok, typed, Canary, Delegations, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, MAX_MIRRORS,
-    CANARY_DIR, SPEC_VERSION,
+    mirror_url_ok, typed, Canary, Delegations, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets,
+    CANARY_DIR, MAX_MIRRORS, SPEC_VERSION,
 };
 use ferretwatch_pack_client::trust::TrustError;
 use ferretwatch_types::{Coded, PackVersion, Timestamp};
@@ -52,8 +52,12 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
         expires,
         targets,
         custom: Some(
-            PackInfo { pack_version: version.as_str().to_owned(), mirrors: read_mirrors(dir)?, canary: read_canary(dir)? }
-                .to_value(),
+            PackInfo {
+                pack_version: version.as_str().to_owned(),
+                mirrors: read_mirrors(dir)?,
+                canary: read_canary(dir)?,
+            }
+            .to_value(),
         ),
         delegations: read_delegations(dir)?,
     };

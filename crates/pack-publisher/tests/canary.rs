@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ferretwatch_pack_client::dir::DirSource;
 use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
-use ferretwatch_pack_client::update::{
-    fetch_from, in_canary, run_cycle, Config, Outcome, Persisted, Staged, Updater,
-};
+use ferretwatch_pack_client::update::{fetch_from, in_canary, run_cycle, Config, Outcome, Persisted, Staged, Updater};
 use ferretwatch_pack_publisher::keys::PrivateKey;
 use ferretwatch_pack_publisher::origin::Origin;
 use ferretwatch_pack_publisher::publish::canary::{self, Decision};
@@ -18,7 +16,8 @@ use ferretwatch_pack_publisher::sign::{sign_pack, sign_root};
 use ferretwatch_pack_publisher::{build, BuildOptions};
 use ferretwatch_types::{PackVersion, Timestamp};
 
-const RULE: &str = "rule canary_marker { meta: severity = \"low\" strings: $a = \"zz-canary-marker-zz\" condition: $a }\n";
+const RULE: &str =
+    "rule canary_marker { meta: severity = \"low\" strings: $a = \"zz-canary-marker-zz\" condition: $a }\n";
 
 fn now() -> Timestamp {
     Timestamp::parse("2026-11-27T12:20:00Z").unwrap()
@@ -76,8 +75,9 @@ struct Client {
 
 impl Client {
     fn new(w: &World, id: String) -> Self {
-        let updater = Updater::new(Config::new(vec!["https://origin".into()], id.clone()), &w.root, Persisted::default())
-            .unwrap();
+        let updater =
+            Updater::new(Config::new(vec!["https://origin".into()], id.clone()), &w.root, Persisted::default())
+                .unwrap();
         Client { id, updater, files: BTreeMap::new() }
     }
 

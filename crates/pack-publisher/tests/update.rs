@@ -474,7 +474,9 @@ fn a_fleet_spreads_its_first_polls_and_the_canary_cohort_is_stable_and_changes_w
     let salt = "00112233445566778899aabbccddeeff";
     let cohort: Vec<usize> = (0..10_000).filter(|i| in_canary(&format!("install-{i}"), salt, 5)).collect();
     assert!((400..=600).contains(&cohort.len()), "{} of 10000 in a 5% cohort", cohort.len());
-    assert!((0..100).all(|i| in_canary(&format!("install-{i}"), salt, 5) == in_canary(&format!("install-{i}"), salt, 5)));
+    assert!(
+        (0..100).all(|i| in_canary(&format!("install-{i}"), salt, 5) == in_canary(&format!("install-{i}"), salt, 5))
+    );
     let other: Vec<usize> =
         (0..10_000).filter(|i| in_canary(&format!("install-{i}"), "ffeeddccbbaa99887766554433221100", 5)).collect();
     let both = cohort.iter().filter(|i| other.contains(i)).count();

@@ -305,4 +305,3 @@ fn random_salt() -> Result<String, PublishError> {
     getrandom::getrandom(&mut bytes).map_err(|e| PublishError::Invalid(format!("no randomness for the salt: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
-

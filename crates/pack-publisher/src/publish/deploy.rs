@@ -280,7 +280,8 @@ fn write_online_snapshot(dir: &Path, origin: &Origin, online: &OnlineKey) -> Res
 /// Whether `name` is the pack's manifest or its canary's (`canary/manifest.json`,
 /// `docs/canaries.md`): not content-addressed.
 fn is_manifest(name: &str) -> bool {
-    name == MANIFEST_NAME || name.strip_prefix(CANARY_DIR).and_then(|rest| rest.strip_prefix('/')) == Some(MANIFEST_NAME)
+    name == MANIFEST_NAME
+        || name.strip_prefix(CANARY_DIR).and_then(|rest| rest.strip_prefix('/')) == Some(MANIFEST_NAME)
 }
 
 /// Whether `name` is one of the pack's deltas (`deltas/BASE_VERSION.fwd`): named after
