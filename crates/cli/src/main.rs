@@ -36,6 +36,9 @@ enum Command {
     /// Build, sign and verify rule and intel packs.
     #[command(subcommand)]
     Pack(commands::pack::PackCommand),
+    /// Rule pack canaries: new rules for a stable cohort of installs first (runbook 9.2).
+    #[command(subcommand)]
+    Canary(commands::canary::CanaryCommand),
     /// Publisher signing keys.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::Rules(command) => commands::rules::run(command),
         Command::Intel(command) => commands::intel::run(command),
         Command::Pack(command) => commands::pack::run(command),
+        Command::Canary(command) => commands::canary::run(command),
         Command::Keys(command) => commands::keys::run(command),
         Command::Root(command) => commands::root::run(command),
         Command::Bulletin(command) => commands::bulletin::run(command),

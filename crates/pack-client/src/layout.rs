@@ -31,6 +31,9 @@ pub const DELEGATIONS: &str = "delegations.json";
 /// The mirrors a pack's `targets` lists, in a pack directory (a JSON array of base URLs;
 /// not a target, not uploaded: the signed `targets.json` holds them).
 pub const MIRRORS: &str = "mirrors.json";
+/// The canary a pack's `targets` carries (`custom.canary`), in a pack directory (not a
+/// target, not uploaded: the signed `targets.json` holds it; `docs/canaries.md`).
+pub const CANARY: &str = "canary.json";
 /// The delegated role that signs fresh intel, and the directory of its targets.
 pub const INTEL_ROLE: &str = "intel";
 /// The intel role's manifest: the filters it ships (same format as `manifest.json`).
@@ -68,7 +71,7 @@ pub fn root_rotation_version(name: &str) -> Option<u64> {
 
 /// Whether `name` (a top-level file name) is TUF metadata rather than a pack file.
 pub fn is_metadata(name: &str) -> bool {
-    matches!(name, ROOT | TARGETS | SNAPSHOT | TIMESTAMP | DELEGATIONS | MIRRORS)
+    matches!(name, ROOT | TARGETS | SNAPSHOT | TIMESTAMP | DELEGATIONS | MIRRORS | CANARY)
         || root_rotation_version(name).is_some()
 }
 
@@ -186,7 +189,7 @@ mod tests {
     #[test]
     fn metadata_names_and_content_names() {
         assert!(is_metadata("timestamp.json") && is_metadata("12.root.json"));
-        assert!(is_metadata("delegations.json") && is_metadata("mirrors.json"));
+        assert!(is_metadata("delegations.json") && is_metadata("mirrors.json") && is_metadata("canary.json"));
         assert!(!is_metadata(".root.json") && !is_metadata("x.root.json") && !is_metadata("manifest.json"));
         assert_eq!(root_rotation(3), "3.root.json");
         assert_eq!(root_rotation_version("3.root.json"), Some(3));

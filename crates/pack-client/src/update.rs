@@ -38,7 +38,7 @@ use crate::bulletin::{verify_bulletin_with, Board, BulletinIndex, IndexEntry, MA
 use crate::delta::Delta;
 use crate::layout;
 use crate::manifest::{Manifest, Role};
-use crate::trust::metadata::{Pins, Root, TargetFile, Targets, FULL_SERVICE};
+use crate::trust::metadata::{Canary, Pins, Root, TargetFile, Targets, CANARY_DIR, FULL_SERVICE};
 use crate::trust::verify::{
     check_delegated, check_rotation, check_snapshot, check_target, check_targets, check_timestamp, delegated_pins,
     entry_limit, pin, trusted_root, Naming, State, VerifyError, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_ROTATIONS,
@@ -66,8 +66,9 @@ pub struct Config {
     pub interval_secs: u64,
     /// At most this many seconds added to each interval (default a tenth of it).
     pub jitter_secs: u64,
-    /// A stable, random id of this install: it spreads the fleet's polls and picks the
-    /// canary cohort. Only its hash is used, and nothing else identifies the client.
+    /// A stable, random id of this install: it spreads the fleet's polls and is the secret
+    /// seed of the canary cohort ([`in_canary`]). Only its hash is used, it is never sent
+    /// anywhere, and nothing else identifies the client.
     pub install_id: String,
     /// This client's version (`MAJOR.MINOR.PATCH`), for bulletins' `min_ext_version`.
     #[serde(default = "default_client_version")]
@@ -319,6 +320,7 @@ enum Phase {
     },
     Delegated {
         targets: Targets,
+        objects: BTreeMap<String, String>,
         timestamp: Pins,
         timestamp_etag: Option<String>,
         snapshot: Pins,
@@ -329,6 +331,7 @@ enum Phase {
         staged: Box<Staged>,
         plan: DeltaPlan,
         targets: Targets,
+        objects: BTreeMap<String, String>,
         timestamp: Pins,
         timestamp_etag: Option<String>,
         snapshot: Pins,
@@ -478,10 +481,10 @@ impl Updater {
         self.persisted.bulletins.record_shown(id, now);
     }
 
-    /// Whether this install is in a canary cohort of `percent` percent: a stable choice
-    /// from the hash of the install id, the same at every poll and on every mirror.
-    pub fn in_cohort(&self, percent: u8) -> bool {
-        in_cohort(&self.config.install_id, percent)
+    /// Whether this install is in `canary`'s cohort ([`in_canary`] with the install id as
+    /// the seed): the same at every poll and on every mirror.
+    pub fn in_canary(&self, canary: &Canary) -> bool {
+        in_canary(&self.config.install_id, &canary.salt, canary.percentage)
     }
 
     /// Starts a cycle at `now` (whether or not it is due: the caller decides), from the
@@ -613,9 +616,10 @@ impl Updater {
                     .expect("a pending role is pinned");
                 (naming.metadata(&pending[0], entry.version), entry_limit(entry, MAX_TARGETS_BYTES))
             }
-            Phase::Files { staged, targets, plan, .. } => {
+            Phase::Files { staged, targets, plan, objects, .. } => {
                 let (name, listed) = next_file(targets, staged, plan).expect("a file is missing");
-                (naming.target(name, listed.sha256().unwrap_or_default()), listed.length)
+                let object = objects.get(name).unwrap_or(name);
+                (naming.target(object, listed.sha256().unwrap_or_default()), listed.length)
             }
             Phase::Installing { .. } => unreachable!("no request while installing"),
         }
@@ -685,7 +689,8 @@ impl Updater {
                 Phase::Targets { timestamp: timestamp.clone(), timestamp_etag: timestamp_etag.clone(), snapshot }
             }
             Phase::Targets { timestamp, timestamp_etag, snapshot } => {
-                let targets = check_targets(bytes, &self.root, snapshot, trust, now)?;
+                let mut targets = check_targets(bytes, &self.root, snapshot, trust, now)?;
+                let objects = cohort_view(&mut targets, &self.config.install_id);
                 targets
                     .pack_version()
                     .ok_or_else(|| VerifyError::Malformed("targets.json carries no custom.pack_version".into()))?;
@@ -702,6 +707,7 @@ impl Updater {
                     delegated_pins(&targets, snapshot).iter().map(|(role, _)| role.name.clone()).collect();
                 let delegated = Phase::Delegated {
                     targets,
+                    objects,
                     timestamp: timestamp.clone(),
                     timestamp_etag: timestamp_etag.clone(),
                     snapshot: snapshot.clone(),
@@ -773,7 +779,7 @@ impl Updater {
             let base = self.persisted.current.as_ref().and_then(|c| c.base.as_ref()).expect("a delta needs a base");
             return Step::ReadBase(base.filters.keys().cloned().collect());
         }
-        let Phase::Files { mut staged, targets, timestamp, timestamp_etag, snapshot, delegated, plan } =
+        let Phase::Files { mut staged, targets, timestamp, timestamp_etag, snapshot, delegated, plan, .. } =
             std::mem::replace(&mut cycle.phase, Phase::Timestamp)
         else {
             unreachable!()
@@ -1041,11 +1047,11 @@ impl Updater {
 /// in, the files of the merged listing (a path the top-level targets lists is never taken
 /// from a delegated role).
 fn settle(phase: Phase, current: Option<&Installed>) -> Phase {
-    let Phase::Delegated { targets, timestamp, timestamp_etag, snapshot, pending, done } = phase else {
+    let Phase::Delegated { targets, objects, timestamp, timestamp_etag, snapshot, pending, done } = phase else {
         return phase;
     };
     if !pending.is_empty() {
-        return Phase::Delegated { targets, timestamp, timestamp_etag, snapshot, pending, done };
+        return Phase::Delegated { targets, objects, timestamp, timestamp_etag, snapshot, pending, done };
     }
     let pack_version = targets.pack_version().unwrap_or_default().to_owned();
     let kept = match current {
@@ -1076,6 +1082,7 @@ fn settle(phase: Phase, current: Option<&Installed>) -> Phase {
         staged: Box::new(Staged { pack, fetched: BTreeMap::new(), kept, mirrors, base_files: Vec::new() }),
         plan: DeltaPlan::Undecided,
         targets,
+        objects,
         timestamp,
         timestamp_etag,
         snapshot,
@@ -1225,11 +1232,44 @@ pub fn spread(install_id: &str, salt: u64, modulus: u64) -> u64 {
     first % modulus
 }
 
-/// Whether `install_id` falls in a cohort of `percent` percent (0 never, 100 always),
-/// from its hash alone.
-pub fn in_cohort(install_id: &str, percent: u8) -> bool {
-    let digest = Sha256::of(format!("ferretwatch-cohort:{install_id}").as_bytes());
-    u64::from(digest.as_bytes()[0]) * 256 + u64::from(digest.as_bytes()[1]) < u64::from(percent.min(100)) * 65536 / 100
+/// Whether the install whose secret cohort seed is `seed` is in the cohort of a canary
+/// with `salt` and `percentage` (1 to 100): `sha256(salt ‖ seed)`, its first 8 bytes as a
+/// big-endian number modulo 10,000, is below `percentage` × 100. The seed never leaves
+/// the client, so only the client knows whether it is in; the same seed and salt give the
+/// same answer at every poll, and a new salt draws a new cohort.
+pub fn in_canary(seed: &str, salt: &str, percentage: u64) -> bool {
+    let mut input = salt.as_bytes().to_vec();
+    input.extend_from_slice(seed.as_bytes());
+    let digest = Sha256::of(&input);
+    let draw = u64::from_be_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes")) % 10_000;
+    draw < percentage.min(100) * 100
+}
+
+/// The listing this install takes from verified top-level `targets`: with a canary
+/// ([`Targets::canary`]) whose cohort holds the install, the canary's files (under
+/// `canary/`, the prefix dropped) and its pack version; otherwise every file outside
+/// `canary/`. Returns, for each file taken from `canary/`, its name in the listing (the
+/// object to fetch is named after that).
+fn cohort_view(targets: &mut Targets, seed: &str) -> BTreeMap<String, String> {
+    let prefix = format!("{CANARY_DIR}/");
+    let canary = targets.canary().filter(|canary| in_canary(seed, &canary.salt, canary.percentage));
+    let listed = std::mem::take(&mut targets.targets);
+    let mut objects = BTreeMap::new();
+    match canary {
+        Some(canary) => {
+            for (name, file) in listed {
+                if let Some(short) = name.strip_prefix(&prefix) {
+                    objects.insert(short.to_owned(), name.clone());
+                    targets.targets.insert(short.to_owned(), file);
+                }
+            }
+            if let Some(custom) = targets.custom.as_mut().and_then(serde_json::Value::as_object_mut) {
+                custom.insert("pack_version".into(), canary.pack_version.into());
+            }
+        }
+        None => targets.targets = listed.into_iter().filter(|(name, _)| !name.starts_with(&prefix)).collect(),
+    }
+    objects
 }
 
 /// Runs one whole cycle synchronously: `fetch` answers each request (after waiting for

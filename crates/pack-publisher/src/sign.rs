@@ -9,8 +9,8 @@ use std::path::Path;
 use ferretwatch_pack_client::dir::{pack_files, write_atomic};
 use ferretwatch_pack_client::layout;
 use ferretwatch_pack_client::trust::metadata::{
-    mirror_url_ok, typed, Delegations, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets, MAX_MIRRORS,
-    SPEC_VERSION,
+    mirror_url_ok, typed, Canary, Delegations, Envelope, MetaFile, PackInfo, Pins, Root, TargetFile, Targets,
+    CANARY_DIR, MAX_MIRRORS, SPEC_VERSION,
 };
 use ferretwatch_pack_client::trust::TrustError;
 use ferretwatch_types::{Coded, PackVersion, Timestamp};
@@ -51,7 +51,14 @@ pub fn pack_metadata(dir: &Path) -> Result<(Targets, Pins, Pins), TrustError> {
         version: number,
         expires,
         targets,
-        custom: Some(PackInfo { pack_version: version.as_str().to_owned(), mirrors: read_mirrors(dir)? }.to_value()),
+        custom: Some(
+            PackInfo {
+                pack_version: version.as_str().to_owned(),
+                mirrors: read_mirrors(dir)?,
+                canary: read_canary(dir)?,
+            }
+            .to_value(),
+        ),
         delegations: read_delegations(dir)?,
     };
     let pins = |kind: &str, file: &str| Pins {
@@ -149,6 +156,46 @@ fn read_mirrors(dir: &Path) -> Result<Vec<String>, TrustError> {
         serde_json::from_slice(&bytes).map_err(|e| TrustError::Metadata(format!("{}: {e}", path.display())))?;
     check_mirrors(&mirrors).map_err(|e| TrustError::Metadata(format!("{}: {e}", path.display())))?;
     Ok(mirrors)
+}
+
+/// Records in the pack at `dir` the canary its `targets` carries (`canary.json`; the
+/// canary pack's files are under `canary/`); with none, removes the file. `pack sign`
+/// puts it into the signed `targets.json` (`custom.canary`, `docs/canaries.md`).
+pub fn write_canary(dir: &Path, canary: Option<&Canary>) -> Result<(), TrustError> {
+    let path = dir.join(layout::CANARY);
+    match canary {
+        Some(canary) if canary.well_formed() => {
+            let mut bytes = serde_json::to_vec_pretty(canary).expect("a canary serialises");
+            bytes.push(b'\n');
+            write(&path, &bytes)
+        }
+        Some(canary) => Err(TrustError::Metadata(format!("canary {canary:?}: percentage 1 to 100, salt 16 to 64 hex"))),
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The canary a pack carries (`canary.json`), none without the file; a malformed one, or
+/// one whose manifest (`canary/manifest.json`) the pack lacks, is refused.
+fn read_canary(dir: &Path) -> Result<Option<Canary>, TrustError> {
+    let path = dir.join(layout::CANARY);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let canary: Canary =
+        serde_json::from_slice(&bytes).map_err(|e| TrustError::Metadata(format!("{}: {e}", path.display())))?;
+    if !canary.well_formed() || !dir.join(CANARY_DIR).join(layout::MANIFEST).is_file() {
+        return Err(TrustError::Metadata(format!(
+            "{}: a canary needs a percentage of 1 to 100, a salt of 16 to 64 hex digits and {CANARY_DIR}/{}",
+            path.display(),
+            layout::MANIFEST
+        )));
+    }
+    Ok(Some(canary))
 }
 
 /// What [`sign_pack`] did.

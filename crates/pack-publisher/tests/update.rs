@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use ferretwatch_pack_client::dir::DirSource;
 use ferretwatch_pack_client::trust::metadata::{Envelope, Root};
 use ferretwatch_pack_client::update::{
-    fetch_from, in_cohort, run_cycle, spread, Config, Outcome, Persisted, Request, Response, Staged, Step, Updater,
+    fetch_from, in_canary, run_cycle, spread, Config, Outcome, Persisted, Request, Response, Staged, Step, Updater,
 };
 use ferretwatch_pack_publisher::keys::PrivateKey;
 use ferretwatch_pack_publisher::origin::Origin;
@@ -464,18 +464,24 @@ fn failures_back_off_honour_retry_after_then_fail_over_and_a_failed_cycle_waits_
 }
 
 #[test]
-fn a_fleet_spreads_its_first_polls_and_the_canary_cohort_is_stable() {
+fn a_fleet_spreads_its_first_polls_and_the_canary_cohort_is_stable_and_changes_with_the_salt() {
     let interval = 3600;
     let mut buckets = [0u32; 12];
     for i in 0..12_000 {
         buckets[(spread(&format!("install-{i}"), u64::MAX, interval) / 300) as usize] += 1;
     }
     assert!(buckets.iter().all(|&b| (800..=1200).contains(&b)), "evenly spread: {buckets:?}");
-    let cohort = (0..10_000).filter(|i| in_cohort(&format!("install-{i}"), 5)).count();
-    assert!((400..=600).contains(&cohort), "{cohort} of 10000 in a 5% cohort");
-    assert!((0..100).all(|i| in_cohort(&format!("install-{i}"), 5) == in_cohort(&format!("install-{i}"), 5)));
-    assert_eq!((0..1000).filter(|i| in_cohort(&format!("install-{i}"), 0)).count(), 0);
-    assert_eq!((0..1000).filter(|i| in_cohort(&format!("install-{i}"), 100)).count(), 1000);
+    let salt = "00112233445566778899aabbccddeeff";
+    let cohort: Vec<usize> = (0..10_000).filter(|i| in_canary(&format!("install-{i}"), salt, 5)).collect();
+    assert!((400..=600).contains(&cohort.len()), "{} of 10000 in a 5% cohort", cohort.len());
+    assert!(
+        (0..100).all(|i| in_canary(&format!("install-{i}"), salt, 5) == in_canary(&format!("install-{i}"), salt, 5))
+    );
+    let other: Vec<usize> =
+        (0..10_000).filter(|i| in_canary(&format!("install-{i}"), "ffeeddccbbaa99887766554433221100", 5)).collect();
+    let both = cohort.iter().filter(|i| other.contains(i)).count();
+    assert!(both < 60, "a new salt draws a new cohort: {both} of {} in both", cohort.len());
+    assert_eq!((0..1000).filter(|i| in_canary(&format!("install-{i}"), salt, 100)).count(), 1000);
 }
 
 #[test]

@@ -14,7 +14,9 @@
 use async_trait::async_trait;
 use ferretwatch_types::Timestamp;
 
-use crate::model::{AbuseFinding, ReportId, ReportStats, ReportStatsQuery, SuspiciousFilter, SuspiciousReport};
+use crate::model::{
+    AbuseFinding, PackReportCount, ReportId, ReportStats, ReportStatsQuery, SuspiciousFilter, SuspiciousReport,
+};
 use crate::Result;
 
 /// Report-log queries for reviews (see the module documentation).
@@ -47,6 +49,17 @@ pub trait ReviewStore: Send + Sync {
     /// state of their URL now, the hosts most reported as false positives, and per
     /// bucket. `Validation` for a query [`ReportStatsQuery`] refuses.
     async fn report_stats(&self, query: &ReportStatsQuery) -> Result<ReportStats>;
+
+    /// For each of `versions` (at most 16), the reports received in `[since, until)` from
+    /// installs running it: per kind, and distinct install tokens (canary monitoring,
+    /// `docs/canaries.md`). A version without reports comes back with zeros, in the order
+    /// given.
+    async fn pack_report_counts(
+        &self,
+        versions: &[String],
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<PackReportCount>>;
 
     /// The bytes the database takes: for SQLite its main file (pages × page size), for
     /// PostgreSQL `pg_database_size` of the current database.

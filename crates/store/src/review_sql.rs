@@ -248,6 +248,37 @@ macro_rules! review_store {
                 stats_sql::assemble(query, rows)
             }
 
+            async fn pack_report_counts(
+                &self,
+                versions: &[String],
+                since: ferretwatch_types::Timestamp,
+                until: ferretwatch_types::Timestamp,
+            ) -> $crate::Result<Vec<$crate::model::PackReportCount>> {
+                if versions.is_empty() || versions.len() > 16 {
+                    return Err($crate::ValidationError::new("versions", "1 to 16 pack versions").into());
+                }
+                let sql = stats_sql::pack_counts_sql(versions.len());
+                let mut query =
+                    sqlx::query_as::<_, stats_sql::PackCountRow>(&sql).bind(since.as_millis()).bind(until.as_millis());
+                for version in versions {
+                    query = query.bind(version.as_str());
+                }
+                let rows = query.fetch_all(self.console_read()).await?;
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                Ok(versions
+                    .iter()
+                    .map(|version| {
+                        let row = rows.iter().find(|r| &r.pack_version == version);
+                        $crate::model::PackReportCount {
+                            pack_version: version.clone(),
+                            reports: row.map_or(0, |r| count(r.reports)),
+                            false_positives: row.map_or(0, |r| count(r.false_positives)),
+                            install_tokens: row.map_or(0, |r| count(r.install_tokens)),
+                        }
+                    })
+                    .collect())
+            }
+
             async fn database_size(&self) -> $crate::Result<u64> {
                 let bytes: i64 = sqlx::query_scalar($size).fetch_one(self.console_read()).await?;
                 Ok(u64::try_from(bytes).unwrap_or(0))

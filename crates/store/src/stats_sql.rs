@@ -38,6 +38,28 @@ pub(crate) fn totals_sql() -> String {
     )
 }
 
+/// Totals per kind and distinct install tokens for each pack version of `$3…` (one
+/// placeholder per version from `$3`), in the window.
+pub(crate) fn pack_counts_sql(versions: usize) -> String {
+    let list: Vec<String> = (0..versions).map(|i| format!("${}", i + 3)).collect();
+    format!(
+        "SELECT pack_version, count(*) FILTER (WHERE kind = 'report') AS reports, \
+                count(*) FILTER (WHERE kind = 'false_positive') AS false_positives, \
+                count(DISTINCT install_token_id) AS install_tokens \
+         FROM reports WHERE {IN_WINDOW} AND pack_version IN ({}) GROUP BY pack_version",
+        list.join(", ")
+    )
+}
+
+/// A row of [`pack_counts_sql`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct PackCountRow {
+    pub(crate) pack_version: String,
+    pub(crate) reports: i64,
+    pub(crate) false_positives: i64,
+    pub(crate) install_tokens: i64,
+}
+
 /// Reports per kind and reason.
 pub(crate) fn reasons_sql() -> String {
     format!("SELECT kind, reason, count(*) AS reports FROM reports WHERE {IN_WINDOW} GROUP BY kind, reason")

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod backup;
 pub mod bulletin;
+pub mod canary;
 pub mod db;
 pub mod incident;
 pub mod intel;

@@ -318,6 +318,40 @@ pub struct PackInfo {
     /// Base URLs of the origin's mirrors (the CDNs clients may fetch from, all equal).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<String>,
+    /// A canary pack listed beside the pack under [`CANARY_DIR`], for a cohort of installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+}
+
+/// The directory of the signed `targets` listing that holds a canary pack's files
+/// (`canary/manifest.json`, `canary/rules.HASH.json`, …).
+pub const CANARY_DIR: &str = "canary";
+
+/// A canary in the signed `targets` (`custom.canary`): the pack under [`CANARY_DIR`] is
+/// for the installs whose `sha256(salt ‖ cohort seed)` falls in the first `percentage`
+/// percent (`docs/canaries.md`). Each client decides alone from its own secret seed, so
+/// the origin serves the same bytes to everyone and never learns who is in the cohort.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Canary {
+    /// The canary pack's version (`YYYY.MM.DD.HH[.N]`), as its manifest says.
+    pub pack_version: String,
+    /// Percent of installs that take it, 1 to 100 (an integer: canonical JSON has no
+    /// fractions).
+    pub percentage: u64,
+    /// Random hex (16 to 64 digits), new for each canary, so each canary draws a new cohort.
+    pub salt: String,
+}
+
+impl Canary {
+    /// Whether the fields are usable: a percentage of 1 to 100 and a salt of 16 to 64
+    /// lower-case hex digits.
+    pub fn well_formed(&self) -> bool {
+        (1..=100).contains(&self.percentage)
+            && (16..=64).contains(&self.salt.len())
+            && self.salt.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && !self.pack_version.is_empty()
+            && self.pack_version.len() <= 32
+    }
 }
 
 /// A role `targets` delegates part of its paths to (TUF delegated targets).
@@ -410,6 +444,16 @@ impl Targets {
             .take(MAX_MIRRORS)
             .map(|url| url.trim_end_matches('/').to_owned())
             .collect()
+    }
+
+    /// The canary the role carries (`custom.canary`), when it is well formed
+    /// ([`Canary::well_formed`]) and its manifest is listed (`canary/manifest.json`).
+    /// Anything else is no canary: every install then takes the main pack.
+    pub fn canary(&self) -> Option<Canary> {
+        let value = self.custom.as_ref()?.get("canary")?.clone();
+        let canary: Canary = serde_json::from_value(value).ok()?;
+        let manifest = format!("{CANARY_DIR}/manifest.json");
+        (canary.well_formed() && self.targets.contains_key(&manifest)).then_some(canary)
     }
 }
 

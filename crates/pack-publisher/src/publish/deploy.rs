@@ -7,7 +7,7 @@ use ferretwatch_pack_client::dir::write_atomic;
 use ferretwatch_pack_client::dir::DirSource;
 use ferretwatch_pack_client::layout::{self as files, is_content_addressed, HISTORY_DIR, HISTORY_FILES};
 use ferretwatch_pack_client::manifest::{Manifest, MANIFEST_NAME};
-use ferretwatch_pack_client::trust::metadata::{Envelope, FULL_SERVICE};
+use ferretwatch_pack_client::trust::metadata::{Envelope, CANARY_DIR, FULL_SERVICE};
 use ferretwatch_pack_client::trust::verify::{
     trusted_root, State, Verifier, MAX_PINS_BYTES, MAX_ROOT_BYTES, MAX_TARGETS_BYTES,
 };
@@ -109,7 +109,7 @@ pub fn deploy_online(
         )));
     }
     let own = |name: &String| !verified.delegated.contains(name);
-    for name in verified.files.keys().filter(|n| n.as_str() != MANIFEST_NAME && !is_delta(n) && own(n)) {
+    for name in verified.files.keys().filter(|n| !is_manifest(n) && !is_delta(n) && own(n)) {
         if !is_content_addressed(name, &verified.files[name]) {
             return Err(PublishError::Invalid(format!(
                 "{name} is not content-addressed (STEM.<first 16 hex of its sha256>.EXT): uploading it would \
@@ -155,6 +155,8 @@ pub fn deploy_online(
     //    also under its consistent-snapshot name (`DIR/SHA256.NAME`), the manifest too.
     for (name, bytes) in verified.files.iter().filter(|(name, _)| own(name)) {
         let prefixed = files::hash_prefixed(name, &Sha256::of(bytes).to_hex());
+        // The canary's manifest (one canary runs at a time) is also written under its plain
+        // name, for clients that do not read consistent snapshots.
         let names = if name == MANIFEST_NAME { vec![prefixed] } else { vec![name.clone(), prefixed] };
         for name in names {
             // A delta's plain name is not content-addressed: always written.
@@ -273,6 +275,13 @@ fn write_online_snapshot(dir: &Path, origin: &Origin, online: &OnlineKey) -> Res
     let bytes = timestamp::make_snapshot(&targets, &delegated, version, expires, online)?;
     let path = dir.join(files::SNAPSHOT);
     write_atomic(&path, &bytes).map_err(|source| PublishError::Io { path, source })
+}
+
+/// Whether `name` is the pack's manifest or its canary's (`canary/manifest.json`,
+/// `docs/canaries.md`): not content-addressed.
+fn is_manifest(name: &str) -> bool {
+    name == MANIFEST_NAME
+        || name.strip_prefix(CANARY_DIR).and_then(|rest| rest.strip_prefix('/')) == Some(MANIFEST_NAME)
 }
 
 /// Whether `name` is one of the pack's deltas (`deltas/BASE_VERSION.fwd`): named after

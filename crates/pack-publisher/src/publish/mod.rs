@@ -16,6 +16,7 @@
 //!   rollback state accept it.
 
 pub mod amend;
+pub mod canary;
 pub mod deploy;
 pub mod intel;
 pub mod record;

@@ -39,7 +39,9 @@ pub use report::{
     ReportReceipt, ReportUrl, Score, StoredReport, UrlHash,
 };
 pub use review::{AbuseFinding, AbuseKind, SuspiciousFilter, SuspiciousReport};
-pub use stats::{BucketCount, HostCount, LevelCount, OutcomeCount, ReasonCount, ReportStats, ReportStatsQuery};
+pub use stats::{
+    BucketCount, HostCount, LevelCount, OutcomeCount, PackReportCount, ReasonCount, ReportStats, ReportStatsQuery,
+};
 pub(crate) use token::generate_secret;
 pub use token::{IssuedToken, NewToken, TokenHash, TokenId, TokenName, TokenRecord, TokenRole, TOKEN_PREFIX};
 pub use triage::{InboxFilter, InboxGroup, InboxKind};

@@ -178,3 +178,17 @@ mod tests {
         assert!(crossed.validate().is_err());
     }
 }
+
+/// Reports received from installs running one pack version
+/// ([`crate::ReviewStore::pack_report_counts`], for canary monitoring).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PackReportCount {
+    /// The pack version the reports carry.
+    pub pack_version: String,
+    /// Reports of a dangerous page.
+    pub reports: u64,
+    /// False-positive reports.
+    pub false_positives: u64,
+    /// Distinct install tokens among them.
+    pub install_tokens: u64,
+}

@@ -15,7 +15,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-pub use deploy::OnlineArgs;
+pub use deploy::{deploy_when_signed, OnlineArgs};
 
 use clap::Subcommand;
 
