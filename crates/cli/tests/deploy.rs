@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use support::{agent, assert_all_stored, post_report, PgDatabase};
+use support::{agent, assert_all_stored, post_acknowledged, PgDatabase};
 
 const SECRET: &str = "deploy-test-install-secret-0123456789abcdef";
 const TOKEN_PER_MINUTE: u64 = 60;
@@ -90,22 +90,6 @@ impl Drop for Cluster {
     }
 }
 
-/// Sends one report; the status (0 when the connection failed) and the acknowledged id.
-fn post(agent: &ureq::Agent, base: &str, token: &str, url: &str) -> (u16, Option<i64>) {
-    match post_report(agent, base, token, url) {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            let id = (status == 201)
-                .then(|| response.body_mut().read_to_string().ok())
-                .flatten()
-                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
-                .and_then(|v| v["id"].as_i64());
-            (status, id)
-        }
-        Err(_) => (0, None),
-    }
-}
-
 /// What a stream of reports saw.
 #[derive(Default)]
 struct Load {
@@ -139,7 +123,7 @@ fn under_load(
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let url = format!("https://{tag}.example/{c}/{n}");
-                    let (status, id) = post(&agent, &base, &tokens[n % tokens.len()], &url);
+                    let (status, id) = post_acknowledged(&agent, &base, &tokens[n % tokens.len()], &url);
                     *load.statuses.lock().unwrap().entry(status).or_default() += 1;
                     if let Some(id) = id {
                         load.acked.lock().unwrap().push((id, url));
@@ -177,7 +161,7 @@ fn three_instances_behind_nginx_share_limits_and_lose_no_acknowledged_report() {
     let agent = agent();
     let mut accepted = 0u64;
     for n in 0..3 * TOKEN_PER_MINUTE {
-        match post(&agent, &base, &token, &format!("https://limits.example/{n}")).0 {
+        match post_acknowledged(&agent, &base, &token, &format!("https://limits.example/{n}")).0 {
             201 => accepted += 1,
             429 => {}
             other => panic!("unexpected status {other}"),

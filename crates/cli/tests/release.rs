@@ -37,7 +37,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use support::{agent, post_report, PgDatabase};
+use support::{agent, post_acknowledged, PgDatabase};
 
 const SECRET: &str = "release-test-install-secret-0123456789abcdef";
 
@@ -350,18 +350,7 @@ impl Load {
                     while !stop.load(Ordering::Relaxed) {
                         n += 1;
                         let url = format!("https://{tag}.example/{c}/{n}");
-                        let (status, id) = match post_report(&agent, &base, &tokens[n % tokens.len()], &url) {
-                            Ok(mut response) => {
-                                let status = response.status().as_u16();
-                                let id = (status == 201)
-                                    .then(|| response.body_mut().read_to_string().ok())
-                                    .flatten()
-                                    .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
-                                    .and_then(|v| v["id"].as_i64());
-                                (status, id)
-                            }
-                            Err(_) => (0, None),
-                        };
+                        let (status, id) = post_acknowledged(&agent, &base, &tokens[n % tokens.len()], &url);
                         *statuses.lock().unwrap().entry(status).or_default() += 1;
                         if let Some(id) = id {
                             acked.lock().unwrap().push((id, url));

@@ -179,3 +179,19 @@ pub fn assert_all_stored(db: &str, acked: &[(i64, String)]) {
         &missing[..missing.len().min(3)]
     );
 }
+
+/// Sends one report; the status (0 when the connection failed) and the acknowledged id.
+pub fn post_acknowledged(agent: &ureq::Agent, base: &str, token: &str, url: &str) -> (u16, Option<i64>) {
+    match post_report(agent, base, token, url) {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let id = (status == 201)
+                .then(|| response.body_mut().read_to_string().ok())
+                .flatten()
+                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+                .and_then(|v| v["id"].as_i64());
+            (status, id)
+        }
+        Err(_) => (0, None),
+    }
+}
