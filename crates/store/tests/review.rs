@@ -24,6 +24,7 @@ on_both_backends!(
     the_export_pages_newest_first_above_the_score_with_moderation_states,
     report_stats_count_the_window_by_kind_reason_level_outcome_host_and_bucket,
     report_stats_refuse_an_empty_window_and_the_database_size_grows_with_the_log,
+    pack_report_counts_count_each_version_in_the_window_by_kind_and_install,
 );
 
 /// The start of the window every abuse test asks about.
@@ -405,4 +406,33 @@ async fn report_stats_refuse_an_empty_window_and_the_database_size_grows_with_th
     }
     let after = store.database_size().await.unwrap();
     assert!(after > before, "{before} bytes, then {after} after 300 reports");
+}
+
+async fn pack_report_counts_count_each_version_in_the_window_by_kind_and_install(h: &impl Harness) {
+    let store = h.open().await;
+    let (fp, rep) = (ReportKind::FalsePositive, ReportKind::Report);
+    // (version, kind, token, minute); minute 10 is outside the window.
+    let seeds = [
+        ("2026.12.05.11", fp, "tok-a", 0),
+        ("2026.12.05.11", rep, "tok-a", 1),
+        ("2026.12.05.11", rep, "tok-b", 2),
+        ("2026.12.05.11.1", rep, "tok-c", 3),
+        ("2026.12.05.11.1", fp, "tok-c", 10),
+        ("2026.11.27.01", fp, "tok-d", 4),
+    ];
+    for (n, (version, kind, token, minute)) in seeds.into_iter().enumerate() {
+        let mut report = support::report(&format!("https://canary.example/{n}"));
+        report.kind = kind;
+        report.pack_version = ferretwatch_types::PackVersion::parse(version).unwrap();
+        report.install_token_id = Some(InstallTokenId::parse(token).unwrap());
+        report.received_at = t(minute * 60_000);
+        store.append_report(&report).await.unwrap();
+    }
+    let versions = ["2026.12.05.11".to_owned(), "2026.12.05.11.1".to_owned(), "2026.01.01.00".to_owned()];
+    let counts = store.pack_report_counts(&versions, t(0), t(600_000)).await.unwrap();
+    let got: Vec<(&str, u64, u64, u64)> =
+        counts.iter().map(|c| (c.pack_version.as_str(), c.reports, c.false_positives, c.install_tokens)).collect();
+    assert_eq!(got, [("2026.12.05.11", 2, 1, 2), ("2026.12.05.11.1", 1, 0, 1), ("2026.01.01.00", 0, 0, 0)]);
+    let refused = store.pack_report_counts(&[], t(0), t(600_000)).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Invalid);
 }
