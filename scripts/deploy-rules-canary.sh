@@ -12,9 +12,8 @@
 # Exit 0 deployed, 1 refused by the gate or the origin failed, 2 bad input (rules that do
 # not compile, a canary already running), 42 too few signatures (nothing deployed).
 set -euo pipefail
-for a in "$@"; do
-    case "$a" in
-        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    esac
-done
+# shellcheck source=lib/wrapper.sh
+source "$(dirname "$0")/lib/wrapper.sh"
+# These commands take no --config: the help, then the command as it is.
+wrapper_help "$0" "$@"
 exec "${FERRETWATCH_BIN:-ferretwatch}" canary deploy "$@"

@@ -9,9 +9,8 @@
 # canary/history/ID.json and canary/state.json.
 # Exit 0 done, 2 no canary runs or bad input, 1 the origin failed, 42 too few signatures.
 set -euo pipefail
-for a in "$@"; do
-    case "$a" in
-        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    esac
-done
+# shellcheck source=lib/wrapper.sh
+source "$(dirname "$0")/lib/wrapper.sh"
+# These commands take no --config: the help, then the command as it is.
+wrapper_help "$0" "$@"
 exec "${FERRETWATCH_BIN:-ferretwatch}" canary finalize "$@"

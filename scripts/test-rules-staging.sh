@@ -9,9 +9,8 @@
 # Exit 0 passed, 1 a gate failed (each failure listed), 2 YARA that does not compile (the
 # compiler's message) or unusable input. Other flags: `ferretwatch canary test --help`.
 set -euo pipefail
-for a in "$@"; do
-    case "$a" in
-        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-    esac
-done
+# shellcheck source=lib/wrapper.sh
+source "$(dirname "$0")/lib/wrapper.sh"
+# These commands take no --config: the help, then the command as it is.
+wrapper_help "$0" "$@"
 exec "${FERRETWATCH_BIN:-ferretwatch}" canary test "$@"

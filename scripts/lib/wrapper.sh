@@ -1,6 +1,20 @@
 # shellcheck shell=bash
 # Sourced by the runbook wrappers that pass their flags straight to one `ferretwatch`
-# command against the server's database (the admin and review commands).
+# command: against the server's database (the admin, review and canary-monitor commands,
+# through ferretwatch_wrap), or, for the canary commands that take no --config, with only
+# the help handled here (wrapper_help).
+
+# wrapper_help SCRIPT ARGS...: with -h or --help among ARGS, prints SCRIPT's leading
+# comment (its usage) and exits 0; otherwise returns.
+wrapper_help() {
+    local script="$1"
+    shift
+    for a in "$@"; do
+        case "$a" in
+            -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$script"; exit 0 ;;
+        esac
+    done
+}
 
 # ferretwatch_wrap SCRIPT COMMAND... -- ARGS...: with -h or --help among ARGS, prints
 # SCRIPT's leading comment (its usage) and exits 0; otherwise runs
@@ -15,11 +29,7 @@ ferretwatch_wrap() {
         shift
     done
     shift
-    for a in "$@"; do
-        case "$a" in
-            -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$script"; exit 0 ;;
-        esac
-    done
+    wrapper_help "$script" "$@"
     local config=()
     if [[ -n "${FERRETWATCH_CONFIG:-}" ]]; then config=(--config "$FERRETWATCH_CONFIG"); fi
     exec "${FERRETWATCH_BIN:-ferretwatch}" "${command[@]}" ${config[@]+"${config[@]}"} "$@"
