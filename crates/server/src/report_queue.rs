@@ -179,8 +179,11 @@ impl ReportQueue {
                     .filter_map(Result::ok)
                     .map(|e| e.path())
                     .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-                    .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > read_done(p)))
-                    .map(|p| (std::fs::metadata(&p).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), p))
+                    .filter_map(|p| {
+                        // Only files with something left to drain, oldest first.
+                        let meta = std::fs::metadata(&p).ok()?;
+                        (meta.len() > read_done(&p)).then(|| (meta.modified().unwrap_or(std::time::UNIX_EPOCH), p))
+                    })
                     .collect()
             })
             .unwrap_or_default();
